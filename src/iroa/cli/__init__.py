@@ -1,0 +1,1 @@
+"""The ``iroa`` command line: parse, call a service, render."""

@@ -1,0 +1,161 @@
+"""``iroa integration …``: add, list, test and remove integrations."""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from typing import Annotated, Any
+
+import typer
+
+from iroa.cli.context import get_context
+from iroa.cli.output import console, print_json, print_table
+from iroa.connectors.registry import create_connector
+from iroa.integrations.models import Integration
+from iroa.integrations.service import (
+    IntegrationError,
+    IntegrationInput,
+    add_integration,
+    connection_options,
+    get_integration,
+    list_integrations,
+    remove_integration,
+)
+
+app = typer.Typer(help="Manage the systems IROA reads.", no_args_is_help=True)
+
+
+class Kind(StrEnum):
+    vcenter = "vcenter"
+    hyperv = "hyperv"
+    prometheus = "prometheus"
+    zabbix = "zabbix"
+
+
+class Transport(StrEnum):
+    ntlm = "ntlm"
+    kerberos = "kerberos"
+    credssp = "credssp"
+    basic = "basic"
+
+
+def integration_as_dict(integration: Integration) -> dict[str, Any]:
+    """An integration as shown to people and scripts: the secret only as set or not."""
+    options = integration.options or {}
+    return {
+        "id": integration.id,
+        "kind": integration.kind,
+        "name": integration.name,
+        "url": integration.url,
+        "username": integration.username,
+        "has_secret": integration.has_secret,
+        "ca_file": options.get("ca_file"),
+        "insecure": bool(options.get("insecure", False)),
+        "transport": options.get("transport"),
+        "interval_seconds": integration.interval_seconds,
+        "enabled": integration.enabled,
+        "last_success_at": integration.last_success_at.isoformat()
+        if integration.last_success_at
+        else None,
+        "created_at": integration.created_at.isoformat(),
+    }
+
+
+@app.command("add")
+def add(
+    ctx: typer.Context,
+    kind: Annotated[Kind, typer.Argument(help="Kind of system")],
+    name: Annotated[str, typer.Argument(help="A unique name")],
+    url: Annotated[str, typer.Option(help="e.g. https://vcenter.example.com")],
+    username: Annotated[str | None, typer.Option(help="Login name")] = None,
+    password_stdin: Annotated[
+        bool,
+        typer.Option(
+            "--password-stdin", help="Read the password from the first line of standard input"
+        ),
+    ] = False,
+    ca_file: Annotated[str | None, typer.Option(help="PEM bundle of CAs to trust")] = None,
+    insecure: Annotated[
+        bool,
+        typer.Option(
+            help="Do not verify the TLS certificate (logged as a warning on every connection)"
+        ),
+    ] = False,
+    transport: Annotated[Transport | None, typer.Option(help="WinRM auth transport")] = None,
+    interval: Annotated[
+        int | None, typer.Option(help="Auto-sync interval in seconds (0 = off)")
+    ] = None,
+) -> None:
+    """Add an integration. The password is stored encrypted and never shown again."""
+    context = get_context(ctx)
+    password = None
+    if password_stdin:
+        line = sys.stdin.readline()
+        password = line.rstrip("\r\n")
+        if not password:
+            raise IntegrationError("--password-stdin was given but standard input was empty")
+    integration = add_integration(
+        context.db,
+        context.box,
+        IntegrationInput(
+            kind=kind.value,
+            name=name,
+            url=url,
+            username=username,
+            password=password,
+            ca_file=ca_file,
+            insecure=insecure,
+            transport=transport.value if transport else None,
+            interval_seconds=interval,
+        ),
+    )
+    console.print(f"added {integration.kind} integration {integration.name!r}")
+
+
+@app.command("list")
+def list_command(
+    ctx: typer.Context,
+    json_output: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """List integrations."""
+    rows = [integration_as_dict(i) for i in list_integrations(get_context(ctx).db)]
+    if json_output:
+        print_json(rows)
+        return
+    print_table(
+        rows,
+        [
+            ("name", "Name"),
+            ("kind", "Kind"),
+            ("url", "URL"),
+            ("username", "User"),
+            ("has_secret", "Secret"),
+            ("interval_seconds", "Interval (s)"),
+            ("last_success_at", "Last success"),
+        ],
+        empty="No integrations yet: add one with `iroa integration add`.",
+    )
+
+
+@app.command("test")
+def test(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Integration name")]) -> None:
+    """Connect and log in; report what answered. Exit 0 only if that worked."""
+    context = get_context(ctx)
+    integration = get_integration(context.db, name)
+    connector = create_connector(integration.kind, connection_options(integration, context.box))
+    info = connector.check()
+    version = " ".join(
+        v for v in (info.version, f"build {info.build}" if info.build else None) if v
+    )
+    console.print(f"ok: {info.name} — {info.product}" + (f" ({version})" if version else ""))
+    if info.object_counts:
+        console.print(", ".join(f"{count} {kind}" for kind, count in info.object_counts.items()))
+
+
+@app.command("remove")
+def remove(
+    ctx: typer.Context, name: Annotated[str, typer.Argument(help="Integration name")]
+) -> None:
+    """Remove an integration with its inventory and history."""
+    remove_integration(get_context(ctx).db, name)
+    console.print(f"removed integration {name!r}")

@@ -1,0 +1,126 @@
+"""The ``iroa`` command: every sub-command, and one place that turns errors into one line."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+
+from iroa.cli import integrations, inventory, sync
+from iroa.cli.context import CliContext, get_context
+from iroa.config import Settings
+from iroa.connectors.base import ConnectorError
+from iroa.crypto import SecretKeyError
+from iroa.db.schema import SchemaOutdatedError
+from iroa.integrations.service import IntegrationError
+from iroa.inventory.queries import UnknownObjectTypeError
+
+app = typer.Typer(
+    name="iroa",
+    help="IROA: one inventory of your vCenter and Hyper-V estate.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(integrations.app, name="integration")
+app.command("sync")(sync.sync_command)
+app.command("get")(inventory.get_command)
+app.command("history")(inventory.history_command)
+
+USER_ERRORS = (
+    ConnectorError,
+    IntegrationError,
+    SchemaOutdatedError,
+    SecretKeyError,
+    UnknownObjectTypeError,
+    OSError,
+)
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(help="Directory for the SQLite file and the secret key [env: IROA_DATA_DIR]"),
+    ] = None,
+    database_url: Annotated[
+        str | None, typer.Option(help="SQLAlchemy database URL [env: IROA_DATABASE_URL]")
+    ] = None,
+    log_level: Annotated[str | None, typer.Option(help="Log level [env: IROA_LOG_LEVEL]")] = None,
+) -> None:
+    """Settings come from these flags or IROA_* environment variables."""
+    overrides = {
+        k: v
+        for k, v in {
+            "data_dir": data_dir,
+            "database_url": database_url,
+            "log_level": log_level,
+        }.items()
+        if v is not None
+    }
+    settings = Settings(**overrides)  # type: ignore[arg-type]
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    context = CliContext(settings)
+    ctx.obj = context
+    ctx.call_on_close(context.close)
+
+
+@db_app.command("upgrade")
+def db_upgrade(ctx: typer.Context) -> None:
+    """Migrate the database to this version's schema."""
+    from iroa.db.engine import Database
+    from iroa.db.migrate import current_revision, upgrade
+
+    context = get_context(ctx)
+    database = Database(context.settings.resolved_database_url)
+    try:
+        upgrade(database.engine)
+        typer.echo(f"database is at revision {current_revision(database.engine)}")
+    finally:
+        database.dispose()
+
+
+@app.command("serve")
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+) -> None:
+    """Serve the API and dashboard."""
+    import uvicorn
+
+    from iroa.api.app import create_app
+
+    context = get_context(ctx)
+    uvicorn.run(
+        create_app(context.settings),
+        host=host,
+        port=port,
+        log_level=context.settings.log_level.lower(),
+    )
+
+
+def main() -> None:
+    """Entry point: run the command, and report expected failures as one line on stderr."""
+    try:
+        app()
+    except USER_ERRORS as exc:
+        message = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        if isinstance(exc, OSError) and exc.filename:
+            message = f"{exc.filename}: {message}"
+        print(f"error: {message}", file=sys.stderr)
+        sys.exit(1)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        print(f"error: invalid setting {where}: {first.get('msg')}", file=sys.stderr)
+        sys.exit(2)

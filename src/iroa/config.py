@@ -1,0 +1,39 @@
+"""Settings from flags and ``IROA_*`` environment variables; nothing is read at import time."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Process-wide settings."""
+
+    model_config = SettingsConfigDict(env_prefix="IROA_", extra="ignore")
+
+    data_dir: Path = Path("./data")
+    database_url: str | None = None
+    secret_key: SecretStr | None = None
+    log_level: str = "INFO"
+    mass_removal_share: float = Field(default=0.5, gt=0.0, le=1.0)
+    mass_removal_min_objects: int = Field(default=10, ge=1)
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to the SQLite file in the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'iroa.db').resolve()}"
+
+    @property
+    def secret_key_file(self) -> Path:
+        return self.data_dir / "secret.key"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The settings of this process, read once from the environment on first use."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""Connectors: each reads one kind of external system into plain records."""

@@ -1,0 +1,304 @@
+"""What every connector produces: plain, immutable records of one full read.
+
+A connector turns one external system into a :class:`Snapshot`. References
+between records are the referenced object's ``external_id`` (fields ending in
+``_external_id``); the sync engine resolves them to database ids. Units are in
+the field names. Connectors never touch the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import ClassVar, Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class DatacenterRecord:
+    external_id: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterRecord:
+    external_id: str
+    name: str
+    datacenter_external_id: str | None = None
+    host_count: int | None = None
+    cpu_total_mhz: int | None = None
+    cpu_cores: int | None = None
+    cpu_threads: int | None = None
+    memory_total_mib: int | None = None
+    ha_enabled: bool | None = None
+    drs_enabled: bool | None = None
+    drs_behavior: str | None = None
+    overall_status: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HostRecord:
+    external_id: str
+    name: str
+    datacenter_external_id: str | None = None
+    cluster_external_id: str | None = None
+    vendor: str | None = None
+    model: str | None = None
+    serial_number: str | None = None
+    cpu_model: str | None = None
+    cpu_sockets: int | None = None
+    cpu_cores: int | None = None
+    cpu_threads: int | None = None
+    cpu_mhz: int | None = None
+    memory_mib: int | None = None
+    hypervisor_name: str | None = None
+    hypervisor_version: str | None = None
+    hypervisor_build: str | None = None
+    connection_state: str | None = None
+    power_state: str | None = None
+    in_maintenance: bool | None = None
+    boot_time: datetime | None = None
+    overall_status: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DatastoreRecord:
+    external_id: str
+    name: str
+    datacenter_external_id: str | None = None
+    cluster_external_id: str | None = None
+    type: str | None = None
+    url: str | None = None
+    capacity_bytes: int | None = None
+    free_bytes: int | None = None
+    provisioned_bytes: int | None = None
+    accessible: bool | None = None
+    maintenance_mode: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkRecord:
+    external_id: str
+    name: str
+    datacenter_external_id: str | None = None
+    type: str | None = None
+    vlan_id: int | None = None
+    vlan: str | None = None
+    switch_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class VmRecord:
+    external_id: str
+    name: str
+    datacenter_external_id: str | None = None
+    cluster_external_id: str | None = None
+    host_external_id: str | None = None
+    power_state: str = "unknown"
+    is_template: bool = False
+    num_cpu: int | None = None
+    cores_per_socket: int | None = None
+    memory_mib: int | None = None
+    memory_assigned_mib: int | None = None
+    guest_os: str | None = None
+    guest_id: str | None = None
+    guest_hostname: str | None = None
+    ip_addresses: tuple[str, ...] = ()
+    tools_status: str | None = None
+    tools_version: str | None = None
+    uuid: str | None = None
+    instance_uuid: str | None = None
+    resource_pool: str | None = None
+    folder: str | None = None
+    notes: str | None = None
+    hardware_version: str | None = None
+    generation: int | None = None
+    provisioned_bytes: int | None = None
+    used_bytes: int | None = None
+    created_at: datetime | None = None
+    boot_time: datetime | None = None
+    overall_status: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class VmDiskRecord:
+    external_id: str
+    vm_external_id: str
+    label: str
+    datastore_external_id: str | None = None
+    capacity_bytes: int | None = None
+    file_path: str | None = None
+    thin_provisioned: bool | None = None
+    disk_mode: str | None = None
+    controller: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class VmNicRecord:
+    external_id: str
+    vm_external_id: str
+    label: str
+    network_external_id: str | None = None
+    network_name: str | None = None
+    mac_address: str | None = None
+    adapter_type: str | None = None
+    connected: bool | None = None
+    ip_addresses: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class VmSnapshotRecord:
+    external_id: str
+    vm_external_id: str
+    name: str
+    description: str | None = None
+    created_at: datetime | None = None
+    parent_external_id: str | None = None
+    is_current: bool | None = None
+    power_state: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class VmDatastoreRecord:
+    """A VM uses a datastore (derived from its disks and files)."""
+
+    external_id: str
+    vm_external_id: str
+    datastore_external_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class VmNetworkRecord:
+    """A VM is attached to a network (derived from its NICs)."""
+
+    external_id: str
+    vm_external_id: str
+    network_external_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class TagRecord:
+    """A custom attribute or tag of one object, addressed by type and external id."""
+
+    external_id: str
+    object_type: str
+    object_external_id: str
+    key: str
+    value: str | None = None
+    kind: str = "custom_attribute"
+
+
+Record = (
+    DatacenterRecord
+    | ClusterRecord
+    | HostRecord
+    | DatastoreRecord
+    | NetworkRecord
+    | VmRecord
+    | VmDiskRecord
+    | VmNicRecord
+    | VmSnapshotRecord
+    | VmDatastoreRecord
+    | VmNetworkRecord
+    | TagRecord
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceInfo:
+    """What a successful connection learned about the system behind it."""
+
+    name: str
+    product: str
+    version: str | None = None
+    build: str | None = None
+    object_counts: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """One full read of an inventory source."""
+
+    source: SourceInfo
+    datacenters: Sequence[DatacenterRecord] = ()
+    clusters: Sequence[ClusterRecord] = ()
+    hosts: Sequence[HostRecord] = ()
+    datastores: Sequence[DatastoreRecord] = ()
+    networks: Sequence[NetworkRecord] = ()
+    vms: Sequence[VmRecord] = ()
+    vm_disks: Sequence[VmDiskRecord] = ()
+    vm_nics: Sequence[VmNicRecord] = ()
+    vm_snapshots: Sequence[VmSnapshotRecord] = ()
+    vm_datastores: Sequence[VmDatastoreRecord] = ()
+    vm_networks: Sequence[VmNetworkRecord] = ()
+    tags: Sequence[TagRecord] = ()
+
+
+class Progress(Protocol):
+    """Receives real progress: a phase with its total, then steps done."""
+
+    def start(self, phase: str, total: int | None = None) -> None: ...
+
+    def advance(self, done: int = 1) -> None: ...
+
+
+class NullProgress:
+    """Progress sink that discards everything."""
+
+    def start(self, phase: str, total: int | None = None) -> None:
+        return None
+
+    def advance(self, done: int = 1) -> None:
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionOptions:
+    """How to reach one external system; built from an integration's settings."""
+
+    url: str
+    username: str | None = None
+    password: str | None = None
+    ca_file: str | None = None
+    insecure: bool = False
+    transport: str | None = None
+    connect_timeout_s: float = 15.0
+    read_timeout_s: float = 300.0
+
+
+class Connector(Protocol):
+    """Reads one external system; never writes anything anywhere."""
+
+    kind: ClassVar[str]
+
+    def check(self) -> SourceInfo:
+        """Connect and log in, then log out; raise a :class:`ConnectorError` if that fails."""
+        ...
+
+    def collect(self, progress: Progress) -> Snapshot:
+        """Read the whole inventory in one pass."""
+        ...
+
+
+class ConnectorError(Exception):
+    """A failure talking to an external system, with a one-line, secret-free message."""
+
+
+class CannotConnectError(ConnectorError):
+    """The system is unreachable: DNS, refused, reset, wrong URL."""
+
+
+class InvalidLoginError(ConnectorError):
+    """The system rejected the username or password."""
+
+
+class UntrustedCertificateError(ConnectorError):
+    """The system's TLS certificate could not be verified."""
+
+
+class ConnectorTimeoutError(ConnectorError):
+    """The system did not answer in time."""
+
+
+class UnexpectedResponseError(ConnectorError):
+    """The system answered, but not as the expected product does."""

@@ -1,0 +1,1 @@
+"""Configured external systems: vCenters, Hyper-V hosts, Prometheus and Zabbix servers."""

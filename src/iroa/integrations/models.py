@@ -1,0 +1,41 @@
+"""The integration table: one configured external system."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Boolean, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from iroa.db.base import Base, JSONType, UTCDateTime, utcnow
+from iroa.db.types import IdType
+
+KINDS = ("vcenter", "hyperv", "prometheus", "zabbix")
+INVENTORY_KINDS = ("vcenter", "hyperv")
+
+
+class Integration(Base):
+    __tablename__ = "integrations"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    username: Mapped[str | None] = mapped_column(String(500))
+    secret_encrypted: Mapped[str | None] = mapped_column(Text)
+    options: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    interval_seconds: Mapped[int | None] = mapped_column(Integer)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """When a run last succeeded: every present object of this integration was seen then."""
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    @property
+    def has_secret(self) -> bool:
+        return self.secret_encrypted is not None
+
+    @property
+    def platform(self) -> str | None:
+        return self.kind if self.kind in INVENTORY_KINDS else None

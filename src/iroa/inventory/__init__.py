@@ -1,0 +1,1 @@
+"""The inventory core: models, object types and queries; knows nothing of HTTP or connectors."""

@@ -1,0 +1,219 @@
+"""Inventory tables: the common model of both platforms (SPEC §3).
+
+Every inventory row belongs to one integration and is identified there by its
+``external_id``; ``removed_at`` is set when the object vanishes from its source
+and cleared if it comes back. References to other objects are foreign keys
+(``host_id``); the sync engine fills them from the records' external ids.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column
+
+from iroa.db.base import Base, JSONType, UTCDateTime
+from iroa.db.types import IdType
+
+
+class InventoryRow:
+    """Columns every inventory table has."""
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(500))
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @declared_attr
+    def integration_id(cls) -> Mapped[int]:
+        return mapped_column(IdType, ForeignKey("integrations.id", ondelete="CASCADE"))
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple[Index, ...]:
+        table = cls.__tablename__  # type: ignore[attr-defined]
+        return (
+            Index(
+                f"uq_{table}_integration_id_external_id",
+                "integration_id",
+                "external_id",
+                unique=True,
+            ),
+        )
+
+
+def _ref(table: str, *, cascade: bool = False) -> Mapped[int | None]:
+    return mapped_column(
+        IdType,
+        ForeignKey(f"{table}.id", ondelete="CASCADE" if cascade else "SET NULL"),
+        index=True,
+    )
+
+
+class Datacenter(InventoryRow, Base):
+    __tablename__ = "datacenters"
+
+    name: Mapped[str] = mapped_column(String(500), index=True)
+
+
+class Cluster(InventoryRow, Base):
+    __tablename__ = "clusters"
+
+    name: Mapped[str] = mapped_column(String(500), index=True)
+    datacenter_id: Mapped[int | None] = _ref("datacenters")
+    host_count: Mapped[int | None] = mapped_column(Integer)
+    cpu_total_mhz: Mapped[int | None] = mapped_column(BigInteger)
+    cpu_cores: Mapped[int | None] = mapped_column(Integer)
+    cpu_threads: Mapped[int | None] = mapped_column(Integer)
+    memory_total_mib: Mapped[int | None] = mapped_column(BigInteger)
+    ha_enabled: Mapped[bool | None] = mapped_column(Boolean)
+    drs_enabled: Mapped[bool | None] = mapped_column(Boolean)
+    drs_behavior: Mapped[str | None] = mapped_column(String(64))
+    overall_status: Mapped[str | None] = mapped_column(String(32))
+
+
+class Host(InventoryRow, Base):
+    __tablename__ = "hosts"
+
+    name: Mapped[str] = mapped_column(String(500), index=True)
+    datacenter_id: Mapped[int | None] = _ref("datacenters")
+    cluster_id: Mapped[int | None] = _ref("clusters")
+    vendor: Mapped[str | None] = mapped_column(String(200))
+    model: Mapped[str | None] = mapped_column(String(200))
+    serial_number: Mapped[str | None] = mapped_column(String(200))
+    cpu_model: Mapped[str | None] = mapped_column(String(200))
+    cpu_sockets: Mapped[int | None] = mapped_column(Integer)
+    cpu_cores: Mapped[int | None] = mapped_column(Integer)
+    cpu_threads: Mapped[int | None] = mapped_column(Integer)
+    cpu_mhz: Mapped[int | None] = mapped_column(Integer)
+    memory_mib: Mapped[int | None] = mapped_column(BigInteger)
+    hypervisor_name: Mapped[str | None] = mapped_column(String(200))
+    hypervisor_version: Mapped[str | None] = mapped_column(String(64))
+    hypervisor_build: Mapped[str | None] = mapped_column(String(64))
+    connection_state: Mapped[str | None] = mapped_column(String(32))
+    power_state: Mapped[str | None] = mapped_column(String(32))
+    in_maintenance: Mapped[bool | None] = mapped_column(Boolean)
+    boot_time: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    overall_status: Mapped[str | None] = mapped_column(String(32))
+
+
+class Datastore(InventoryRow, Base):
+    __tablename__ = "datastores"
+
+    name: Mapped[str] = mapped_column(String(500), index=True)
+    datacenter_id: Mapped[int | None] = _ref("datacenters")
+    cluster_id: Mapped[int | None] = _ref("clusters")
+    type: Mapped[str | None] = mapped_column(String(32))
+    url: Mapped[str | None] = mapped_column(String(2000))
+    capacity_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    free_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    provisioned_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    accessible: Mapped[bool | None] = mapped_column(Boolean)
+    maintenance_mode: Mapped[str | None] = mapped_column(String(32))
+
+
+class Network(InventoryRow, Base):
+    __tablename__ = "networks"
+
+    name: Mapped[str] = mapped_column(String(500), index=True)
+    datacenter_id: Mapped[int | None] = _ref("datacenters")
+    type: Mapped[str | None] = mapped_column(String(32))
+    vlan_id: Mapped[int | None] = mapped_column(Integer)
+    vlan: Mapped[str | None] = mapped_column(String(200))
+    switch_name: Mapped[str | None] = mapped_column(String(500))
+
+
+class Vm(InventoryRow, Base):
+    __tablename__ = "vms"
+
+    name: Mapped[str] = mapped_column(String(500), index=True)
+    datacenter_id: Mapped[int | None] = _ref("datacenters")
+    cluster_id: Mapped[int | None] = _ref("clusters")
+    host_id: Mapped[int | None] = _ref("hosts")
+    power_state: Mapped[str] = mapped_column(String(16), index=True)
+    is_template: Mapped[bool] = mapped_column(Boolean)
+    num_cpu: Mapped[int | None] = mapped_column(Integer)
+    cores_per_socket: Mapped[int | None] = mapped_column(Integer)
+    memory_mib: Mapped[int | None] = mapped_column(BigInteger)
+    memory_assigned_mib: Mapped[int | None] = mapped_column(BigInteger)
+    guest_os: Mapped[str | None] = mapped_column(String(500))
+    guest_id: Mapped[str | None] = mapped_column(String(200))
+    guest_hostname: Mapped[str | None] = mapped_column(String(500))
+    ip_addresses: Mapped[list[str]] = mapped_column(JSONType)
+    tools_status: Mapped[str | None] = mapped_column(String(64))
+    tools_version: Mapped[str | None] = mapped_column(String(64))
+    uuid: Mapped[str | None] = mapped_column(String(64), index=True)
+    instance_uuid: Mapped[str | None] = mapped_column(String(64))
+    resource_pool: Mapped[str | None] = mapped_column(String(2000))
+    folder: Mapped[str | None] = mapped_column(String(2000))
+    notes: Mapped[str | None] = mapped_column(Text)
+    hardware_version: Mapped[str | None] = mapped_column(String(32))
+    generation: Mapped[int | None] = mapped_column(Integer)
+    provisioned_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    used_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    boot_time: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    overall_status: Mapped[str | None] = mapped_column(String(32))
+
+
+class VmDisk(InventoryRow, Base):
+    __tablename__ = "vm_disks"
+
+    vm_id: Mapped[int | None] = _ref("vms", cascade=True)
+    label: Mapped[str] = mapped_column(String(200))
+    datastore_id: Mapped[int | None] = _ref("datastores")
+    capacity_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    file_path: Mapped[str | None] = mapped_column(String(2000))
+    thin_provisioned: Mapped[bool | None] = mapped_column(Boolean)
+    disk_mode: Mapped[str | None] = mapped_column(String(64))
+    controller: Mapped[str | None] = mapped_column(String(200))
+
+
+class VmNic(InventoryRow, Base):
+    __tablename__ = "vm_nics"
+
+    vm_id: Mapped[int | None] = _ref("vms", cascade=True)
+    label: Mapped[str] = mapped_column(String(200))
+    network_id: Mapped[int | None] = _ref("networks")
+    network_name: Mapped[str | None] = mapped_column(String(500))
+    mac_address: Mapped[str | None] = mapped_column(String(32), index=True)
+    adapter_type: Mapped[str | None] = mapped_column(String(64))
+    connected: Mapped[bool | None] = mapped_column(Boolean)
+    ip_addresses: Mapped[list[str]] = mapped_column(JSONType)
+
+
+class VmSnapshot(InventoryRow, Base):
+    __tablename__ = "vm_snapshots"
+
+    vm_id: Mapped[int | None] = _ref("vms", cascade=True)
+    name: Mapped[str] = mapped_column(String(500))
+    description: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    parent_external_id: Mapped[str | None] = mapped_column(String(500))
+    is_current: Mapped[bool | None] = mapped_column(Boolean)
+    power_state: Mapped[str | None] = mapped_column(String(16))
+
+
+class VmDatastore(InventoryRow, Base):
+    __tablename__ = "vm_datastores"
+
+    vm_id: Mapped[int | None] = _ref("vms", cascade=True)
+    datastore_id: Mapped[int | None] = _ref("datastores", cascade=True)
+
+
+class VmNetwork(InventoryRow, Base):
+    __tablename__ = "vm_networks"
+
+    vm_id: Mapped[int | None] = _ref("vms", cascade=True)
+    network_id: Mapped[int | None] = _ref("networks", cascade=True)
+
+
+class Tag(InventoryRow, Base):
+    __tablename__ = "tags"
+
+    object_type: Mapped[str] = mapped_column(String(32))
+    object_external_id: Mapped[str] = mapped_column(String(500))
+    kind: Mapped[str] = mapped_column(String(32))
+    key: Mapped[str] = mapped_column(String(500))
+    value: Mapped[str | None] = mapped_column(Text)

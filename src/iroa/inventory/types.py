@@ -1,0 +1,63 @@
+"""The inventory object types, in the order references allow them to be written."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from sqlalchemy import Column, Table
+
+from iroa.inventory import models
+
+LIFECYCLE_COLUMNS = frozenset(
+    {"id", "integration_id", "external_id", "first_seen_at", "last_seen_at", "removed_at"}
+)
+
+
+@dataclass(frozen=True)
+class ObjectType:
+    """One kind of inventory object and its table."""
+
+    name: str
+    plural: str
+    model: type[models.InventoryRow]
+    primary: bool
+    """Listed on its own and guarded by the mass-removal safeguard; others follow a parent."""
+
+    @property
+    def table(self) -> Table:
+        return self.model.__table__  # type: ignore[attr-defined, no-any-return]
+
+    @cached_property
+    def data_columns(self) -> tuple[Column[object], ...]:
+        """Columns a source fills: everything but identity and lifecycle."""
+        return tuple(c for c in self.table.columns if c.name not in LIFECYCLE_COLUMNS)
+
+    @cached_property
+    def refs(self) -> dict[str, str]:
+        """Reference columns (``host_id``) and the table each points to."""
+        refs: dict[str, str] = {}
+        for column in self.data_columns:
+            for fk in column.foreign_keys:
+                refs[column.name] = fk.column.table.name
+        return refs
+
+
+OBJECT_TYPES: tuple[ObjectType, ...] = (
+    ObjectType("datacenter", "datacenters", models.Datacenter, primary=True),
+    ObjectType("cluster", "clusters", models.Cluster, primary=True),
+    ObjectType("host", "hosts", models.Host, primary=True),
+    ObjectType("datastore", "datastores", models.Datastore, primary=True),
+    ObjectType("network", "networks", models.Network, primary=True),
+    ObjectType("vm", "vms", models.Vm, primary=True),
+    ObjectType("vm_disk", "vm_disks", models.VmDisk, primary=False),
+    ObjectType("vm_nic", "vm_nics", models.VmNic, primary=False),
+    ObjectType("vm_snapshot", "vm_snapshots", models.VmSnapshot, primary=False),
+    ObjectType("vm_datastore", "vm_datastores", models.VmDatastore, primary=False),
+    ObjectType("vm_network", "vm_networks", models.VmNetwork, primary=False),
+    ObjectType("tag", "tags", models.Tag, primary=False),
+)
+
+BY_NAME = {t.name: t for t in OBJECT_TYPES}
+BY_PLURAL = {t.plural: t for t in OBJECT_TYPES}
+BY_TABLE = {t.table.name: t for t in OBJECT_TYPES}

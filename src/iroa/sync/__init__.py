@@ -1,0 +1,1 @@
+"""The sync engine: the only writer of inventory, history and changes."""

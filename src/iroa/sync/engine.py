@@ -1,0 +1,447 @@
+"""Run a sync: collect a snapshot, then apply it in one transaction and record the run.
+
+The connector is handed in already built: this module never imports a vendor SDK.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from operator import attrgetter
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, bindparam, insert, select, update
+
+from iroa.connectors.base import Connector, ConnectorError, NullProgress, Progress, Snapshot
+from iroa.db.base import utcnow
+from iroa.db.engine import Database
+from iroa.integrations.models import Integration
+from iroa.inventory.types import OBJECT_TYPES, ObjectType
+from iroa.sync.locks import sync_lock
+from iroa.sync.models import Change, SyncRun
+from iroa.sync.reconcile import (
+    DuplicateExternalIdError,
+    Plan,
+    Safeguard,
+    StoredRow,
+    hold_reason,
+    plan_type,
+)
+from iroa.sync.summary import write_summary
+
+log = logging.getLogger(__name__)
+
+_CHUNK = 500
+_T = TypeVar("_T")
+INTERRUPTED_REASON = "the process running this sync stopped before it finished"
+
+
+class SyncAlreadyRunningError(Exception):
+    """Another process is syncing this integration right now."""
+
+
+@dataclass(frozen=True, slots=True)
+class SyncResult:
+    run_id: int
+    status: str
+    error: str | None = None
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    totals: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status == "succeeded"
+
+
+@dataclass(frozen=True)
+class _TypeFields:
+    """How one object type's records line up with its table's columns."""
+
+    type: ObjectType
+    columns: tuple[str, ...]
+    fields: tuple[str, ...]
+    refs: tuple[tuple[int, str], ...]  # (position in fields, target table)
+    name_index: int | None
+
+    @classmethod
+    def of(cls, object_type: ObjectType) -> _TypeFields:
+        columns = tuple(c.name for c in object_type.data_columns)
+        fields = tuple(
+            c.removesuffix("_id") + "_external_id" if c in object_type.refs else c for c in columns
+        )
+        refs = tuple((columns.index(c), table) for c, table in object_type.refs.items())
+        name_index = next((fields.index(n) for n in ("name", "label") if n in fields), None)
+        return cls(object_type, columns, fields, refs, name_index)
+
+    def values_of(self, records: Iterable[Any]) -> Iterable[tuple[str, tuple[Any, ...]]]:
+        getter = attrgetter(*self.fields)
+        if len(self.fields) == 1:
+            return ((r.external_id, (getter(r),)) for r in records)
+        return ((r.external_id, getter(r)) for r in records)
+
+
+TYPE_FIELDS = tuple(_TypeFields.of(t) for t in OBJECT_TYPES)
+
+
+def run_sync(
+    db: Database,
+    integration_id: int,
+    connector: Connector,
+    *,
+    trigger: str = "manual",
+    force: bool = False,
+    progress: Progress | None = None,
+    safeguard: Safeguard | None = None,
+) -> SyncResult:
+    """Sync one integration now; raise :class:`SyncAlreadyRunningError` if one is going."""
+    progress = progress or NullProgress()
+    with sync_lock(db, integration_id) as taken:
+        if not taken:
+            raise SyncAlreadyRunningError("a sync of this integration is already running")
+        interrupt_stale_runs(db, integration_id)
+        run_id = _start_run(db, integration_id, trigger, force)
+        try:
+            progress.start("connect")
+            snapshot = connector.collect(progress)
+        except ConnectorError as exc:
+            return _finish_failed(db, run_id, str(exc))
+        except BaseException as exc:
+            if not isinstance(exc, Exception):
+                _finish_failed(db, run_id, "interrupted during collection", "interrupted")
+                raise
+            log.exception("sync run %s: collection failed", run_id)
+            return _finish_failed(db, run_id, f"collection failed: {type(exc).__name__}: {exc}")
+        try:
+            return _apply(
+                db, run_id, integration_id, snapshot, force, progress, safeguard or Safeguard()
+            )
+        except DuplicateExternalIdError as exc:
+            return _finish_failed(db, run_id, f"the snapshot is inconsistent: {exc}")
+        except BaseException:
+            _finish_failed(db, run_id, "interrupted while applying changes", "interrupted")
+            raise
+
+
+def interrupt_stale_runs(db: Database, integration_id: int | None = None) -> int:
+    """Mark runs left ``running`` by a dead process as ``interrupted``.
+
+    Call only while holding the integration's sync lock (or with no sync possible),
+    since then no live process can own such a run.
+    """
+    stmt = (
+        update(SyncRun)
+        .where(SyncRun.status == "running")
+        .values(status="interrupted", finished_at=utcnow(), error=INTERRUPTED_REASON)
+    )
+    if integration_id is not None:
+        stmt = stmt.where(SyncRun.integration_id == integration_id)
+    with db.write_session() as session:
+        return session.execute(stmt).rowcount  # type: ignore[attr-defined, no-any-return]
+
+
+def _start_run(db: Database, integration_id: int, trigger: str, force: bool) -> int:
+    with db.write_session() as session:
+        run = SyncRun(
+            integration_id=integration_id,
+            trigger=trigger,
+            status="running",
+            forced=force,
+            started_at=utcnow(),
+            pid=os.getpid(),
+            hostname=socket.gethostname(),
+            totals={},
+            counts={},
+        )
+        session.add(run)
+        session.flush()
+        return run.id
+
+
+def _finish_failed(db: Database, run_id: int, error: str, status: str = "failed") -> SyncResult:
+    error = " ".join(error.split())[:1000]
+    with db.write_session() as session:
+        session.execute(
+            update(SyncRun)
+            .where(SyncRun.id == run_id)
+            .values(status=status, finished_at=utcnow(), error=error)
+        )
+    return SyncResult(run_id, status, error)
+
+
+def _apply(
+    db: Database,
+    run_id: int,
+    integration_id: int,
+    snapshot: Snapshot,
+    force: bool,
+    progress: Progress,
+    safeguard: Safeguard,
+) -> SyncResult:
+    records = {tf.type.plural: getattr(snapshot, tf.type.plural) for tf in TYPE_FIELDS}
+    totals = {plural: len(items) for plural, items in records.items()}
+    source = {
+        "name": snapshot.source.name,
+        "product": snapshot.source.product,
+        "version": snapshot.source.version,
+        "build": snapshot.source.build,
+    }
+    with db.engine.connect() as conn:
+        conn = conn.execution_options(iroa_write=True)
+        with conn.begin():
+            now = utcnow()
+            previous_success = conn.execute(
+                select(Integration.last_success_at).where(Integration.id == integration_id)
+            ).scalar_one()
+            progress.start("compare", len(TYPE_FIELDS))
+            incoming_ids = {
+                plural: {r.external_id for r in items} for plural, items in records.items()
+            }
+            id_to_external: dict[str, dict[int, str]] = {}
+            plans: dict[str, Plan] = {}
+            for tf in TYPE_FIELDS:
+                stored = _load_stored(conn, tf, integration_id, id_to_external)
+                incoming = _drop_dangling(tf, tf.values_of(records[tf.type.plural]), incoming_ids)
+                plans[tf.type.plural] = plan_type(tf.fields, stored, incoming)
+                progress.advance()
+            counts = {
+                p: {"added": plan.added, "modified": plan.modified, "removed": plan.removed}
+                for p, plan in plans.items()
+            }
+            reason = (
+                None
+                if force
+                else hold_reason(plans, [t.plural for t in OBJECT_TYPES if t.primary], safeguard)
+            )
+            if reason is not None:
+                conn.execute(
+                    update(SyncRun)
+                    .where(SyncRun.id == run_id)
+                    .values(
+                        status="held",
+                        finished_at=utcnow(),
+                        totals=totals,
+                        counts=counts,
+                        source=source,
+                        error=f"held: {reason}; nothing was changed "
+                        "(run again with --allow-mass-removal to apply it)",
+                    )
+                )
+                return SyncResult(run_id, "held", reason, counts, totals)
+            external_to_id = {
+                table: {ext: i for i, ext in ids.items()} for table, ids in id_to_external.items()
+            }
+            for tf in TYPE_FIELDS:
+                plan = plans[tf.type.plural]
+                progress.start(f"apply {tf.type.plural}", plan.writes)
+                _write_plan(
+                    conn,
+                    tf,
+                    plan,
+                    integration_id,
+                    run_id,
+                    now,
+                    previous_success,
+                    external_to_id,
+                    progress,
+                )
+            write_summary(conn, integration_id, run_id, now)
+            conn.execute(
+                update(Integration)
+                .where(Integration.id == integration_id)
+                .values(last_success_at=now)
+            )
+            added = sum(c["added"] for c in counts.values())
+            modified = sum(c["modified"] for c in counts.values())
+            removed = sum(c["removed"] for c in counts.values())
+            conn.execute(
+                update(SyncRun)
+                .where(SyncRun.id == run_id)
+                .values(
+                    status="succeeded",
+                    finished_at=utcnow(),
+                    totals=totals,
+                    counts=counts,
+                    source=source,
+                    added=added,
+                    modified=modified,
+                    removed=removed,
+                )
+            )
+    return SyncResult(run_id, "succeeded", None, counts, totals)
+
+
+def _load_stored(
+    conn: Connection,
+    tf: _TypeFields,
+    integration_id: int,
+    id_to_external: dict[str, dict[int, str]],
+) -> dict[str, StoredRow]:
+    """Load one type's rows in record space, and remember their ids for later references."""
+    table = tf.type.table
+    columns = [table.c[name] for name in tf.columns]
+    rows = conn.execute(
+        select(table.c.id, table.c.external_id, table.c.removed_at, *columns).where(
+            table.c.integration_id == integration_id
+        )
+    ).all()
+    ids: dict[int, str] = {}
+    stored: dict[str, StoredRow] = {}
+    ref_maps = [(pos, id_to_external.get(target, {})) for pos, target in tf.refs]
+    for row in rows:
+        values = list(row[3:])
+        for pos, mapping in ref_maps:
+            if values[pos] is not None:
+                values[pos] = mapping.get(values[pos])
+        for pos, value in enumerate(values):
+            if isinstance(value, list):
+                values[pos] = tuple(value)
+        ids[row.id] = row.external_id
+        stored[row.external_id] = StoredRow(row.id, tuple(values), row.removed_at is not None)
+    id_to_external[table.name] = ids
+    return stored
+
+
+def _drop_dangling(
+    tf: _TypeFields,
+    incoming: Iterable[tuple[str, tuple[Any, ...]]],
+    incoming_ids: dict[str, set[str]],
+) -> Iterable[tuple[str, tuple[Any, ...]]]:
+    """References to objects the snapshot does not contain become None."""
+    if not tf.refs:
+        return incoming
+    targets = [(pos, incoming_ids[table]) for pos, table in tf.refs]
+
+    def fixed() -> Iterable[tuple[str, tuple[Any, ...]]]:
+        for external_id, values in incoming:
+            if any(values[p] is not None and values[p] not in known for p, known in targets):
+                patched = list(values)
+                for pos, known in targets:
+                    if patched[pos] not in known:
+                        patched[pos] = None
+                values = tuple(patched)
+            yield external_id, values
+
+    return fixed()
+
+
+def _write_plan(
+    conn: Connection,
+    tf: _TypeFields,
+    plan: Plan,
+    integration_id: int,
+    run_id: int,
+    now: datetime,
+    previous_success: datetime | None,
+    external_to_id: dict[str, dict[str, int]],
+    progress: Progress,
+) -> None:
+    table = tf.type.table
+    ref_maps = [(pos, external_to_id.setdefault(target, {})) for pos, target in tf.refs]
+
+    def to_columns(values: tuple[Any, ...]) -> dict[str, Any]:
+        row = dict(zip(tf.columns, values, strict=True))
+        for pos, mapping in ref_maps:
+            ref = values[pos]
+            row[tf.columns[pos]] = None if ref is None else mapping.get(ref)
+        return row
+
+    changes: list[dict[str, Any]] = []
+
+    def change(
+        object_id: int,
+        external_id: str,
+        action: str,
+        values: tuple[Any, ...],
+        fields: dict[str, list[Any]] | None = None,
+    ) -> None:
+        name = values[tf.name_index] if tf.name_index is not None else None
+        changes.append(
+            {
+                "sync_run_id": run_id,
+                "integration_id": integration_id,
+                "changed_at": now,
+                "object_type": tf.type.name,
+                "object_id": object_id,
+                "external_id": external_id,
+                "object_name": name,
+                "action": action,
+                "fields": {k: [_jsonable(o), _jsonable(n)] for k, (o, n) in fields.items()}
+                if fields
+                else None,
+            }
+        )
+
+    own_ids = external_to_id.setdefault(table.name, {})
+    for insert_chunk in _chunks(plan.inserts):
+        rows = [
+            {
+                **to_columns(values),
+                "integration_id": integration_id,
+                "external_id": ext,
+                "first_seen_at": now,
+                "last_seen_at": now,
+                "removed_at": None,
+            }
+            for ext, values in insert_chunk
+        ]
+        inserted = conn.execute(
+            insert(table).returning(table.c.id, table.c.external_id, sort_by_parameter_order=True),
+            rows,
+        ).all()
+        for (ext, values), (new_id, _) in zip(insert_chunk, inserted, strict=True):
+            own_ids[ext] = new_id
+            change(new_id, ext, "added", values)
+        progress.advance(len(insert_chunk))
+
+    if plan.updates:
+        stmt = (
+            update(table)
+            .where(table.c.id == bindparam("b_id"))
+            .values(
+                {
+                    name: bindparam(f"b_{name}")
+                    for name in (*tf.columns, "last_seen_at", "removed_at")
+                }
+            )
+        )
+        for update_chunk in _chunks(plan.updates):
+            params = []
+            for u in update_chunk:
+                row = {f"b_{k}": v for k, v in to_columns(u.values).items()}
+                row.update(b_id=u.id, b_last_seen_at=now, b_removed_at=None)
+                params.append(row)
+                change(
+                    u.id, u.external_id, "added" if u.revived else "modified", u.values, u.fields
+                )
+            conn.execute(stmt, params)
+            progress.advance(len(update_chunk))
+
+    for removal_chunk in _chunks(plan.removals):
+        ids = [row_id for row_id, _, _ in removal_chunk]
+        removal: dict[str, Any] = {"removed_at": now}
+        if previous_success is not None:
+            removal["last_seen_at"] = previous_success
+        conn.execute(update(table).where(table.c.id.in_(ids)).values(removal))
+        for row_id, ext, old_values in removal_chunk:
+            change(row_id, ext, "removed", old_values)
+        progress.advance(len(removal_chunk))
+
+    for change_chunk in _chunks(changes, 2000):
+        conn.execute(insert(Change), change_chunk)
+
+
+def _chunks(items: Sequence[_T], size: int = _CHUNK) -> Iterable[Sequence[_T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, tuple):
+        return list(value)
+    return value

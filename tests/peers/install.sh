@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Install what tests/peers needs to build the vCenter simulator (run as root on Debian).
+# Idempotent: does nothing, not even `apt-get update`, when everything is present.
+set -euo pipefail
+
+packages=(golang-go golang-github-vmware-govmomi-dev)
+
+missing=()
+for pkg in "${packages[@]}"; do
+    if ! dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null | grep -qx installed; then
+        missing+=("$pkg")
+    fi
+done
+
+if ((${#missing[@]} == 0)); then
+    exit 0
+fi
+
+echo "installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

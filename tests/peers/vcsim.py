@@ -1,0 +1,311 @@
+"""Build and run govmomi's vCenter simulator (vcsim) as a test peer.
+
+Debian ships the simulator as a Go library only; `vcsim/main.go` wraps it in a
+command. The binary is cached per content of main.go, so a clean clone on the
+same machine starts in well under a second instead of a ~20 s cold build.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import fcntl
+import hashlib
+import os
+import select
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import uuid
+import weakref
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from urllib.parse import urlsplit
+
+from tests.peers.certs import generate_certs
+
+MAIN_GO = Path(__file__).with_name("vcsim") / "main.go"
+GOVMOMI_GOPATH = Path("/usr/share/gocode")
+INSTALL_HINT = (
+    "run tests/peers/install.sh as root (installs golang-go golang-github-vmware-govmomi-dev)"
+)
+
+DEFAULT_USERNAME = "admin"
+DEFAULT_PASSWORD = "s3cret-pass"
+
+
+class GoToolchainMissing(RuntimeError):
+    """Go or the govmomi sources are not installed, so vcsim cannot be built."""
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "iroa"
+
+
+def build_vcsim() -> Path:
+    """Return the path of the vcsim binary for the current main.go, building it if needed."""
+    go = shutil.which("go")
+    if go is None:
+        raise GoToolchainMissing(f"`go` not found on PATH: {INSTALL_HINT}")
+    if not (GOVMOMI_GOPATH / "src/github.com/vmware/govmomi/simulator").is_dir():
+        raise GoToolchainMissing(f"govmomi sources missing under {GOVMOMI_GOPATH}: {INSTALL_HINT}")
+
+    cache = cache_dir()
+    cache.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256(MAIN_GO.read_bytes()).hexdigest()[:12]
+    binary = cache / f"vcsim-{digest}"
+    if binary.exists():
+        return binary
+
+    # Parallel test processes (pytest-xdist, several checkouts) would otherwise build concurrently.
+    with open(cache / "vcsim.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if binary.exists():
+            return binary
+        partial = binary.with_name(f"{binary.name}.partial")
+        with tempfile.TemporaryDirectory(prefix="iroa-gopath-") as gopath:
+            env = {
+                **os.environ,
+                "GOPATH": f"{gopath}:{GOVMOMI_GOPATH}",
+                "GO111MODULE": "off",
+                "GOFLAGS": "",
+                "GOCACHE": str(cache / "go-build"),
+                # A static binary needs no C compiler, which a fresh CI image may lack.
+                "CGO_ENABLED": "0",
+            }
+            result = subprocess.run(
+                [go, "build", "-o", str(partial), MAIN_GO.name],
+                cwd=MAIN_GO.parent,
+                env=env,
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+        if result.returncode != 0:
+            raise RuntimeError(f"building vcsim failed:\n{result.stderr.strip()}")
+        partial.replace(binary)  # atomic, so a reader never sees a half-written binary
+    return binary
+
+
+@dataclass(frozen=True)
+class Topology:
+    """Inventory counts, mapped onto vcsim's flags. Names follow vcsim's scheme.
+
+    Datacenters are DC0.., standalone hosts DC0_H0.., clusters DC0_C0..,
+    cluster hosts DC0_C0_H0.., VMs DC0_H0_VM0.. (standalone) and
+    DC0_C0_RP0_VM0.. (cluster root pool), datastores LocalDS_0..,
+    portgroups DC0_DVPG0.. on switch DVS0.
+    """
+
+    datacenters: int = 1
+    clusters: int = 1  # per datacenter
+    hosts_per_cluster: int = 2
+    standalone_hosts: int = 1  # per datacenter
+    # vcsim puts VMs per standalone host and per cluster, not per cluster host.
+    vms_per_host: int = 2
+    datastores: int = 1  # each mounted on every host; VMs need at least one
+    portgroups: int = 1  # distributed portgroups per datacenter; 0 means no DVS at all
+    folders: int = 0  # datacenters placed (with their sub-folders) inside a folder
+    pools: int = 0  # extra child resource pools per cluster (vcsim puts no VMs in them)
+
+    @property
+    def vm_count(self) -> int:
+        return self.datacenters * (self.clusters + self.standalone_hosts) * self.vms_per_host
+
+    @property
+    def host_count(self) -> int:
+        return self.datacenters * (self.clusters * self.hosts_per_cluster + self.standalone_hosts)
+
+    def args(self) -> list[str]:
+        flags = {
+            "dc": self.datacenters,
+            "cluster": self.clusters,
+            "host": self.hosts_per_cluster,
+            "standalone-host": self.standalone_hosts,
+            "vm": self.vms_per_host,
+            "ds": self.datastores,
+            "pg": self.portgroups,
+            "folder": self.folders,
+            "pool": self.pools,
+        }
+        return [f"-{flag}={value}" for flag, value in flags.items()]
+
+
+def _die_with_parent() -> None:
+    # Runs in the child before exec: a killed pytest must not leave ~300 MiB simulators behind.
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+
+
+class VcsimServer:
+    """One simulated vCenter. Use as a context manager or call start()/stop().
+
+    start() may be called again after stop() or kill(): the vCenter comes back
+    on the same port with the same certificate and instance UUID, but with a
+    freshly built inventory (changes made by tests are lost, and datastore
+    morefs, which embed a random directory, differ).
+    """
+
+    def __init__(
+        self,
+        binary: Path,
+        topology: Topology | None = None,
+        *,
+        tls: bool = False,
+        username: str = DEFAULT_USERNAME,
+        password: str = DEFAULT_PASSWORD,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        cert_names: tuple[str, ...] = (),
+        instance_uuid: str | None = None,
+        start_timeout: float = 120.0,
+    ) -> None:
+        self.binary = binary
+        self.topology = topology or Topology()
+        self.tls = tls
+        self.username = username
+        self.password = password
+        self.listen_host = host
+        self.listen_port = port
+        self.cert_names = cert_names
+        # vcsim's default instanceUuid is a constant, so two simulators would look like one vCenter.
+        self.instance_uuid = instance_uuid or str(uuid.uuid4())
+        self.start_timeout = start_timeout
+        self.sdk_url = ""
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._dir = Path(tempfile.mkdtemp(prefix="iroa-vcsim-"))
+        weakref.finalize(self, shutil.rmtree, self._dir, ignore_errors=True)
+        self.ca_file: Path | None = None
+        self._tls_args: list[str] = []
+        if tls:
+            self.ca_file, cert, key = generate_certs(self._dir / "tls", cert_names)
+            self._tls_args = [f"-tls-cert={cert}", f"-tls-key={key}"]
+
+    @property
+    def url(self) -> str:
+        """Base URL without /sdk, e.g. https://127.0.0.1:43125."""
+        parts = urlsplit(self.sdk_url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+    @property
+    def scheme(self) -> str:
+        return urlsplit(self.sdk_url).scheme
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.sdk_url).hostname or ""
+
+    @property
+    def port(self) -> int:
+        return urlsplit(self.sdk_url).port or 0
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc else None
+
+    def is_running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def start(self) -> VcsimServer:
+        if self._proc is not None:
+            raise RuntimeError("vcsim already started")
+        # vcsim creates its datastore directories under TMPDIR; a private one
+        # lets stop() and kill() remove them even after SIGKILL.
+        run_dir = self._dir / "run"
+        run_dir.mkdir()
+        argv = [
+            str(self.binary),
+            f"-listen={self.listen_host}:{self.listen_port}",
+            f"-username={self.username}",
+            f"-password={self.password}",
+            f"-instance-uuid={self.instance_uuid}",
+            *self._tls_args,
+            *self.topology.args(),
+        ]
+        try:
+            with open(self._dir / "stderr.log", "wb") as stderr:
+                self._proc = subprocess.Popen(
+                    argv,
+                    stdout=subprocess.PIPE,
+                    stderr=stderr,
+                    stdin=subprocess.DEVNULL,
+                    env={**os.environ, "TMPDIR": str(run_dir)},
+                    start_new_session=True,
+                    preexec_fn=_die_with_parent,  # noqa: PLW1509 - only calls prctl(2)
+                )
+            self.sdk_url = self._read_url_line()
+        except BaseException:
+            self.kill()
+            raise
+        self.listen_port = self.port  # a restart comes back where clients expect it
+        return self
+
+    def _read_url_line(self) -> str:
+        assert self._proc is not None and self._proc.stdout is not None
+        deadline = time.monotonic() + self.start_timeout
+        while (remaining := deadline - time.monotonic()) > 0:
+            ready, _, _ = select.select([self._proc.stdout], [], [], remaining)
+            if ready:
+                # main.go writes the whole line at once, after the socket is listening.
+                line = self._proc.stdout.readline().decode().strip()
+                if line:
+                    return line
+                code = self._proc.wait()
+                raise RuntimeError(f"vcsim exited with {code}:\n{self.stderr_tail()}")
+        limit = self.start_timeout
+        raise RuntimeError(f"vcsim did not start within {limit} s:\n{self.stderr_tail()}")
+
+    def stderr_tail(self, lines: int = 20) -> str:
+        try:
+            text = (self._dir / "stderr.log").read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """SIGTERM, then SIGKILL if the simulator has not exited within `timeout`."""
+        if self._proc is not None:
+            self._signal(signal.SIGTERM)
+            try:
+                self._proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self._signal(signal.SIGKILL)
+        self._reap()
+
+    def kill(self) -> None:
+        """SIGKILL right away, like a vCenter that dies mid-sync."""
+        if self._proc is not None:
+            self._signal(signal.SIGKILL)
+        self._reap()
+
+    def _signal(self, sig: signal.Signals) -> None:
+        assert self._proc is not None
+        if self._proc.poll() is None:  # once reaped, the pid may belong to someone else
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self._proc.pid, sig)
+
+    def _reap(self) -> None:
+        if self._proc is not None:
+            self._proc.wait()
+            if self._proc.stdout is not None:
+                self._proc.stdout.close()
+            self._proc = None
+        shutil.rmtree(self._dir / "run", ignore_errors=True)
+
+    def __enter__(self) -> VcsimServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        return f"VcsimServer({self.sdk_url or 'not started'}, {self.topology})"

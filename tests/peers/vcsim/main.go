@@ -1,0 +1,72 @@
+// Command vcsim serves govmomi's vCenter simulator for IROA's tests.
+//
+// Debian's govmomi package ships the simulator library but no vcsim command,
+// so this is the smallest wrapper the tests need. It prints the SDK URL on
+// one stdout line once listening, then serves until SIGTERM or SIGINT.
+package main
+
+import (
+	"crypto/tls"
+	"flag"
+	"fmt"
+	"log"
+	"net/url"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/vmware/govmomi/simulator"
+)
+
+func main() {
+	m := simulator.VPX()
+	flag.IntVar(&m.Datacenter, "dc", m.Datacenter, "datacenters")
+	flag.IntVar(&m.Cluster, "cluster", m.Cluster, "clusters per datacenter")
+	flag.IntVar(&m.ClusterHost, "host", m.ClusterHost, "hosts per cluster")
+	flag.IntVar(&m.Host, "standalone-host", m.Host, "standalone hosts per datacenter")
+	flag.IntVar(&m.Machine, "vm", m.Machine, "VMs per standalone host and per cluster")
+	flag.IntVar(&m.Datastore, "ds", m.Datastore, "local datastores, mounted on every host")
+	flag.IntVar(&m.Portgroup, "pg", m.Portgroup, "distributed portgroups per datacenter")
+	flag.IntVar(&m.Folder, "folder", m.Folder, "datacenters placed inside a folder")
+	flag.IntVar(&m.Pool, "pool", m.Pool, "child resource pools per cluster (they get no VMs)")
+	listen := flag.String("listen", "127.0.0.1:0", "address to serve on")
+	username := flag.String("username", "", "only login accepted (empty: any non-empty login)")
+	password := flag.String("password", "", "password for -username")
+	certFile := flag.String("tls-cert", "", "PEM certificate; serves https when set")
+	keyFile := flag.String("tls-key", "", "PEM private key for -tls-cert")
+	uuid := flag.String("instance-uuid", "", "about.instanceUuid (vcsim's default is a constant)")
+	flag.Parse()
+
+	if *uuid != "" {
+		m.ServiceContent.About.InstanceUuid = *uuid
+	}
+
+	if err := m.Create(); err != nil {
+		log.Fatalf("vcsim: create model: %v", err)
+	}
+
+	m.Service.Listen = &url.URL{Host: *listen}
+	if *username != "" {
+		m.Service.Listen.User = url.UserPassword(*username, *password)
+	}
+	if *certFile != "" {
+		// The simulator's built-in certificate is a 1024-bit RSA key that OpenSSL rejects.
+		cert, err := tls.LoadX509KeyPair(*certFile, *keyFile)
+		if err != nil {
+			log.Fatalf("vcsim: load TLS key pair: %v", err)
+		}
+		m.Service.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
+	}
+
+	server := m.Service.NewServer()
+	sdk := *server.URL
+	sdk.User = nil // the URL line must not leak the password into test logs
+	fmt.Println(sdk.String())
+
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, syscall.SIGTERM, os.Interrupt)
+	<-stop
+	// No server.Close(): it waits for pending requests, and a client
+	// long-polling WaitForUpdatesEx would keep us from exiting.
+	m.Remove()
+}

@@ -1,0 +1,200 @@
+"""Change a running vcsim from tests, the way an operator would change a vCenter.
+
+Objects are found and read through the PropertyCollector only: this vcsim
+version drops the connection when pyVmomi's attribute access fetches an unset
+property (e.g. `vm.snapshot` on a VM without snapshots).
+"""
+
+from __future__ import annotations
+
+import ssl
+import time
+from typing import Any
+
+from pyVim.connect import SmartConnect
+from pyVmomi import vim, vmodl
+
+from tests.peers.vcsim import VcsimServer
+
+PC = vmodl.query.PropertyCollector
+
+
+def connect(
+    server: VcsimServer,
+    *,
+    username: str | None = None,
+    password: str | None = None,
+    ssl_context: ssl.SSLContext | None = None,
+) -> vim.ServiceInstance:
+    """Log in to `server`; over https the generated CA is trusted unless a context is given."""
+    if ssl_context is None:
+        # Always pass a context: without one pyVmomi skips certificate checks for 127.0.0.1.
+        cafile = str(server.ca_file) if server.ca_file else None
+        ssl_context = ssl.create_default_context(cafile=cafile)
+    return SmartConnect(
+        protocol=server.scheme,
+        host=server.host,
+        port=server.port,
+        user=server.username if username is None else username,
+        pwd=server.password if password is None else password,
+        sslContext=ssl_context,
+    )
+
+
+def retrieve(
+    si: vim.ServiceInstance, vimtype: type, paths: list[str] | tuple[str, ...] = ()
+) -> list[dict[str, Any]]:
+    """Properties of every object of `vimtype`; unset properties are absent.
+
+    Each dict holds "obj" (the managed object), "name" and the requested paths.
+    Names are not unique in general (every cluster has a pool named "Resources").
+    """
+    content = si.RetrieveContent()
+    view = content.viewManager.CreateContainerView(content.rootFolder, [vimtype], True)
+    try:
+        spec = PC.FilterSpec(
+            objectSet=[
+                PC.ObjectSpec(
+                    obj=view,
+                    skip=True,
+                    selectSet=[PC.TraversalSpec(path="view", skip=False, type=view.__class__)],
+                )
+            ],
+            propSet=[PC.PropertySpec(type=vimtype, pathSet=["name", *paths])],
+        )
+        collector = content.propertyCollector
+        objects: list[Any] = []
+        result = collector.RetrievePropertiesEx([spec], PC.RetrieveOptions())
+        while result is not None:
+            objects += result.objects
+            token = result.token
+            result = collector.ContinueRetrievePropertiesEx(token) if token else None
+    finally:
+        view.Destroy()
+    return [{"obj": oc.obj, **{p.name: p.val for p in oc.propSet}} for oc in objects]
+
+
+def properties(si: vim.ServiceInstance, obj: Any, paths: list[str]) -> dict[str, Any]:
+    """Properties of one managed object; unset properties are absent."""
+    spec = PC.FilterSpec(
+        objectSet=[PC.ObjectSpec(obj=obj)],
+        propSet=[PC.PropertySpec(type=obj.__class__, pathSet=paths)],
+    )
+    collector = si.RetrieveContent().propertyCollector
+    result = collector.RetrievePropertiesEx([spec], PC.RetrieveOptions())
+    return {p.name: p.val for oc in (result.objects if result else []) for p in oc.propSet}
+
+
+def _find(si: vim.ServiceInstance, vimtype: type, name: str) -> Any:
+    matches = [o["obj"] for o in retrieve(si, vimtype) if o["name"] == name]
+    if len(matches) != 1:
+        raise LookupError(f"{len(matches)} objects of type {vimtype.__name__} named {name!r}")
+    return matches[0]
+
+
+def find_vm(si: vim.ServiceInstance, name: str) -> vim.VirtualMachine:
+    return _find(si, vim.VirtualMachine, name)
+
+
+def find_host(si: vim.ServiceInstance, name: str) -> vim.HostSystem:
+    return _find(si, vim.HostSystem, name)
+
+
+def list_vm_names(si: vim.ServiceInstance) -> list[str]:
+    return sorted(o["name"] for o in retrieve(si, vim.VirtualMachine))
+
+
+def wait_for_task(task: vim.Task, timeout: float = 60.0) -> Any:
+    """Return the task's result; raise its fault (a vmodl.MethodFault) if it failed."""
+    deadline = time.monotonic() + timeout
+    while True:
+        info = task.info  # always set on a task, so attribute access is safe here
+        if info.state == vim.TaskInfo.State.success:
+            return info.result
+        if info.state == vim.TaskInfo.State.error:
+            raise info.error
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"task {info.descriptionId} still {info.state} after {timeout} s")
+        time.sleep(0.05)
+
+
+def power_off(si: vim.ServiceInstance, vm_name: str) -> None:
+    wait_for_task(find_vm(si, vm_name).PowerOffVM_Task())
+
+
+def power_on(si: vim.ServiceInstance, vm_name: str) -> None:
+    wait_for_task(find_vm(si, vm_name).PowerOnVM_Task())
+
+
+def rename_vm(si: vim.ServiceInstance, old: str, new: str) -> None:
+    wait_for_task(find_vm(si, old).Rename_Task(newName=new))
+
+
+def _reconfigure(si: vim.ServiceInstance, vm_name: str, spec: vim.vm.ConfigSpec) -> None:
+    wait_for_task(find_vm(si, vm_name).ReconfigVM_Task(spec=spec))
+
+
+def reconfigure_vm(
+    si: vim.ServiceInstance, name: str, num_cpu: int | None = None, memory_mib: int | None = None
+) -> None:
+    _reconfigure(si, name, vim.vm.ConfigSpec(numCPUs=num_cpu, memoryMB=memory_mib))
+
+
+def set_guest_info(
+    si: vim.ServiceInstance, vm_name: str, ip: str | None = None, hostname: str | None = None
+) -> None:
+    """Fill guest.ipAddress / guest.hostName, which vcsim never reports on its own."""
+    # vcsim turns extraConfig keys prefixed with SET. into property assignments.
+    values = {"SET.guest.ipAddress": ip, "SET.guest.hostName": hostname}
+    options = [vim.option.OptionValue(key=k, value=v) for k, v in values.items() if v is not None]
+    _reconfigure(si, vm_name, vim.vm.ConfigSpec(extraConfig=options))
+
+
+def create_snapshot(si: vim.ServiceInstance, vm_name: str, snap_name: str) -> None:
+    task = find_vm(si, vm_name).CreateSnapshot_Task(
+        name=snap_name, description="", memory=False, quiesce=False
+    )
+    wait_for_task(task)
+
+
+def _destroy_vm(si: vim.ServiceInstance, vm: vim.VirtualMachine) -> None:
+    state = properties(si, vm, ["runtime.powerState"])["runtime.powerState"]
+    if state != vim.VirtualMachine.PowerState.poweredOff:
+        wait_for_task(vm.PowerOffVM_Task())
+    wait_for_task(vm.Destroy_Task())
+
+
+def destroy_vm(si: vim.ServiceInstance, name: str) -> None:
+    """Delete a VM, powering it off first as vCenter requires."""
+    _destroy_vm(si, find_vm(si, name))
+
+
+def remove_host(si: vim.ServiceInstance, host_name: str) -> None:
+    """Take a host out of the inventory together with the VMs registered on it."""
+    host = find_host(si, host_name)
+    props = properties(si, host, ["vm", "parent"])
+    # vcsim refuses (ResourceInUse) to destroy a host that still has VMs, and
+    # its RelocateVM_Task does not move them off the host.
+    for vm in props.get("vm", []):
+        _destroy_vm(si, vm)
+    parent = props["parent"]
+    if isinstance(parent, vim.ClusterComputeResource):
+        # vcsim keeps the host's reference in the cluster's `host` list.
+        wait_for_task(host.Destroy_Task())
+        return
+    # vcsim lacks ComputeResource.Destroy_Task, vCenter's way to remove a standalone
+    # host; destroying a folder holding the compute resource takes out the
+    # resource, its host and its root pool.
+    scratch = properties(si, parent, ["parent"])["parent"].CreateFolder(f"iroa-remove-{host_name}")
+    wait_for_task(scratch.MoveIntoFolder_Task([parent]))
+    wait_for_task(scratch.Destroy_Task())
+
+
+def set_custom_value(si: vim.ServiceInstance, vm_name: str, key: str, value: str) -> None:
+    """Set a custom attribute on a VM, defining the attribute on first use."""
+    manager = si.RetrieveContent().customFieldsManager
+    defined = properties(si, manager, ["field"]).get("field", [])
+    field = next((f for f in defined if f.name == key), None)
+    if field is None:
+        field = manager.AddCustomFieldDef(name=key, moType=vim.VirtualMachine)
+    manager.SetField(entity=find_vm(si, vm_name), key=field.key, value=value)
