@@ -121,10 +121,22 @@ def test_remove_host_takes_its_vms_along(vcsim: StartVcsim, host: str) -> None:
     assert set(ops.list_vm_names(si)) == before - on_host
 
 
-def test_kill_drops_the_endpoint(vcsim: StartVcsim) -> None:
-    server = vcsim()
+def test_kill_then_restart_on_the_same_port(vcsim: StartVcsim) -> None:
+    server = vcsim(tls=True)
+    port, ca = server.port, server.ca_file.read_bytes() if server.ca_file else b""
     ops.connect(server)
     server.kill()
     assert not server.is_running()
     with pytest.raises(ConnectionRefusedError):
-        socket.create_connection((server.host, server.port), timeout=5).close()
+        socket.create_connection((server.host, port), timeout=5).close()
+
+    server.start()
+    assert server.port == port
+    assert server.ca_file is not None and server.ca_file.read_bytes() == ca
+    si = ops.connect(server)
+    assert si.content.about.instanceUuid == server.instance_uuid
+
+
+def test_each_simulator_is_a_distinct_vcenter(vcsim: StartVcsim) -> None:
+    uuids = {ops.connect(vcsim()).content.about.instanceUuid for _ in range(2)}
+    assert len(uuids) == 2

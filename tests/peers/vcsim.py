@@ -48,19 +48,19 @@ def cache_dir() -> Path:
 
 def build_vcsim() -> Path:
     """Return the path of the vcsim binary for the current main.go, building it if needed."""
+    cache = cache_dir()
+    digest = hashlib.sha256(MAIN_GO.read_bytes()).hexdigest()[:12]
+    binary = cache / f"vcsim-{digest}"
+    if binary.exists():
+        return binary
+
     go = shutil.which("go")
     if go is None:
         raise GoToolchainMissing(f"`go` not found on PATH: {INSTALL_HINT}")
     if not (GOVMOMI_GOPATH / "src/github.com/vmware/govmomi/simulator").is_dir():
         raise GoToolchainMissing(f"govmomi sources missing under {GOVMOMI_GOPATH}: {INSTALL_HINT}")
 
-    cache = cache_dir()
     cache.mkdir(parents=True, exist_ok=True)
-    digest = hashlib.sha256(MAIN_GO.read_bytes()).hexdigest()[:12]
-    binary = cache / f"vcsim-{digest}"
-    if binary.exists():
-        return binary
-
     # Parallel test processes (pytest-xdist, several checkouts) would otherwise build concurrently.
     with open(cache / "vcsim.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)

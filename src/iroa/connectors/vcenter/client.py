@@ -171,8 +171,7 @@ def _discover_api_version(
         connection.close()
     if response.status != 200:
         raise UnexpectedResponseError(
-            f"{endpoint} is not a vSphere API endpoint "
-            f"(HTTP {response.status} for {document_path})"
+            f"{endpoint} is not a vSphere API endpoint (HTTP {response.status} for {document_path})"
         )
     offered = _offered_versions(body)
     if not offered:

@@ -90,9 +90,7 @@ class InventoryIndex:
         node = self.nodes.get(parent_id) if parent_id else None
         return parent_id if node is not None and node.type == _CLUSTER_TYPE else None
 
-    def add_host_portgroup(
-        self, datacenter_id: str | None, name: str, vlan: PortgroupVlan
-    ) -> None:
+    def add_host_portgroup(self, datacenter_id: str | None, name: str, vlan: PortgroupVlan) -> None:
         """Record how one host configures a standard port group."""
         self.host_portgroups.setdefault((datacenter_id, name), set()).add(vlan)
 

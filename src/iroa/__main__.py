@@ -1,0 +1,5 @@
+"""``python -m iroa`` runs the CLI."""
+
+from iroa.cli.main import main
+
+main()

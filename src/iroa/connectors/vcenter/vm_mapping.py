@@ -1,0 +1,287 @@
+"""Pure mapping of one VM's properties to its VM, disk, NIC, snapshot, relation and tag records."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from pyVmomi import vim
+
+from iroa.connectors.base import (
+    TagRecord,
+    VmDatastoreRecord,
+    VmDiskRecord,
+    VmNetworkRecord,
+    VmNicRecord,
+    VmRecord,
+    VmSnapshotRecord,
+)
+from iroa.connectors.vcenter.index import InventoryIndex
+from iroa.connectors.vcenter.mapping import (
+    as_bool,
+    as_int,
+    as_str,
+    as_utc,
+    map_custom_values,
+    power_state,
+)
+from iroa.connectors.vcenter.retrieval import Props, moref_id
+
+_KIB = 1024
+_MAC_SEPARATORS = re.compile(r"[^0-9a-fA-F]")
+_MAC_HEX_DIGITS = 12
+_Device = vim.vm.device
+_EthernetCard = vim.vm.device.VirtualEthernetCard
+
+
+@dataclass(frozen=True, slots=True)
+class VmRecords:
+    """Everything one VM contributes to a snapshot."""
+
+    vm: VmRecord
+    disks: list[VmDiskRecord]
+    nics: list[VmNicRecord]
+    snapshots: list[VmSnapshotRecord]
+    datastores: list[VmDatastoreRecord]
+    networks: list[VmNetworkRecord]
+    tags: list[TagRecord]
+
+
+def map_vm(object_id: str, props: Props, index: InventoryIndex) -> VmRecords:
+    """All records of one VM or template."""
+    devices = _as_list(props.get("config.hardware.device"))
+    guest_nics = [
+        nic for nic in _as_list(props.get("guest.net")) if isinstance(nic, vim.vm.GuestInfo.NicInfo)
+    ]
+    return VmRecords(
+        vm=map_vm_record(object_id, props, index),
+        disks=map_disks(object_id, devices),
+        nics=map_nics(object_id, devices, guest_nics, index),
+        snapshots=flatten_snapshots(object_id, props.get("snapshot")),
+        datastores=[
+            VmDatastoreRecord(f"{object_id}:{ds}", object_id, ds)
+            for ds in _moref_ids(props.get("datastore"))
+        ],
+        networks=[
+            VmNetworkRecord(f"{object_id}:{net}", object_id, net)
+            for net in _moref_ids(props.get("network"))
+        ],
+        tags=map_custom_values("vm", object_id, props, index),
+    )
+
+
+def map_vm_record(object_id: str, props: Props, index: InventoryIndex) -> VmRecord:
+    """The VM record itself."""
+    parent_id = moref_id(props.get("parent"))
+    pool_id = moref_id(props.get("resourcePool"))
+    host_id = moref_id(props.get("runtime.host"))
+    committed = as_int(props.get("summary.storage.committed"))
+    uncommitted = as_int(props.get("summary.storage.uncommitted"))
+    guest_ips = [props.get("guest.ipAddress")]
+    for nic in _as_list(props.get("guest.net")):
+        if isinstance(nic, vim.vm.GuestInfo.NicInfo):
+            guest_ips.extend(nic.ipAddress or ())
+    return VmRecord(
+        external_id=object_id,
+        name=as_str(props.get("name")) or object_id,
+        datacenter_external_id=index.datacenter_of(parent_id) or index.datacenter_of(pool_id),
+        cluster_external_id=index.host_clusters.get(host_id) if host_id else None,
+        host_external_id=host_id,
+        power_state=power_state(props.get("runtime.powerState")),
+        is_template=as_bool(props.get("config.template")) or False,
+        num_cpu=as_int(props.get("config.hardware.numCPU")),
+        cores_per_socket=as_int(props.get("config.hardware.numCoresPerSocket")),
+        memory_mib=as_int(props.get("config.hardware.memoryMB")),
+        guest_os=as_str(props.get("config.guestFullName")),
+        guest_id=as_str(props.get("config.guestId")),
+        guest_hostname=as_str(props.get("guest.hostName")),
+        ip_addresses=sorted_ips(guest_ips),
+        tools_status=(
+            as_str(props.get("guest.toolsStatus")) or as_str(props.get("guest.toolsRunningStatus"))
+        ),
+        tools_version=as_str(props.get("guest.toolsVersion")),
+        uuid=as_str(props.get("config.uuid")),
+        instance_uuid=as_str(props.get("config.instanceUuid")),
+        resource_pool=index.path(pool_id),
+        folder=index.path(parent_id),
+        notes=as_str(props.get("config.annotation")),
+        hardware_version=as_str(props.get("config.version")),
+        provisioned_bytes=(
+            committed + uncommitted if committed is not None and uncommitted is not None else None
+        ),
+        used_bytes=committed,
+        created_at=as_utc(props.get("config.createDate")),
+        boot_time=as_utc(props.get("runtime.bootTime")),
+        overall_status=as_str(props.get("overallStatus")),
+    )
+
+
+def map_disks(vm_id: str, devices: list[object]) -> list[VmDiskRecord]:
+    """The virtual disks among a VM's devices, with their controller's label."""
+    labels = {
+        key: _label(device)
+        for device in devices
+        if isinstance(device, _Device.VirtualDevice) and (key := as_int(device.key)) is not None
+    }
+    disks: list[VmDiskRecord] = []
+    for device in devices:
+        if not isinstance(device, _Device.VirtualDisk) or as_int(device.key) is None:
+            continue
+        backing = device.backing
+        file_backing = (
+            backing if isinstance(backing, _Device.VirtualDevice.FileBackingInfo) else None
+        )
+        capacity = as_int(device.capacityInBytes)
+        if capacity is None and (kib := as_int(device.capacityInKB)) is not None:
+            capacity = kib * _KIB
+        controller_key = as_int(device.controllerKey)
+        disks.append(
+            VmDiskRecord(
+                external_id=f"{vm_id}:{device.key}",
+                vm_external_id=vm_id,
+                label=_label(device) or f"disk {device.key}",
+                datastore_external_id=moref_id(file_backing.datastore) if file_backing else None,
+                capacity_bytes=capacity,
+                file_path=as_str(file_backing.fileName) if file_backing else None,
+                # Not every backing type has these (RDMs have no thin flag).
+                thin_provisioned=as_bool(getattr(backing, "thinProvisioned", None)),
+                disk_mode=as_str(getattr(backing, "diskMode", None)),
+                controller=labels.get(controller_key) if controller_key is not None else None,
+            )
+        )
+    return disks
+
+
+def map_nics(
+    vm_id: str,
+    devices: list[object],
+    guest_nics: list[vim.vm.GuestInfo.NicInfo],
+    index: InventoryIndex,
+) -> list[VmNicRecord]:
+    """The network adapters among a VM's devices, with the guest's IPs of each."""
+    nics: list[VmNicRecord] = []
+    for device in devices:
+        if not isinstance(device, _EthernetCard) or as_int(device.key) is None:
+            continue
+        mac = normalize_mac(device.macAddress)
+        network_id, backing_name = _nic_network(device.backing, index)
+        connectable = device.connectable
+        nics.append(
+            VmNicRecord(
+                external_id=f"{vm_id}:{device.key}",
+                vm_external_id=vm_id,
+                label=_label(device) or f"network adapter {device.key}",
+                network_external_id=network_id,
+                network_name=(index.network_names.get(network_id) if network_id else None)
+                or backing_name,
+                mac_address=mac,
+                adapter_type=_adapter_type(device),
+                connected=as_bool(connectable.connected) if connectable else None,
+                ip_addresses=sorted_ips(_guest_ips_of(device.key, mac, guest_nics)),
+            )
+        )
+    return nics
+
+
+def _nic_network(backing: object, index: InventoryIndex) -> tuple[str | None, str | None]:
+    """The network id a NIC is attached to, and the name its backing states."""
+    if isinstance(backing, _EthernetCard.NetworkBackingInfo):
+        return moref_id(backing.network), as_str(backing.deviceName)
+    if isinstance(backing, _EthernetCard.DistributedVirtualPortBackingInfo):
+        key = as_str(backing.port.portgroupKey) if backing.port else None
+        return (index.portgroup_ids_by_key.get(key) if key else None), None
+    return None, None
+
+
+def _guest_ips_of(
+    device_key: int, mac: str | None, guest_nics: list[vim.vm.GuestInfo.NicInfo]
+) -> list[object]:
+    """IPs the guest reports for one adapter: matched by device key, else by MAC."""
+    ips: list[object] = []
+    for nic in guest_nics:
+        config_id = as_int(nic.deviceConfigId)
+        if config_id is not None and config_id >= 0:
+            matches = config_id == device_key
+        else:
+            matches = mac is not None and normalize_mac(nic.macAddress) == mac
+        if matches:
+            ips.extend(nic.ipAddress or ())
+    return ips
+
+
+def _adapter_type(device: object) -> str:
+    """``vim.vm.device.VirtualVmxnet3`` -> ``vmxnet3``; SR-IOV cards -> ``sriov``."""
+    name = type(device).__name__.rsplit(".", 1)[-1]
+    return name.removeprefix("Virtual").lower().removesuffix("ethernetcard")
+
+
+def _label(device: object) -> str | None:
+    info = device.deviceInfo if isinstance(device, _Device.VirtualDevice) else None
+    return as_str(info.label) if info is not None else None
+
+
+def flatten_snapshots(vm_id: str, info: object) -> list[VmSnapshotRecord]:
+    """The snapshot tree of a VM as a flat list, each with its parent's id."""
+    if not isinstance(info, vim.vm.SnapshotInfo):
+        return []
+    current_id = moref_id(info.currentSnapshot)
+    records: list[VmSnapshotRecord] = []
+    stack: list[tuple[object, str | None]] = [
+        (tree, None) for tree in reversed(_as_list(info.rootSnapshotList))
+    ]
+    while stack:
+        tree, parent_id = stack.pop()
+        if not isinstance(tree, vim.vm.SnapshotTree):
+            continue
+        snapshot_id = moref_id(tree.snapshot)
+        if snapshot_id is None:
+            continue
+        records.append(
+            VmSnapshotRecord(
+                external_id=snapshot_id,
+                vm_external_id=vm_id,
+                name=as_str(tree.name) or snapshot_id,
+                description=as_str(tree.description),
+                created_at=as_utc(tree.createTime),
+                parent_external_id=parent_id,
+                is_current=snapshot_id == current_id,
+                power_state=power_state(tree.state) if tree.state else None,
+            )
+        )
+        stack.extend((child, snapshot_id) for child in reversed(_as_list(tree.childSnapshotList)))
+    return records
+
+
+def normalize_mac(value: object) -> str | None:
+    """A MAC address as lowercase ``aa:bb:cc:dd:ee:ff``, whatever the separators."""
+    text = as_str(value)
+    if text is None:
+        return None
+    digits = _MAC_SEPARATORS.sub("", text).lower()
+    if len(digits) != _MAC_HEX_DIGITS:
+        return text.lower()
+    return ":".join(digits[i : i + 2] for i in range(0, _MAC_HEX_DIGITS, 2))
+
+
+def sorted_ips(values: Iterable[object]) -> tuple[str, ...]:
+    """Distinct IP addresses, IPv4 before IPv6, numerically; unparsable strings last."""
+    unique = {text.strip() for value in values if (text := as_str(value)) and text.strip()}
+    return tuple(sorted(unique, key=_ip_sort_key))
+
+
+def _ip_sort_key(text: str) -> tuple[int, int, str]:
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return (99, 0, text)
+    return (address.version, int(address), text)
+
+
+def _moref_ids(values: object) -> list[str]:
+    return sorted({ref for value in _as_list(values) if (ref := moref_id(value))})
+
+
+def _as_list(value: object) -> list[object]:
+    return list(value) if isinstance(value, list) else []
