@@ -45,5 +45,7 @@ def test_core_does_not_import_vendor_sdks(package: str) -> None:
 
 
 def test_connectors_do_not_touch_the_database() -> None:
-    assert offenders("connectors", ("sqlalchemy", "alembic", "iroa.db", "iroa.inventory",
-                                    "iroa.sync")) == []
+    assert (
+        offenders("connectors", ("sqlalchemy", "alembic", "iroa.db", "iroa.inventory", "iroa.sync"))
+        == []
+    )

@@ -24,7 +24,9 @@ def test_plan_inserts_updates_removes_and_leaves_unchanged_rows() -> None:
     }
     plan = plan_type(FIELDS, stored, [("vm-1", ("a", 1)), ("vm-2", ("b2", 2)), ("vm-4", ("d", 4))])
     assert plan.inserts == [("vm-4", ("d", 4))]
-    assert [(u.id, u.fields, u.revived) for u in plan.updates] == [(2, {"name": ["b", "b2"]}, False)]
+    assert [(u.id, u.fields, u.revived) for u in plan.updates] == [
+        (2, {"name": ["b", "b2"]}, False)
+    ]
     assert [(i, e) for i, e, _ in plan.removals] == [(3, "vm-3")]
     assert (plan.added, plan.modified, plan.removed, plan.unchanged) == (1, 1, 1, 1)
     assert plan.present_before == 3

@@ -15,25 +15,48 @@ import pytest
 from tests.peers import vsphere_ops as ops
 from tests.peers.vcsim import Topology, VcsimServer
 
-CONTRACT_VM_KEYS = {"name", "power_state", "num_cpu", "memory_mib", "host", "cluster",
-                    "datacenter", "integration", "external_id", "uuid", "ip_addresses",
-                    "guest_os"}
+CONTRACT_VM_KEYS = {
+    "name",
+    "power_state",
+    "num_cpu",
+    "memory_mib",
+    "host",
+    "cluster",
+    "datacenter",
+    "integration",
+    "external_id",
+    "uuid",
+    "ip_addresses",
+    "guest_os",
+}
 
 
 class Iroa:
     """Runs ``iroa`` in a subprocess with its own data dir and database."""
 
     def __init__(self, data_dir: Path, database_url: str) -> None:
-        self.env = {**os.environ, "IROA_DATA_DIR": str(data_dir),
-                    "IROA_DATABASE_URL": database_url, "COLUMNS": "200"}
+        self.env = {
+            **os.environ,
+            "IROA_DATA_DIR": str(data_dir),
+            "IROA_DATABASE_URL": database_url,
+            "COLUMNS": "200",
+        }
 
     def command(self, *args: str) -> list[str]:
         return [sys.executable, "-m", "iroa", *args]
 
-    def __call__(self, *args: str, stdin: str | None = None,
-                 ok: bool = True) -> subprocess.CompletedProcess[str]:
-        proc = subprocess.run(self.command(*args), input=stdin, capture_output=True, text=True,
-                              env=self.env, timeout=300)
+    def __call__(
+        self, *args: str, stdin: str | None = None, ok: bool = True
+    ) -> subprocess.CompletedProcess[str]:
+        proc = subprocess.run(
+            self.command(*args),
+            check=False,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env=self.env,
+            timeout=300,
+        )
         if ok:
             assert proc.returncode == 0, f"iroa {' '.join(args)}: {proc.stderr}"
         return proc
@@ -48,9 +71,19 @@ def iroa(tmp_path: Path, db_url: str) -> Iroa:
 
 
 def add_vcenter(iroa: Iroa, server: VcsimServer, name: str = "vc", *extra: str) -> None:
-    iroa("integration", "add", "vcenter", name, "--url", server.url,
-         "--username", server.username, "--password-stdin", *extra,
-         stdin=server.password + "\n")
+    iroa(
+        "integration",
+        "add",
+        "vcenter",
+        name,
+        "--url",
+        server.url,
+        "--username",
+        server.username,
+        "--password-stdin",
+        *extra,
+        stdin=server.password + "\n",
+    )
 
 
 def one_line_error(proc: subprocess.CompletedProcess[str]) -> str:
@@ -68,7 +101,8 @@ def test_add_sync_get_lists_exactly_the_simulators_vms(iroa: Iroa, vcsim: Any) -
     assert server.password not in json.dumps(listed)
 
     tested = iroa("integration", "test", "vc")
-    assert "ok:" in tested.stdout and "vcsim" in tested.stdout.lower() or "VMware" in tested.stdout
+    assert tested.stdout.startswith("ok: ")
+    assert f"{server.topology.vm_count} vms" in tested.stdout
 
     (run,) = iroa.json("sync", "vc")
     assert run["status"] == "succeeded" and run["integration"] == "vc"
@@ -76,7 +110,7 @@ def test_add_sync_get_lists_exactly_the_simulators_vms(iroa: Iroa, vcsim: Any) -
 
     vms = iroa.json("get", "vms")
     assert sorted(v["name"] for v in vms) == ops.list_vm_names(ops.connect(server))
-    assert all(CONTRACT_VM_KEYS <= set(v) for v in vms)
+    assert all(set(v) >= CONTRACT_VM_KEYS for v in vms)
     assert {v["power_state"] for v in vms} <= {"on", "off", "suspended", "unknown"}
     for kind in ("hosts", "clusters", "datacenters", "datastores", "networks"):
         assert iroa.json("get", kind, "--integration", "vc"), kind
@@ -93,31 +127,52 @@ def test_add_sync_get_lists_exactly_the_simulators_vms(iroa: Iroa, vcsim: Any) -
 def test_errors_are_one_line_and_change_nothing(iroa: Iroa, vcsim: Any) -> None:
     server = vcsim(Topology(vms_per_host=1), tls=True)
     assert "no integration named 'nope'" in one_line_error(iroa("sync", "nope", ok=False))
-    assert "invalid URL" in one_line_error(iroa(
-        "integration", "add", "vcenter", "bad", "--url", "vcenter.example.com", ok=False))
+    assert "invalid URL" in one_line_error(
+        iroa("integration", "add", "vcenter", "bad", "--url", "vcenter.example.com", ok=False)
+    )
     add_vcenter(iroa, server, "vc")  # no CA file: the simulator's certificate is untrusted
-    assert "already exists" in one_line_error(iroa(
-        "integration", "add", "vcenter", "vc", "--url", server.url, ok=False))
+    assert "already exists" in one_line_error(
+        iroa("integration", "add", "vcenter", "vc", "--url", server.url, ok=False)
+    )
     assert "certificate" in one_line_error(iroa("integration", "test", "vc", ok=False))
     failed = iroa("sync", "vc", ok=False)
     assert failed.returncode == 1 and "certificate" in failed.stderr
     assert [h["status"] for h in iroa.json("history")] == ["failed"]
     assert iroa.json("get", "vms") == []
 
-    iroa("integration", "add", "vcenter", "wrong", "--url", server.url, "--username",
-         server.username, "--password-stdin", "--ca-file", str(server.ca_file),
-         stdin="not-the-password\n")
+    iroa(
+        "integration",
+        "add",
+        "vcenter",
+        "wrong",
+        "--url",
+        server.url,
+        "--username",
+        server.username,
+        "--password-stdin",
+        "--ca-file",
+        str(server.ca_file),
+        stdin="not-the-password\n",
+    )
     message = one_line_error(iroa("integration", "test", "wrong", ok=False))
     assert "password" in message.lower() and "not-the-password" not in message
 
 
 def test_two_concurrent_syncs_of_one_integration_give_one_run(iroa: Iroa, vcsim: Any) -> None:
     # Big enough that the first sync is still collecting when the second starts.
-    server = vcsim(Topology(datacenters=1, clusters=2, hosts_per_cluster=2, standalone_hosts=0,
-                            vms_per_host=1500))
+    server = vcsim(
+        Topology(
+            datacenters=1, clusters=2, hosts_per_cluster=2, standalone_hosts=0, vms_per_host=1500
+        )
+    )
     add_vcenter(iroa, server)
-    first = subprocess.Popen(iroa.command("sync", "vc"), env=iroa.env, text=True,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    first = subprocess.Popen(
+        iroa.command("sync", "vc"),
+        env=iroa.env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if [h["status"] for h in iroa.json("history")] == ["running"]:

@@ -98,7 +98,8 @@ class Topology:
     Datacenters are DC0.., standalone hosts DC0_H0.., clusters DC0_C0..,
     cluster hosts DC0_C0_H0.., VMs DC0_H0_VM0.. (standalone) and
     DC0_C0_RP0_VM0.. (cluster root pool), datastores LocalDS_0..,
-    portgroups DC0_DVPG0.. on switch DVS0.
+    portgroups DC0_DVPG0.. on switch DVS0 (whose uplink portgroup DVS0-DVUplinks-N
+    is a network too), the standard network "VM Network".
     """
 
     datacenters: int = 1
@@ -107,10 +108,15 @@ class Topology:
     standalone_hosts: int = 1  # per datacenter
     # vcsim puts VMs per standalone host and per cluster, not per cluster host.
     vms_per_host: int = 2
-    datastores: int = 1  # each mounted on every host; VMs need at least one
+    datastores: int = 1  # each mounted on every host of its datacenter
     portgroups: int = 1  # distributed portgroups per datacenter; 0 means no DVS at all
     folders: int = 0  # datacenters placed (with their sub-folders) inside a folder
     pools: int = 0  # extra child resource pools per cluster (vcsim puts no VMs in them)
+
+    def __post_init__(self) -> None:
+        if self.datastores < 1 and self.vm_count > 0:
+            # vcsim places every VM on LocalDS_0 and panics when it does not exist.
+            raise ValueError("VMs need at least one datastore")
 
     @property
     def vm_count(self) -> int:
@@ -137,6 +143,7 @@ class Topology:
 
 def _die_with_parent() -> None:
     # Runs in the child before exec: a killed pytest must not leave ~300 MiB simulators behind.
+    # Linux ties this to the spawning *thread*: start servers from a thread that outlives them.
     pr_set_pdeathsig = 1
     ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
 

@@ -5,11 +5,14 @@ version drops the connection when pyVmomi's attribute access fetches an unset
 property (e.g. `vm.snapshot` on a VM without snapshots).
 """
 
+# pyVmomi's generated data-object constructors and SmartConnect carry no annotations.
+# mypy: disable-error-code="no-untyped-call"
+
 from __future__ import annotations
 
 import ssl
 import time
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from pyVim.connect import SmartConnect
 from pyVmomi import vim, vmodl
@@ -17,6 +20,7 @@ from pyVmomi import vim, vmodl
 from tests.peers.vcsim import VcsimServer
 
 PC = vmodl.query.PropertyCollector
+T = TypeVar("T")
 
 
 def connect(
@@ -31,7 +35,7 @@ def connect(
         # Always pass a context: without one pyVmomi skips certificate checks for 127.0.0.1.
         cafile = str(server.ca_file) if server.ca_file else None
         ssl_context = ssl.create_default_context(cafile=cafile)
-    return SmartConnect(
+    si = SmartConnect(
         protocol=server.scheme,
         host=server.host,
         port=server.port,
@@ -39,6 +43,7 @@ def connect(
         pwd=server.password if password is None else password,
         sslContext=ssl_context,
     )
+    return cast(vim.ServiceInstance, si)
 
 
 def retrieve(
@@ -50,6 +55,7 @@ def retrieve(
     Names are not unique in general (every cluster has a pool named "Resources").
     """
     content = si.RetrieveContent()
+    assert content.viewManager is not None
     view = content.viewManager.CreateContainerView(content.rootFolder, [vimtype], True)
     try:
         spec = PC.FilterSpec(
@@ -85,11 +91,11 @@ def properties(si: vim.ServiceInstance, obj: Any, paths: list[str]) -> dict[str,
     return {p.name: p.val for oc in (result.objects if result else []) for p in oc.propSet}
 
 
-def _find(si: vim.ServiceInstance, vimtype: type, name: str) -> Any:
+def _find(si: vim.ServiceInstance, vimtype: type[T], name: str) -> T:
     matches = [o["obj"] for o in retrieve(si, vimtype) if o["name"] == name]
     if len(matches) != 1:
         raise LookupError(f"{len(matches)} objects of type {vimtype.__name__} named {name!r}")
-    return matches[0]
+    return cast(T, matches[0])
 
 
 def find_vm(si: vim.ServiceInstance, name: str) -> vim.VirtualMachine:
@@ -112,7 +118,7 @@ def wait_for_task(task: vim.Task, timeout: float = 60.0) -> Any:
         if info.state == vim.TaskInfo.State.success:
             return info.result
         if info.state == vim.TaskInfo.State.error:
-            raise info.error
+            raise cast(BaseException, info.error)  # pyVmomi faults are exceptions
         if time.monotonic() > deadline:
             raise TimeoutError(f"task {info.descriptionId} still {info.state} after {timeout} s")
         time.sleep(0.05)
@@ -179,7 +185,7 @@ def remove_host(si: vim.ServiceInstance, host_name: str) -> None:
         _destroy_vm(si, vm)
     parent = props["parent"]
     if isinstance(parent, vim.ClusterComputeResource):
-        # vcsim keeps the host's reference in the cluster's `host` list.
+        # Unlike vCenter, vcsim leaves a dangling reference in the cluster's `host` list.
         wait_for_task(host.Destroy_Task())
         return
     # vcsim lacks ComputeResource.Destroy_Task, vCenter's way to remove a standalone
@@ -191,8 +197,13 @@ def remove_host(si: vim.ServiceInstance, host_name: str) -> None:
 
 
 def set_custom_value(si: vim.ServiceInstance, vm_name: str, key: str, value: str) -> None:
-    """Set a custom attribute on a VM, defining the attribute on first use."""
+    """Set a custom attribute on a VM, defining the attribute on first use.
+
+    vcsim appends on every SetField, so setting a key twice leaves both values in
+    `customValue` (last one wins); vCenter replaces the value.
+    """
     manager = si.RetrieveContent().customFieldsManager
+    assert manager is not None
     defined = properties(si, manager, ["field"]).get("field", [])
     field = next((f for f in defined if f.name == key), None)
     if field is None:

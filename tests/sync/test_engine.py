@@ -53,9 +53,18 @@ class StaticConnector:
 
 def estate(vm_count: int = 3, **vm_changes: Any) -> Snapshot:
     vms = [
-        VmRecord(external_id=f"vm-{i}", name=f"vm{i}", host_external_id="host-1",
-                 cluster_external_id="c-1", datacenter_external_id="dc-1", power_state="on",
-                 num_cpu=2, memory_mib=4096, ip_addresses=(f"10.0.0.{i}",), boot_time=BOOT)
+        VmRecord(
+            external_id=f"vm-{i}",
+            name=f"vm{i}",
+            host_external_id="host-1",
+            cluster_external_id="c-1",
+            datacenter_external_id="dc-1",
+            power_state="on",
+            num_cpu=2,
+            memory_mib=4096,
+            ip_addresses=(f"10.0.0.{i}",),
+            boot_time=BOOT,
+        )
         for i in range(vm_count)
     ]
     if vm_changes:
@@ -64,12 +73,22 @@ def estate(vm_count: int = 3, **vm_changes: Any) -> Snapshot:
         source=SOURCE,
         datacenters=[DatacenterRecord("dc-1", "DC")],
         clusters=[ClusterRecord("c-1", "C", datacenter_external_id="dc-1", host_count=1)],
-        hosts=[HostRecord("host-1", "esx1", datacenter_external_id="dc-1",
-                          cluster_external_id="c-1", cpu_cores=8, memory_mib=65536,
-                          boot_time=BOOT)],
+        hosts=[
+            HostRecord(
+                "host-1",
+                "esx1",
+                datacenter_external_id="dc-1",
+                cluster_external_id="c-1",
+                cpu_cores=8,
+                memory_mib=65536,
+                boot_time=BOOT,
+            )
+        ],
         vms=vms,
-        vm_disks=[VmDiskRecord(f"vm-{i}:2000", f"vm-{i}", "Hard disk 1",
-                               capacity_bytes=10 << 30) for i in range(vm_count)],
+        vm_disks=[
+            VmDiskRecord(f"vm-{i}:2000", f"vm-{i}", "Hard disk 1", capacity_bytes=10 << 30)
+            for i in range(vm_count)
+        ],
     )
 
 
@@ -84,8 +103,9 @@ def sync(db: Database, integration_id: int, snapshot: Snapshot | Exception, **kw
 
 def changes(db: Database, run_id: int) -> list[tuple[str, str, str, Any]]:
     with db.session() as s:
-        rows = s.execute(select(Change).where(Change.sync_run_id == run_id)
-                         .order_by(Change.id)).scalars()
+        rows = s.execute(
+            select(Change).where(Change.sync_run_id == run_id).order_by(Change.id)
+        ).scalars()
         return [(c.object_type, c.external_id, c.action, c.fields) for c in rows]
 
 
@@ -105,8 +125,9 @@ def count_writes(db: Database) -> Callable[[], int]:
     return lambda: len(seen)
 
 
-def test_first_sync_adds_everything_with_references_and_summary(db: Database,
-                                                                 integration_id: int) -> None:
+def test_first_sync_adds_everything_with_references_and_summary(
+    db: Database, integration_id: int
+) -> None:
     result = sync(db, integration_id, estate())
     assert result.status == "succeeded", result.error
     assert result.counts["vms"] == {"added": 3, "modified": 0, "removed": 0}
@@ -167,8 +188,9 @@ def test_vanished_objects_are_marked_removed_and_come_back_with_same_id(
     assert vm.id == original_id and vm.removed_at is None
 
 
-def test_failed_collection_changes_nothing_and_records_reason(db: Database,
-                                                             integration_id: int) -> None:
+def test_failed_collection_changes_nothing_and_records_reason(
+    db: Database, integration_id: int
+) -> None:
     sync(db, integration_id, estate())
     result = sync(db, integration_id, CannotConnectError("cannot connect to vc1:443: refused"))
     assert (result.status, result.error) == ("failed", "cannot connect to vc1:443: refused")
@@ -190,26 +212,41 @@ def test_mass_removal_is_held_unless_forced(db: Database, integration_id: int) -
     assert forced.status == "succeeded" and forced.counts["vms"]["removed"] == 8
 
 
-def test_integrations_never_touch_each_others_rows(db: Database, box: SecretBox,
-                                                   integration_id: int) -> None:
+def test_integrations_never_touch_each_others_rows(
+    db: Database, box: SecretBox, integration_id: int
+) -> None:
     other = add_integration(db, box, IntegrationInput("vcenter", "vc2", "https://vc2")).id
     sync(db, integration_id, estate(3))
     sync(db, other, estate(2))
     sync(db, other, estate(2, name="renamed"))
     names = {(v["integration"], v["name"]) for v in list_objects(db, "vms")}
-    assert names == {("vc1", "vm0"), ("vc1", "vm1"), ("vc1", "vm2"),
-                     ("vc2", "renamed"), ("vc2", "vm1")}
+    assert names == {
+        ("vc1", "vm0"),
+        ("vc1", "vm1"),
+        ("vc1", "vm2"),
+        ("vc2", "renamed"),
+        ("vc2", "vm1"),
+    }
     with db.session() as s:
         assert s.scalars(select(Host.integration_id).distinct()).all() != []
         disks = s.scalars(select(VmDisk).where(VmDisk.integration_id == other)).all()
     assert {d.external_id for d in disks} == {"vm-0:2000", "vm-1:2000"}
 
 
-def test_one_run_at_a_time_and_stale_runs_are_interrupted(db: Database,
-                                                          integration_id: int) -> None:
+def test_one_run_at_a_time_and_stale_runs_are_interrupted(
+    db: Database, integration_id: int
+) -> None:
     with db.write_session() as s:
-        s.add(SyncRun(integration_id=integration_id, trigger="manual", status="running",
-                      started_at=datetime.now(UTC), totals={}, counts={}))
+        s.add(
+            SyncRun(
+                integration_id=integration_id,
+                trigger="manual",
+                status="running",
+                started_at=datetime.now(UTC),
+                totals={},
+                counts={},
+            )
+        )
     with sync_lock(db, integration_id) as taken:
         assert taken
         with pytest.raises(SyncAlreadyRunningError):
@@ -221,8 +258,9 @@ def test_one_run_at_a_time_and_stale_runs_are_interrupted(db: Database,
     assert statuses == ["interrupted", "succeeded"]
 
 
-def test_references_to_objects_outside_the_snapshot_are_empty(db: Database,
-                                                              integration_id: int) -> None:
+def test_references_to_objects_outside_the_snapshot_are_empty(
+    db: Database, integration_id: int
+) -> None:
     snapshot = dataclasses.replace(
         estate(1), vms=[VmRecord("vm-0", "vm0", host_external_id="host-404")]
     )

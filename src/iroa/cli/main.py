@@ -66,9 +66,11 @@ def root(
         if v is not None
     }
     settings = Settings(**overrides)  # type: ignore[arg-type]
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    level = logging.getLevelName(settings.log_level.upper())
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if level != logging.DEBUG:
+        # Alembic narrates every schema check at INFO; a command's output is not the place.
+        logging.getLogger("alembic").setLevel(logging.WARNING)
     context = CliContext(settings)
     ctx.obj = context
     ctx.call_on_close(context.close)

@@ -1,0 +1,388 @@
+"""One full read of a vCenter inventory: what to retrieve, in which order, mapped batch by batch.
+
+Each type is listed through a ContainerView (one call), then read in batches
+of explicit objects, so memory stays bounded however large the inventory is
+and progress has real totals. Containers (folders, datacenters, compute
+resources, pools) come first: they give every later record its datacenter,
+folder and pool path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from operator import attrgetter
+from typing import Final, Protocol, TypeVar
+
+from pyVmomi import vim
+from pyVmomi.VmomiSupport import ManagedObject
+
+from iroa.connectors.base import (
+    ClusterRecord,
+    DatacenterRecord,
+    DatastoreRecord,
+    HostRecord,
+    NetworkRecord,
+    Progress,
+    Snapshot,
+    SourceInfo,
+    TagRecord,
+    VmDatastoreRecord,
+    VmDiskRecord,
+    VmNetworkRecord,
+    VmNicRecord,
+    VmRecord,
+    VmSnapshotRecord,
+)
+from iroa.connectors.vcenter.client import Session
+from iroa.connectors.vcenter.index import InventoryIndex
+from iroa.connectors.vcenter.mapping import (
+    as_str,
+    field_names,
+    host_portgroups,
+    map_cluster,
+    map_custom_values,
+    map_datacenter,
+    map_datastore,
+    map_host,
+    map_network,
+    map_portgroup,
+)
+from iroa.connectors.vcenter.retrieval import (
+    list_objects,
+    moref_id,
+    moref_type,
+    retrieve_batches,
+)
+from iroa.connectors.vcenter.vm_mapping import map_vm
+
+DEFAULT_BATCH_SIZE: Final = 500
+
+_TREE_PATHS = ("name", "parent")
+
+PROPERTY_PATHS: Final[Mapping[type, tuple[str, ...]]] = {
+    vim.Folder: _TREE_PATHS,
+    vim.Datacenter: (*_TREE_PATHS, "customValue"),
+    # configurationEx as a whole: vCenter refuses paths into it (its declared
+    # type lacks dasConfig), although vcsim would accept them.
+    vim.ClusterComputeResource: (
+        *_TREE_PATHS,
+        "configurationEx",
+        "customValue",
+        "overallStatus",
+        "summary.numCpuCores",
+        "summary.numCpuThreads",
+        "summary.numHosts",
+        "summary.totalCpu",
+        "summary.totalMemory",
+    ),
+    vim.ComputeResource: _TREE_PATHS,
+    vim.ResourcePool: _TREE_PATHS,
+    vim.HostSystem: (
+        *_TREE_PATHS,
+        "config.network.portgroup",
+        "customValue",
+        "overallStatus",
+        "runtime.bootTime",
+        "runtime.connectionState",
+        "runtime.inMaintenanceMode",
+        "runtime.powerState",
+        "summary.config.product",
+        "summary.hardware",
+    ),
+    vim.Datastore: (*_TREE_PATHS, "customValue", "host", "summary"),
+    vim.Network: (*_TREE_PATHS, "customValue"),
+    vim.dvs.DistributedVirtualPortgroup: (
+        *_TREE_PATHS,
+        "config.defaultPortConfig",
+        "config.distributedVirtualSwitch",
+        "customValue",
+        "key",
+    ),
+    vim.DistributedVirtualSwitch: ("name",),
+    vim.VirtualMachine: (
+        *_TREE_PATHS,
+        "config.annotation",
+        "config.createDate",
+        "config.guestFullName",
+        "config.guestId",
+        "config.hardware.device",
+        "config.hardware.memoryMB",
+        "config.hardware.numCPU",
+        "config.hardware.numCoresPerSocket",
+        "config.instanceUuid",
+        "config.template",
+        "config.uuid",
+        "config.version",
+        "customValue",
+        "datastore",
+        "guest.hostName",
+        "guest.ipAddress",
+        "guest.net",
+        "guest.toolsRunningStatus",
+        "guest.toolsStatus",
+        "guest.toolsVersion",
+        "network",
+        "overallStatus",
+        "resourcePool",
+        "runtime.bootTime",
+        "runtime.host",
+        "runtime.powerState",
+        "snapshot",
+        "summary.storage.committed",
+        "summary.storage.uncommitted",
+    ),
+    vim.CustomFieldsManager: ("field",),
+}
+"""The properties read per managed object type (subtypes included), for benchmarks too."""
+
+# An older server fails the whole request on a path its API version lacks.
+_MIN_API_VERSION: Final[Mapping[str, tuple[int, ...]]] = {"config.createDate": (6, 7)}
+
+_CLUSTER = "ClusterComputeResource"
+_PORTGROUP = "DistributedVirtualPortgroup"
+_OPAQUE_NETWORK = "OpaqueNetwork"
+
+SNAPSHOT_PARTS: Final = (
+    "datacenters",
+    "clusters",
+    "hosts",
+    "datastores",
+    "networks",
+    "vms",
+    "vm_disks",
+    "vm_nics",
+    "vm_snapshots",
+    "vm_datastores",
+    "vm_networks",
+    "tags",
+)
+
+
+class _Identified(Protocol):
+    @property
+    def external_id(self) -> str: ...
+
+
+_R = TypeVar("_R", bound=_Identified)
+
+
+def paths_for(vim_type: type, api_version: tuple[int, ...]) -> tuple[str, ...]:
+    """The paths of :data:`PROPERTY_PATHS` for ``vim_type`` that ``api_version`` knows."""
+    return tuple(
+        path for path in PROPERTY_PATHS[vim_type] if api_version >= _MIN_API_VERSION.get(path, ())
+    )
+
+
+def count_objects(session: Session) -> dict[str, int]:
+    """How many VMs (templates included), hosts, datastores and clusters the server has."""
+    types = {
+        "vms": vim.VirtualMachine,
+        "hosts": vim.HostSystem,
+        "datastores": vim.Datastore,
+        "clusters": vim.ClusterComputeResource,
+    }
+    return {name: len(list_objects(session.content, vim_type)) for name, vim_type in types.items()}
+
+
+def source_info(session: Session, object_counts: dict[str, int]) -> SourceInfo:
+    """What the server says about itself."""
+    about = session.content.about
+    return SourceInfo(
+        name=session.endpoint.host,
+        product=as_str(about.fullName) or as_str(about.apiType) or "vSphere",
+        version=as_str(about.version),
+        build=as_str(about.build),
+        object_counts=object_counts,
+    )
+
+
+def collect_inventory(
+    session: Session, progress: Progress, batch_size: int = DEFAULT_BATCH_SIZE
+) -> Snapshot:
+    """Read the whole inventory behind ``session`` into a :class:`Snapshot`."""
+    collection = _Collection(session, progress, batch_size)
+    collection.run()
+    return collection.snapshot()
+
+
+@dataclass
+class _Collection:
+    session: Session
+    progress: Progress
+    batch_size: int
+    index: InventoryIndex = field(default_factory=InventoryIndex)
+    datacenters: list[DatacenterRecord] = field(default_factory=list)
+    clusters: list[ClusterRecord] = field(default_factory=list)
+    hosts: list[HostRecord] = field(default_factory=list)
+    datastores: list[DatastoreRecord] = field(default_factory=list)
+    networks: list[NetworkRecord] = field(default_factory=list)
+    vms: list[VmRecord] = field(default_factory=list)
+    vm_disks: list[VmDiskRecord] = field(default_factory=list)
+    vm_nics: list[VmNicRecord] = field(default_factory=list)
+    vm_snapshots: list[VmSnapshotRecord] = field(default_factory=list)
+    vm_datastores: list[VmDatastoreRecord] = field(default_factory=list)
+    vm_networks: list[VmNetworkRecord] = field(default_factory=list)
+    tags: list[TagRecord] = field(default_factory=list)
+
+    @property
+    def content(self) -> vim.ServiceInstanceContent:
+        return self.session.content
+
+    def run(self) -> None:
+        self.index.root_folder_id = moref_id(self.content.rootFolder)
+        self._collect_field_names()
+        self._collect_containers()
+        self._collect_hosts()
+        self._collect_datastores()
+        self._collect_networks()
+        self._collect_vms()
+
+    def snapshot(self) -> Snapshot:
+        snapshot = Snapshot(
+            source=source_info(self.session, {}),
+            datacenters=_sorted(self.datacenters),
+            clusters=_sorted(self.clusters),
+            hosts=_sorted(self.hosts),
+            datastores=_sorted(self.datastores),
+            networks=_sorted(self.networks),
+            vms=_sorted(self.vms),
+            vm_disks=_sorted(self.vm_disks),
+            vm_nics=_sorted(self.vm_nics),
+            vm_snapshots=_sorted(self.vm_snapshots),
+            vm_datastores=_sorted(self.vm_datastores),
+            vm_networks=_sorted(self.vm_networks),
+            tags=_sorted(self.tags),
+        )
+        counts = {name: len(getattr(snapshot, name)) for name in SNAPSHOT_PARTS}
+        return replace(snapshot, source=replace(snapshot.source, object_counts=counts))
+
+    def _collect_field_names(self) -> None:
+        manager = self.content.customFieldsManager
+        if manager is None:  # a standalone ESXi host has no custom attributes
+            return
+        for _, props in self._read([manager], vim.CustomFieldsManager):
+            self.index.field_names.update(field_names(props))
+
+    def _collect_containers(self) -> None:
+        for phase, vim_type in (("folders", vim.Folder), ("datacenters", vim.Datacenter)):
+            objects = list_objects(self.content, vim_type)
+            for obj, props in self._phase(phase, objects, vim_type):
+                self._add_node(obj, props)
+                if vim_type is vim.Datacenter:
+                    self._add(
+                        self.datacenters, map_datacenter(_id(obj), props), "datacenter", props
+                    )
+
+        compute = list_objects(self.content, vim.ComputeResource)
+        clusters = [obj for obj in compute if moref_type(obj) == _CLUSTER]
+        standalone = [obj for obj in compute if moref_type(obj) != _CLUSTER]
+        for obj, props in self._phase("clusters", clusters, vim.ClusterComputeResource):
+            self._add_node(obj, props)
+            self._add(self.clusters, map_cluster(_id(obj), props, self.index), "cluster", props)
+        for obj, props in self._phase("compute_resources", standalone, vim.ComputeResource):
+            self._add_node(obj, props)
+
+        pools = list_objects(self.content, vim.ResourcePool)
+        for obj, props in self._phase("resource_pools", pools, vim.ResourcePool):
+            self._add_node(obj, props)
+
+    def _collect_hosts(self) -> None:
+        objects = list_objects(self.content, vim.HostSystem)
+        for obj, props in self._phase("hosts", objects, vim.HostSystem):
+            host = map_host(_id(obj), props, self.index)
+            self._add(self.hosts, host, "host", props)
+            self.index.host_clusters[host.external_id] = host.cluster_external_id
+            for name, vlan in host_portgroups(props):
+                self.index.add_host_portgroup(host.datacenter_external_id, name, vlan)
+
+    def _collect_datastores(self) -> None:
+        objects = list_objects(self.content, vim.Datastore)
+        for obj, props in self._phase("datastores", objects, vim.Datastore):
+            record = map_datastore(_id(obj), props, self.index)
+            self._add(self.datastores, record, "datastore", props)
+
+    def _collect_networks(self) -> None:
+        objects = list_objects(self.content, vim.Network)
+        portgroups = [obj for obj in objects if moref_type(obj) == _PORTGROUP]
+        others = [obj for obj in objects if moref_type(obj) != _PORTGROUP]
+        self.progress.start("collect networks", len(objects))
+        # Port groups are few; keep their properties until the switch names are known.
+        portgroup_props: list[tuple[str, dict[str, object]]] = []
+        for obj, props in self._read(portgroups, vim.dvs.DistributedVirtualPortgroup, advance=True):
+            object_id = _id(obj)
+            portgroup_props.append((object_id, props))
+            key = as_str(props.get("key"))
+            if key:
+                self.index.portgroup_ids_by_key[key] = object_id
+        switches = {
+            switch_id: switch
+            for _, props in portgroup_props
+            if (switch_id := moref_id(switch := props.get("config.distributedVirtualSwitch")))
+            and isinstance(switch, ManagedObject)
+        }
+        for obj, props in self._read(list(switches.values()), vim.DistributedVirtualSwitch):
+            self.index.switch_names[_id(obj)] = as_str(props.get("name")) or _id(obj)
+        for object_id, props in portgroup_props:
+            self._add_network(map_portgroup(object_id, props, self.index), props)
+        for obj, props in self._read(others, vim.Network, advance=True):
+            kind = "opaque" if moref_type(obj) == _OPAQUE_NETWORK else "standard"
+            self._add_network(map_network(_id(obj), props, self.index, kind), props)
+
+    def _add_network(self, record: NetworkRecord, props: Mapping[str, object]) -> None:
+        self._add(self.networks, record, "network", props)
+        self.index.network_names[record.external_id] = record.name
+
+    def _collect_vms(self) -> None:
+        objects = list_objects(self.content, vim.VirtualMachine)
+        for obj, props in self._phase("vms", objects, vim.VirtualMachine):
+            records = map_vm(_id(obj), props, self.index)
+            self.vms.append(records.vm)
+            self.vm_disks.extend(records.disks)
+            self.vm_nics.extend(records.nics)
+            self.vm_snapshots.extend(records.snapshots)
+            self.vm_datastores.extend(records.datastores)
+            self.vm_networks.extend(records.networks)
+            self.tags.extend(records.tags)
+
+    def _add(
+        self, records: list[_R], record: _R, object_type: str, props: Mapping[str, object]
+    ) -> None:
+        records.append(record)
+        tags = map_custom_values(object_type, record.external_id, props, self.index)
+        self.tags.extend(tags)
+
+    def _add_node(self, obj: ManagedObject, props: Mapping[str, object]) -> None:
+        object_id = _id(obj)
+        self.index.add_node(
+            object_id,
+            as_str(props.get("name")) or object_id,
+            moref_id(props.get("parent")),
+            moref_type(obj) or "",
+        )
+
+    def _phase(
+        self, phase: str, objects: Sequence[ManagedObject], vim_type: type
+    ) -> Iterator[tuple[ManagedObject, dict[str, object]]]:
+        self.progress.start(f"collect {phase}", len(objects))
+        return self._read(objects, vim_type, advance=True)
+
+    def _read(
+        self, objects: Sequence[ManagedObject], vim_type: type, *, advance: bool = False
+    ) -> Iterator[tuple[ManagedObject, dict[str, object]]]:
+        paths = paths_for(vim_type, self.session.api_version)
+        collector = self.content.propertyCollector
+        batches = retrieve_batches(collector, objects, vim_type, paths, self.batch_size)
+        for start, batch in zip(range(0, len(objects), self.batch_size), batches, strict=False):
+            yield from batch
+            if advance:
+                # Objects deleted since listing count as done too.
+                self.progress.advance(min(self.batch_size, len(objects) - start))
+
+
+def _id(obj: ManagedObject) -> str:
+    return moref_id(obj) or ""
+
+
+def _sorted(records: list[_R]) -> list[_R]:
+    return sorted(records, key=attrgetter("external_id"))

@@ -1,0 +1,38 @@
+"""The vCenter connector: reads one vCenter (or ESXi host) through pyVmomi, never writes."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from iroa.connectors.base import ConnectionOptions, Progress, Snapshot, SourceInfo
+from iroa.connectors.vcenter.client import open_session
+from iroa.connectors.vcenter.collector import (
+    DEFAULT_BATCH_SIZE,
+    collect_inventory,
+    count_objects,
+    source_info,
+)
+
+
+class VCenterConnector:
+    """Connector for ``vcenter`` integrations."""
+
+    kind: ClassVar[str] = "vcenter"
+
+    def __init__(self, options: ConnectionOptions, *, batch_size: int = DEFAULT_BATCH_SIZE) -> None:
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        self._options = options
+        self._batch_size = batch_size
+
+    def check(self) -> SourceInfo:
+        """Log in, report the product and its object counts, log out."""
+        with open_session(self._options) as session:
+            return source_info(session, count_objects(session))
+
+    def collect(self, progress: Progress) -> Snapshot:
+        """Read the whole inventory in one session."""
+        progress.start("connect", 1)
+        with open_session(self._options) as session:
+            progress.advance(1)
+            return collect_inventory(session, progress, self._batch_size)

@@ -1,0 +1,156 @@
+"""Paging: vcsim never returns a continuation token, so a stand-in collector does here."""
+
+from __future__ import annotations
+
+from pyVmomi import vim, vmodl
+
+from iroa.connectors.vcenter.collector import PROPERTY_PATHS, paths_for
+from iroa.connectors.vcenter.retrieval import (
+    moref_id,
+    moref_type,
+    retrieve_batches,
+    retrieve_pages,
+)
+
+PC = vmodl.query.PropertyCollector
+
+
+def content(ref: str, **props: object) -> PC.ObjectContent:
+    return PC.ObjectContent(
+        obj=vim.VirtualMachine(ref),
+        propSet=[vmodl.DynamicProperty(name=name, val=val) for name, val in props.items()],
+    )
+
+
+class PagingCollector:
+    """Answers with at most ``maxObjects`` objects per page and a token for the rest."""
+
+    def __init__(self, names: dict[str, str], deleted: frozenset[str] = frozenset()) -> None:
+        self.names = names
+        self.deleted = deleted
+        self.calls: list[tuple[str, object]] = []
+        self._pending: dict[str, list[PC.ObjectContent]] = {}
+
+    def RetrievePropertiesEx(self, specSet, options):
+        (spec,) = specSet
+        self.calls.append(("RetrievePropertiesEx", [moref_id(o.obj) for o in spec.objectSet]))
+        assert spec.reportMissingObjectsInResults is True
+        assert [p.pathSet for p in spec.propSet] == [["name"]]
+        objects = []
+        for object_spec in spec.objectSet:
+            ref = moref_id(object_spec.obj)
+            if ref in self.deleted:
+                fault = vmodl.fault.ManagedObjectNotFound(obj=object_spec.obj)
+                missing = PC.MissingProperty(path="", fault=fault)
+                objects.append(PC.ObjectContent(obj=object_spec.obj, missingSet=[missing]))
+            else:
+                objects.append(content(ref, name=self.names[ref]))
+        return self._page(objects, options.maxObjects)
+
+    def ContinueRetrievePropertiesEx(self, token):
+        self.calls.append(("ContinueRetrievePropertiesEx", token))
+        return self._page(self._pending.pop(token), self.page_size)
+
+    def CancelRetrievePropertiesEx(self, token):
+        self.calls.append(("CancelRetrievePropertiesEx", token))
+        self._pending.pop(token)
+
+    def _page(self, objects, page_size):
+        self.page_size = page_size
+        head, rest = objects[:page_size], objects[page_size:]
+        token = None
+        if rest:
+            token = f"token-{len(self.calls)}"
+            self._pending[token] = rest
+        return PC.RetrieveResult(objects=head, token=token)
+
+
+def spec_for(refs: list[str]) -> PC.FilterSpec:
+    return PC.FilterSpec(
+        objectSet=[PC.ObjectSpec(obj=vim.VirtualMachine(ref)) for ref in refs],
+        propSet=[PC.PropertySpec(type=vim.VirtualMachine, pathSet=["name"])],
+        reportMissingObjectsInResults=True,
+    )
+
+
+def test_retrieve_pages_follows_continuation_tokens():
+    names = {f"vm-{i}": f"web{i}" for i in range(7)}
+    collector = PagingCollector(names)
+
+    pages = list(retrieve_pages(collector, spec_for(list(names)), page_size=3))
+
+    assert [[moref_id(c.obj) for c in page] for page in pages] == [
+        ["vm-0", "vm-1", "vm-2"],
+        ["vm-3", "vm-4", "vm-5"],
+        ["vm-6"],
+    ]
+    assert [name for name, _ in collector.calls] == [
+        "RetrievePropertiesEx",
+        "ContinueRetrievePropertiesEx",
+        "ContinueRetrievePropertiesEx",
+    ]
+
+
+def test_stopping_early_cancels_the_open_result_set():
+    names = {f"vm-{i}": f"web{i}" for i in range(7)}
+    collector = PagingCollector(names)
+    pages = retrieve_pages(collector, spec_for(list(names)), page_size=3)
+
+    next(pages)
+    pages.close()
+
+    assert collector.calls[-1] == ("CancelRetrievePropertiesEx", "token-1")
+    assert collector._pending == {}
+
+
+def test_a_server_answering_nothing_yields_nothing():
+    class EmptyCollector(PagingCollector):
+        def RetrievePropertiesEx(self, specSet, options):
+            return None
+
+    assert list(retrieve_pages(EmptyCollector({}), spec_for(["vm-0"]), page_size=3)) == []
+
+
+def test_retrieve_batches_bounds_each_request_and_skips_deleted_objects():
+    names = {f"vm-{i}": f"web{i}" for i in range(5)}
+    collector = PagingCollector(names, deleted=frozenset({"vm-3"}))
+    objects = [vim.VirtualMachine(ref) for ref in names]
+
+    batches = list(retrieve_batches(collector, objects, vim.VirtualMachine, ["name"], 2))
+
+    requested = [refs for name, refs in collector.calls if name == "RetrievePropertiesEx"]
+    assert requested == [["vm-0", "vm-1"], ["vm-2", "vm-3"], ["vm-4"]]
+    assert [[(moref_id(obj), props) for obj, props in batch] for batch in batches] == [
+        [("vm-0", {"name": "web0"}), ("vm-1", {"name": "web1"})],
+        [("vm-2", {"name": "web2"})],
+        [("vm-4", {"name": "web4"})],
+    ]
+
+
+def test_a_batch_larger_than_a_server_page_is_still_read_completely():
+    names = {f"vm-{i}": f"web{i}" for i in range(5)}
+
+    class SmallPages(PagingCollector):
+        def RetrievePropertiesEx(self, specSet, options):
+            return super().RetrievePropertiesEx(specSet, PC.RetrieveOptions(maxObjects=2))
+
+    collector = SmallPages(names)
+    objects = [vim.VirtualMachine(ref) for ref in names]
+
+    (batch,) = retrieve_batches(collector, objects, vim.VirtualMachine, ["name"], 10)
+
+    assert [moref_id(obj) for obj, _ in batch] == list(names)
+    assert sum(name == "ContinueRetrievePropertiesEx" for name, _ in collector.calls) == 2
+
+
+def test_moref_helpers():
+    cluster = vim.ClusterComputeResource("domain-c7")
+
+    assert (moref_id(cluster), moref_type(cluster)) == ("domain-c7", "ClusterComputeResource")
+    assert (moref_id("domain-c7"), moref_type(None)) == (None, None)
+
+
+def test_paths_newer_than_the_server_are_left_out():
+    assert "config.createDate" in paths_for(vim.VirtualMachine, (8, 0, 3))
+    assert "config.createDate" not in paths_for(vim.VirtualMachine, (6, 5))
+    assert paths_for(vim.Folder, (6, 5)) == PROPERTY_PATHS[vim.Folder]
