@@ -185,3 +185,11 @@ def test_two_concurrent_syncs_of_one_integration_give_one_run(iroa: Iroa, vcsim:
     assert "already running" in one_line_error(second)
     assert first.wait(timeout=300) == 0, first.stderr.read() if first.stderr else ""
     assert [h["status"] for h in iroa.json("history")] == ["succeeded"]
+
+
+def test_db_upgrade_creates_the_schema(tmp_path: Path) -> None:
+    data = tmp_path / "fresh"
+    iroa = Iroa(data, f"sqlite:///{data / 'iroa.db'}")
+    assert "database is at revision" in iroa("db", "upgrade").stdout
+    assert iroa.json("get", "vms") == []
+    assert (data / "iroa.db").exists()
