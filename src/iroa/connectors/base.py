@@ -68,6 +68,7 @@ class DatastoreRecord:
     datacenter_external_id: str | None = None
     cluster_external_id: str | None = None
     type: str | None = None
+    file_system: str | None = None
     url: str | None = None
     capacity_bytes: int | None = None
     free_bytes: int | None = None
@@ -100,6 +101,9 @@ class VmRecord:
     cores_per_socket: int | None = None
     memory_mib: int | None = None
     memory_assigned_mib: int | None = None
+    memory_dynamic: bool | None = None
+    memory_min_mib: int | None = None
+    memory_max_mib: int | None = None
     guest_os: str | None = None
     guest_id: str | None = None
     guest_hostname: str | None = None
@@ -113,6 +117,7 @@ class VmRecord:
     notes: str | None = None
     hardware_version: str | None = None
     generation: int | None = None
+    is_clustered: bool | None = None
     provisioned_bytes: int | None = None
     used_bytes: int | None = None
     created_at: datetime | None = None
@@ -129,6 +134,9 @@ class VmDiskRecord:
     capacity_bytes: int | None = None
     file_path: str | None = None
     thin_provisioned: bool | None = None
+    used_bytes: int | None = None
+    disk_format: str | None = None
+    disk_type: str | None = None
     disk_mode: str | None = None
     controller: str | None = None
 
