@@ -48,7 +48,10 @@ def fresh_database(database_url: str | None, workdir: Path, name: str) -> Any:
     from iroa.db.engine import Database
     from iroa.db.migrate import upgrade
 
-    url = database_url or f"sqlite:///{workdir / name}.db"
+    path = workdir / f"{name}.db"
+    for stale in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        stale.unlink(missing_ok=True)
+    url = database_url or f"sqlite:///{path}"
     db = Database(url)
     if database_url:
         from iroa.db.models import Base

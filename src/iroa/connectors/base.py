@@ -266,7 +266,7 @@ class ConnectionOptions:
 
     url: str
     username: str | None = None
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)
     ca_file: str | None = None
     insecure: bool = False
     transport: str | None = None

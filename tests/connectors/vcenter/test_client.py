@@ -44,7 +44,7 @@ def test_endpoint_text():
     ],
 )
 def test_invalid_urls(url):
-    with pytest.raises(CannotConnectError, match="^invalid vCenter URL"):
+    with pytest.raises(CannotConnectError, match=r"^invalid vCenter URL"):
         parse_url(url)
 
 

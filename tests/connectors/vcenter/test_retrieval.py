@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import pytest
 from pyVmomi import vim, vmodl
 
-from iroa.connectors.vcenter.collector import PROPERTY_PATHS, paths_for
+from iroa.connectors.vcenter.collector import PROPERTIES, paths_for
 from iroa.connectors.vcenter.retrieval import (
     moref_id,
     moref_type,
     retrieve_batches,
     retrieve_pages,
+    type_name,
 )
 
 PC = vmodl.query.PropertyCollector
@@ -151,6 +153,55 @@ def test_moref_helpers():
 
 
 def test_paths_newer_than_the_server_are_left_out():
-    assert "config.createDate" in paths_for(vim.VirtualMachine, (8, 0, 3))
-    assert "config.createDate" not in paths_for(vim.VirtualMachine, (6, 5))
-    assert paths_for(vim.Folder, (6, 5)) == PROPERTY_PATHS[vim.Folder]
+    assert "config.createDate" in paths_for("VirtualMachine", (8, 0, 3))
+    assert "config.createDate" not in paths_for("VirtualMachine", (6, 5))
+    assert paths_for("Folder", (6, 5)) == PROPERTIES["Folder"]
+
+
+def test_every_collected_type_is_a_vsphere_type():
+    for name in PROPERTIES:
+        assert type_name(getattr(vim, name)) == name
+
+
+def test_batches_are_the_same_with_and_without_prefetch():
+    names = {f"vm-{i}": f"web{i}" for i in range(7)}
+    objects = [vim.VirtualMachine(ref) for ref in names]
+
+    def read(prefetch: bool):
+        batches = retrieve_batches(
+            PagingCollector(names), objects, vim.VirtualMachine, ["name"], 3, prefetch=prefetch
+        )
+        return [[(moref_id(obj), props) for obj, props in batch] for batch in batches]
+
+    assert read(prefetch=True) == read(prefetch=False)
+
+
+def test_prefetch_requests_the_next_batch_before_the_caller_is_done():
+    names = {f"vm-{i}": f"web{i}" for i in range(6)}
+    collector = PagingCollector(names)
+    batches = retrieve_batches(
+        collector, [vim.VirtualMachine(ref) for ref in names], vim.VirtualMachine, ["name"], 2
+    )
+
+    next(batches)
+    batches.close()  # waits for the request already under way
+
+    requested = [refs for name, refs in collector.calls if name == "RetrievePropertiesEx"]
+    assert requested == [["vm-0", "vm-1"], ["vm-2", "vm-3"]]
+
+
+def test_a_failing_prefetched_request_raises_in_the_caller():
+    names = {f"vm-{i}": f"web{i}" for i in range(4)}
+
+    class FailsOnSecondBatch(PagingCollector):
+        def RetrievePropertiesEx(self, specSet, options):
+            if len(self.calls) == 1:
+                raise ConnectionResetError("peer went away")
+            return super().RetrievePropertiesEx(specSet, options)
+
+    objects = [vim.VirtualMachine(ref) for ref in names]
+    batches = retrieve_batches(FailsOnSecondBatch(names), objects, vim.VirtualMachine, ["name"], 2)
+
+    assert len(next(batches)) == 2
+    with pytest.raises(ConnectionResetError):
+        next(batches)

@@ -251,10 +251,14 @@ def _translate(
     elif isinstance(exc, vmodl.MethodFault):
         error = ConnectorError(f"{endpoint} reported {_fault_text(exc)}")
     elif isinstance(exc, ssl.SSLCertVerificationError):
-        reason = exc.verify_message or exc.reason or "verification failed"
+        reason = str(exc.verify_message or exc.reason or "verification failed").rstrip(".")
+        hint = (
+            "connect with a name the certificate lists"
+            if "mismatch" in reason
+            else "give the integration the CA file, or enable insecure mode explicitly"
+        )
         error = UntrustedCertificateError(
-            f"TLS certificate of {endpoint} is not trusted ({reason}); "
-            "give the integration a CA file, or enable insecure mode explicitly"
+            f"TLS certificate of {endpoint} is not trusted ({reason}); {hint}"
         )
     elif isinstance(exc, ssl.SSLError):
         error = CannotConnectError(

@@ -53,6 +53,7 @@ from iroa.connectors.vcenter.retrieval import (
     moref_id,
     moref_type,
     retrieve_batches,
+    type_name,
 )
 from iroa.connectors.vcenter.vm_mapping import map_vm
 
@@ -60,12 +61,12 @@ DEFAULT_BATCH_SIZE: Final = 500
 
 _TREE_PATHS = ("name", "parent")
 
-PROPERTY_PATHS: Final[Mapping[type, tuple[str, ...]]] = {
-    vim.Folder: _TREE_PATHS,
-    vim.Datacenter: (*_TREE_PATHS, "customValue"),
+PROPERTIES: Final[Mapping[str, tuple[str, ...]]] = {
+    "Folder": _TREE_PATHS,
+    "Datacenter": (*_TREE_PATHS, "customValue"),
     # configurationEx as a whole: vCenter refuses paths into it (its declared
     # type lacks dasConfig), although vcsim would accept them.
-    vim.ClusterComputeResource: (
+    "ClusterComputeResource": (
         *_TREE_PATHS,
         "configurationEx",
         "customValue",
@@ -76,9 +77,9 @@ PROPERTY_PATHS: Final[Mapping[type, tuple[str, ...]]] = {
         "summary.totalCpu",
         "summary.totalMemory",
     ),
-    vim.ComputeResource: _TREE_PATHS,
-    vim.ResourcePool: _TREE_PATHS,
-    vim.HostSystem: (
+    "ComputeResource": _TREE_PATHS,
+    "ResourcePool": _TREE_PATHS,
+    "HostSystem": (
         *_TREE_PATHS,
         "config.network.portgroup",
         "customValue",
@@ -90,17 +91,17 @@ PROPERTY_PATHS: Final[Mapping[type, tuple[str, ...]]] = {
         "summary.config.product",
         "summary.hardware",
     ),
-    vim.Datastore: (*_TREE_PATHS, "customValue", "host", "summary"),
-    vim.Network: (*_TREE_PATHS, "customValue"),
-    vim.dvs.DistributedVirtualPortgroup: (
+    "Datastore": (*_TREE_PATHS, "customValue", "host", "summary"),
+    "Network": (*_TREE_PATHS, "customValue"),
+    "DistributedVirtualPortgroup": (
         *_TREE_PATHS,
         "config.defaultPortConfig",
         "config.distributedVirtualSwitch",
         "customValue",
         "key",
     ),
-    vim.DistributedVirtualSwitch: ("name",),
-    vim.VirtualMachine: (
+    "DistributedVirtualSwitch": ("name",),
+    "VirtualMachine": (
         *_TREE_PATHS,
         "config.annotation",
         "config.createDate",
@@ -132,9 +133,16 @@ PROPERTY_PATHS: Final[Mapping[type, tuple[str, ...]]] = {
         "summary.storage.committed",
         "summary.storage.uncommitted",
     ),
-    vim.CustomFieldsManager: ("field",),
 }
-"""The properties read per managed object type (subtypes included), for benchmarks too."""
+"""The properties read per managed entity type (subtypes included), keyed by vSphere type name.
+
+Each type is listed with a ContainerView; a benchmark can retrieve exactly
+these to compare with :func:`collect_inventory`.
+"""
+
+CUSTOM_FIELDS_PATHS: Final = ("field",)
+"""Read from the CustomFieldsManager (not an entity) for the names of custom attributes."""
+
 
 # An older server fails the whole request on a path its API version lacks.
 _MIN_API_VERSION: Final[Mapping[str, tuple[int, ...]]] = {"config.createDate": (6, 7)}
@@ -167,10 +175,10 @@ class _Identified(Protocol):
 _R = TypeVar("_R", bound=_Identified)
 
 
-def paths_for(vim_type: type, api_version: tuple[int, ...]) -> tuple[str, ...]:
-    """The paths of :data:`PROPERTY_PATHS` for ``vim_type`` that ``api_version`` knows."""
+def paths_for(type_name: str, api_version: tuple[int, ...]) -> tuple[str, ...]:
+    """The paths of :data:`PROPERTIES` for a type that a server of ``api_version`` knows."""
     return tuple(
-        path for path in PROPERTY_PATHS[vim_type] if api_version >= _MIN_API_VERSION.get(path, ())
+        path for path in PROPERTIES[type_name] if api_version >= _MIN_API_VERSION.get(path, ())
     )
 
 
@@ -261,18 +269,19 @@ class _Collection:
         manager = self.content.customFieldsManager
         if manager is None:  # a standalone ESXi host has no custom attributes
             return
-        for _, props in self._read([manager], vim.CustomFieldsManager):
+        paths = CUSTOM_FIELDS_PATHS
+        for _, props in self._read([manager], vim.CustomFieldsManager, paths=paths):
             self.index.field_names.update(field_names(props))
 
     def _collect_containers(self) -> None:
-        for phase, vim_type in (("folders", vim.Folder), ("datacenters", vim.Datacenter)):
-            objects = list_objects(self.content, vim_type)
-            for obj, props in self._phase(phase, objects, vim_type):
-                self._add_node(obj, props)
-                if vim_type is vim.Datacenter:
-                    self._add(
-                        self.datacenters, map_datacenter(_id(obj), props), "datacenter", props
-                    )
+        folders = list_objects(self.content, vim.Folder)
+        for obj, props in self._phase("folders", folders, vim.Folder):
+            self._add_node(obj, props)
+
+        datacenters = list_objects(self.content, vim.Datacenter)
+        for obj, props in self._phase("datacenters", datacenters, vim.Datacenter):
+            self._add_node(obj, props)
+            self._add(self.datacenters, map_datacenter(_id(obj), props), "datacenter", props)
 
         compute = list_objects(self.content, vim.ComputeResource)
         clusters = [obj for obj in compute if moref_type(obj) == _CLUSTER]
@@ -315,12 +324,12 @@ class _Collection:
             key = as_str(props.get("key"))
             if key:
                 self.index.portgroup_ids_by_key[key] = object_id
-        switches = {
-            switch_id: switch
-            for _, props in portgroup_props
-            if (switch_id := moref_id(switch := props.get("config.distributedVirtualSwitch")))
-            and isinstance(switch, ManagedObject)
-        }
+        switches: dict[str, ManagedObject] = {}
+        for _, props in portgroup_props:
+            switch = props.get("config.distributedVirtualSwitch")
+            switch_id = moref_id(switch)
+            if switch_id and isinstance(switch, ManagedObject):
+                switches[switch_id] = switch
         for obj, props in self._read(list(switches.values()), vim.DistributedVirtualSwitch):
             self.index.switch_names[_id(obj)] = as_str(props.get("name")) or _id(obj)
         for object_id, props in portgroup_props:
@@ -368,9 +377,15 @@ class _Collection:
         return self._read(objects, vim_type, advance=True)
 
     def _read(
-        self, objects: Sequence[ManagedObject], vim_type: type, *, advance: bool = False
+        self,
+        objects: Sequence[ManagedObject],
+        vim_type: type,
+        *,
+        advance: bool = False,
+        paths: tuple[str, ...] | None = None,
     ) -> Iterator[tuple[ManagedObject, dict[str, object]]]:
-        paths = paths_for(vim_type, self.session.api_version)
+        if paths is None:
+            paths = paths_for(type_name(vim_type), self.session.api_version)
         collector = self.content.propertyCollector
         batches = retrieve_batches(collector, objects, vim_type, paths, self.batch_size)
         for start, batch in zip(range(0, len(objects), self.batch_size), batches, strict=False):

@@ -30,6 +30,8 @@ _SERIAL_NUMBER_KEYS = ("SerialNumberTag", "ServiceTag", "EnclosureSerialNumberTa
 _VM_POWER_STATES = {"poweredOn": "on", "poweredOff": "off", "suspended": "suspended"}
 _HOST_POWER_STATES = {"poweredOn": "on", "poweredOff": "off", "standBy": "standby"}
 _DvsVlan = vim.dvs.VmwareDistributedVirtualSwitch
+# Resolved once: called for every VM, and pyVmomi's lazy type lookup is slow.
+_StringValue = vim.CustomFieldsManager.StringValue
 
 
 def as_str(value: object) -> str | None:
@@ -276,7 +278,7 @@ def map_custom_values(
     """An object's custom attributes (``customValue``) as tag records."""
     tags: list[TagRecord] = []
     for item in _as_list(props.get("customValue")):
-        if not isinstance(item, vim.CustomFieldsManager.StringValue):
+        if not isinstance(item, _StringValue):
             continue
         key = as_int(item.key)
         if key is None:

@@ -9,19 +9,21 @@ and vcsim drops the connection when one is unset.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
 from pyVmomi import vim, vmodl
 from pyVmomi.VmomiSupport import ManagedObject
 
 PC = vmodl.query.PropertyCollector
+_NotFound = vmodl.fault.ManagedObjectNotFound
 
 Props = Mapping[str, object]
 """The properties of one object as the PropertyCollector returned them: ``{path: value}``."""
 
 
 class PropertyCollectorLike(Protocol):
-    """The two PropertyCollector calls paging needs; a stand-in in tests."""
+    """The PropertyCollector calls paging needs; tests pass a stand-in."""
 
     def RetrievePropertiesEx(
         self, specSet: list[PC.FilterSpec], options: PC.RetrieveOptions
@@ -73,42 +75,63 @@ def list_objects(content: vim.ServiceInstanceContent, vim_type: type) -> list[Ma
         view.Destroy()
 
 
+Batch = list[tuple[ManagedObject, dict[str, object]]]
+"""Objects with their properties, as one request returned them."""
+
+
 def retrieve_batches(
     collector: PropertyCollectorLike,
     objects: Sequence[ManagedObject],
     vim_type: type,
     paths: Sequence[str],
     batch_size: int,
-) -> Iterator[list[tuple[ManagedObject, dict[str, object]]]]:
+    *,
+    prefetch: bool = True,
+) -> Iterator[Batch]:
     """Yield ``(object, {path: value})`` for ``objects``, ``batch_size`` objects per request.
 
     Explicit object lists bound the size of each response even where the
     server ignores ``maxObjects`` (vcsim answers everything in one page).
-    Objects deleted since they were listed are skipped.
+    Objects deleted since they were listed are skipped. With ``prefetch``, the
+    next batch is requested while the caller works on the current one, so the
+    server's time to answer overlaps with ours; at most two batches are held.
     """
-    for start in range(0, len(objects), batch_size):
-        spec = PC.FilterSpec(
+    specs = [
+        PC.FilterSpec(
             objectSet=[
                 PC.ObjectSpec(obj=obj, skip=False) for obj in objects[start : start + batch_size]
             ],
             propSet=[PC.PropertySpec(type=vim_type, pathSet=list(paths))],
             reportMissingObjectsInResults=True,
         )
-        batch: list[tuple[ManagedObject, dict[str, object]]] = []
-        for page in retrieve_pages(collector, spec, batch_size):
-            batch.extend(
-                (content.obj, {prop.name: prop.val for prop in content.propSet})
-                for content in page
-                if not _is_deleted(content)
-            )
-        yield batch
+        for start in range(0, len(objects), batch_size)
+    ]
+
+    def fetch(spec: PC.FilterSpec) -> Batch:
+        return [
+            (content.obj, {prop.name: prop.val for prop in content.propSet})
+            for page in retrieve_pages(collector, spec, batch_size)
+            for content in page
+            if not _is_deleted(content)
+        ]
+
+    if not prefetch or len(specs) < 2:
+        for spec in specs:
+            yield fetch(spec)
+        return
+    # Leaving the pool waits for an outstanding request, also when the caller stops early.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="vcenter-prefetch") as pool:
+        pending = pool.submit(fetch, specs[0])
+        for spec in specs[1:]:
+            batch = pending.result()
+            pending = pool.submit(fetch, spec)
+            yield batch
+            del batch  # let the caller's batch go before the next one arrives
+        yield pending.result()
 
 
 def _is_deleted(content: PC.ObjectContent) -> bool:
-    return any(
-        isinstance(missing.fault, vmodl.fault.ManagedObjectNotFound)
-        for missing in content.missingSet
-    )
+    return any(isinstance(missing.fault, _NotFound) for missing in content.missingSet)
 
 
 def moref_id(obj: object) -> str | None:
@@ -121,7 +144,10 @@ def moref_id(obj: object) -> str | None:
 
 def moref_type(obj: object) -> str | None:
     """The vSphere type name (``ClusterComputeResource``) of a managed object reference."""
-    if isinstance(obj, ManagedObject):
-        name = getattr(type(obj), "_wsdlName", None)
-        return name if isinstance(name, str) else None
-    return None
+    return type_name(type(obj)) if isinstance(obj, ManagedObject) else None
+
+
+def type_name(vim_type: type) -> str:
+    """The vSphere name of a pyVmomi type (``DistributedVirtualPortgroup``)."""
+    name = getattr(vim_type, "_wsdlName", None)
+    return name if isinstance(name, str) else vim_type.__name__.rsplit(".", 1)[-1]

@@ -32,8 +32,16 @@ from iroa.connectors.vcenter.retrieval import Props, moref_id
 _KIB = 1024
 _MAC_SEPARATORS = re.compile(r"[^0-9a-fA-F]")
 _MAC_HEX_DIGITS = 12
-_Device = vim.vm.device
+# Resolved once: every attribute lookup on pyVmomi's lazy type modules costs a locked search.
+_VirtualDevice = vim.vm.device.VirtualDevice
+_VirtualDisk = vim.vm.device.VirtualDisk
+_FileBacking = vim.vm.device.VirtualDevice.FileBackingInfo
 _EthernetCard = vim.vm.device.VirtualEthernetCard
+_NetworkBacking = vim.vm.device.VirtualEthernetCard.NetworkBackingInfo
+_PortBacking = vim.vm.device.VirtualEthernetCard.DistributedVirtualPortBackingInfo
+_GuestNic = vim.vm.GuestInfo.NicInfo
+_SnapshotInfo = vim.vm.SnapshotInfo
+_SnapshotTree = vim.vm.SnapshotTree
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,9 +60,7 @@ class VmRecords:
 def map_vm(object_id: str, props: Props, index: InventoryIndex) -> VmRecords:
     """All records of one VM or template."""
     devices = _as_list(props.get("config.hardware.device"))
-    guest_nics = [
-        nic for nic in _as_list(props.get("guest.net")) if isinstance(nic, vim.vm.GuestInfo.NicInfo)
-    ]
+    guest_nics = [nic for nic in _as_list(props.get("guest.net")) if isinstance(nic, _GuestNic)]
     return VmRecords(
         vm=map_vm_record(object_id, props, index),
         disks=map_disks(object_id, devices),
@@ -81,7 +87,7 @@ def map_vm_record(object_id: str, props: Props, index: InventoryIndex) -> VmReco
     uncommitted = as_int(props.get("summary.storage.uncommitted"))
     guest_ips = [props.get("guest.ipAddress")]
     for nic in _as_list(props.get("guest.net")):
-        if isinstance(nic, vim.vm.GuestInfo.NicInfo):
+        if isinstance(nic, _GuestNic):
             guest_ips.extend(nic.ipAddress or ())
     return VmRecord(
         external_id=object_id,
@@ -123,16 +129,14 @@ def map_disks(vm_id: str, devices: list[object]) -> list[VmDiskRecord]:
     labels = {
         key: _label(device)
         for device in devices
-        if isinstance(device, _Device.VirtualDevice) and (key := as_int(device.key)) is not None
+        if isinstance(device, _VirtualDevice) and (key := as_int(device.key)) is not None
     }
     disks: list[VmDiskRecord] = []
     for device in devices:
-        if not isinstance(device, _Device.VirtualDisk) or as_int(device.key) is None:
+        if not isinstance(device, _VirtualDisk) or as_int(device.key) is None:
             continue
         backing = device.backing
-        file_backing = (
-            backing if isinstance(backing, _Device.VirtualDevice.FileBackingInfo) else None
-        )
+        file_backing = backing if isinstance(backing, _FileBacking) else None
         capacity = as_int(device.capacityInBytes)
         if capacity is None and (kib := as_int(device.capacityInKB)) is not None:
             capacity = kib * _KIB
@@ -157,7 +161,7 @@ def map_disks(vm_id: str, devices: list[object]) -> list[VmDiskRecord]:
 def map_nics(
     vm_id: str,
     devices: list[object],
-    guest_nics: list[vim.vm.GuestInfo.NicInfo],
+    guest_nics: list[_GuestNic],
     index: InventoryIndex,
 ) -> list[VmNicRecord]:
     """The network adapters among a VM's devices, with the guest's IPs of each."""
@@ -187,17 +191,15 @@ def map_nics(
 
 def _nic_network(backing: object, index: InventoryIndex) -> tuple[str | None, str | None]:
     """The network id a NIC is attached to, and the name its backing states."""
-    if isinstance(backing, _EthernetCard.NetworkBackingInfo):
+    if isinstance(backing, _NetworkBacking):
         return moref_id(backing.network), as_str(backing.deviceName)
-    if isinstance(backing, _EthernetCard.DistributedVirtualPortBackingInfo):
+    if isinstance(backing, _PortBacking):
         key = as_str(backing.port.portgroupKey) if backing.port else None
         return (index.portgroup_ids_by_key.get(key) if key else None), None
     return None, None
 
 
-def _guest_ips_of(
-    device_key: int, mac: str | None, guest_nics: list[vim.vm.GuestInfo.NicInfo]
-) -> list[object]:
+def _guest_ips_of(device_key: int, mac: str | None, guest_nics: list[_GuestNic]) -> list[object]:
     """IPs the guest reports for one adapter: matched by device key, else by MAC."""
     ips: list[object] = []
     for nic in guest_nics:
@@ -218,13 +220,13 @@ def _adapter_type(device: object) -> str:
 
 
 def _label(device: object) -> str | None:
-    info = device.deviceInfo if isinstance(device, _Device.VirtualDevice) else None
+    info = device.deviceInfo if isinstance(device, _VirtualDevice) else None
     return as_str(info.label) if info is not None else None
 
 
 def flatten_snapshots(vm_id: str, info: object) -> list[VmSnapshotRecord]:
     """The snapshot tree of a VM as a flat list, each with its parent's id."""
-    if not isinstance(info, vim.vm.SnapshotInfo):
+    if not isinstance(info, _SnapshotInfo):
         return []
     current_id = moref_id(info.currentSnapshot)
     records: list[VmSnapshotRecord] = []
@@ -233,7 +235,7 @@ def flatten_snapshots(vm_id: str, info: object) -> list[VmSnapshotRecord]:
     ]
     while stack:
         tree, parent_id = stack.pop()
-        if not isinstance(tree, vim.vm.SnapshotTree):
+        if not isinstance(tree, _SnapshotTree):
             continue
         snapshot_id = moref_id(tree.snapshot)
         if snapshot_id is None:

@@ -1,6 +1,6 @@
 """Benchmark: collect() against a bare RetrievePropertiesEx of the same properties.
 
-Run: ``.venv/bin/python -m tests.connectors.vcenter.bench_collect [--vms-per-cluster 500]``.
+Run: ``.venv/bin/python benchmarks/collect_vcenter.py [--vms-per-cluster 500]``.
 Starts its own vcsim (2 datacenters x 10 clusters x 10 hosts, 500 VMs per
 cluster = 10,000 VMs by default) and measures each side in a fresh process,
 so peak RSS (``ru_maxrss``) belongs to that side alone. Not a test: figures.
@@ -16,14 +16,16 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.peers.vcsim import Topology, VcsimServer, build_vcsim
 
-_MODULE = "tests.connectors.vcenter.bench_collect"
 
-
-def _peak_rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def _usage() -> dict[str, float]:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return {"cpu_seconds": usage.ru_utime + usage.ru_stime, "peak_rss_mib": usage.ru_maxrss / 1024}
 
 
 def run_collect(url: str, username: str, password: str, batch_size: int) -> dict[str, float]:
@@ -36,7 +38,7 @@ def run_collect(url: str, username: str, password: str, batch_size: int) -> dict
     started = time.perf_counter()
     snapshot = connector.collect(NullProgress())
     seconds = time.perf_counter() - started
-    return {"seconds": seconds, "peak_rss_mib": _peak_rss_mib(), "vms": len(snapshot.vms)}
+    return {"seconds": seconds, "vms": len(snapshot.vms), **_usage()}
 
 
 def run_bare(url: str, username: str, password: str) -> dict[str, float]:
@@ -45,7 +47,7 @@ def run_bare(url: str, username: str, password: str) -> dict[str, float]:
     from pyVmomi import vim, vmodl
 
     from iroa.connectors.vcenter.client import parse_url
-    from iroa.connectors.vcenter.collector import PROPERTY_PATHS
+    from iroa.connectors.vcenter.collector import CUSTOM_FIELDS_PATHS, PROPERTIES
 
     pc_types = vmodl.query.PropertyCollector
     endpoint = parse_url(url)
@@ -61,34 +63,41 @@ def run_bare(url: str, username: str, password: str) -> dict[str, float]:
     content = si.RetrieveContent()
     vms = 0
     try:
-        for vim_type, paths in PROPERTY_PATHS.items():
-            if vim_type is vim.CustomFieldsManager:
-                spec = pc_types.FilterSpec(
-                    objectSet=[pc_types.ObjectSpec(obj=content.customFieldsManager)],
-                    propSet=[pc_types.PropertySpec(type=vim_type, pathSet=list(paths))],
-                )
-            else:
-                view = content.viewManager.CreateContainerView(content.rootFolder, [vim_type], True)
-                traversal = pc_types.TraversalSpec(path="view", skip=False, type=type(view))
-                spec = pc_types.FilterSpec(
+        specs = [
+            pc_types.FilterSpec(
+                objectSet=[pc_types.ObjectSpec(obj=content.customFieldsManager)],
+                propSet=[
+                    pc_types.PropertySpec(
+                        type=vim.CustomFieldsManager, pathSet=list(CUSTOM_FIELDS_PATHS)
+                    )
+                ],
+            )
+        ]
+        for type_name, paths in PROPERTIES.items():
+            vim_type = getattr(vim, type_name)
+            view = content.viewManager.CreateContainerView(content.rootFolder, [vim_type], True)
+            traversal = pc_types.TraversalSpec(path="view", skip=False, type=type(view))
+            specs.append(
+                pc_types.FilterSpec(
                     objectSet=[pc_types.ObjectSpec(obj=view, skip=True, selectSet=[traversal])],
                     propSet=[pc_types.PropertySpec(type=vim_type, pathSet=list(paths))],
                 )
+            )
+        for spec in specs:
             collector = content.propertyCollector
             result = collector.RetrievePropertiesEx([spec], pc_types.RetrieveOptions())
             while result is not None:
-                if vim_type is vim.VirtualMachine:
-                    vms += len(result.objects)
+                vms += sum(isinstance(c.obj, vim.VirtualMachine) for c in result.objects)
                 token = result.token
                 result = collector.ContinueRetrievePropertiesEx(token) if token else None
     finally:
         Disconnect(si)
     seconds = time.perf_counter() - started
-    return {"seconds": seconds, "peak_rss_mib": _peak_rss_mib(), "vms": vms}
+    return {"seconds": seconds, "vms": vms, **_usage()}
 
 
 def _in_child(kind: str, server: VcsimServer, batch_size: int) -> dict[str, float]:
-    argv = [sys.executable, "-m", _MODULE, "--child", kind, "--url", server.url]
+    argv = [sys.executable, __file__, "--child", kind, "--url", server.url]
     argv += ["--username", server.username, "--batch-size", str(batch_size)]
     # The password goes through stdin, never the process list.
     output = subprocess.run(
@@ -101,7 +110,7 @@ def _in_child(kind: str, server: VcsimServer, batch_size: int) -> dict[str, floa
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--vms-per-cluster", type=int, default=500)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument("--child", choices=["collect", "bare"])
     parser.add_argument("--url")
@@ -131,16 +140,22 @@ def main() -> None:
             for kind in ("bare", "collect"):
                 samples[kind].append(_in_child(kind, server, args.batch_size))
     print(f"{topology.vm_count} VMs, {topology.host_count} hosts, batch size {args.batch_size}")
+    print("side      wall min / median   client CPU median   peak RSS max")
+    medians: dict[str, float] = {}
+    minimums: dict[str, float] = {}
     for kind, runs in samples.items():
-        seconds = statistics.median(run["seconds"] for run in runs)
+        walls = [run["seconds"] for run in runs]
+        medians[kind], minimums[kind] = statistics.median(walls), min(walls)
+        cpu = statistics.median(run["cpu_seconds"] for run in runs)
         rss = max(run["peak_rss_mib"] for run in runs)
         print(
-            f"{kind:8} median {seconds:6.2f} s  peak RSS {rss:6.0f} MiB  ({runs[0]['vms']:.0f} VMs)"
+            f"{kind:8} {minimums[kind]:7.2f} / {medians[kind]:6.2f} s {cpu:12.2f} s"
+            f" {rss:14.0f} MiB   ({runs[0]['vms']:.0f} VMs)"
         )
-    ratio = statistics.median(r["seconds"] for r in samples["collect"]) / statistics.median(
-        r["seconds"] for r in samples["bare"]
+    print(
+        f"collect / bare: {minimums['collect'] / minimums['bare']:.2f} (best runs), "
+        f"{medians['collect'] / medians['bare']:.2f} (medians)"
     )
-    print(f"collect / bare: {ratio:.2f}")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,397 @@
+"""Benchmark: the VM list API at 100,000 VMs, beside the raw SQL of the same queries.
+
+For each backend (a SQLite file, and a PostgreSQL database it creates and drops):
+
+1. syncs a generated estate of ``--vms`` VMs (hosts, clusters, datastores,
+   networks, one disk and NIC per VM) through the sync engine, as a connector's
+   snapshot would be, and creates a viewer with an API token;
+2. requests each case through the ASGI app in process (httpx's ``ASGITransport``, so
+   routing, the Bearer token check and JSON rendering are included):
+   first page, a page deep into the cursor (past half the VMs), a ``q=``
+   search, a ``power_state`` filter, and ``sort=-name``;
+3. runs the very statements each request sent (captured from the engine) on
+   a raw DBAPI connection, fetching all rows: the floor the API is held to.
+
+Prints p50 and p95 of each and checks the targets: API p95 ≤ 50 ms on SQLite
+and ≤ 2x the raw SQL's p95. Usage: ``python benchmarks/api_lists.py [--vms
+100000] [--requests 100] [--backends sqlite,postgresql] [--postgres-url URL]``.
+Exits non-zero if a target is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import make_url
+
+from iroa.api.app import create_app
+from iroa.audit.service import CLI_ACTOR
+from iroa.auth.service import create_token, create_user
+from iroa.config import Settings
+from iroa.connectors.base import (
+    ClusterRecord,
+    DatacenterRecord,
+    DatastoreRecord,
+    HostRecord,
+    NetworkRecord,
+    Progress,
+    Snapshot,
+    SourceInfo,
+    VmDatastoreRecord,
+    VmDiskRecord,
+    VmNetworkRecord,
+    VmNicRecord,
+    VmRecord,
+)
+from iroa.crypto import SecretBox
+from iroa.db.engine import Database
+from iroa.db.migrate import upgrade
+from iroa.integrations.service import IntegrationInput, add_integration
+from iroa.sync.engine import run_sync
+
+SQLITE_P95_TARGET_MS = 50.0
+RAW_RATIO_TARGET = 2.0
+VMS_PER_HOST = 40
+ROLES = ("app", "web", "db", "cache", "k8s-node", "batch", "ci-runner", "mail")
+GIB = 1 << 30
+
+
+class SnapshotConnector:
+    """Hands the sync engine a generated snapshot, as a connector would after collecting."""
+
+    kind = "vcenter"
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        self.snapshot = snapshot
+
+    def check(self) -> SourceInfo:
+        return self.snapshot.source
+
+    def collect(self, progress: Progress) -> Snapshot:
+        return self.snapshot
+
+
+def generate_estate(vm_count: int, seed: int = 42) -> Snapshot:
+    """A deterministic vCenter-like estate of ``vm_count`` VMs."""
+    rng = random.Random(seed)
+    host_count = max(1, vm_count // VMS_PER_HOST)
+    cluster_count = max(1, host_count // 16)
+    datacenters = [DatacenterRecord(f"dc-{d}", f"DC{d}") for d in range(2)]
+    clusters = [
+        ClusterRecord(f"c-{c}", f"Cluster-{c:03d}", f"dc-{c % 2}", host_count=16)
+        for c in range(cluster_count)
+    ]
+    hosts = [
+        HostRecord(
+            f"host-{h}",
+            f"esx{h:04d}.example.com",
+            f"dc-{(h % cluster_count) % 2}",
+            f"c-{h % cluster_count}",
+            cpu_cores=32,
+            memory_mib=512 * 1024,
+            power_state="on",
+            connection_state="connected",
+        )
+        for h in range(host_count)
+    ]
+    datastores = [
+        DatastoreRecord(
+            f"ds-{s}",
+            f"datastore-{s:03d}",
+            f"dc-{s % 2}",
+            type="VMFS",
+            capacity_bytes=20_000 * GIB,
+            free_bytes=8_000 * GIB,
+            accessible=True,
+        )
+        for s in range(100)
+    ]
+    networks = [
+        NetworkRecord(
+            f"net-{n}", f"VLAN-{100 + n}", f"dc-{n % 2}", type="distributed", vlan_id=100 + n
+        )
+        for n in range(50)
+    ]
+    vms, disks, nics, vm_datastores, vm_networks = [], [], [], [], []
+    for i in range(vm_count):
+        h = rng.randrange(host_count)
+        roll = rng.random()
+        power = "on" if roll < 0.7 else "off" if roll < 0.95 else "suspended"
+        name = f"{ROLES[i % len(ROLES)]}-{rng.randrange(1_000_000):06d}-{i}"
+        ext = f"vm-{i}"
+        ds = f"ds-{rng.randrange(100)}"
+        net = f"net-{rng.randrange(50)}"
+        ip = (f"10.{i >> 16}.{(i >> 8) & 255}.{i & 255}",) if power == "on" else ()
+        vms.append(
+            VmRecord(
+                external_id=ext,
+                name=name,
+                datacenter_external_id=hosts[h].datacenter_external_id,
+                cluster_external_id=hosts[h].cluster_external_id,
+                host_external_id=f"host-{h}",
+                power_state=power,
+                num_cpu=rng.choice((1, 2, 2, 4, 4, 8, 16)),
+                memory_mib=rng.choice((1024, 2048, 4096, 8192, 16384, 32768)),
+                guest_os=rng.choice(("Ubuntu Linux (64-bit)", "Microsoft Windows Server 2022")),
+                guest_hostname=f"{name}.corp.example.com",
+                ip_addresses=ip,
+                uuid=str(uuid.UUID(int=rng.getrandbits(128))),
+                instance_uuid=str(uuid.UUID(int=rng.getrandbits(128))),
+                folder="/vm/production",
+                resource_pool="Resources",
+                provisioned_bytes=rng.choice((40, 80, 200)) * GIB,
+            )
+        )
+        disks.append(
+            VmDiskRecord(
+                f"{ext}:2000",
+                ext,
+                "Hard disk 1",
+                ds,
+                40 * GIB,
+                f"[{ds}] {name}/{name}.vmdk",
+                thin_provisioned=True,
+            )
+        )
+        nics.append(
+            VmNicRecord(
+                f"{ext}:4000",
+                ext,
+                "Network adapter 1",
+                net,
+                None,
+                f"00:50:56:{i >> 16:02x}:{(i >> 8) & 255:02x}:{i & 255:02x}",
+                "vmxnet3",
+                True,
+                ip,
+            )
+        )
+        vm_datastores.append(VmDatastoreRecord(f"{ext}:{ds}", ext, ds))
+        vm_networks.append(VmNetworkRecord(f"{ext}:{net}", ext, net))
+    return Snapshot(
+        source=SourceInfo(name="bench", product="generated"),
+        datacenters=datacenters,
+        clusters=clusters,
+        hosts=hosts,
+        datastores=datastores,
+        networks=networks,
+        vms=vms,
+        vm_disks=disks,
+        vm_nics=nics,
+        vm_datastores=vm_datastores,
+        vm_networks=vm_networks,
+    )
+
+
+def percentile(samples: list[float], q: int) -> float:
+    return statistics.quantiles(samples, n=100, method="inclusive")[q - 1]
+
+
+def timed(fn: Callable[[], Any], requests: int) -> tuple[float, float]:
+    """p50 and p95 in milliseconds of ``requests`` calls, after a few warm-up calls."""
+    for _ in range(3):
+        fn()
+    samples = []
+    for _ in range(requests):
+        start = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - start) * 1000)
+    return percentile(samples, 50), percentile(samples, 95)
+
+
+async def timed_async(fn: Callable[[], Awaitable[Any]], requests: int) -> tuple[float, float]:
+    """:func:`timed` for a coroutine function."""
+    for _ in range(3):
+        await fn()
+    samples = []
+    for _ in range(requests):
+        start = time.perf_counter()
+        await fn()
+        samples.append((time.perf_counter() - start) * 1000)
+    return percentile(samples, 50), percentile(samples, 95)
+
+
+class Capture:
+    """The statements (and parameters) the app sends while the capture is on."""
+
+    def __init__(self, db: Database) -> None:
+        self.statements: list[tuple[str, Any]] = []
+        self.on = False
+        event.listen(db.engine, "before_cursor_execute", self._seen)
+
+    def _seen(self, conn: Any, cursor: Any, statement: str, parameters: Any, *rest: Any) -> None:
+        if self.on and statement.lstrip().upper().startswith("SELECT"):
+            self.statements.append((statement, parameters))
+
+
+def raw_runner(db: Database, statements: list[tuple[str, Any]]) -> Callable[[], Any]:
+    """Run ``statements`` on one raw DBAPI connection, fetching every row."""
+    connection = db.engine.raw_connection()
+
+    def run() -> None:
+        cursor = connection.cursor()
+        for statement, parameters in statements:
+            cursor.execute(statement, parameters)
+            cursor.fetchall()
+        cursor.close()
+        connection.rollback()
+
+    return run
+
+
+def bench_backend(name: str, url: str, args: argparse.Namespace, workdir: Path) -> list[dict]:
+    db = Database(url)
+    upgrade(db.engine)
+    integration = add_integration(
+        db, SecretBox("bench"), IntegrationInput("vcenter", "bench", "https://vc.example")
+    )
+    snapshot = generate_estate(args.vms)
+    start = time.perf_counter()
+    result = run_sync(db, integration.id, SnapshotConnector(snapshot))
+    assert result.succeeded, result.error
+    print(f"{name}: synced {args.vms:,} VMs in {time.perf_counter() - start:.1f} s", flush=True)
+    if not db.is_sqlite:  # what autovacuum does shortly after a bulk write
+        with db.engine.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
+    user = create_user(db, CLI_ACTOR, "bench-viewer", "viewer", "bench-password-1")
+    token = create_token(db, CLI_ACTOR, user.id, "bench").secret
+    app = create_app(Settings(data_dir=workdir, database_url=url))
+    rows = [{"backend": name, **row} for row in asyncio.run(measure(app, token, args))]
+    db.dispose()
+    return rows
+
+
+async def measure(app: FastAPI, token: str, args: argparse.Namespace) -> list[dict]:
+    """Time each case through the ASGI app, then its captured statements on a raw connection."""
+    rows = []
+    transport = httpx.ASGITransport(app=app)
+    headers = {"Authorization": f"Bearer {token}"}
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://iroa", headers=headers) as client,
+    ):
+        app_db: Database = app.state.db
+        capture = Capture(app_db)
+
+        async def get(params: dict[str, Any]) -> Any:
+            response = await client.get("/api/v1/vms", params=params)
+            assert response.status_code == 200, response.text
+            return response.json()
+
+        cursor, seen = None, 0
+        while seen < args.vms // 2:
+            page = await get({"limit": 1000, **({"cursor": cursor} if cursor else {})})
+            cursor, seen = page["next_cursor"], seen + len(page["items"])
+        first = (await get({"limit": 1}))["items"][0]
+        cases = {
+            "first page": {},
+            f"deep page (after {seen:,})": {"cursor": cursor},
+            "q= search": {"q": first["guest_hostname"][:12]},
+            "power_state=suspended": {"power_state": "suspended"},
+            "sort=-name": {"sort": "-name"},
+        }
+        for label, params in cases.items():
+            params = {"limit": 100, **params}
+            capture.statements, capture.on = [], True
+            page = await get(params)
+            capture.on = False
+
+            async def call(params: dict[str, Any] = params) -> Any:
+                return await get(params)
+
+            api_p50, api_p95 = await timed_async(call, args.requests)
+            raw_p50, raw_p95 = timed(raw_runner(app_db, capture.statements), args.requests)
+            rows.append(
+                {
+                    "case": label,
+                    "matches": page["total"],
+                    "api_p50": api_p50,
+                    "api_p95": api_p95,
+                    "raw_p50": raw_p50,
+                    "raw_p95": raw_p95,
+                }
+            )
+            print(f"  {label}: api p95 {api_p95:.1f} ms, raw p95 {raw_p95:.1f} ms", flush=True)
+    return rows
+
+
+def postgres_database(admin_url: str) -> tuple[str, Callable[[], None]]:
+    name = f"iroa_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return make_url(admin_url).set(database=name).render_as_string(hide_password=False), drop
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--vms", type=int, default=100_000)
+    parser.add_argument("--requests", type=int, default=100)
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument(
+        "--postgres-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+    )
+    args = parser.parse_args()
+    rows: list[dict] = []
+    with tempfile.TemporaryDirectory(prefix="iroa-bench-") as tmp:
+        for backend in args.backends.split(","):
+            workdir = Path(tmp) / backend
+            workdir.mkdir()
+            if backend == "sqlite":
+                rows += bench_backend(backend, f"sqlite:///{workdir / 'iroa.db'}", args, workdir)
+            elif backend == "postgresql":
+                url, drop = postgres_database(args.postgres_url)
+                try:
+                    rows += bench_backend(backend, url, args, workdir)
+                finally:
+                    drop()
+            else:
+                raise SystemExit(f"unknown backend {backend!r}: sqlite or postgresql")
+    print()
+    print(f"VM list at {args.vms:,} VMs, {args.requests} requests per case, limit=100 (ms)")
+    header = (
+        f"{'backend':<11}{'case':<28}{'matches':>9}{'API p50':>9}{'API p95':>9}"
+        f"{'SQL p50':>9}{'SQL p95':>9}{'API/SQL':>9}  target"
+    )
+    print(header)
+    print("-" * len(header))
+    missed = 0
+    for row in rows:
+        ratio = row["api_p95"] / row["raw_p95"]
+        ok = ratio <= RAW_RATIO_TARGET and (
+            row["backend"] != "sqlite" or row["api_p95"] <= SQLITE_P95_TARGET_MS
+        )
+        missed += not ok
+        print(
+            f"{row['backend']:<11}{row['case']:<28}{row['matches']:>9,}"
+            f"{row['api_p50']:>9.1f}{row['api_p95']:>9.1f}{row['raw_p50']:>9.1f}"
+            f"{row['raw_p95']:>9.1f}{ratio:>9.2f}  {'met' if ok else 'MISSED'}"
+        )
+    print(
+        f"\ntargets: API p95 <= {SQLITE_P95_TARGET_MS:.0f} ms on SQLite, "
+        f"API p95 <= {RAW_RATIO_TARGET:.0f}x the raw SQL's p95"
+    )
+    if missed:
+        raise SystemExit(f"{missed} case(s) missed a target")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,239 @@
+"""The vCenter connector against the real simulator (vcsim): what it reports, it reads."""
+
+from __future__ import annotations
+
+from datetime import UTC
+
+import pytest
+from pyVmomi import vim
+
+from iroa.connectors.base import ConnectionOptions, Connector, NullProgress
+from iroa.connectors.vcenter import VCenterConnector
+from iroa.connectors.vcenter.retrieval import moref_id
+from tests.connectors.vcenter.support import RecordingProgress, options_for, session_count
+from tests.peers import vsphere_ops
+from tests.peers.vcsim import Topology
+
+TOPOLOGY = Topology(
+    datacenters=1,
+    clusters=1,
+    hosts_per_cluster=2,
+    standalone_hosts=1,
+    vms_per_host=2,
+    datastores=1,
+    portgroups=1,
+    folders=1,
+    pools=1,
+)
+
+
+@pytest.fixture
+def shaped(vcsim):
+    """A simulator with guest data, snapshots, a custom attribute and one VM powered off."""
+    server = vcsim(TOPOLOGY)
+    si = vsphere_ops.connect(server)
+    vsphere_ops.set_guest_info(si, "DC0_C0_RP0_VM0", ip="10.20.30.40", hostname="app01.example.com")
+    vsphere_ops.create_snapshot(si, "DC0_C0_RP0_VM0", "before-patch")
+    vsphere_ops.create_snapshot(si, "DC0_C0_RP0_VM0", "after-patch")
+    vsphere_ops.set_custom_value(si, "DC0_H0_VM1", "Owner", "team-db")
+    vsphere_ops.power_off(si, "DC0_H0_VM1")
+    return server, si
+
+
+def test_connector_satisfies_the_protocol():
+    connector: Connector = VCenterConnector(ConnectionOptions(url="https://vc.example.com"))
+
+    assert connector.kind == "vcenter"
+
+
+def test_check_reports_product_and_counts(vcsim):
+    server = vcsim(TOPOLOGY)
+
+    info = VCenterConnector(options_for(server)).check()
+
+    assert info.name == "127.0.0.1"
+    assert info.product.startswith("VMware vCenter Server")
+    assert (info.version, info.build) == ("6.5.0", "5973321")
+    assert info.object_counts == {
+        "vms": TOPOLOGY.vm_count,
+        "hosts": TOPOLOGY.host_count,
+        "datastores": TOPOLOGY.datastores,
+        "clusters": TOPOLOGY.clusters,
+    }
+
+
+def test_collect_matches_the_simulator(shaped):
+    server, si = shaped
+    sim_vms = {
+        vm["obj"]._moId: vm
+        for vm in vsphere_ops.retrieve(
+            si,
+            vim.VirtualMachine,
+            [
+                "config.uuid",
+                "config.instanceUuid",
+                "config.hardware.memoryMB",
+                "config.hardware.numCPU",
+                "runtime.powerState",
+                "runtime.host",
+            ],
+        )
+    }
+    sim_hosts = {h["obj"]._moId: h for h in vsphere_ops.retrieve(si, vim.HostSystem, ["parent"])}
+    sim_datastores = vsphere_ops.retrieve(si, vim.Datastore, ["summary.capacity"])
+    sim_networks = vsphere_ops.retrieve(si, vim.Network)
+
+    snapshot = VCenterConnector(options_for(server)).collect(NullProgress())
+
+    (datacenter,) = snapshot.datacenters
+    assert datacenter.name == "DC0"
+
+    assert {vm.external_id for vm in snapshot.vms} == set(sim_vms)
+    for vm in snapshot.vms:
+        sim = sim_vms[vm.external_id]
+        assert vm.name == sim["name"]
+        assert vm.uuid == sim["config.uuid"]
+        assert vm.instance_uuid == sim["config.instanceUuid"]
+        assert vm.memory_mib == sim["config.hardware.memoryMB"]
+        assert vm.num_cpu == sim["config.hardware.numCPU"]
+        assert vm.host_external_id == moref_id(sim["runtime.host"])
+        expected_power = {"poweredOn": "on", "poweredOff": "off"}[sim["runtime.powerState"]]
+        assert vm.power_state == expected_power
+        assert vm.datacenter_external_id == datacenter.external_id
+        assert vm.folder == "/F0/DC0/vm/F0"
+        assert vm.is_template is False
+
+    (cluster,) = snapshot.clusters
+    assert (cluster.name, cluster.host_count) == ("DC0_C0", TOPOLOGY.hosts_per_cluster)
+    assert cluster.cpu_total_mhz and cluster.memory_total_mib
+    assert cluster.datacenter_external_id == datacenter.external_id
+
+    assert {h.external_id for h in snapshot.hosts} == set(sim_hosts)
+    for host in snapshot.hosts:
+        in_cluster = isinstance(sim_hosts[host.external_id]["parent"], vim.ClusterComputeResource)
+        assert host.cluster_external_id == (cluster.external_id if in_cluster else None)
+        assert host.datacenter_external_id == datacenter.external_id
+        assert host.hypervisor_name == "VMware ESXi"
+        assert host.connection_state == "connected"
+        assert host.power_state == "on"
+        assert host.cpu_mhz and host.memory_mib and host.cpu_cores
+        assert host.boot_time is not None and host.boot_time.tzinfo is UTC
+
+    assert [(d.name, d.capacity_bytes) for d in snapshot.datastores] == [
+        (d["name"], d["summary.capacity"]) for d in sim_datastores
+    ]
+    assert snapshot.datastores[0].free_bytes is not None
+
+    assert sorted((n.name, n.type) for n in snapshot.networks) == sorted(
+        (
+            n["name"],
+            "distributed" if "DVPG" in n["name"] or "DVUplinks" in n["name"] else "standard",
+        )
+        for n in sim_networks
+    )
+    standard = next(n for n in snapshot.networks if n.type == "standard")
+    assert (standard.name, standard.switch_name, standard.vlan_id) == ("VM Network", "vSwitch0", 0)
+    portgroup = next(n for n in snapshot.networks if n.name == "DC0_DVPG0")
+    assert (portgroup.switch_name, portgroup.vlan_id) == ("DVS0", 0)
+
+
+def test_collect_reads_disks_nics_and_relations(shaped):
+    server, _ = shaped
+
+    snapshot = VCenterConnector(options_for(server)).collect(NullProgress())
+
+    datastore_ids = {d.external_id for d in snapshot.datastores}
+    network_ids = {n.external_id for n in snapshot.networks}
+    vm_ids = {vm.external_id for vm in snapshot.vms}
+    assert len(snapshot.vm_disks) == TOPOLOGY.vm_count
+    for disk in snapshot.vm_disks:
+        assert disk.vm_external_id in vm_ids
+        assert disk.datastore_external_id in datastore_ids
+        assert disk.capacity_bytes and disk.file_path and disk.controller
+    assert len(snapshot.vm_nics) == TOPOLOGY.vm_count
+    for nic in snapshot.vm_nics:
+        assert nic.network_external_id in network_ids
+        assert nic.mac_address and nic.mac_address == nic.mac_address.lower()
+        assert nic.adapter_type
+    assert {r.vm_external_id for r in snapshot.vm_datastores} == vm_ids
+    assert {r.network_external_id for r in snapshot.vm_networks} <= network_ids
+
+
+def test_collect_reads_guest_data_snapshots_and_custom_attributes(shaped):
+    server, _ = shaped
+
+    snapshot = VCenterConnector(options_for(server)).collect(NullProgress())
+
+    vms = {vm.name: vm for vm in snapshot.vms}
+    app = vms["DC0_C0_RP0_VM0"]
+    assert app.ip_addresses == ("10.20.30.40",)
+    assert app.guest_hostname == "app01.example.com"
+    assert app.resource_pool == "/F0/DC0/host/F0/DC0_C0/Resources"
+    assert app.cluster_external_id == snapshot.clusters[0].external_id
+    assert vms["DC0_H0_VM1"].power_state == "off"
+
+    before, after = sorted(
+        (s for s in snapshot.vm_snapshots if s.vm_external_id == app.external_id),
+        key=lambda s: s.name == "after-patch",
+    )
+    assert (before.name, before.parent_external_id, before.is_current) == (
+        "before-patch",
+        None,
+        False,
+    )
+    assert (after.name, after.parent_external_id, after.is_current) == (
+        "after-patch",
+        before.external_id,
+        True,
+    )
+    assert after.created_at is not None and after.created_at.tzinfo is UTC
+
+    (tag,) = snapshot.tags
+    owner = vms["DC0_H0_VM1"].external_id
+    assert (tag.object_type, tag.object_external_id, tag.key, tag.value) == (
+        "vm",
+        owner,
+        "Owner",
+        "team-db",
+    )
+    assert tag.external_id.startswith(f"vm:{owner}:")
+
+
+def test_collect_reports_real_totals_per_type(shaped):
+    server, _ = shaped
+    progress = RecordingProgress()
+
+    snapshot = VCenterConnector(options_for(server), batch_size=3).collect(progress)
+
+    totals = dict(progress.phases)
+    assert totals["connect"] == 1
+    assert totals["collect datacenters"] == len(snapshot.datacenters)
+    assert totals["collect clusters"] == len(snapshot.clusters)
+    assert totals["collect hosts"] == len(snapshot.hosts)
+    assert totals["collect datastores"] == len(snapshot.datastores)
+    assert totals["collect networks"] == len(snapshot.networks)
+    assert totals["collect vms"] == len(snapshot.vms) == TOPOLOGY.vm_count
+    for phase, total in progress.phases:
+        assert progress.done[phase] == total, phase
+    assert snapshot.source.object_counts["vms"] == TOPOLOGY.vm_count
+
+
+def test_collect_is_deterministic_and_independent_of_batch_size(shaped):
+    server, _ = shaped
+
+    first = VCenterConnector(options_for(server), batch_size=1).collect(NullProgress())
+    second = VCenterConnector(options_for(server)).collect(NullProgress())
+
+    assert first == second
+    assert [vm.external_id for vm in first.vms] == sorted(vm.external_id for vm in first.vms)
+
+
+def test_every_session_is_logged_out(shaped):
+    server, si = shaped
+    before = session_count(si)
+    connector = VCenterConnector(options_for(server))
+
+    connector.check()
+    connector.collect(NullProgress())
+
+    assert session_count(si) == before
