@@ -21,6 +21,9 @@ run: $(STAMP)
 	$(BIN)/iroa db upgrade
 	@echo "IROA is starting on http://$(HOST):$(PORT) (health: http://$(HOST):$(PORT)/api/v1/health)"
 	@echo "Add a vCenter:  $(BIN)/iroa integration add vcenter NAME --url https://VCENTER --username USER --password-stdin"
+	@echo "Log in as user admin: on the first start its password is printed below once (or taken from IROA_ADMIN_PASSWORD);"
+	@echo "  get an API token:  curl -s -X POST http://$(HOST):$(PORT)/api/v1/auth/token -H 'Content-Type: application/json' -d '{\"username\": \"admin\", \"password\": \"...\"}'"
+	@echo "  API docs: http://$(HOST):$(PORT)/api/v1/docs   (more users: $(BIN)/iroa user add NAME --role viewer)"
 	$(BIN)/iroa serve --host $(HOST) --port $(PORT)
 
 ## peers: install what the local test peers need (Go and govmomi for the vCenter simulator)
@@ -41,9 +44,11 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-## bench: sync a 10,000-VM simulator and compare with bare retrieval and raw inserts
+## bench: sync a 10,000-VM simulator and compare with bare retrieval and raw inserts;
+##        list 100,000 VMs through the API on SQLite and PostgreSQL beside the raw SQL
 bench: $(STAMP) peers
 	$(BIN)/python benchmarks/sync_vcenter.py
+	$(BIN)/python benchmarks/api_lists.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -20,6 +20,10 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     mass_removal_share: float = Field(default=0.5, gt=0.0, le=1.0)
     mass_removal_min_objects: int = Field(default=10, ge=1)
+    admin_password: SecretStr | None = None
+    """Password of the ``admin`` user created on first start (else one is generated)."""
+    metrics_public: bool = False
+    """Serve ``/metrics`` without credentials (else it needs a token)."""
 
     @property
     def resolved_database_url(self) -> str:

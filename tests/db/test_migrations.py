@@ -7,13 +7,15 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
 
 from iroa.db.engine import Database
-from iroa.db.migrate import head_revision, is_up_to_date
+from iroa.db.migrate import head_revision, include_name, is_up_to_date
 from iroa.db.models import Base
 
 
 def test_models_and_migrations_agree(db: Database) -> None:
     with db.engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        context = MigrationContext.configure(
+            conn, opts={"compare_type": True, "include_name": include_name}
+        )
         diff = compare_metadata(context, Base.metadata)
     assert diff == []
 

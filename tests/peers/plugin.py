@@ -9,6 +9,7 @@ from typing import Protocol
 
 import pytest
 
+from tests.peers.certs import CertFiles, generate_certs
 from tests.peers.vcsim import (
     DEFAULT_PASSWORD,
     DEFAULT_USERNAME,
@@ -17,6 +18,10 @@ from tests.peers.vcsim import (
     VcsimServer,
     build_vcsim,
 )
+from tests.peers.winrm.server import DEFAULT_PASSWORD as WINRM_PASSWORD
+from tests.peers.winrm.server import DEFAULT_USERNAME as WINRM_USERNAME
+from tests.peers.winrm.server import Reply as WinrmReply
+from tests.peers.winrm.server import WinrmServer, envelope_reply
 
 
 class StartVcsim(Protocol):
@@ -76,6 +81,56 @@ def vcsim(vcsim_binary: Path) -> Iterator[StartVcsim]:
         )
         servers.append(server)
         return server.start()
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+class StartWinrm(Protocol):
+    def __call__(
+        self,
+        reply: WinrmReply | str | None = None,
+        *,
+        tls: bool = False,
+        username: str = WINRM_USERNAME,
+        password: str = WINRM_PASSWORD,
+    ) -> WinrmServer: ...
+
+
+@pytest.fixture(scope="session")
+def winrm_certs(tmp_path_factory: pytest.TempPathFactory) -> CertFiles:
+    return generate_certs(tmp_path_factory.mktemp("winrm-certs"))
+
+
+@pytest.fixture
+def winrm(winrm_certs: CertFiles) -> Iterator[StartWinrm]:
+    """Factory: `server = winrm("cluster", tls=True)` answers with recordings/cluster.json.
+
+    Each server is a loopback WinRM endpoint (see tests/peers/winrm/server.py),
+    stopped at teardown; set `server.reply` to change what the next command prints.
+    """
+    servers: list[WinrmServer] = []
+
+    def start(
+        reply: WinrmReply | str | None = None,
+        *,
+        tls: bool = False,
+        username: str = WINRM_USERNAME,
+        password: str = WINRM_PASSWORD,
+    ) -> WinrmServer:
+        server = WinrmServer(
+            certs=winrm_certs if tls else None,
+            username=username,
+            password=password,
+            reply=envelope_reply(reply) if isinstance(reply, str) else reply,
+        )
+        try:
+            server.start()
+        except OSError as exc:
+            missing_peer(f"the WinRM test endpoint cannot listen on loopback: {exc}")
+        servers.append(server)
+        return server
 
     yield start
     for server in servers:

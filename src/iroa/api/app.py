@@ -2,19 +2,39 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import datetime
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from iroa import __version__
+from iroa.api import audit, auth, integrations, inventory, syncs, users
+from iroa.api.errors import install_error_handlers
+from iroa.api.metrics import install_metrics
 from iroa.config import Settings, get_settings
+from iroa.crypto import SecretBox, load_secret_key
+from iroa.db.base import utcnow
 from iroa.db.engine import Database
 from iroa.db.migrate import upgrade
+from iroa.sync.background import ProgressBroker
+from iroa.sync.reconcile import Safeguard
+
+PUBLIC_ROUTES = frozenset(
+    {
+        ("GET", "/api/v1/health"),
+        ("POST", "/api/v1/auth/token"),
+        ("POST", "/api/v1/auth/session"),
+        ("GET", "/api/v1/openapi.json"),
+        ("GET", "/api/v1/docs"),
+    }
+)
+"""(method, path) of the routes that answer without credentials (besides static assets
+and, if configured, ``/metrics``)."""
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, clock: Callable[[], datetime] = utcnow) -> FastAPI:
     """The application; the database is migrated when it starts."""
     settings = settings or get_settings()
 
@@ -23,6 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         db = Database(settings.resolved_database_url)
         upgrade(db.engine)
         app.state.db = db
+        app.state.box = SecretBox(load_secret_key(settings))
         try:
             yield
         finally:
@@ -36,6 +57,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url="/api/v1/docs",
         redoc_url=None,
     )
+    app.state.settings = settings
+    app.state.clock = clock
+    app.state.broker = ProgressBroker()
+    app.state.safeguard = Safeguard(settings.mass_removal_share, settings.mass_removal_min_objects)
+    install_error_handlers(app)
+    install_metrics(app, public=settings.metrics_public)
+    for module in (auth, users, integrations, syncs, audit, inventory):
+        app.include_router(module.router)
 
     @app.get("/api/v1/health", tags=["health"])
     def health() -> JSONResponse:

@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import sys
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from iroa.cli.context import get_context
 from iroa.cli.output import console, print_json, print_table
 from iroa.connectors.registry import create_connector
-from iroa.integrations.models import Integration
 from iroa.integrations.service import (
     IntegrationError,
     IntegrationInput,
     add_integration,
     connection_options,
     get_integration,
+    integration_as_dict,
     list_integrations,
     remove_integration,
 )
@@ -37,28 +37,6 @@ class Transport(StrEnum):
     kerberos = "kerberos"
     credssp = "credssp"
     basic = "basic"
-
-
-def integration_as_dict(integration: Integration) -> dict[str, Any]:
-    """An integration as shown to people and scripts: the secret only as set or not."""
-    options = integration.options or {}
-    return {
-        "id": integration.id,
-        "kind": integration.kind,
-        "name": integration.name,
-        "url": integration.url,
-        "username": integration.username,
-        "has_secret": integration.has_secret,
-        "ca_file": options.get("ca_file"),
-        "insecure": bool(options.get("insecure", False)),
-        "transport": options.get("transport"),
-        "interval_seconds": integration.interval_seconds,
-        "enabled": integration.enabled,
-        "last_success_at": integration.last_success_at.isoformat()
-        if integration.last_success_at
-        else None,
-        "created_at": integration.created_at.isoformat(),
-    }
 
 
 @app.command("add")

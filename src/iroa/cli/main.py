@@ -10,7 +10,8 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
-from iroa.cli import integrations, inventory, sync
+from iroa.auth.service import AuthError, UserError
+from iroa.cli import integrations, inventory, sync, users
 from iroa.cli.context import CliContext, get_context
 from iroa.config import Settings
 from iroa.connectors.base import ConnectorError
@@ -29,16 +30,20 @@ app = typer.Typer(
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(integrations.app, name="integration")
+app.add_typer(users.user_app, name="user")
+app.add_typer(users.token_app, name="token")
 app.command("sync")(sync.sync_command)
 app.command("get")(inventory.get_command)
 app.command("history")(inventory.history_command)
 
 USER_ERRORS = (
+    AuthError,
     ConnectorError,
     IntegrationError,
     SchemaOutdatedError,
     SecretKeyError,
     UnknownObjectTypeError,
+    UserError,
     OSError,
 )
 
@@ -97,18 +102,47 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
 ) -> None:
-    """Serve the API and dashboard."""
+    """Serve the API and dashboard. On first start, creates user admin and says how to log in."""
     import uvicorn
 
     from iroa.api.app import create_app
 
     context = get_context(ctx)
+    ensure_first_admin(context.settings)
     uvicorn.run(
         create_app(context.settings),
         host=host,
         port=port,
         log_level=context.settings.log_level.lower(),
     )
+
+
+def ensure_first_admin(settings: Settings) -> None:
+    """Create user admin if there are no users, and say once how to log in."""
+    from iroa.auth.service import ensure_initial_admin
+    from iroa.db.engine import Database
+    from iroa.db.migrate import upgrade
+
+    database = Database(settings.resolved_database_url)
+    try:
+        upgrade(database.engine)
+        given = settings.admin_password.get_secret_value() if settings.admin_password else None
+        try:
+            created = ensure_initial_admin(database, given)
+        except UserError as exc:
+            raise UserError(f"IROA_ADMIN_PASSWORD: {exc}") from exc
+    finally:
+        database.dispose()
+    if created is None:
+        return
+    username, generated = created
+    if generated is None:
+        typer.echo(f"created user {username!r} with the password from IROA_ADMIN_PASSWORD")
+    else:
+        typer.echo(
+            f"created user {username!r} with password {generated} "
+            "(shown once: change it, or set IROA_ADMIN_PASSWORD before the first start)"
+        )
 
 
 def main() -> None:

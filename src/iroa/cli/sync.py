@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from iroa.audit.service import CLI_ACTOR, record_sync_start
 from iroa.cli.context import get_context
 from iroa.cli.output import console, print_json, print_table
 from iroa.cli.progress import TerminalProgress
@@ -47,6 +48,9 @@ def sync_command(
                 force=allow_mass_removal,
                 progress=progress,
                 safeguard=safeguard,
+                on_start=lambda run_id: record_sync_start(
+                    context.db, CLI_ACTOR, integration.id, name, run_id, allow_mass_removal
+                ),
             )
     except SyncAlreadyRunningError:
         print(f"error: a sync of {name!r} is already running", file=sys.stderr)

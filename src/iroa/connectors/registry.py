@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from iroa.connectors.base import ConnectionOptions, Connector
 
-AVAILABLE_KINDS = ("vcenter",)
+AVAILABLE_KINDS = ("vcenter", "hyperv")
 
 
 class UnsupportedKindError(ValueError):
@@ -17,4 +17,8 @@ def create_connector(kind: str, options: ConnectionOptions) -> Connector:
         from iroa.connectors.vcenter.connector import VCenterConnector
 
         return VCenterConnector(options)
+    if kind == "hyperv":
+        from iroa.connectors.hyperv.connector import HyperVConnector
+
+        return HyperVConnector(options)
     raise UnsupportedKindError(f"{kind} integrations are not supported by this version of IROA")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -37,3 +38,18 @@ def head_revision(engine: Engine) -> str | None:
 
 def is_up_to_date(engine: Engine) -> bool:
     return current_revision(engine) == head_revision(engine)
+
+
+def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
+    """Whether autogenerate compares this object: not the VM search indexes.
+
+    They exist only in migration 0004: on SQLite ``vm_search`` (FTS5) and its shadow
+    tables, on PostgreSQL the ``ix_vms_search_*`` trigram indexes.
+    """
+    if name is None:
+        return True
+    if type_ == "table":
+        return not name.startswith("vm_search")
+    if type_ == "index":
+        return not name.startswith("ix_vms_search_")
+    return True

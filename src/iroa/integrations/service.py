@@ -1,15 +1,21 @@
-"""Add, list, look up and remove integrations; secrets are stored encrypted and never shown."""
+"""Add, list, look up, update and remove integrations; secrets are stored encrypted, never shown.
+
+Every change is written to the audit log in the same transaction.
+"""
 
 from __future__ import annotations
 
 import ssl
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
+from iroa.audit.service import CLI_ACTOR, Actor, record
 from iroa.connectors.base import ConnectionOptions
 from iroa.connectors.registry import AVAILABLE_KINDS
 from iroa.crypto import SecretBox
@@ -55,7 +61,10 @@ def validate_input(data: IntegrationInput) -> IntegrationInput:
     name = data.name.strip()
     if not name or len(name) > 200 or any(ch.isspace() and ch != " " for ch in name):
         raise IntegrationError("the name must be 1-200 characters on one line")
-    parts = urlsplit(data.url.strip())
+    try:
+        parts = urlsplit(data.url.strip())
+    except ValueError as exc:
+        raise IntegrationError(f"invalid URL {data.url!r}: {exc}") from exc
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise IntegrationError(f"invalid URL {data.url!r}: expected http(s)://host[:port]")
     try:
@@ -98,29 +107,157 @@ def validate_input(data: IntegrationInput) -> IntegrationInput:
     )
 
 
-def add_integration(db: Database, box: SecretBox, data: IntegrationInput) -> Integration:
-    """Store a new integration, its secret encrypted."""
-    data = validate_input(data)
+@dataclass(frozen=True, slots=True)
+class IntegrationUpdate:
+    """Fields to change; None leaves a field as it is (so the secret is kept unless given)."""
+
+    name: str | None = None
+    url: str | None = None
+    username: str | None = None
+    password: str | None = None
+    ca_file: str | None = None
+    insecure: bool | None = None
+    transport: str | None = None
+    interval_seconds: int | None = None
+    enabled: bool | None = None
+
+
+def integration_as_dict(integration: Integration) -> dict[str, Any]:
+    """An integration as shown to people and programs: the secret only as set or not."""
+    options = integration.options or {}
+    return {
+        "id": integration.id,
+        "kind": integration.kind,
+        "name": integration.name,
+        "url": integration.url,
+        "username": integration.username,
+        "has_secret": integration.has_secret,
+        "ca_file": options.get("ca_file"),
+        "insecure": bool(options.get("insecure", False)),
+        "transport": options.get("transport"),
+        "interval_seconds": integration.interval_seconds,
+        "enabled": integration.enabled,
+        "last_success_at": integration.last_success_at.isoformat()
+        if integration.last_success_at
+        else None,
+        "created_at": integration.created_at.isoformat(),
+        "updated_at": integration.updated_at.isoformat() if integration.updated_at else None,
+    }
+
+
+def _audit_view(integration: Integration) -> dict[str, Any]:
+    view = integration_as_dict(integration)
+    for key in ("id", "last_success_at", "created_at", "updated_at"):
+        view.pop(key)
+    return view
+
+
+def _options_of(data: IntegrationInput) -> dict[str, object]:
     options: dict[str, object] = {"insecure": data.insecure}
     if data.ca_file:
         options["ca_file"] = data.ca_file
     if data.transport:
         options["transport"] = data.transport
+    return options
+
+
+def add_integration(
+    db: Database, box: SecretBox, data: IntegrationInput, actor: Actor = CLI_ACTOR
+) -> Integration:
+    """Store a new integration, its secret encrypted."""
+    data = validate_input(data)
     integration = Integration(
         kind=data.kind,
         name=data.name,
         url=data.url,
         username=data.username,
         secret_encrypted=box.encrypt(data.password) if data.password is not None else None,
-        options=options,
+        options=_options_of(data),
         interval_seconds=data.interval_seconds,
         enabled=data.enabled,
     )
     try:
         with db.write_session() as session:
             session.add(integration)
+            session.flush()
+            record(
+                session,
+                actor,
+                "integration.create",
+                "integration",
+                integration.id,
+                integration.name,
+                after=_audit_view(integration),
+            )
     except IntegrityError as exc:
         raise IntegrationError(f"an integration named {data.name!r} already exists") from exc
+    return integration
+
+
+def update_integration(
+    db: Database,
+    box: SecretBox,
+    integration_id: int,
+    changes: IntegrationUpdate,
+    actor: Actor = CLI_ACTOR,
+) -> Integration:
+    """Change an integration; without a new password the stored secret is kept."""
+    try:
+        with db.write_session() as session:
+            integration = session.get(Integration, integration_id)
+            if integration is None:
+                raise IntegrationNotFoundError(f"no integration with id {integration_id}")
+            before = _audit_view(integration)
+            options = integration.options or {}
+            current = IntegrationInput(
+                kind=integration.kind,
+                name=integration.name,
+                url=integration.url,
+                username=integration.username,
+                ca_file=options.get("ca_file"),
+                insecure=bool(options.get("insecure", False)),
+                transport=options.get("transport"),
+                interval_seconds=integration.interval_seconds,
+                enabled=integration.enabled,
+            )
+            given = {
+                k: getattr(changes, k)
+                for k in changes.__slots__
+                if k != "password" and getattr(changes, k) is not None
+            }
+            if changes.insecure is True and "ca_file" not in given:
+                given["ca_file"] = None
+            if changes.ca_file and "insecure" not in given:
+                given["insecure"] = False
+            data = validate_input(replace(current, **given))
+            integration.name = data.name
+            integration.url = data.url
+            integration.username = data.username
+            integration.options = {**options, **_options_of(data)}
+            if not data.ca_file:
+                integration.options.pop("ca_file", None)
+            if not data.transport:
+                integration.options.pop("transport", None)
+            integration.interval_seconds = data.interval_seconds
+            integration.enabled = data.enabled
+            if changes.password is not None:
+                integration.secret_encrypted = box.encrypt(changes.password)
+            session.flush()
+            after = _audit_view(integration)
+            if changes.password is not None:
+                after["password"] = changes.password
+            record(
+                session,
+                actor,
+                "integration.update",
+                "integration",
+                integration.id,
+                integration.name,
+                before=before,
+                after=after,
+            )
+    except IntegrityError as exc:
+        raise IntegrationError(f"an integration named {changes.name!r} already exists") from exc
     return integration
 
 
@@ -137,13 +274,43 @@ def get_integration(db: Database, name: str) -> Integration:
     return integration
 
 
-def remove_integration(db: Database, name: str) -> None:
+def get_integration_by_id(db: Database, integration_id: int) -> Integration:
+    with db.session() as session:
+        integration = session.get(Integration, integration_id)
+    if integration is None:
+        raise IntegrationNotFoundError(f"no integration with id {integration_id}")
+    return integration
+
+
+def remove_integration(db: Database, name: str, actor: Actor = CLI_ACTOR) -> None:
     """Delete an integration with its inventory and history."""
     with db.write_session() as session:
         integration = session.scalars(select(Integration).where(Integration.name == name)).first()
         if integration is None:
             raise IntegrationNotFoundError(f"no integration named {name!r}")
-        session.delete(integration)
+        _delete(session, integration, actor)
+
+
+def delete_integration(db: Database, integration_id: int, actor: Actor = CLI_ACTOR) -> None:
+    """Delete an integration, by id, with its inventory and history."""
+    with db.write_session() as session:
+        integration = session.get(Integration, integration_id)
+        if integration is None:
+            raise IntegrationNotFoundError(f"no integration with id {integration_id}")
+        _delete(session, integration, actor)
+
+
+def _delete(session: Session, integration: Integration, actor: Actor) -> None:
+    record(
+        session,
+        actor,
+        "integration.delete",
+        "integration",
+        integration.id,
+        integration.name,
+        before=_audit_view(integration),
+    )
+    session.delete(integration)
 
 
 def connection_options(integration: Integration, box: SecretBox) -> ConnectionOptions:

@@ -225,3 +225,11 @@ class Tag(InventoryRow, Base):
     kind: Mapped[str] = mapped_column(String(32))
     key: Mapped[str] = mapped_column(String(500))
     value: Mapped[str | None] = mapped_column(Text)
+
+
+# Paged lists (``removed_at IS NULL ORDER BY name, id``) and their counts read these
+# indexes alone; the power state one also serves ``power_state=…`` filters in name order.
+Index("ix_vms_removed_at_name_id", Vm.removed_at, Vm.name, Vm.id)
+Index("ix_vms_removed_at_power_state_name_id", Vm.removed_at, Vm.power_state, Vm.name, Vm.id)
+# A detail page's tags are looked up by the object they belong to.
+Index("ix_tags_object", Tag.integration_id, Tag.object_type, Tag.object_external_id)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from operator import attrgetter
@@ -96,14 +96,20 @@ def run_sync(
     force: bool = False,
     progress: Progress | None = None,
     safeguard: Safeguard | None = None,
+    on_start: Callable[[int], None] | None = None,
 ) -> SyncResult:
-    """Sync one integration now; raise :class:`SyncAlreadyRunningError` if one is going."""
+    """Sync one integration now; raise :class:`SyncAlreadyRunningError` if one is going.
+
+    ``on_start`` is called with the run's id as soon as the run is recorded.
+    """
     progress = progress or NullProgress()
     with sync_lock(db, integration_id) as taken:
         if not taken:
             raise SyncAlreadyRunningError("a sync of this integration is already running")
         interrupt_stale_runs(db, integration_id)
         run_id = _start_run(db, integration_id, trigger, force)
+        if on_start is not None:
+            on_start(run_id)
         try:
             progress.start("connect")
             snapshot = connector.collect(progress)

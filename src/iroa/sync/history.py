@@ -57,3 +57,31 @@ def run_as_dict(run: SyncRun, integration: str, platform: str) -> dict[str, Any]
         "source": run.source,
         "error": run.error,
     }
+
+
+def list_runs_page(
+    db: Database,
+    *,
+    integration_id: int | None = None,
+    integration_name: str | None = None,
+    status: str | None = None,
+    limit: int = 50,
+    before_id: int | None = None,
+) -> list[dict[str, Any]]:
+    """Runs newest first, a page at a time: ``before_id`` is the last id of the previous page."""
+    stmt = (
+        select(SyncRun, Integration.name, Integration.kind)
+        .join(Integration, Integration.id == SyncRun.integration_id)
+        .order_by(SyncRun.id.desc())
+        .limit(limit)
+    )
+    if integration_id is not None:
+        stmt = stmt.where(SyncRun.integration_id == integration_id)
+    if integration_name is not None:
+        stmt = stmt.where(Integration.name == integration_name)
+    if status is not None:
+        stmt = stmt.where(SyncRun.status == status)
+    if before_id is not None:
+        stmt = stmt.where(SyncRun.id < before_id)
+    with db.session() as session:
+        return [run_as_dict(run, name, kind) for run, name, kind in session.execute(stmt)]

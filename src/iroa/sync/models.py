@@ -53,6 +53,7 @@ class Change(Base):
     __table_args__ = (
         Index("ix_changes_object_type_object_id", "object_type", "object_id"),
         Index("ix_changes_integration_id_changed_at", "integration_id", "changed_at"),
+        Index("ix_changes_changed_at_id", "changed_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)

@@ -148,10 +148,10 @@ def test_basic_over_http_warns(winrm: Any, caplog: pytest.LogCaptureFixture) -> 
 def test_a_hung_script_times_out(winrm: Any) -> None:
     server = winrm(Reply(hang=True))
     started = time.monotonic()
-    with pytest.raises(ConnectorTimeoutError, match="did not finish in 2 s"):
-        run_inventory_script(options_for(server))
-    assert time.monotonic() - started < 6
-    assert server.actions.count("Receive") >= 2  # WinRM's OperationTimeout faults were retried
+    with pytest.raises(ConnectorTimeoutError, match="did not finish in 1 s"):
+        run_inventory_script(options_for(server, read_timeout_s=1.0))
+    assert time.monotonic() - started < 5
+    assert server.actions.count("Receive") >= 1  # each ends in WinRM's OperationTimeout fault
     assert server.actions[-1] == "Delete"
 
 

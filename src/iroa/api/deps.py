@@ -1,0 +1,101 @@
+"""FastAPI dependencies: the database, the clock, and who is asking with which role.
+
+Handlers declare what they need, e.g. ``user: Principal = Depends(require_operator)``.
+Credentials are a Bearer token (``Authorization: Bearer iroa_…``) or the
+dashboard's session cookie; a cookie-authenticated request that changes
+something must also carry the session's CSRF token in ``X-CSRF-Token``.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from iroa.auth.service import Principal, authenticate_token, csrf_token_for
+from iroa.config import Settings
+from iroa.db.base import utcnow
+from iroa.db.engine import Database
+
+SESSION_COOKIE = "iroa_session"
+CSRF_COOKIE = "iroa_csrf"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+bearer_scheme = HTTPBearer(auto_error=False, description="An API token: `Bearer iroa_…`")
+
+
+def get_db(request: Request) -> Database:
+    """The application's database."""
+    db: Database = request.app.state.db
+    return db
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_clock(request: Request) -> Callable[[], datetime]:
+    """The clock used for expiry and throttling (replaceable in tests)."""
+    clock: Callable[[], datetime] = getattr(request.app.state, "clock", utcnow)
+    return clock
+
+
+def _unauthorized(message: str) -> HTTPException:
+    return HTTPException(
+        status.HTTP_401_UNAUTHORIZED, message, headers={"WWW-Authenticate": "Bearer"}
+    )
+
+
+def current_user(
+    request: Request,
+    db: Annotated[Database, Depends(get_db)],
+    clock: Annotated[Callable[[], datetime], Depends(get_clock)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+) -> Principal:
+    """The authenticated user, from a Bearer token or the session cookie; else 401."""
+    if credentials is not None:
+        principal = authenticate_token(db, credentials.credentials, clock)
+        if principal is None:
+            raise _unauthorized("the token is invalid, expired or revoked")
+        return principal
+    session_secret = request.cookies.get(SESSION_COOKIE)
+    if session_secret is None:
+        raise _unauthorized("authentication required: send an Authorization: Bearer token")
+    principal = authenticate_token(db, session_secret, clock, kind="session")
+    if principal is None:
+        raise _unauthorized("the session has expired: log in again")
+    if request.method not in SAFE_METHODS:
+        sent = request.headers.get(CSRF_HEADER, "")
+        if not hmac.compare_digest(sent, csrf_token_for(session_secret)):
+            raise HTTPException(status.HTTP_403_FORBIDDEN, "missing or wrong CSRF token")
+    return principal
+
+
+def _require(role: str) -> Callable[[Principal], Principal]:
+    def dependency(user: Annotated[Principal, Depends(current_user)]) -> Principal:
+        if not user.has_role(role):
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN, f"this needs the {role} role (you are {user.role})"
+            )
+        return user
+
+    dependency.__name__ = f"require_{role}"
+    return dependency
+
+
+require_viewer = _require("viewer")
+require_operator = _require("operator")
+require_admin = _require("admin")
+
+CurrentUser = Annotated[Principal, Depends(current_user)]
+Viewer = Annotated[Principal, Depends(require_viewer)]
+Operator = Annotated[Principal, Depends(require_operator)]
+Admin = Annotated[Principal, Depends(require_admin)]
+DB = Annotated[Database, Depends(get_db)]
+Clock = Annotated[Callable[[], datetime], Depends(get_clock)]

@@ -1,0 +1,144 @@
+"""Integrations: CRUD (admins), connection tests and syncs (operators)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Depends, HTTPException, Request, Response, status
+
+from iroa.api.deps import DB, Admin, Operator, Viewer
+from iroa.api.schemas import (
+    CheckResult,
+    Id,
+    IntegrationCreate,
+    IntegrationList,
+    IntegrationOut,
+    IntegrationPatch,
+    Problem,
+    SyncRequest,
+    SyncRunOut,
+)
+from iroa.audit.service import record_sync_start
+from iroa.connectors.base import ConnectorError
+from iroa.connectors.registry import create_connector
+from iroa.crypto import SecretBox
+from iroa.integrations import service
+from iroa.integrations.models import Integration
+from iroa.sync.background import ProgressBroker, start_background_sync
+from iroa.sync.history import get_run
+from iroa.sync.reconcile import Safeguard
+
+router = APIRouter(prefix="/api/v1/integrations", tags=["integrations"])
+NOT_FOUND: dict[int | str, dict[str, object]] = {404: {"model": Problem}}
+
+
+def get_box(request: Request) -> SecretBox:
+    box: SecretBox = request.app.state.box
+    return box
+
+
+Box = Annotated[SecretBox, Depends(get_box)]
+
+
+def _out(integration: Integration) -> IntegrationOut:
+    return IntegrationOut.model_validate(service.integration_as_dict(integration))
+
+
+@router.get("", response_model=IntegrationList)
+def list_integrations(_: Viewer, db: DB) -> IntegrationList:
+    """Every integration; secrets show only as ``has_secret``."""
+    return IntegrationList(items=[_out(i) for i in service.list_integrations(db)])
+
+
+@router.post(
+    "",
+    response_model=IntegrationOut,
+    status_code=status.HTTP_201_CREATED,
+    responses={422: {"model": Problem}},
+)
+def create_integration(body: IntegrationCreate, admin: Admin, db: DB, box: Box) -> IntegrationOut:
+    """Add an integration; its password is stored encrypted and never returned."""
+    data = service.IntegrationInput(**body.model_dump())
+    return _out(service.add_integration(db, box, data, admin.actor))
+
+
+@router.get("/{integration_id}", response_model=IntegrationOut, responses=NOT_FOUND)
+def get_integration(integration_id: Id, _: Viewer, db: DB) -> IntegrationOut:
+    return _out(service.get_integration_by_id(db, integration_id))
+
+
+@router.patch("/{integration_id}", response_model=IntegrationOut, responses=NOT_FOUND)
+def update_integration(
+    integration_id: Id, body: IntegrationPatch, admin: Admin, db: DB, box: Box
+) -> IntegrationOut:
+    """Change an integration; without ``password`` the stored secret is kept."""
+    changes = service.IntegrationUpdate(**body.model_dump(exclude_unset=True))
+    return _out(service.update_integration(db, box, integration_id, changes, admin.actor))
+
+
+@router.delete("/{integration_id}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_FOUND)
+def delete_integration(integration_id: Id, admin: Admin, db: DB) -> Response:
+    """Delete an integration with its inventory and history (the audit log keeps its name)."""
+    service.delete_integration(db, integration_id, admin.actor)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/{integration_id}/test", response_model=CheckResult, responses=NOT_FOUND)
+def test_integration(integration_id: Id, _: Operator, db: DB, box: Box) -> CheckResult:
+    """Connect and log in; ``ok`` false with the connector's clear error if that fails."""
+    integration = service.get_integration_by_id(db, integration_id)
+    try:
+        connector = create_connector(integration.kind, service.connection_options(integration, box))
+        info = connector.check()
+    except (ConnectorError, ValueError) as exc:
+        return CheckResult(ok=False, error=str(exc))
+    return CheckResult(
+        ok=True,
+        name=info.name,
+        product=info.product,
+        version=info.version,
+        build=info.build,
+        object_counts=dict(info.object_counts or {}),
+    )
+
+
+@router.post(
+    "/{integration_id}/sync",
+    response_model=SyncRunOut,
+    status_code=status.HTTP_202_ACCEPTED,
+    responses={**NOT_FOUND, 409: {"model": Problem}, 422: {"model": Problem}},
+)
+def start_sync(
+    integration_id: Id,
+    user: Operator,
+    db: DB,
+    box: Box,
+    request: Request,
+    body: Annotated[SyncRequest | None, Body()] = None,
+) -> SyncRunOut:
+    """Start a sync in the background; follow it at ``/api/v1/syncs/{id}/events``."""
+    force = body.force if body is not None else False
+    if force and not user.has_role("admin"):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "only admins can force a sync")
+    integration = service.get_integration_by_id(db, integration_id)
+    connector = create_connector(integration.kind, service.connection_options(integration, box))
+    broker: ProgressBroker = request.app.state.broker
+    safeguard: Safeguard = request.app.state.safeguard
+
+    def audit_start(run_id: int) -> None:
+        record_sync_start(db, user.actor, integration.id, integration.name, run_id, force)
+
+    run_id = start_background_sync(
+        db,
+        integration.id,
+        connector,
+        broker,
+        trigger="api",
+        force=force,
+        safeguard=safeguard,
+        on_start=audit_start,
+    )
+    run = get_run(db, run_id)
+    if run is None:
+        raise service.IntegrationNotFoundError(f"no integration with id {integration_id}")
+    return SyncRunOut.model_validate(run)

@@ -1,0 +1,423 @@
+"""Inventory routes: paged lists, details, the summary, the change log and platform views.
+
+Thin by design: each handler parses its query, calls :mod:`iroa.inventory`, and
+renders. A parameter the core refuses (unknown sort field, bad cursor …)
+answers 422 with the core's message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Query
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from iroa.api.deps import get_db, require_viewer
+from iroa.db.engine import Database
+from iroa.inventory.details import get_object
+from iroa.inventory.listing import (
+    DEFAULT_LIMIT,
+    MAX_INT,
+    MAX_LIMIT,
+    MAX_SEARCH_LENGTH,
+    InvalidQueryError,
+    ListParams,
+    list_page,
+    platform_inventory,
+)
+from iroa.inventory.overview import get_summary, list_changes
+
+router = APIRouter(prefix="/api/v1", tags=["inventory"], dependencies=[Depends(require_viewer)])
+
+DB = Annotated[Database, Depends(get_db)]
+ObjectId = Annotated[int, Path(ge=1, le=MAX_INT, description="The object's id")]
+TextFilter = Annotated[str | None, Query(max_length=500)]
+IdFilter = Annotated[int | None, Query(ge=1, le=MAX_INT)]
+
+
+class Platform(StrEnum):
+    vcenter = "vcenter"
+    hyperv = "hyperv"
+
+
+class VmPowerState(StrEnum):
+    on = "on"
+    off = "off"
+    suspended = "suspended"
+    unknown = "unknown"
+
+
+class HostPowerState(StrEnum):
+    on = "on"
+    off = "off"
+    standby = "standby"
+    unknown = "unknown"
+
+
+class Action(StrEnum):
+    added = "added"
+    modified = "modified"
+    removed = "removed"
+
+
+class PageOut(BaseModel):
+    """One page of a list."""
+
+    items: list[dict[str, Any]] = Field(
+        description="Objects keyed by the field names of `iroa get --json`"
+    )
+    total: int = Field(description="How many objects match the filters, on all pages")
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null on the last page"
+    )
+
+
+async def page_params(
+    integration: Annotated[
+        str | None, Query(max_length=200, description="Only objects of this integration (name)")
+    ] = None,
+    q: Annotated[
+        str | None,
+        Query(
+            max_length=MAX_SEARCH_LENGTH,
+            description="Case-insensitive substring search over the name and a few obvious "
+            "fields (for VMs: guest hostname, IP addresses, BIOS uuid)",
+        ),
+    ] = None,
+    sort: Annotated[
+        str | None,
+        Query(
+            max_length=100,
+            description="A field of the object; prefix `-` for descending. Default `name`",
+        ),
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size")] = DEFAULT_LIMIT,
+    cursor: Annotated[
+        str | None,
+        Query(max_length=2000, description="The `next_cursor` of the previous page"),
+    ] = None,
+    include_removed: Annotated[
+        bool, Query(description="Also list objects that vanished from their source")
+    ] = False,
+) -> ListParams:
+    """The parameters every list takes."""
+    return ListParams(
+        integration=integration,
+        q=q,
+        sort=sort,
+        limit=limit,
+        cursor=cursor,
+        include_removed=include_removed,
+    )
+
+
+Paging = Annotated[ListParams, Depends(page_params)]
+PlatformFilter = Annotated[Platform | None, Query(description="Only objects of this platform")]
+
+
+def _page(
+    db: Database,
+    plural: str,
+    params: ListParams,
+    platform: str | None,
+    **filters: Any,
+) -> JSONResponse:
+    params = replace(
+        params,
+        platform=platform,
+        filters={k: v.value if isinstance(v, StrEnum) else v for k, v in filters.items()},
+    )
+    try:
+        return JSONResponse(list_page(db, plural, params).as_dict())
+    except InvalidQueryError as exc:
+        raise HTTPException(422, str(exc)) from exc
+
+
+def _detail(db: Database, plural: str, object_id: int, label: str) -> JSONResponse:
+    found = get_object(db, plural, object_id)
+    if found is None:
+        raise HTTPException(404, f"no {label} with id {object_id}")
+    return JSONResponse(found)
+
+
+async def vm_filters(
+    power_state: VmPowerState | None = None,
+    is_template: bool | None = None,
+    host: TextFilter = None,
+    host_id: IdFilter = None,
+    cluster: TextFilter = None,
+    cluster_id: IdFilter = None,
+    datacenter: TextFilter = None,
+    datacenter_id: IdFilter = None,
+    datastore: TextFilter = None,
+    datastore_id: IdFilter = None,
+    network: TextFilter = None,
+    network_id: IdFilter = None,
+    guest_os: TextFilter = None,
+) -> dict[str, Any]:
+    """VM filters; `host`, `cluster`, `datacenter`, `datastore`, `network` match by name."""
+    return {
+        "power_state": power_state,
+        "is_template": is_template,
+        "host": host,
+        "host_id": host_id,
+        "cluster": cluster,
+        "cluster_id": cluster_id,
+        "datacenter": datacenter,
+        "datacenter_id": datacenter_id,
+        "datastore": datastore,
+        "datastore_id": datastore_id,
+        "network": network,
+        "network_id": network_id,
+        "guest_os": guest_os,
+    }
+
+
+VmFilters = Annotated[dict[str, Any], Depends(vm_filters)]
+
+
+@router.get("/vms", summary="List virtual machines", response_model=PageOut)
+def list_vms(
+    db: DB, paging: Paging, filters: VmFilters, platform: PlatformFilter = None
+) -> JSONResponse:
+    """VMs and templates; `host`, `cluster`, `datastore`… match that object's name."""
+    return _page(db, "vms", paging, platform.value if platform else None, **filters)
+
+
+def _platform_vms(platform: Platform) -> Callable[..., JSONResponse]:
+    def handler(db: DB, paging: Paging, filters: VmFilters) -> JSONResponse:
+        return _page(db, "vms", paging, platform.value, **filters)
+
+    handler.__doc__ = f"The VMs of {platform.value} integrations: `/vms` with `platform` fixed."
+    handler.__name__ = f"list_{platform.value}_vms"
+    return handler
+
+
+def _platform_inventory(platform: Platform) -> Callable[..., JSONResponse]:
+    def handler(
+        db: DB,
+        limit: Annotated[
+            int, Query(ge=1, le=MAX_LIMIT, description="At most this many objects per type")
+        ] = MAX_LIMIT,
+    ) -> JSONResponse:
+        inventory, totals = platform_inventory(db, platform.value, limit)
+        truncated = [plural for plural, items in inventory.items() if totals[plural] > len(items)]
+        response = JSONResponse(inventory)
+        response.headers["X-Total-Counts"] = ",".join(f"{k}={v}" for k, v in totals.items())
+        if truncated:
+            response.headers["X-Truncated"] = ",".join(truncated)
+        return response
+
+    handler.__doc__ = (
+        f"Every present object of {platform.value} integrations, by type and name. "
+        f"Each list holds at most `limit` objects (default and maximum {MAX_LIMIT}); "
+        "the `X-Total-Counts` header gives each type's full count and `X-Truncated` names "
+        "the types cut short — page through `/api/v1/{type}?platform=…` for all of them."
+    )
+    handler.__name__ = f"get_{platform.value}_inventory"
+    return handler
+
+
+for _platform in Platform:
+    router.add_api_route(
+        f"/{_platform.value}/vms",
+        _platform_vms(_platform),
+        methods=["GET"],
+        summary=f"List {_platform.value} virtual machines",
+        response_model=PageOut,
+    )
+    router.add_api_route(
+        f"/{_platform.value}/inventory",
+        _platform_inventory(_platform),
+        methods=["GET"],
+        summary=f"The whole {_platform.value} inventory",
+    )
+
+
+@router.get("/hosts", summary="List hosts", response_model=PageOut)
+def list_hosts(
+    db: DB,
+    paging: Paging,
+    platform: PlatformFilter = None,
+    cluster: TextFilter = None,
+    cluster_id: IdFilter = None,
+    datacenter: TextFilter = None,
+    datacenter_id: IdFilter = None,
+    connection_state: TextFilter = None,
+    power_state: HostPowerState | None = None,
+    in_maintenance: bool | None = None,
+) -> JSONResponse:
+    """Hypervisor hosts, standalone or in a cluster."""
+    return _page(
+        db,
+        "hosts",
+        paging,
+        platform.value if platform else None,
+        cluster=cluster,
+        cluster_id=cluster_id,
+        datacenter=datacenter,
+        datacenter_id=datacenter_id,
+        connection_state=connection_state,
+        power_state=power_state,
+        in_maintenance=in_maintenance,
+    )
+
+
+@router.get("/clusters", summary="List clusters", response_model=PageOut)
+def list_clusters(
+    db: DB,
+    paging: Paging,
+    platform: PlatformFilter = None,
+    datacenter: TextFilter = None,
+    datacenter_id: IdFilter = None,
+) -> JSONResponse:
+    """vSphere clusters and Hyper-V failover clusters."""
+    return _page(
+        db,
+        "clusters",
+        paging,
+        platform.value if platform else None,
+        datacenter=datacenter,
+        datacenter_id=datacenter_id,
+    )
+
+
+@router.get("/datacenters", summary="List datacenters", response_model=PageOut)
+def list_datacenters(db: DB, paging: Paging, platform: PlatformFilter = None) -> JSONResponse:
+    """vSphere datacenters."""
+    return _page(db, "datacenters", paging, platform.value if platform else None)
+
+
+@router.get("/datastores", summary="List datastores", response_model=PageOut)
+def list_datastores(
+    db: DB,
+    paging: Paging,
+    platform: PlatformFilter = None,
+    cluster: TextFilter = None,
+    cluster_id: IdFilter = None,
+    datacenter: TextFilter = None,
+    datacenter_id: IdFilter = None,
+    type: TextFilter = None,
+    accessible: bool | None = None,
+) -> JSONResponse:
+    """Datastores, cluster shared volumes and host volumes."""
+    return _page(
+        db,
+        "datastores",
+        paging,
+        platform.value if platform else None,
+        cluster=cluster,
+        cluster_id=cluster_id,
+        datacenter=datacenter,
+        datacenter_id=datacenter_id,
+        type=type,
+        accessible=accessible,
+    )
+
+
+@router.get("/networks", summary="List networks", response_model=PageOut)
+def list_networks(
+    db: DB,
+    paging: Paging,
+    platform: PlatformFilter = None,
+    datacenter: TextFilter = None,
+    datacenter_id: IdFilter = None,
+    type: TextFilter = None,
+    vlan_id: Annotated[int | None, Query(ge=0, le=MAX_INT)] = None,
+    switch_name: TextFilter = None,
+) -> JSONResponse:
+    """Port groups and Hyper-V virtual switches."""
+    return _page(
+        db,
+        "networks",
+        paging,
+        platform.value if platform else None,
+        datacenter=datacenter,
+        datacenter_id=datacenter_id,
+        type=type,
+        vlan_id=vlan_id,
+        switch_name=switch_name,
+    )
+
+
+@router.get("/vms/{vm_id}", summary="A virtual machine")
+def get_vm(db: DB, vm_id: ObjectId) -> JSONResponse:
+    """A VM with its disks, NICs, snapshots, tags, datastores, networks and latest changes."""
+    return _detail(db, "vms", vm_id, "VM")
+
+
+@router.get("/hosts/{host_id}", summary="A host")
+def get_host(db: DB, host_id: ObjectId) -> JSONResponse:
+    """A host with its VM count, its VMs (first 1000 by name), tags and latest changes."""
+    return _detail(db, "hosts", host_id, "host")
+
+
+@router.get("/clusters/{cluster_id}", summary="A cluster")
+def get_cluster(db: DB, cluster_id: ObjectId) -> JSONResponse:
+    """A cluster with its hosts, VMs (first 1000 by name), totals and latest changes."""
+    return _detail(db, "clusters", cluster_id, "cluster")
+
+
+@router.get("/datacenters/{datacenter_id}", summary="A datacenter")
+def get_datacenter(db: DB, datacenter_id: ObjectId) -> JSONResponse:
+    """A datacenter with its object counts, clusters and latest changes."""
+    return _detail(db, "datacenters", datacenter_id, "datacenter")
+
+
+@router.get("/datastores/{datastore_id}", summary="A datastore")
+def get_datastore(db: DB, datastore_id: ObjectId) -> JSONResponse:
+    """A datastore with the VMs on it (first 1000 by name) and latest changes."""
+    return _detail(db, "datastores", datastore_id, "datastore")
+
+
+@router.get("/networks/{network_id}", summary="A network")
+def get_network(db: DB, network_id: ObjectId) -> JSONResponse:
+    """A network with the VMs on it (first 1000 by name) and latest changes."""
+    return _detail(db, "networks", network_id, "network")
+
+
+@router.get("/summary", summary="KPIs of the estate")
+def summary(db: DB) -> JSONResponse:
+    """KPIs per integration (from its latest successful sync), per platform and in total."""
+    return JSONResponse(get_summary(db))
+
+
+@router.get("/changes", summary="The change log", response_model=PageOut)
+def changes(
+    db: DB,
+    since: Annotated[
+        datetime | None, Query(description="ISO-8601; changes at or after (UTC if no zone)")
+    ] = None,
+    until: Annotated[
+        datetime | None, Query(description="ISO-8601; changes before (UTC if no zone)")
+    ] = None,
+    object_type: Annotated[
+        str | None, Query(max_length=32, description="`vm`, `host`, `vm_disk`…")
+    ] = None,
+    object_id: IdFilter = None,
+    integration: TextFilter = None,
+    action: Action | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    cursor: Annotated[str | None, Query(max_length=2000)] = None,
+) -> JSONResponse:
+    """What syncs added, modified and removed, newest first."""
+    try:
+        page = list_changes(
+            db,
+            since=since,
+            until=until,
+            object_type=object_type,
+            object_id=object_id,
+            integration=integration,
+            action=action.value if action else None,
+            limit=limit,
+            cursor=cursor,
+        )
+    except InvalidQueryError as exc:
+        raise HTTPException(422, str(exc)) from exc
+    return JSONResponse(page.as_dict())

@@ -1,0 +1,135 @@
+"""``/metrics`` in Prometheus' text format: HTTP latency, syncs and inventory size."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from fastapi import Depends, FastAPI, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from iroa.api.deps import current_user
+from iroa.db.engine import Database
+from iroa.sync.stats import read_stats
+
+
+class DatabaseCollector(Collector):
+    """Sync and inventory figures read from the database at scrape time, so they include
+    runs made by other processes (the CLI, other API workers)."""
+
+    def __init__(self, db_of: Any) -> None:
+        self._db_of = db_of
+
+    def collect(self) -> Iterable[GaugeMetricFamily | CounterMetricFamily]:
+        db: Database | None = self._db_of()
+        if db is None:
+            return
+        stats = read_stats(db)
+        runs = CounterMetricFamily(
+            "iroa_sync_runs",
+            "Sync runs by integration and result",
+            labels=["integration", "status"],
+        )
+        for (integration, status), count in sorted(stats.runs.items()):
+            runs.add_metric([integration, status], count)
+        duration = GaugeMetricFamily(
+            "iroa_sync_last_duration_seconds",
+            "Duration of the latest finished-or-running sync of each integration",
+            labels=["integration", "status"],
+        )
+        started = GaugeMetricFamily(
+            "iroa_sync_last_start_timestamp_seconds",
+            "When the latest sync of each integration started",
+            labels=["integration", "status"],
+        )
+        for run in stats.last_runs:
+            started.add_metric([run.integration, run.status], run.started_at.timestamp())
+            if run.duration_s is not None:
+                duration.add_metric([run.integration, run.status], run.duration_s)
+        success = GaugeMetricFamily(
+            "iroa_sync_last_success_timestamp_seconds",
+            "When each integration last synced successfully",
+            labels=["integration"],
+        )
+        for integration, at in sorted(stats.last_success.items()):
+            success.add_metric([integration], at.timestamp())
+        objects = GaugeMetricFamily(
+            "iroa_inventory_objects",
+            "Present inventory objects by integration and type",
+            labels=["integration", "type"],
+        )
+        for (integration, object_type), count in sorted(stats.objects.items()):
+            objects.add_metric([integration, object_type], count)
+        yield from (runs, duration, started, success, objects)
+
+
+class Metrics:
+    """One registry per application, so several apps in one process do not collide."""
+
+    def __init__(self, db_of: Any) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.http_latency = Histogram(
+            "iroa_http_request_duration_seconds",
+            "HTTP request latency by method, route and status",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.registry.register(DatabaseCollector(db_of))
+
+
+class LatencyMiddleware:
+    """Times every HTTP request under its route template (``/api/v1/vms/{id}``)."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 500
+
+        async def send_and_note(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_note)
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path", None) or "unmatched"
+            self.metrics.http_latency.labels(scope["method"], template, str(status)).observe(
+                time.perf_counter() - start
+            )
+
+
+async def _public(request: Request) -> None:
+    """Metrics are public (``IROA_METRICS_PUBLIC``): nothing to check."""
+
+
+def install_metrics(app: FastAPI, public: bool) -> Metrics:
+    """Time every request, and serve ``/metrics`` (to any signed-in user unless public)."""
+    metrics = Metrics(lambda: getattr(app.state, "db", None))
+    app.add_middleware(LatencyMiddleware, metrics=metrics)
+    guard: Any = _public if public else current_user
+
+    @app.get(
+        "/metrics",
+        tags=["metrics"],
+        response_class=Response,
+        dependencies=[Depends(guard)],
+        responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+    )
+    def prometheus_metrics() -> Response:
+        """Metrics in Prometheus' text format (needs a token unless IROA_METRICS_PUBLIC)."""
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    return metrics

@@ -1,0 +1,65 @@
+"""``iroa user add`` and ``iroa token create``: people and their API tokens."""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+
+from iroa.audit.service import CLI_ACTOR
+from iroa.auth.service import UserError, create_token, create_user, generate_password
+from iroa.auth.service import get_user_by_name as find_user
+from iroa.cli.context import get_context
+
+user_app = typer.Typer(help="Manage users.", no_args_is_help=True)
+token_app = typer.Typer(help="Manage API tokens.", no_args_is_help=True)
+
+
+class Role(StrEnum):
+    admin = "admin"
+    operator = "operator"
+    viewer = "viewer"
+
+
+@user_app.command("add")
+def add_user(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Login name")],
+    role: Annotated[Role, typer.Option(help="What the user may do")],
+    password_stdin: Annotated[
+        bool,
+        typer.Option(
+            "--password-stdin",
+            help="Read the password from the first line of standard input "
+            "(else one is generated and printed once)",
+        ),
+    ] = False,
+) -> None:
+    """Add a user. Without --password-stdin a password is generated and printed once."""
+    context = get_context(ctx)
+    generated = None
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            raise UserError("--password-stdin was given but standard input was empty")
+    else:
+        generated = password = generate_password()
+    user = create_user(context.db, CLI_ACTOR, name, role.value, password)
+    typer.echo(f"added {user.role} {user.username!r}")
+    if generated is not None:
+        typer.echo(f"password (shown once): {generated}")
+
+
+@token_app.command("create")
+def create(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The user the token is for")],
+    label: Annotated[str, typer.Option(help="What the token is for")] = "cli",
+) -> None:
+    """Create an API token for user NAME and print it once."""
+    context = get_context(ctx)
+    user = find_user(context.db, name)
+    issued = create_token(context.db, CLI_ACTOR, user.id, label)
+    typer.echo(issued.secret)

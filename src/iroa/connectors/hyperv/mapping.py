@@ -1,0 +1,414 @@
+"""Pure mapping of one inventory envelope to a :class:`~iroa.connectors.base.Snapshot`.
+
+Identities: a VM is its ``Id`` GUID; a host its FQDN (a cluster node's is
+``node.domain``, stable whether the node is up or down); a disk is
+``<vm>:<controller type>:<number>:<location>``; a NIC ``<vm>:<adapter GUID>``
+(its MAC if it has no id); a checkpoint its ``Id``; a cluster shared volume
+its resource ``Id``; a local volume its ``UniqueId``; an SMB share
+``smb:\\\\server\\share``. A virtual switch is its ``Id`` on a standalone host;
+on a cluster every node carries its own switch of the same name (live
+migration requires it), so there the network is ``<cluster id>:<switch name>``
+— one network per cluster, as vCenter has one per port group name.
+
+Readers in :mod:`~iroa.connectors.hyperv.envelope` make anything of an
+unexpected shape None; nothing here raises on data. VMs with their disks,
+NICs and checkpoints are mapped in :mod:`~iroa.connectors.hyperv.vm_mapping`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from iroa.connectors.base import (
+    ClusterRecord,
+    DatastoreRecord,
+    HostRecord,
+    NetworkRecord,
+    Snapshot,
+    SourceInfo,
+    VmNetworkRecord,
+    VmRecord,
+)
+from iroa.connectors.hyperv.envelope import (
+    Envelope,
+    Item,
+    as_bool,
+    as_datetime,
+    as_guid,
+    as_int,
+    as_str,
+    bytes_to_mib,
+    enum_code,
+    first_value,
+    items,
+)
+from iroa.connectors.hyperv.index import (
+    DatastoreLocator,
+    HostIndex,
+    SwitchIndex,
+    network_of_adapter,
+    normal_path,
+    share_of,
+)
+from iroa.connectors.hyperv.vm_mapping import (
+    map_checkpoints,
+    map_disks,
+    map_nics,
+    map_vm,
+    map_vm_datastores,
+    vm_external_id,
+)
+
+PRODUCT = "Microsoft Hyper-V"
+NODE_STATES = {0: "up", 1: "down", 2: "paused", 3: "joining", -1: "unknown"}
+_DRAIN_STATES = {0: "NotInitiated", 1: "InProgress", 2: "Completed", 3: "Failed"}
+_CSV_STATES = {0: "Inherited", 1: "Initializing", 2: "Online", 3: "Offline", 4: "Failed"}
+_CSV_ONLINE = 2
+SWITCH_TYPES = {0: "private", 1: "internal", 2: "external"}
+_AUTO_BALANCER = {0: "disabled", 1: "onNodeJoin", 2: "always"}
+_VLAN_ACCESS_MODE = 1
+
+
+def map_envelope(envelope: Envelope, now: datetime) -> Snapshot:
+    """Everything one envelope describes; ``now`` stands in if the script sent no timestamp."""
+    collected_at = as_datetime(first_value(envelope, "Get-Date")) or now
+    cluster = map_cluster_identity(envelope)
+    hosts = map_hosts(envelope, cluster)
+    index = HostIndex.of(hosts)
+    datastores, locator = map_datastores(envelope, index, cluster)
+    adapters = items(envelope, "Get-VMNetworkAdapter")
+    networks, switch_ids = map_networks(envelope, index, adapters)
+    vm_items = [item for item in items(envelope, "Get-VM") if vm_external_id(item)]
+    vm_ids = {vm_external_id(item) for item in vm_items}
+    disks = map_disks(envelope, index, locator, vm_ids)
+    nics = map_nics(adapters, index, switch_ids, vm_ids)
+    checkpoints = map_checkpoints(envelope, vm_items, vm_ids)
+    vms = [map_vm(item, index, disks, nics, collected_at) for item in vm_items]
+    vm_datastores = map_vm_datastores(vm_items, disks, index, locator)
+    vm_networks = sorted(
+        {
+            (nic.vm_external_id, nic.network_external_id)
+            for nic in nics
+            if nic.network_external_id is not None
+        }
+    )
+    clusters = [map_cluster(cluster, hosts)] if cluster else []
+    return Snapshot(
+        source=source_info(cluster, hosts, vms, datastores, networks),
+        clusters=clusters,
+        hosts=hosts,
+        datastores=datastores,
+        networks=networks,
+        vms=vms,
+        vm_disks=disks,
+        vm_nics=nics,
+        vm_snapshots=checkpoints,
+        vm_datastores=vm_datastores,
+        vm_networks=[VmNetworkRecord(f"{vm}:{net}", vm, net) for vm, net in vm_networks],
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterIdentity:
+    external_id: str
+    name: str
+    domain: str | None
+    item: Item
+    nodes: tuple[Item, ...]
+
+
+def map_cluster_identity(envelope: Envelope) -> ClusterIdentity | None:
+    """The failover cluster the script ran on, if any."""
+    for item in items(envelope, "Get-Cluster"):
+        name = as_str(item.get("Name"))
+        external_id = as_guid(item.get("Id")) or (name.lower() if name else None)
+        if external_id and name:
+            nodes = tuple(node for node in items(envelope, "Get-ClusterNode") if node.get("Name"))
+            return ClusterIdentity(external_id, name, as_str(item.get("Domain")), item, nodes)
+    return None
+
+
+def map_cluster(cluster: ClusterIdentity, hosts: list[HostRecord]) -> ClusterRecord:
+    """A failover cluster with the totals of its nodes."""
+    members = [host for host in hosts if host.cluster_external_id == cluster.external_id]
+    balancer = as_int(cluster.item.get("AutoBalancerMode"))
+    cores = [host.cpu_cores for host in members]
+    mhz = [(host.cpu_cores or 0) * (host.cpu_mhz or 0) for host in members]
+    return ClusterRecord(
+        external_id=cluster.external_id,
+        name=cluster.name,
+        host_count=len(cluster.nodes),
+        cpu_total_mhz=sum(mhz) if all(mhz) and mhz else None,
+        cpu_cores=_sum_known(cores),
+        cpu_threads=_sum_known(host.cpu_threads for host in members),
+        memory_total_mib=_sum_known(host.memory_mib for host in members),
+        # Every clustered role of a failover cluster restarts elsewhere when its node fails.
+        ha_enabled=True,
+        drs_enabled=None if balancer is None else balancer > 0,
+        drs_behavior=_AUTO_BALANCER.get(balancer) if balancer is not None else None,
+    )
+
+
+def _sum_known(values: Iterable[int | None]) -> int | None:
+    numbers = list(values)
+    if not numbers or any(number is None for number in numbers):
+        return None
+    return sum(number for number in numbers if number is not None)
+
+
+def map_hosts(envelope: Envelope, cluster: ClusterIdentity | None) -> list[HostRecord]:
+    """Every cluster node (down ones too, from the cluster's view) and every standalone host."""
+    vm_hosts = {
+        _upper(item.get("ComputerName") or item.get("Name")): item
+        for item in items(envelope, "Get-VMHost")
+    }
+    systems = {_upper(item.get("Name")): item for item in items(envelope, "Win32_ComputerSystem")}
+    systems_os = {
+        _upper(item.get("CSName")): item for item in items(envelope, "Win32_OperatingSystem")
+    }
+    processors: dict[str, list[Item]] = defaultdict(list)
+    for item in items(envelope, "Win32_Processor"):
+        processors[_upper(item.get("SystemName"))].append(item)
+    hosts: list[HostRecord] = []
+    seen: set[str] = set()
+    for node in cluster.nodes if cluster else ():
+        name = str(node.get("Name"))
+        key = name.upper()
+        fqdn = f"{name}.{cluster.domain}" if cluster and cluster.domain else name
+        seen.add(key)
+        hosts.append(
+            _host_record(
+                fqdn,
+                vm_hosts.get(key),
+                systems.get(key),
+                systems_os.get(key),
+                processors.get(key, []),
+                cluster,
+                node,
+            )
+        )
+    for key, vm_host in vm_hosts.items():
+        if key in seen:
+            continue
+        system = systems.get(key)
+        fqdn = as_str(vm_host.get("FullyQualifiedDomainName")) or _system_fqdn(system) or key
+        hosts.append(
+            _host_record(
+                fqdn, vm_host, system, systems_os.get(key), processors.get(key, []), None, None
+            )
+        )
+    return hosts
+
+
+def _system_fqdn(system: Item | None) -> str | None:
+    if system is None:
+        return None
+    name = as_str(system.get("DNSHostName")) or as_str(system.get("Name"))
+    domain = as_str(system.get("Domain"))
+    return f"{name}.{domain}" if name and domain and "." in domain else name
+
+
+def _host_record(
+    fqdn: str,
+    vm_host: Item | None,
+    system: Item | None,
+    system_os: Item | None,
+    processors: list[Item],
+    cluster: ClusterIdentity | None,
+    node: Item | None,
+) -> HostRecord:
+    vm_host = vm_host or {}
+    system = system or {}
+    system_os = system_os or {}
+    node_state = enum_code(node.get("State"), NODE_STATES) if node else None
+    drain = enum_code(node.get("DrainStatus"), _DRAIN_STATES) if node else None
+    answered = bool(vm_host)
+    cores = [as_int(cpu.get("NumberOfCores")) for cpu in processors]
+    return HostRecord(
+        external_id=fqdn.lower(),
+        name=fqdn,
+        cluster_external_id=cluster.external_id if cluster else None,
+        vendor=as_str(system.get("Manufacturer"))
+        or (as_str(node.get("Manufacturer")) if node else None),
+        model=as_str(system.get("Model")) or (as_str(node.get("Model")) if node else None),
+        serial_number=as_str(node.get("SerialNumber")) if node else None,
+        cpu_model=as_str(processors[0].get("Name")) if processors else None,
+        cpu_sockets=len(processors) or as_int(system.get("NumberOfProcessors")),
+        cpu_cores=_sum_known(cores) if cores else None,
+        cpu_threads=as_int(vm_host.get("LogicalProcessorCount"))
+        or as_int(system.get("NumberOfLogicalProcessors")),
+        cpu_mhz=as_int(processors[0].get("MaxClockSpeed")) if processors else None,
+        memory_mib=bytes_to_mib(vm_host.get("MemoryCapacity"))
+        or bytes_to_mib(system.get("TotalPhysicalMemory")),
+        hypervisor_name=as_str(system_os.get("Caption")),
+        hypervisor_version=as_str(system_os.get("Version")),
+        hypervisor_build=as_str(system_os.get("BuildNumber")),
+        connection_state=(
+            NODE_STATES.get(_code_or(node_state), "unknown") if node else "up" if answered else None
+        ),
+        power_state="on" if answered else None,
+        in_maintenance=(node_state == 2 or drain in (1, 2)) if node else None,
+        boot_time=as_datetime(system_os.get("LastBootUpTime")),
+    )
+
+
+def map_datastores(
+    envelope: Envelope, index: HostIndex, cluster: ClusterIdentity | None
+) -> tuple[list[DatastoreRecord], DatastoreLocator]:
+    """Cluster shared volumes, local volumes and the SMB shares VM files live on."""
+    locator = DatastoreLocator()
+    records: dict[str, DatastoreRecord] = {}
+    for csv in items(envelope, "Get-ClusterSharedVolume"):
+        external_id = as_guid(csv.get("Id"))
+        if external_id is None:
+            continue
+        infos = [info for info in _as_list(csv.get("SharedVolumeInfo")) if isinstance(info, dict)]
+        info: Item = infos[0] if infos else {}
+        raw_partition = info.get("Partition")
+        partition: Item = raw_partition if isinstance(raw_partition, dict) else {}
+        path = as_str(info.get("FriendlyVolumeName"))
+        maintenance = as_bool(info.get("MaintenanceMode"))
+        state = enum_code(csv.get("State"), _CSV_STATES)
+        if path:
+            locator.shared.append((normal_path(path), external_id))
+        records[external_id] = DatastoreRecord(
+            external_id=external_id,
+            name=as_str(csv.get("Name")) or path or external_id,
+            cluster_external_id=cluster.external_id if cluster else None,
+            type="CSV",
+            file_system=as_str(partition.get("FileSystem")),
+            url=path,
+            capacity_bytes=as_int(partition.get("Size")),
+            free_bytes=as_int(partition.get("FreeSpace")),
+            accessible=None if state is None else state == _CSV_ONLINE,
+            maintenance_mode=None
+            if maintenance is None
+            else "inMaintenance"
+            if maintenance
+            else "normal",
+        )
+    for volume in items(envelope, "Get-Volume"):
+        external_id = (as_str(volume.get("UniqueId")) or as_str(volume.get("Path")) or "").lower()
+        host_id = index.resolve(volume.get("ComputerName"))
+        if not external_id or external_id in records:
+            continue
+        letter = as_str(volume.get("DriveLetter"))
+        label = as_str(volume.get("FileSystemLabel"))
+        file_system = as_str(volume.get("FileSystem"))
+        drive = f"{letter[0].upper()}:" if letter else None
+        if drive and host_id:
+            locator.local.setdefault(host_id, []).append((normal_path(drive), external_id))
+        host_name = index.short_names.get(host_id or "", "")
+        name = " ".join(part for part in (host_name, drive or label or external_id) if part)
+        if drive and label:
+            name += f" ({label})"
+        records[external_id] = DatastoreRecord(
+            external_id=external_id,
+            name=name,
+            cluster_external_id=None,
+            type=file_system,
+            file_system=file_system,
+            url=f"{drive}\\" if drive else as_str(volume.get("Path")),
+            capacity_bytes=as_int(volume.get("Size")),
+            free_bytes=as_int(volume.get("SizeRemaining")),
+            accessible=True,
+        )
+    paths = [item.get("Path") for item in items(envelope, "Get-VMHardDiskDrive")]
+    paths += [item.get("ConfigurationLocation") for item in items(envelope, "Get-VM")]
+    for path in paths:
+        text = as_str(path)
+        share = share_of(normal_path(text)) if text else None
+        if text and share and f"smb:{share}" not in records:
+            written = "\\\\" + "\\".join(text.replace("/", "\\").lstrip("\\").split("\\")[:2])
+            records[f"smb:{share}"] = DatastoreRecord(
+                external_id=f"smb:{share}", name=written, type="SMB", url=written
+            )
+    return list(records.values()), locator
+
+
+def map_networks(
+    envelope: Envelope, index: HostIndex, adapters: list[Item]
+) -> tuple[list[NetworkRecord], SwitchIndex]:
+    """Virtual switches as networks; also how (cluster, switch id or name) resolves to one."""
+    resolve: SwitchIndex = {}
+    switches: dict[str, tuple[str, Item]] = {}
+    for switch in items(envelope, "Get-VMSwitch"):
+        name = as_str(switch.get("Name"))
+        switch_id = as_guid(switch.get("Id"))
+        if name is None or switch_id is None:
+            continue
+        cluster_id = index.cluster_of(index.resolve(switch.get("ComputerName")))
+        external_id = f"{cluster_id}:{name.lower()}" if cluster_id else switch_id
+        switches.setdefault(external_id, (name, switch))
+        resolve[(None, switch_id)] = external_id
+        resolve.setdefault((cluster_id, name.lower()), external_id)
+    vlans: dict[str, set[int]] = defaultdict(set)
+    for adapter in adapters:
+        network_id = network_of_adapter(adapter, index, resolve)
+        vlan = _access_vlan(adapter)
+        if network_id is not None and vlan is not None:
+            vlans[network_id].add(vlan)
+    records: list[NetworkRecord] = []
+    for external_id, (name, switch) in switches.items():
+        used = sorted(vlans.get(external_id, ()))
+        records.append(
+            NetworkRecord(
+                external_id=external_id,
+                name=name,
+                type=SWITCH_TYPES.get(_code_or(enum_code(switch.get("SwitchType"), SWITCH_TYPES))),
+                vlan_id=used[0] if len(used) == 1 else None,
+                vlan=",".join(str(vlan) for vlan in used) or None,
+                switch_name=name,
+            )
+        )
+    return records, resolve
+
+
+def _access_vlan(adapter: Item) -> int | None:
+    setting = adapter.get("VlanSetting")
+    if not isinstance(setting, dict):
+        return None
+    mode = enum_code(setting.get("OperationMode"), {0: "Untagged", 1: "Access", 2: "Trunk"})
+    vlan = as_int(setting.get("AccessVlanId"))
+    return vlan if mode == _VLAN_ACCESS_MODE and vlan else None
+
+
+def source_info(
+    cluster: ClusterIdentity | None,
+    hosts: list[HostRecord],
+    vms: list[VmRecord],
+    datastores: list[DatastoreRecord],
+    networks: list[NetworkRecord],
+) -> SourceInfo:
+    """What answered: the cluster or host, its Windows version and what it holds."""
+    answered = next((host for host in hosts if host.hypervisor_version), None)
+    return SourceInfo(
+        name=cluster.name if cluster else hosts[0].name if hosts else "Hyper-V host",
+        product=f"{PRODUCT} failover cluster" if cluster else PRODUCT,
+        version=(answered.hypervisor_name or answered.hypervisor_version) if answered else None,
+        build=answered.hypervisor_build if answered else None,
+        object_counts={
+            "hosts": len(hosts),
+            "vms": len(vms),
+            "datastores": len(datastores),
+            "networks": len(networks),
+        },
+    )
+
+
+def _code_or(code: int | None) -> int:
+    return -1 if code is None else code
+
+
+def _upper(value: object) -> str:
+    text = as_str(value)
+    return text.upper() if text else ""
+
+
+def _as_list(value: object) -> list[object]:
+    if isinstance(value, list):
+        return value
+    return [] if value is None else [value]

@@ -1,0 +1,248 @@
+"""One inventory object with its relations, for detail pages and ``GET /api/v1/{type}/{id}``.
+
+A detail is a fixed, small number of statements, one per relation. Lists of
+related objects that can grow with the estate (a cluster's VMs) are capped at
+:data:`RELATED_LIMIT` by name and come with their full count; the paged lists
+(``/vms?cluster_id=…``) give the rest.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, Executable, Select, func, select
+from sqlalchemy.orm import Session
+
+from iroa.db.engine import Database
+from iroa.inventory import models
+from iroa.inventory.queries import jsonable_row, jsonable_rows, object_type, select_objects
+from iroa.inventory.types import BY_PLURAL, ObjectType
+from iroa.sync.models import Change
+
+RELATED_LIMIT = 1000
+CHANGES_LIMIT = 100
+DATACENTER_COUNTS = ("clusters", "hosts", "datastores", "networks", "vms")
+VM_SUMMARY_FIELDS = ("id", "name", "power_state", "num_cpu", "memory_mib", "host", "cluster")
+
+Vm = models.Vm
+Host = models.Host
+
+
+def get_object(db: Database, plural: str, object_id: int) -> dict[str, Any] | None:
+    """The object of type ``plural`` with this id and its relations, or None if there is none."""
+    kind = object_type(plural)
+    with db.session() as session:
+        row = session.execute(select_objects(kind).where(kind.table.c.id == object_id)).first()
+        if row is None:
+            return None
+        detail = jsonable_row(row._mapping)
+        detail.update(_RELATIONS[plural](session, detail))
+        detail["tags"] = _tags(session, kind, detail)
+        detail["changes"] = _changes(session, kind, object_id)
+    return detail
+
+
+def _rows(session: Session, stmt: Executable) -> list[dict[str, Any]]:
+    return jsonable_rows(session.execute(stmt))
+
+
+def _present_children(plural: str, parent_column: str, parent_id: int) -> Select[Any]:
+    """A VM's disks, NICs, snapshots or relations that are still there."""
+    table = BY_PLURAL[plural].table
+    return select_objects(BY_PLURAL[plural]).where(
+        table.c[parent_column] == parent_id, table.c.removed_at.is_(None)
+    )
+
+
+def _vms_where(
+    session: Session, condition: ColumnElement[bool]
+) -> tuple[int, list[dict[str, Any]]]:
+    """The count of present VMs matching ``condition`` and the first of them by name."""
+    vms = BY_PLURAL["vms"]
+    present = (condition, Vm.removed_at.is_(None))
+    count = session.execute(select(func.count()).select_from(Vm).where(*present)).scalar_one()
+    stmt = select_objects(vms).where(*present).order_by(Vm.name, Vm.id).limit(RELATED_LIMIT)
+    listed = [{k: row[k] for k in VM_SUMMARY_FIELDS} for row in _rows(session, stmt)]
+    return int(count), listed
+
+
+def _vm_relations(session: Session, vm: dict[str, Any]) -> dict[str, Any]:
+    vm_id = vm["id"]
+    disks = _rows(
+        session, _present_children("vm_disks", "vm_id", vm_id).order_by(models.VmDisk.label)
+    )
+    nics = _rows(session, _present_children("vm_nics", "vm_id", vm_id).order_by(models.VmNic.label))
+    snapshots = _rows(
+        session,
+        _present_children("vm_snapshots", "vm_id", vm_id).order_by(
+            models.VmSnapshot.created_at, models.VmSnapshot.id
+        ),
+    )
+    datastores = _rows(
+        session,
+        select(models.Datastore.id, models.Datastore.name)
+        .join(models.VmDatastore, models.VmDatastore.datastore_id == models.Datastore.id)
+        .where(models.VmDatastore.vm_id == vm_id, models.VmDatastore.removed_at.is_(None))
+        .order_by(models.Datastore.name, models.Datastore.id),
+    )
+    networks = _rows(
+        session,
+        select(models.Network.id, models.Network.name)
+        .join(models.VmNetwork, models.VmNetwork.network_id == models.Network.id)
+        .where(models.VmNetwork.vm_id == vm_id, models.VmNetwork.removed_at.is_(None))
+        .order_by(models.Network.name, models.Network.id),
+    )
+    return {
+        "disks": disks,
+        "nics": nics,
+        "snapshots": snapshots,
+        "datastores": datastores,
+        "networks": networks,
+        "metrics": None,
+    }
+
+
+def _host_relations(session: Session, host: dict[str, Any]) -> dict[str, Any]:
+    vm_count, vms = _vms_where(session, Vm.host_id == host["id"])
+    return {"vm_count": vm_count, "vms": vms}
+
+
+def _cluster_relations(session: Session, cluster: dict[str, Any]) -> dict[str, Any]:
+    cluster_id = cluster["id"]
+    hosts = _rows(
+        session,
+        select(
+            Host.id,
+            Host.name,
+            Host.connection_state,
+            Host.power_state,
+            Host.in_maintenance,
+            Host.cpu_cores,
+            Host.memory_mib,
+        )
+        .where(Host.cluster_id == cluster_id, Host.removed_at.is_(None))
+        .order_by(Host.name, Host.id)
+        .limit(RELATED_LIMIT),
+    )
+    vm_count, vms = _vms_where(session, Vm.cluster_id == cluster_id)
+    is_vm = Vm.is_template.is_(False)
+    on = is_vm & (Vm.power_state == "on")
+    vm_totals = session.execute(
+        select(
+            func.count().filter(is_vm),
+            func.count().filter(on),
+            func.coalesce(func.sum(Vm.num_cpu).filter(is_vm), 0),
+            func.coalesce(func.sum(Vm.memory_mib).filter(is_vm), 0),
+        ).where(Vm.cluster_id == cluster_id, Vm.removed_at.is_(None))
+    ).one()
+    host_totals = session.execute(
+        select(
+            func.count(),
+            func.coalesce(func.sum(Host.cpu_cores), 0),
+            func.coalesce(func.sum(Host.memory_mib), 0),
+        ).where(Host.cluster_id == cluster_id, Host.removed_at.is_(None))
+    ).one()
+    totals = {
+        "hosts": int(host_totals[0] or 0),
+        "host_cpu_cores": int(host_totals[1] or 0),
+        "host_memory_mib": int(host_totals[2] or 0),
+        "vms": int(vm_totals[0] or 0),
+        "vms_on": int(vm_totals[1] or 0),
+        "vcpus": int(vm_totals[2] or 0),
+        "vm_memory_mib": int(vm_totals[3] or 0),
+    }
+    return {"hosts": hosts, "vm_count": vm_count, "vms": vms, "totals": totals}
+
+
+def _datastore_relations(session: Session, datastore: dict[str, Any]) -> dict[str, Any]:
+    vm_count, vms = _vms_where(
+        session,
+        Vm.id.in_(
+            select(models.VmDatastore.vm_id).where(
+                models.VmDatastore.datastore_id == datastore["id"],
+                models.VmDatastore.removed_at.is_(None),
+            )
+        ),
+    )
+    return {"vm_count": vm_count, "vms": vms}
+
+
+def _network_relations(session: Session, network: dict[str, Any]) -> dict[str, Any]:
+    vm_count, vms = _vms_where(
+        session,
+        Vm.id.in_(
+            select(models.VmNetwork.vm_id).where(
+                models.VmNetwork.network_id == network["id"],
+                models.VmNetwork.removed_at.is_(None),
+            )
+        ),
+    )
+    return {"vm_count": vm_count, "vms": vms}
+
+
+def _datacenter_relations(session: Session, datacenter: dict[str, Any]) -> dict[str, Any]:
+    datacenter_id = datacenter["id"]
+    tables = [BY_PLURAL[plural].table for plural in DATACENTER_COUNTS]
+    counts = [
+        select(func.count())
+        .select_from(table)
+        .where(table.c.datacenter_id == datacenter_id, table.c.removed_at.is_(None))
+        .scalar_subquery()
+        .label(table.name)
+        for table in tables
+    ]
+    row = session.execute(select(*counts)).one()
+    clusters = _rows(
+        session,
+        select(models.Cluster.id, models.Cluster.name, models.Cluster.host_count)
+        .where(models.Cluster.datacenter_id == datacenter_id, models.Cluster.removed_at.is_(None))
+        .order_by(models.Cluster.name, models.Cluster.id)
+        .limit(RELATED_LIMIT),
+    )
+    return {"counts": dict(row._mapping), "clusters": clusters}
+
+
+_RELATIONS = {
+    "vms": _vm_relations,
+    "hosts": _host_relations,
+    "clusters": _cluster_relations,
+    "datastores": _datastore_relations,
+    "networks": _network_relations,
+    "datacenters": _datacenter_relations,
+}
+
+
+def _tags(session: Session, kind: ObjectType, detail: dict[str, Any]) -> list[dict[str, Any]]:
+    """Tags and custom attributes of the object, by key."""
+    tag = models.Tag
+    stmt = (
+        select(tag.kind, tag.key, tag.value)
+        .where(
+            tag.integration_id
+            == select(kind.table.c.integration_id)
+            .where(kind.table.c.id == detail["id"])
+            .scalar_subquery(),
+            tag.object_type == kind.name,
+            tag.object_external_id == detail["external_id"],
+            tag.removed_at.is_(None),
+        )
+        .order_by(tag.kind, tag.key)
+    )
+    return _rows(session, stmt)
+
+
+def _changes(session: Session, kind: ObjectType, object_id: int) -> list[dict[str, Any]]:
+    """The object's latest changes, newest first."""
+    stmt = (
+        select(
+            Change.id,
+            Change.changed_at,
+            Change.sync_run_id,
+            Change.action,
+            Change.fields,
+        )
+        .where(Change.object_type == kind.name, Change.object_id == object_id)
+        .order_by(Change.changed_at.desc(), Change.id.desc())
+        .limit(CHANGES_LIMIT)
+    )
+    return _rows(session, stmt)

@@ -1,0 +1,459 @@
+"""Paged inventory lists: filters, search, a whitelisted sort and keyset cursors.
+
+A page is two statements whatever its size: one ``count(*)`` over the filtered
+table (no joins) and one ``SELECT … ORDER BY key, id LIMIT n + 1`` whose rows
+already carry the referenced names. Paging is by keyset — the cursor holds the
+last row's sort value and id — so a deep page costs what the first one does,
+and rows inserted or removed between requests never make a page repeat or skip
+an object that stayed.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    ColumnElement,
+    Select,
+    Table,
+    Text,
+    and_,
+    cast,
+    false,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    text,
+    tuple_,
+)
+from sqlalchemy.types import TypeDecorator
+
+from iroa.db.engine import Database
+from iroa.integrations.models import INVENTORY_KINDS, Integration
+from iroa.inventory import models
+from iroa.inventory.queries import jsonable_rows, object_type, select_objects
+from iroa.inventory.types import BY_PLURAL, ObjectType
+
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 1000
+MAX_SEARCH_LENGTH = 200
+MAX_INT = 2**63 - 1
+VM_POWER_STATES = ("on", "off", "suspended", "unknown")
+HOST_POWER_STATES = ("on", "off", "standby", "unknown")
+
+SEARCH_FIELDS: dict[str, tuple[str, ...]] = {
+    "vms": ("name", "guest_hostname", "ip_addresses", "uuid"),
+    "hosts": ("name", "model", "serial_number"),
+    "clusters": ("name",),
+    "datacenters": ("name",),
+    "datastores": ("name", "url"),
+    "networks": ("name", "switch_name", "vlan"),
+}
+"""The fields ``q`` searches, case-insensitively, as a substring."""
+VM_SEARCH_TABLE = "vm_search"
+"""SQLite's FTS5 trigram index over the VM search fields (migration 0004)."""
+TRIGRAM = 3
+
+
+class InvalidQueryError(ValueError):
+    """A list parameter that cannot be honoured; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class Filter:
+    """One type-specific filter: its value type and the condition it adds."""
+
+    value_type: type
+    condition: Callable[[Table, Any], ColumnElement[bool]]
+    choices: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[dict[str, Any]]
+    total: int
+    next_cursor: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"items": self.items, "total": self.total, "next_cursor": self.next_cursor}
+
+
+@dataclass(frozen=True)
+class ListParams:
+    """What a caller may ask of a list; every field is validated by :func:`list_page`."""
+
+    integration: str | None = None
+    platform: str | None = None
+    q: str | None = None
+    filters: Mapping[str, Any] = field(default_factory=dict)
+    sort: str | None = None
+    limit: int = DEFAULT_LIMIT
+    cursor: str | None = None
+    include_removed: bool = False
+
+
+def _equals(column: str) -> Callable[[Table, Any], ColumnElement[bool]]:
+    return lambda table, value: table.c[column] == value
+
+
+def _ref_name(column: str, target: str) -> Filter:
+    """The object referenced by ``column`` (``cluster_id``), of table ``target``, has this name."""
+    target_table = BY_PLURAL[target].table
+
+    def condition(table: Table, value: Any) -> ColumnElement[bool]:
+        return table.c[column].in_(select(target_table.c.id).where(target_table.c.name == value))
+
+    return Filter(str, condition)
+
+
+def _ref_id(column: str) -> Filter:
+    return Filter(int, _equals(column))
+
+
+def _related(
+    relation: type[models.VmDatastore] | type[models.VmNetwork],
+    column: str,
+    target: type[models.Datastore] | type[models.Network],
+    *,
+    by_name: bool,
+) -> Filter:
+    """VMs related (through vm_datastores / vm_networks) to an object with this name or id."""
+    rel = relation.__table__
+    target_table = target.__table__
+
+    def condition(table: Table, value: Any) -> ColumnElement[bool]:
+        targets = (
+            select(target_table.c.id).where(target_table.c.name == value)
+            if by_name
+            else select(target_table.c.id).where(target_table.c.id == value)
+        )
+        return table.c.id.in_(
+            select(rel.c.vm_id).where(rel.c.removed_at.is_(None), rel.c[column].in_(targets))
+        )
+
+    return Filter(str if by_name else int, condition)
+
+
+def _placement_filters(*, cluster: bool = True) -> dict[str, Filter]:
+    found = {
+        "datacenter": _ref_name("datacenter_id", "datacenters"),
+        "datacenter_id": _ref_id("datacenter_id"),
+    }
+    if cluster:
+        found |= {
+            "cluster": _ref_name("cluster_id", "clusters"),
+            "cluster_id": _ref_id("cluster_id"),
+        }
+    return found
+
+
+FILTERS: dict[str, dict[str, Filter]] = {
+    "vms": {
+        **_placement_filters(),
+        "host": _ref_name("host_id", "hosts"),
+        "host_id": _ref_id("host_id"),
+        "datastore": _related(models.VmDatastore, "datastore_id", models.Datastore, by_name=True),
+        "datastore_id": _related(
+            models.VmDatastore, "datastore_id", models.Datastore, by_name=False
+        ),
+        "network": _related(models.VmNetwork, "network_id", models.Network, by_name=True),
+        "network_id": _related(models.VmNetwork, "network_id", models.Network, by_name=False),
+        "power_state": Filter(str, _equals("power_state"), VM_POWER_STATES),
+        "is_template": Filter(bool, _equals("is_template")),
+        "guest_os": Filter(str, _equals("guest_os")),
+    },
+    "hosts": {
+        **_placement_filters(),
+        "connection_state": Filter(str, _equals("connection_state")),
+        "power_state": Filter(str, _equals("power_state"), HOST_POWER_STATES),
+        "in_maintenance": Filter(bool, _equals("in_maintenance")),
+    },
+    "clusters": _placement_filters(cluster=False),
+    "datacenters": {},
+    "datastores": {
+        **_placement_filters(),
+        "type": Filter(str, _equals("type")),
+        "accessible": Filter(bool, _equals("accessible")),
+    },
+    "networks": {
+        **_placement_filters(cluster=False),
+        "type": Filter(str, _equals("type")),
+        "vlan_id": Filter(int, _equals("vlan_id")),
+        "switch_name": Filter(str, _equals("switch_name")),
+    },
+}
+"""Type-specific filters; ``cluster`` and friends match the referenced object's name."""
+
+
+def sortable_fields(plural: str) -> tuple[str, ...]:
+    """Fields a list of ``plural`` can be sorted by: its own scalar columns."""
+    table = object_type(plural).table
+    excluded = set(BY_PLURAL[plural].refs) | {"integration_id", "last_seen_at", "external_id"}
+    return tuple(
+        c.name for c in table.columns if c.name not in excluded and not isinstance(c.type, JSON)
+    )
+
+
+def list_page(db: Database, plural: str, params: ListParams) -> Page:
+    """One page of a type's objects, the total matching, and the cursor of the next page."""
+    kind = object_type(plural)
+    table = kind.table
+    conditions = _conditions(db, kind, params)
+    sort_field, descending = _parse_sort(plural, params.sort)
+    key = table.c[sort_field]
+    limit = check_limit(params.limit)
+    stmt = select_objects(kind).where(*conditions)
+    if params.cursor is not None:
+        value, last_id = decode_cursor(params.cursor, params.sort or "name", _python_type(key))
+        stmt = stmt.where(_after(key, table.c.id, value, last_id, descending))
+    stmt = stmt.order_by(*_order(key, table.c.id, descending)).limit(limit + 1)
+    count = select(func.count()).select_from(table).where(*conditions)
+    with db.engine.connect() as conn:
+        total = int(conn.execute(count).scalar_one())
+        rows = conn.execute(stmt).all()
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]._mapping
+        next_cursor = encode_cursor(params.sort or "name", last[sort_field], last["id"])
+    return Page(jsonable_rows(rows), total, next_cursor)
+
+
+def _conditions(db: Database, kind: ObjectType, params: ListParams) -> list[ColumnElement[bool]]:
+    table = kind.table
+    conditions: list[ColumnElement[bool]] = []
+    q = (params.q or "").strip()
+    if not params.include_removed:
+        if _uses_search_index(db, kind, q):
+            # Unary + keeps SQLite from walking the removed_at index: the ids the search
+            # index returns are the cheaper place to start.
+            conditions.append(literal_column(f"+{table.name}.removed_at").is_(None))
+        else:
+            conditions.append(table.c.removed_at.is_(None))
+    if params.integration is not None:
+        check_text("integration", params.integration)
+        conditions.append(
+            table.c.integration_id.in_(
+                select(Integration.id).where(Integration.name == params.integration)
+            )
+        )
+    if params.platform is not None:
+        if params.platform not in INVENTORY_KINDS:
+            raise InvalidQueryError(
+                f"unknown platform {params.platform!r}: choose one of {', '.join(INVENTORY_KINDS)}"
+            )
+        conditions.append(
+            table.c.integration_id.in_(
+                select(Integration.id).where(Integration.kind == params.platform)
+            )
+        )
+    if q:
+        conditions.append(_search(db, kind, q))
+    allowed = FILTERS[kind.plural]
+    for name, value in params.filters.items():
+        if value is None:
+            continue
+        spec = allowed.get(name)
+        if spec is None:
+            choices = ", ".join(sorted(allowed)) or "none"
+            raise InvalidQueryError(
+                f"unknown filter {name!r} for {kind.plural}: choose one of {choices}"
+            )
+        conditions.append(spec.condition(table, _check_value(name, value, spec)))
+    return conditions
+
+
+def _uses_search_index(db: Database, kind: ObjectType, q: str) -> bool:
+    """VM searches of 3+ characters on SQLite read the ``vm_search`` trigram index."""
+    return db.is_sqlite and kind.plural == "vms" and len(q) >= TRIGRAM
+
+
+def _search(db: Database, kind: ObjectType, q: str) -> ColumnElement[bool]:
+    check_text("q", q)
+    if len(q) > MAX_SEARCH_LENGTH:
+        raise InvalidQueryError(f"q is longer than {MAX_SEARCH_LENGTH} characters")
+    table = kind.table
+    if _uses_search_index(db, kind, q):
+        phrase = '"' + q.replace('"', '""') + '"'  # an FTS5 string: matched as a substring
+        matching: Select[Any] = (
+            select(literal_column("rowid"))
+            .select_from(text(VM_SEARCH_TABLE))
+            .where(literal_column(VM_SEARCH_TABLE).op("MATCH")(phrase))
+        )
+        return table.c.id.in_(matching)
+    # One literal pattern (not '%' || :q || '%'), so PostgreSQL can plan with its
+    # trigram indexes; SQLite's LIKE already ignores ASCII case.
+    pattern = "%" + q.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
+    matches = []
+    for name in SEARCH_FIELDS[kind.plural]:
+        column: ColumnElement[Any] = table.c[name]
+        if name == "ip_addresses":
+            column = cast(column, Text)
+        matches.append(
+            column.like(pattern, escape="/") if db.is_sqlite else column.ilike(pattern, escape="/")
+        )
+    return or_(*matches)
+
+
+def _check_value(name: str, value: Any, spec: Filter) -> Any:
+    if spec.value_type is bool:
+        if not isinstance(value, bool):
+            raise InvalidQueryError(f"{name} must be true or false")
+        return value
+    if spec.value_type is int:
+        if isinstance(value, bool) or not isinstance(value, int) or abs(value) > MAX_INT:
+            raise InvalidQueryError(f"{name} must be an integer")
+        return value
+    if not isinstance(value, str):
+        raise InvalidQueryError(f"{name} must be a string")
+    check_text(name, value)
+    if spec.choices and value not in spec.choices:
+        raise InvalidQueryError(
+            f"unknown {name} {value!r}: choose one of {', '.join(spec.choices)}"
+        )
+    return value
+
+
+def check_text(name: str, value: str) -> None:
+    """Refuse what no database column can hold (PostgreSQL rejects NUL in text)."""
+    if "\x00" in value:
+        raise InvalidQueryError(f"{name} must not contain NUL characters")
+
+
+def to_utc(value: datetime, name: str) -> datetime:
+    """A timestamp in UTC (taken as UTC if it has no zone), if UTC can represent it."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as exc:
+        raise InvalidQueryError(f"{name} is out of range") from exc
+
+
+def check_limit(limit: int) -> int:
+    """The page size, if it is within bounds."""
+    if not 1 <= limit <= MAX_LIMIT:
+        raise InvalidQueryError(f"limit must be between 1 and {MAX_LIMIT}, not {limit}")
+    return limit
+
+
+def _parse_sort(plural: str, sort: str | None) -> tuple[str, bool]:
+    if sort is None:
+        return "name", False
+    descending = sort.startswith("-")
+    name = sort.removeprefix("-")
+    allowed = sortable_fields(plural)
+    if name not in allowed:
+        raise InvalidQueryError(
+            f"cannot sort {plural} by {sort!r}: choose one of {', '.join(allowed)} "
+            "(prefix - for descending)"
+        )
+    return name, descending
+
+
+def _python_type(column: Column[Any]) -> type:
+    column_type = column.type
+    if isinstance(column_type, TypeDecorator):
+        column_type = column_type.impl_instance
+    return column_type.python_type
+
+
+def _order(key: Column[Any], id_column: Column[Any], descending: bool) -> list[Any]:
+    if key is id_column:
+        return [id_column.desc() if descending else id_column.asc()]
+    ordered = key.desc() if descending else key.asc()
+    if key.nullable:
+        ordered = ordered.nulls_last()
+    return [ordered, id_column.desc() if descending else id_column.asc()]
+
+
+def _after(
+    key: Column[Any], id_column: Column[Any], value: Any, last_id: int, descending: bool
+) -> ColumnElement[bool]:
+    """Rows after (``value``, ``last_id``) in the order of :func:`_order` (NULLs last)."""
+    if key is id_column:
+        return id_column < last_id if descending else id_column > last_id
+    if value is None:
+        if not key.nullable:
+            return false()
+        return and_(key.is_(None), id_column < last_id if descending else id_column > last_id)
+    pair = tuple_(key, id_column)
+    # Typed binds, so that timestamps are stored-form (naive UTC on SQLite) like the column.
+    last = tuple_(literal(value, key.type), literal(last_id, id_column.type))
+    beyond = pair < last if descending else pair > last
+    return or_(key.is_(None), beyond) if key.nullable else beyond
+
+
+def encode_cursor(sort: str, value: Any, last_id: int) -> str:
+    """An opaque cursor: base64 of the sort, the last row's sort value and its id."""
+    if isinstance(value, datetime):
+        value = value.isoformat()
+    raw = json.dumps({"s": sort, "v": value, "i": last_id}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, sort: str, expected: type) -> tuple[Any, int]:
+    """The sort value (of type ``expected``, or None) and id a cursor of ``sort`` holds."""
+    invalid = InvalidQueryError("invalid cursor: use the next_cursor of a previous page as is")
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        data = json.loads(raw)
+    except (binascii.Error, ValueError, RecursionError) as exc:
+        raise invalid from exc
+    if not isinstance(data, dict) or set(data) != {"s", "v", "i"}:
+        raise invalid
+    if data["s"] != sort:
+        raise InvalidQueryError(
+            f"this cursor belongs to sort={data['s']!r}, not sort={sort!r}: "
+            "start again without a cursor"
+        )
+    last_id, value = data["i"], data["v"]
+    if isinstance(last_id, bool) or not isinstance(last_id, int) or abs(last_id) > MAX_INT:
+        raise invalid
+    if value is None:
+        return None, last_id
+    if expected is datetime:
+        if not isinstance(value, str):
+            raise invalid
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError as exc:
+            raise invalid from exc
+        if parsed.tzinfo is None:
+            raise invalid
+        return to_utc(parsed, "cursor"), last_id
+    if expected is bool:
+        if not isinstance(value, bool):
+            raise invalid
+    elif expected is int:
+        if isinstance(value, bool) or not isinstance(value, int) or abs(value) > MAX_INT:
+            raise invalid
+    elif not isinstance(value, str) or "\x00" in value:
+        raise invalid
+    return value, last_id
+
+
+PLATFORM_INVENTORY_TYPES = ("datacenters", "clusters", "hosts", "datastores", "networks", "vms")
+
+
+def platform_inventory(
+    db: Database, platform: str, limit: int = MAX_LIMIT
+) -> tuple[dict[str, list[dict[str, Any]]], dict[str, int]]:
+    """Every listable type of one platform, each capped at ``limit`` by name, and the totals."""
+    inventory: dict[str, list[dict[str, Any]]] = {}
+    totals: dict[str, int] = {}
+    for plural in PLATFORM_INVENTORY_TYPES:
+        page = list_page(db, plural, ListParams(platform=platform, limit=limit))
+        inventory[plural] = page.items
+        totals[plural] = page.total
+    return inventory, totals

@@ -1,0 +1,189 @@
+"""The estate at a glance: KPIs per integration, platform and in total, and the change log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, select, tuple_
+
+from iroa.db.engine import Database
+from iroa.integrations.models import INVENTORY_KINDS, Integration
+from iroa.inventory.listing import (
+    MAX_INT,
+    InvalidQueryError,
+    Page,
+    check_limit,
+    check_text,
+    decode_cursor,
+    encode_cursor,
+    to_utc,
+)
+from iroa.inventory.queries import jsonable_rows
+from iroa.inventory.types import BY_NAME
+from iroa.sync.models import ACTIONS, Change, Summary
+
+COUNT_KPIS = (
+    "datacenters",
+    "clusters",
+    "hosts",
+    "datastores",
+    "networks",
+    "vms",
+    "vms_on",
+    "vms_off",
+    "vms_suspended",
+    "templates",
+    "vcpus",
+    "vcpus_on",
+    "vm_memory_mib",
+    "vm_memory_on_mib",
+    "host_cpu_cores",
+    "host_cpu_threads",
+    "host_memory_mib",
+    "storage_capacity_bytes",
+    "storage_free_bytes",
+    "storage_used_bytes",
+    "vm_provisioned_bytes",
+)
+"""KPIs that add up across integrations; the two ratios are recomputed from the sums."""
+
+
+def get_summary(db: Database) -> dict[str, Any]:
+    """KPIs of each inventory integration from its latest successful run, summed up.
+
+    An integration that never synced successfully is listed with ``sync_run_id``
+    null and null KPIs, and counts in no total.
+    """
+    latest = (
+        select(func.max(Summary.id).label("id")).group_by(Summary.integration_id).subquery("latest")
+    )
+    stmt = (
+        select(Integration.id, Integration.name, Integration.kind, Summary)
+        .outerjoin(
+            Summary,
+            (Summary.integration_id == Integration.id) & Summary.id.in_(select(latest.c.id)),
+        )
+        .where(Integration.kind.in_(INVENTORY_KINDS))
+        .order_by(Integration.name)
+    )
+    with db.session() as session:
+        rows = session.execute(stmt).all()
+    integrations = []
+    totals = _empty()
+    platforms = {kind: _empty() for kind in INVENTORY_KINDS}
+    for integration_id, name, kind, summary in rows:
+        entry: dict[str, Any] = {"id": integration_id, "name": name, "platform": kind}
+        if summary is None:
+            entry |= {"sync_run_id": None, "taken_at": None}
+            entry |= dict.fromkeys((*COUNT_KPIS, "vcpu_per_core", "memory_overcommit"))
+        else:
+            entry |= {"sync_run_id": summary.sync_run_id, "taken_at": summary.taken_at.isoformat()}
+            entry |= {kpi: getattr(summary, kpi) for kpi in COUNT_KPIS}
+            entry |= {
+                "vcpu_per_core": summary.vcpu_per_core,
+                "memory_overcommit": summary.memory_overcommit,
+            }
+            for bucket in (totals, platforms[kind]):
+                bucket["integrations"] += 1
+                for kpi in COUNT_KPIS:
+                    bucket[kpi] += getattr(summary, kpi)
+        integrations.append(entry)
+    for bucket in (totals, *platforms.values()):
+        _add_ratios(bucket)
+    return {"totals": totals, "platforms": platforms, "integrations": integrations}
+
+
+def _empty() -> dict[str, Any]:
+    return {"integrations": 0, **dict.fromkeys(COUNT_KPIS, 0)}
+
+
+def _add_ratios(bucket: dict[str, Any]) -> None:
+    cores, memory = bucket["host_cpu_cores"], bucket["host_memory_mib"]
+    bucket["vcpu_per_core"] = round(bucket["vcpus_on"] / cores, 3) if cores else None
+    bucket["memory_overcommit"] = round(bucket["vm_memory_on_mib"] / memory, 3) if memory else None
+
+
+CHANGE_OBJECT_TYPES = tuple(BY_NAME)
+CHANGES_SORT = "-changed_at"
+
+
+def list_changes(
+    db: Database,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    object_type: str | None = None,
+    object_id: int | None = None,
+    integration: str | None = None,
+    action: str | None = None,
+    limit: int = 100,
+    cursor: str | None = None,
+) -> Page:
+    """Changes newest first (``since`` inclusive, ``until`` exclusive), paged by keyset."""
+    limit = check_limit(limit)
+    conditions: list[ColumnElement[bool]] = []
+    if since is not None:
+        conditions.append(Change.changed_at >= to_utc(since, "since"))
+    if until is not None:
+        conditions.append(Change.changed_at < to_utc(until, "until"))
+    if object_type is not None:
+        if object_type not in CHANGE_OBJECT_TYPES:
+            raise InvalidQueryError(
+                f"unknown object_type {object_type!r}: "
+                f"choose one of {', '.join(CHANGE_OBJECT_TYPES)}"
+            )
+        conditions.append(Change.object_type == object_type)
+    if object_id is not None:
+        if abs(object_id) > MAX_INT:
+            raise InvalidQueryError("object_id is out of range")
+        conditions.append(Change.object_id == object_id)
+    if integration is not None:
+        check_text("integration", integration)
+        conditions.append(
+            Change.integration_id.in_(select(Integration.id).where(Integration.name == integration))
+        )
+    if action is not None:
+        if action not in ACTIONS:
+            raise InvalidQueryError(
+                f"unknown action {action!r}: choose one of {', '.join(ACTIONS)}"
+            )
+        conditions.append(Change.action == action)
+    stmt = (
+        select(
+            Change.id,
+            Change.changed_at,
+            Change.sync_run_id,
+            Integration.name.label("integration"),
+            Integration.kind.label("platform"),
+            Change.object_type,
+            Change.object_id,
+            Change.external_id,
+            Change.object_name,
+            Change.action,
+            Change.fields,
+        )
+        .select_from(Change)
+        .outerjoin(Integration, Integration.id == Change.integration_id)
+        .where(*conditions)
+    )
+    if cursor is not None:
+        changed_at, last_id = _decode_change_cursor(cursor)
+        stmt = stmt.where(tuple_(Change.changed_at, Change.id) < tuple_(changed_at, last_id))
+    stmt = stmt.order_by(Change.changed_at.desc(), Change.id.desc()).limit(limit + 1)
+    count = select(func.count()).select_from(Change).where(*conditions)
+    with db.engine.connect() as conn:
+        total = int(conn.execute(count).scalar_one())
+        rows = conn.execute(stmt).all()
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = encode_cursor(CHANGES_SORT, rows[-1].changed_at, rows[-1].id)
+    return Page(jsonable_rows(rows), total, next_cursor)
+
+
+def _decode_change_cursor(cursor: str) -> tuple[datetime, int]:
+    value, last_id = decode_cursor(cursor, CHANGES_SORT, datetime)
+    if value is None:
+        raise InvalidQueryError("invalid cursor: use the next_cursor of a previous page as is")
+    return value, last_id

@@ -1,0 +1,154 @@
+"""``iroa user add``, ``iroa token create`` and the first start of ``iroa serve``."""
+
+from __future__ import annotations
+
+import io
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from iroa.auth.service import UserError, authenticate_password, authenticate_token
+from iroa.cli.main import ensure_first_admin, main
+from iroa.config import Settings
+from iroa.db.engine import Database
+from tests.cli.test_cli import Iroa
+
+
+@pytest.fixture
+def iroa_sqlite(tmp_path: Path) -> Iroa:
+    return Iroa(tmp_path / "data", f"sqlite:///{tmp_path / 'data' / 'iroa.db'}")
+
+
+@dataclass
+class Result:
+    code: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def run_iroa(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Callable[..., Result]:
+    """Run ``iroa`` in this process (as its entry point does), on the test database."""
+    monkeypatch.setenv("IROA_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("IROA_DATABASE_URL", db_url)
+
+    def run(*args: str, stdin: str = "") -> Result:
+        monkeypatch.setattr(sys, "argv", ["iroa", *args])
+        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+        with pytest.raises(SystemExit) as exited:
+            main()
+        out = capsys.readouterr()
+        return Result(int(exited.value.code or 0), out.out, out.err)
+
+    return run
+
+
+def test_user_add_and_token_create(run_iroa: Callable[..., Result], db: Database) -> None:
+    added = run_iroa("user", "add", "ada", "--role", "operator")
+    assert added.code == 0, added.stderr
+    password = re.search(r"password \(shown once\): (\S+)", added.stdout)
+    assert password is not None
+    added = run_iroa(
+        "user", "add", "bob", "--role", "viewer", "--password-stdin", stdin="bobs passphrase\n"
+    )
+    assert added.code == 0 and "bobs passphrase" not in added.stdout
+
+    created = run_iroa("token", "create", "ada")
+    assert created.code == 0
+    token = created.stdout.strip()
+    assert re.fullmatch(r"iroa_[A-Za-z0-9_-]{40,}", token)
+
+    assert authenticate_password(db, "ada", password.group(1)).role == "operator"
+    assert authenticate_password(db, "bob", "bobs passphrase").role == "viewer"
+    principal = authenticate_token(db, token)
+    assert principal is not None and principal.username == "ada"
+
+    failures = [
+        (run_iroa("user", "add", "ada", "--role", "viewer"), "already exists"),
+        (run_iroa("token", "create", "nobody"), "no user named 'nobody'"),
+        (
+            run_iroa("user", "add", "dee", "--role", "viewer", "--password-stdin", stdin="x\n"),
+            "at least 8",
+        ),
+        (run_iroa("user", "add", "eve", "--role", "viewer", "--password-stdin"), "empty"),
+    ]
+    for result, message in failures:
+        assert result.code != 0
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and message in lines[0], result.stderr
+    assert run_iroa("user", "add", "eve", "--role", "root").code != 0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def serve_once(iroa: Iroa, extra_env: dict[str, str]) -> str:
+    """Start ``iroa serve``, wait until it answers, stop it, and return its first output line."""
+    port = free_port()
+    proc = subprocess.Popen(
+        iroa.command("serve", "--port", str(port)),
+        env={**iroa.env, **extra_env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/api/v1/health").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert proc.poll() is None, "iroa serve exited"
+            assert time.monotonic() < deadline, "iroa serve did not answer"
+            time.sleep(0.1)
+    finally:
+        proc.kill()
+        stdout, _ = proc.communicate(timeout=10)
+    return (stdout.splitlines() or [""])[0].strip()
+
+
+def test_first_start_creates_an_admin_and_says_how_to_log_in(iroa_sqlite: Iroa) -> None:
+    iroa_sqlite.env.pop("IROA_ADMIN_PASSWORD", None)
+    line = serve_once(iroa_sqlite, {})
+    match = re.fullmatch(r"created user 'admin' with password (\S+) \(shown once.*\)", line)
+    assert match is not None, line
+    db = Database(iroa_sqlite.env["IROA_DATABASE_URL"])
+    try:
+        assert authenticate_password(db, "admin", match.group(1)).role == "admin"
+    finally:
+        db.dispose()
+
+
+def test_first_start_takes_the_admin_password_from_the_environment(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    too_short = Settings(data_dir=tmp_path / "short", admin_password="short")
+    with pytest.raises(UserError, match="IROA_ADMIN_PASSWORD: a password needs at least 8"):
+        ensure_first_admin(too_short)
+    settings = Settings(data_dir=tmp_path / "data", admin_password="from the environment")
+    ensure_first_admin(settings)
+    assert capsys.readouterr().out == (
+        "created user 'admin' with the password from IROA_ADMIN_PASSWORD\n"
+    )
+    ensure_first_admin(settings)
+    assert capsys.readouterr().out == ""
+    db = Database(settings.resolved_database_url)
+    try:
+        assert authenticate_password(db, "admin", "from the environment").role == "admin"
+    finally:
+        db.dispose()
