@@ -15,11 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
 
 from iroa.cli.main import main
-from iroa.db.engine import Database
-from iroa.inventory.models import Datastore, Vm, VmDatastore
 from tests.cli.test_cli import CONTRACT_VM_KEYS, Iroa, add_vcenter, one_line_error
 from tests.peers import vsphere_ops as ops
 from tests.peers.vcsim import Topology
@@ -99,25 +96,6 @@ def add_hyperv(
     )
 
 
-def datastores_of_vms(db_url: str) -> dict[tuple[str, str], set[str]]:
-    """(external id, VM name) -> names of the datastores the VM uses, from the database."""
-    database = Database(db_url)
-    try:
-        with database.session() as session:
-            found = session.execute(
-                select(Vm.external_id, Vm.name, Datastore.name)
-                .join(VmDatastore, VmDatastore.vm_id == Vm.id)
-                .join(Datastore, Datastore.id == VmDatastore.datastore_id)
-                .where(VmDatastore.removed_at.is_(None))
-            ).all()
-    finally:
-        database.dispose()
-    result: dict[tuple[str, str], set[str]] = {}
-    for external_id, name, datastore in found:
-        result.setdefault((external_id, name), set()).add(datastore)
-    return result
-
-
 def test_add_test_sync_get_a_hyperv_cluster(iroa: InProcessIroa, winrm: Any) -> None:
     server = winrm("cluster", tls=True)
     add_hyperv(iroa, server, "hv", "--ca-file", str(server.ca_file))
@@ -178,9 +156,7 @@ def test_hyperv_errors_are_one_line_and_change_nothing(iroa: InProcessIroa, winr
 # Each `iroa` process costs ~1.5 s of start-up: this one runs on PostgreSQL only (the in-process
 # tests above and tests/sync/test_hyperv_sync.py run on both backends).
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
-def test_vcenter_and_hyperv_side_by_side(
-    iroa_process: Iroa, vcsim: Any, winrm: Any, db_url: str
-) -> None:
+def test_vcenter_and_hyperv_side_by_side(iroa_process: Iroa, vcsim: Any, winrm: Any) -> None:
     iroa = iroa_process
     vcenter = vcsim(Topology(clusters=1, hosts_per_cluster=2, standalone_hosts=1, vms_per_host=2))
     hyperv = winrm("cluster", tls=True)
@@ -208,13 +184,11 @@ def test_vcenter_and_hyperv_side_by_side(
     )
     assert by_platform["hyperv"]["n1-scratch"]["cluster"] == "HVCL01"
 
-    # `get vms` has no datastore column; the VM-datastore relation is in the database.
-    used = datastores_of_vms(db_url)
-    names = {name: stores for (_, name), stores in used.items()}
-    assert names["cl-web01"] == {"Cluster Disk 1"}  # a VM on a CSV: that CSV is its datastore
-    assert names["cl-sql01"] == {"Cluster Disk 2"}
-    assert names["n1-scratch"] == {"HV-N1 D: (LocalVMs)"}
-    assert all(names[name] == {"LocalDS_0"} for name in by_platform["vcenter"])
+    names = {vm["name"]: vm["datastores"] for vm in vms}
+    assert names["cl-web01"] == ["Cluster Disk 1"]  # a VM on a CSV: that CSV is its datastore
+    assert names["cl-sql01"] == ["Cluster Disk 2"]
+    assert names["n1-scratch"] == ["HV-N1 D: (LocalVMs)"]
+    assert all(names[name] == ["LocalDS_0"] for name in by_platform["vcenter"])
     datastores = {(d["integration"], d["name"]): d["type"] for d in iroa.json("get", "datastores")}
     assert datastores[("hv", "Cluster Disk 1")] == "CSV"
     assert ("vc", "LocalDS_0") in datastores

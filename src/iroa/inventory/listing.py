@@ -41,7 +41,7 @@ from sqlalchemy.types import TypeDecorator
 from iroa.db.engine import Database
 from iroa.integrations.models import INVENTORY_KINDS, Integration
 from iroa.inventory import models
-from iroa.inventory.queries import jsonable_rows, object_type, select_objects
+from iroa.inventory.queries import add_vm_placements, jsonable_rows, object_type, select_objects
 from iroa.inventory.types import BY_PLURAL, ObjectType
 
 DEFAULT_LIMIT = 100
@@ -221,12 +221,15 @@ def list_page(db: Database, plural: str, params: ListParams) -> Page:
     with db.engine.connect() as conn:
         total = int(conn.execute(count).scalar_one())
         rows = conn.execute(stmt).all()
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        last = rows[-1]._mapping
-        next_cursor = encode_cursor(params.sort or "name", last[sort_field], last["id"])
-    return Page(jsonable_rows(rows), total, next_cursor)
+        next_cursor = None
+        if len(rows) > limit:
+            rows = rows[:limit]
+            last = rows[-1]._mapping
+            next_cursor = encode_cursor(params.sort or "name", last[sort_field], last["id"])
+        items = jsonable_rows(rows)
+        if plural == "vms":
+            add_vm_placements(conn, items)
+    return Page(items, total, next_cursor)
 
 
 def _conditions(db: Database, kind: ObjectType, params: ListParams) -> list[ColumnElement[bool]]:

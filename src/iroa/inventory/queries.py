@@ -7,10 +7,11 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Result, Select, case, select
+from sqlalchemy import Connection, Result, Select, case, select
 
 from iroa.db.engine import Database
 from iroa.integrations.models import Integration
+from iroa.inventory.models import Datastore, Network, VmDatastore, VmNetwork
 from iroa.inventory.types import BY_PLURAL, BY_TABLE, ObjectType
 
 LISTABLE = ("vms", "hosts", "clusters", "datacenters", "datastores", "networks")
@@ -86,8 +87,38 @@ def list_objects(
 ) -> list[dict[str, Any]]:
     """Every object of one type, optionally of one integration, as JSON-ready dicts."""
     stmt = list_query(object_type(plural), integration=integration, include_removed=include_removed)
-    with db.session() as session:
-        return jsonable_rows(session.execute(stmt))
+    with db.engine.connect() as conn:
+        items = jsonable_rows(conn.execute(stmt))
+        if plural == "vms":
+            add_vm_placements(conn, items)
+    return items
+
+
+_IN_CHUNK = 900  # below SQLite's default limit of bound parameters per statement
+
+
+def add_vm_placements(conn: Connection, items: list[dict[str, Any]]) -> None:
+    """Give each VM item the names of its datastores and networks (from disks and NICs)."""
+    by_id = {item["id"]: item for item in items}
+    for item in items:
+        item["datastores"] = []
+        item["networks"] = []
+    relations = (
+        ("datastores", VmDatastore, VmDatastore.datastore_id, Datastore),
+        ("networks", VmNetwork, VmNetwork.network_id, Network),
+    )
+    ids = list(by_id)
+    for key, relation, target_id, target in relations:
+        for start in range(0, len(ids), _IN_CHUNK):
+            rows = conn.execute(
+                select(relation.vm_id, target.name)
+                .join(target, target.id == target_id)
+                .where(relation.vm_id.in_(ids[start : start + _IN_CHUNK]))
+                .where(relation.removed_at.is_(None))
+                .order_by(relation.vm_id, target.name)
+            )
+            for vm_id, name in rows:
+                by_id[vm_id][key].append(name)
 
 
 def jsonable_row(mapping: Any) -> dict[str, Any]:
