@@ -29,8 +29,9 @@ def test_parse_url(url, endpoint):
 
 
 def test_endpoint_text():
-    assert str(Endpoint("https", "::1", 443)) == "[::1]:443"
-    assert str(Endpoint("https", "vc.example.com", 443)) == "vc.example.com:443"
+    assert str(Endpoint("https", "::1", 443, "/sdk")) == "[::1]:443"
+    assert str(Endpoint("https", "vc.example.com", 443, "/sdk")) == "vc.example.com:443"
+    assert Endpoint("https", "::1", 5986, "/wsman").url == "https://[::1]:5986/wsman"
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,6 @@ import ssl
 import time
 from dataclasses import dataclass
 from importlib import resources
-from urllib.parse import urlsplit
 from xml.etree import ElementTree
 
 import requests
@@ -39,6 +38,7 @@ from iroa.connectors.base import (
     UnexpectedResponseError,
     UntrustedCertificateError,
 )
+from iroa.connectors.values import Endpoint, parse_endpoint
 
 logger = logging.getLogger(__name__)
 
@@ -62,25 +62,6 @@ class PowerShellError(ConnectorError):
 
 
 @dataclass(frozen=True, slots=True)
-class Endpoint:
-    """Where the WinRM service of an integration listens."""
-
-    scheme: str
-    host: str
-    port: int
-    path: str = _WSMAN_PATH
-
-    @property
-    def url(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{self.scheme}://{host}:{self.port}{self.path}"
-
-    def __str__(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{host}:{self.port}"
-
-
-@dataclass(frozen=True, slots=True)
 class CommandOutput:
     stdout: bytes
     stderr: bytes
@@ -89,23 +70,9 @@ class CommandOutput:
 
 def parse_url(url: str) -> Endpoint:
     """``https://host`` -> ``https://host:5986/wsman`` (``http``: 5985); a given port/path stays."""
-    # Messages here never echo the URL: a mistyped one may carry credentials.
-    try:
-        parts = urlsplit(url.strip())
-        port = parts.port
-    except ValueError as exc:
-        raise CannotConnectError(f"invalid WinRM URL: {exc}") from None
-    scheme = parts.scheme.lower()
-    if scheme not in _DEFAULT_PORTS:
-        raise CannotConnectError("invalid WinRM URL: use https://host[:5986][/wsman]")
-    if parts.username is not None or parts.password is not None:
-        raise CannotConnectError("invalid WinRM URL: put credentials in username and secret")
-    if not parts.hostname:
-        raise CannotConnectError("invalid WinRM URL: no host name")
-    if parts.query or parts.fragment:
-        raise CannotConnectError("invalid WinRM URL: no query or fragment expected")
-    path = parts.path.rstrip("/") or _WSMAN_PATH
-    return Endpoint(scheme, parts.hostname, port or _DEFAULT_PORTS[scheme], path)
+    return parse_endpoint(
+        url, product="WinRM", default_ports=_DEFAULT_PORTS, default_path=_WSMAN_PATH
+    )
 
 
 def inventory_script() -> str:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
-import re
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
@@ -34,6 +32,8 @@ from iroa.connectors.hyperv.index import (
     SwitchIndex,
     network_of_adapter,
 )
+from iroa.connectors.values import normalize_mac as shared_normalize_mac
+from iroa.connectors.values import sorted_ips
 
 VM_STATES = {
     1: "Other",
@@ -57,8 +57,6 @@ CONTROLLER_TYPES = {0: "IDE", 1: "SCSI", 2: "PMEM"}
 VHD_FORMATS = {2: "VHD", 3: "VHDX", 4: "VHDSet"}
 VHD_TYPES = {2: "Fixed", 3: "Dynamic", 4: "Differencing"}
 _THIN_VHD_TYPES = (3, 4)
-_MAC_SEPARATORS = re.compile(r"[^0-9a-fA-F]")
-_MAC_HEX_DIGITS = 12
 
 
 def power_state(state: object, state_name: object = None) -> str:
@@ -70,30 +68,10 @@ def power_state(state: object, state_name: object = None) -> str:
 
 
 def normalize_mac(value: object) -> str | None:
-    """A MAC address as lowercase ``aa:bb:cc:dd:ee:ff`` (Hyper-V renders ``00155D0A1B01``)."""
-    text = as_str(value)
-    if text is None:
-        return None
-    digits = _MAC_SEPARATORS.sub("", text).lower()
-    if len(digits) != _MAC_HEX_DIGITS:
-        return text.lower()
-    if digits == "0" * _MAC_HEX_DIGITS:  # a dynamic MAC not yet assigned (VM never started)
-        return None
-    return ":".join(digits[i : i + 2] for i in range(0, _MAC_HEX_DIGITS, 2))
-
-
-def sorted_ips(values: Iterable[object]) -> tuple[str, ...]:
-    """Distinct IP addresses, IPv4 before IPv6, numerically; unparsable strings last."""
-    unique = {text for value in values if (text := as_str(value))}
-    return tuple(sorted(unique, key=_ip_sort_key))
-
-
-def _ip_sort_key(text: str) -> tuple[int, int, str]:
-    try:
-        address = ipaddress.ip_address(text)
-    except ValueError:
-        return (99, 0, text)
-    return (address.version, int(address), text)
+    """A MAC address as ``aa:bb:cc:dd:ee:ff`` (Hyper-V renders ``00155D0A1B01``)."""
+    mac = shared_normalize_mac(value)
+    # All zeros: a dynamic MAC not yet assigned (the VM never started).
+    return None if mac == "00:00:00:00:00:00" else mac
 
 
 def vm_external_id(item: Item) -> str | None:

@@ -15,7 +15,6 @@ import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 from xml.etree import ElementTree
 from xml.parsers.expat import ExpatError
 
@@ -32,6 +31,7 @@ from iroa.connectors.base import (
     UnexpectedResponseError,
     UntrustedCertificateError,
 )
+from iroa.connectors.values import Endpoint, parse_endpoint
 
 logger = logging.getLogger(__name__)
 
@@ -41,20 +41,6 @@ _MAX_VERSIONS_DOCUMENT_BYTES = 1 << 20
 _MAX_MESSAGE_CHARS = 300
 _MIN_SCRUBBED_PASSWORD_CHARS = 4
 _VIM25_NAMESPACE = "urn:vim25"
-
-
-@dataclass(frozen=True, slots=True)
-class Endpoint:
-    """Where the vSphere API of an integration lives."""
-
-    scheme: str
-    host: str
-    port: int
-    path: str = _SDK_PATH
-
-    def __str__(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{host}:{self.port}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,23 +54,9 @@ class Session:
 
 def parse_url(url: str) -> Endpoint:
     """Parse ``https://vcenter.example.com[:port][/sdk]`` (``http://`` for simulators)."""
-    # Messages here never echo the URL: a mistyped one may carry credentials.
-    try:
-        parts = urlsplit(url.strip())
-        port = parts.port
-    except ValueError as exc:
-        raise CannotConnectError(f"invalid vCenter URL: {exc}") from None
-    scheme = parts.scheme.lower()
-    if scheme not in _DEFAULT_PORTS:
-        raise CannotConnectError("invalid vCenter URL: use https://host[:port]")
-    if parts.username is not None or parts.password is not None:
-        raise CannotConnectError("invalid vCenter URL: put credentials in username and secret")
-    if not parts.hostname:
-        raise CannotConnectError("invalid vCenter URL: no host name")
-    if parts.query or parts.fragment:
-        raise CannotConnectError("invalid vCenter URL: no query or fragment expected")
-    path = parts.path.rstrip("/") or _SDK_PATH
-    return Endpoint(scheme, parts.hostname, port or _DEFAULT_PORTS[scheme], path)
+    return parse_endpoint(
+        url, product="vCenter", default_ports=_DEFAULT_PORTS, default_path=_SDK_PATH
+    )
 
 
 def build_ssl_context(options: ConnectionOptions) -> ssl.SSLContext:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
-import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 from pyVmomi import vim
@@ -18,6 +15,7 @@ from iroa.connectors.base import (
     VmRecord,
     VmSnapshotRecord,
 )
+from iroa.connectors.values import normalize_mac, sorted_ips
 from iroa.connectors.vcenter.index import InventoryIndex
 from iroa.connectors.vcenter.mapping import (
     as_bool,
@@ -30,8 +28,6 @@ from iroa.connectors.vcenter.mapping import (
 from iroa.connectors.vcenter.retrieval import Props, moref_id
 
 _KIB = 1024
-_MAC_SEPARATORS = re.compile(r"[^0-9a-fA-F]")
-_MAC_HEX_DIGITS = 12
 # Resolved once: every attribute lookup on pyVmomi's lazy type modules costs a locked search.
 _VirtualDevice = vim.vm.device.VirtualDevice
 _VirtualDisk = vim.vm.device.VirtualDisk
@@ -254,31 +250,6 @@ def flatten_snapshots(vm_id: str, info: object) -> list[VmSnapshotRecord]:
         )
         stack.extend((child, snapshot_id) for child in reversed(_as_list(tree.childSnapshotList)))
     return records
-
-
-def normalize_mac(value: object) -> str | None:
-    """A MAC address as lowercase ``aa:bb:cc:dd:ee:ff``, whatever the separators."""
-    text = as_str(value)
-    if text is None:
-        return None
-    digits = _MAC_SEPARATORS.sub("", text).lower()
-    if len(digits) != _MAC_HEX_DIGITS:
-        return text.lower()
-    return ":".join(digits[i : i + 2] for i in range(0, _MAC_HEX_DIGITS, 2))
-
-
-def sorted_ips(values: Iterable[object]) -> tuple[str, ...]:
-    """Distinct IP addresses, IPv4 before IPv6, numerically; unparsable strings last."""
-    unique = {text.strip() for value in values if (text := as_str(value)) and text.strip()}
-    return tuple(sorted(unique, key=_ip_sort_key))
-
-
-def _ip_sort_key(text: str) -> tuple[int, int, str]:
-    try:
-        address = ipaddress.ip_address(text)
-    except ValueError:
-        return (99, 0, text)
-    return (address.version, int(address), text)
 
 
 def _moref_ids(values: object) -> list[str]:
