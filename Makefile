@@ -45,10 +45,12 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 
 ## bench: sync a 10,000-VM simulator and compare with bare retrieval and raw inserts;
-##        list 100,000 VMs through the API on SQLite and PostgreSQL beside the raw SQL
+##        list 100,000 VMs through the API on SQLite and PostgreSQL beside the raw SQL;
+##        export 100,000 VMs to XLSX and check its peak memory
 bench: $(STAMP) peers
 	$(BIN)/python benchmarks/sync_vcenter.py
 	$(BIN)/python benchmarks/api_lists.py
+	cd benchmarks && ../$(BIN)/python export_xlsx.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -24,6 +24,8 @@ POSTGRES_URL = os.environ.get(
     "IROA_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
 IN_CI = os.environ.get("CI") == "true"
+# An app started by a test runs no automatic syncs unless the test asks for them.
+os.environ.setdefault("IROA_SCHEDULER", "false")
 
 
 def unavailable(reason: str) -> None:

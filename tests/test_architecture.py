@@ -35,7 +35,7 @@ def offenders(package: str, forbidden: tuple[str, ...]) -> list[str]:
 
 
 @pytest.mark.parametrize(
-    "package", ["inventory", "sync", "integrations", "db", "connectors", "auth", "audit"]
+    "package", ["inventory", "sync", "integrations", "db", "connectors", "auth", "audit", "exports"]
 )
 def test_core_does_not_import_web_or_cli(package: str) -> None:
     assert offenders(package, WEB_AND_CLI) == []

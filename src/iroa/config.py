@@ -24,6 +24,12 @@ class Settings(BaseSettings):
     """Password of the ``admin`` user created on first start (else one is generated)."""
     metrics_public: bool = False
     """Serve ``/metrics`` without credentials (else it needs a token)."""
+    min_sync_interval_s: int = Field(default=60, ge=1)
+    """The shortest auto-sync interval an integration may have; also the first retry delay."""
+    scheduler: bool = True
+    """Run due auto-syncs inside ``iroa serve`` (turn off where another process schedules)."""
+    scheduler_tick_s: float = Field(default=5.0, gt=0.0, le=300.0)
+    """How often the scheduler looks for due integrations."""
 
     @property
     def resolved_database_url(self) -> str:

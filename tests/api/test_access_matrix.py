@@ -19,6 +19,7 @@ OPERATOR_ACTIONS = {
     ("POST", "/api/v1/integrations/{integration_id}/test"),
     ("POST", "/api/v1/integrations/{integration_id}/sync"),
 }
+OPERATOR_READS = {("GET", "/api/v1/export.xlsx"), ("GET", "/api/v1/export/{type}.csv")}
 SELF_SERVICE = {
     ("POST", "/api/v1/tokens"),
     ("DELETE", "/api/v1/tokens/{token_id}"),
@@ -33,6 +34,8 @@ def required_role(method: str, path: str) -> str | None:
         return None
     if path.startswith(ADMIN_ONLY_PREFIXES):
         return "admin"
+    if (method, path) in OPERATOR_READS:
+        return "operator"
     if method in ("GET", "HEAD"):
         return "viewer"
     if (method, path) in OPERATOR_ACTIONS:

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Install what tests/peers needs to build the vCenter simulator (run as root on Debian).
+# Install what tests/peers needs: the vCenter simulator's build and the browser (root, Debian).
 # Idempotent: does nothing, not even `apt-get update`, when everything is present.
 set -euo pipefail
 
-packages=(golang-go golang-github-vmware-govmomi-dev)
+packages=(golang-go golang-github-vmware-govmomi-dev chromium)
 
 missing=()
 for pkg in "${packages[@]}"; do

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from iroa import __version__
-from iroa.api import audit, auth, integrations, inventory, syncs, users
+from iroa.api import audit, auth, exports, integrations, inventory, syncs, users
 from iroa.api.errors import install_error_handlers
 from iroa.api.metrics import install_metrics
 from iroa.config import Settings, get_settings
@@ -19,7 +19,11 @@ from iroa.db.base import utcnow
 from iroa.db.engine import Database
 from iroa.db.migrate import upgrade
 from iroa.sync.background import ProgressBroker
+from iroa.sync.engine import recover_stale_runs
 from iroa.sync.reconcile import Safeguard
+from iroa.sync.schedule import SchedulePolicy
+from iroa.sync.scheduler import Scheduler
+from iroa.web import install_dashboard
 
 PUBLIC_ROUTES = frozenset(
     {
@@ -44,9 +48,24 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
         upgrade(db.engine)
         app.state.db = db
         app.state.box = SecretBox(load_secret_key(settings))
+        recover_stale_runs(db)
+        scheduler = None
+        if settings.scheduler:
+            scheduler = Scheduler(
+                db,
+                app.state.box,
+                app.state.broker,
+                app.state.safeguard,
+                SchedulePolicy(settings.min_sync_interval_s),
+                settings.scheduler_tick_s,
+            )
+            scheduler.start()
+        app.state.scheduler = scheduler
         try:
             yield
         finally:
+            if scheduler is not None:
+                scheduler.stop()
             db.dispose()
 
     app = FastAPI(
@@ -63,7 +82,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
     app.state.safeguard = Safeguard(settings.mass_removal_share, settings.mass_removal_min_objects)
     install_error_handlers(app)
     install_metrics(app, public=settings.metrics_public)
-    for module in (auth, users, integrations, syncs, audit, inventory):
+    for module in (auth, users, integrations, syncs, audit, inventory, exports):
         app.include_router(module.router)
 
     @app.get("/api/v1/health", tags=["health"])
@@ -79,4 +98,5 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
             )
         return JSONResponse({"status": "ok", "version": __version__})
 
+    install_dashboard(app)
     return app

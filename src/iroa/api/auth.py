@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from fastapi import APIRouter, Request, Response, status
 
@@ -15,6 +15,7 @@ from iroa.api.deps import (
 )
 from iroa.api.schemas import LoginIn, Me, Problem, SessionOut, TokenCreated
 from iroa.audit.service import Actor
+from iroa.auth.models import User
 from iroa.auth.service import (
     SESSION_LIFETIME,
     authenticate_password,
@@ -22,6 +23,7 @@ from iroa.auth.service import (
     csrf_token_for,
     end_session,
 )
+from iroa.db.engine import Database
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 LOGIN_ERRORS: dict[int | str, dict[str, object]] = {
@@ -60,12 +62,10 @@ def issue_token(body: LoginIn, db: DB, clock: Clock) -> TokenCreated:
     )
 
 
-@router.post("/session", response_model=SessionOut, responses=LOGIN_ERRORS)
-def open_session(
-    body: LoginIn, db: DB, clock: Clock, request: Request, response: Response
-) -> SessionOut:
-    """Log in for the dashboard: sets an HttpOnly session cookie and returns the CSRF token."""
-    user = authenticate_password(db, body.username, body.password, clock)
+def start_session(
+    db: Database, user: User, clock: Clock, request: Request, response: Response
+) -> tuple[str, datetime]:
+    """Open a dashboard session for ``user``: set its cookies; return the CSRF token and expiry."""
     expires_at = clock() + SESSION_LIFETIME
     issued = create_token(
         db,
@@ -97,6 +97,16 @@ def open_session(
         samesite="strict",
         path="/",
     )
+    return csrf, expires_at
+
+
+@router.post("/session", response_model=SessionOut, responses=LOGIN_ERRORS)
+def open_session(
+    body: LoginIn, db: DB, clock: Clock, request: Request, response: Response
+) -> SessionOut:
+    """Log in for the dashboard: sets an HttpOnly session cookie and returns the CSRF token."""
+    user = authenticate_password(db, body.username, body.password, clock)
+    csrf, expires_at = start_session(db, user, clock, request, response)
     return SessionOut.model_validate(
         {"username": user.username, "role": user.role, "csrf_token": csrf, "expires_at": expires_at}
     )

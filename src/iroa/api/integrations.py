@@ -56,10 +56,13 @@ def list_integrations(_: Viewer, db: DB) -> IntegrationList:
     status_code=status.HTTP_201_CREATED,
     responses={422: {"model": Problem}},
 )
-def create_integration(body: IntegrationCreate, admin: Admin, db: DB, box: Box) -> IntegrationOut:
+def create_integration(
+    body: IntegrationCreate, admin: Admin, db: DB, box: Box, request: Request
+) -> IntegrationOut:
     """Add an integration; its password is stored encrypted and never returned."""
     data = service.IntegrationInput(**body.model_dump())
-    return _out(service.add_integration(db, box, data, admin.actor))
+    min_interval_s = request.app.state.settings.min_sync_interval_s
+    return _out(service.add_integration(db, box, data, admin.actor, min_interval_s=min_interval_s))
 
 
 @router.get("/{integration_id}", response_model=IntegrationOut, responses=NOT_FOUND)
@@ -69,11 +72,16 @@ def get_integration(integration_id: Id, _: Viewer, db: DB) -> IntegrationOut:
 
 @router.patch("/{integration_id}", response_model=IntegrationOut, responses=NOT_FOUND)
 def update_integration(
-    integration_id: Id, body: IntegrationPatch, admin: Admin, db: DB, box: Box
+    integration_id: Id, body: IntegrationPatch, admin: Admin, db: DB, box: Box, request: Request
 ) -> IntegrationOut:
     """Change an integration; without ``password`` the stored secret is kept."""
     changes = service.IntegrationUpdate(**body.model_dump(exclude_unset=True))
-    return _out(service.update_integration(db, box, integration_id, changes, admin.actor))
+    min_interval_s = request.app.state.settings.min_sync_interval_s
+    return _out(
+        service.update_integration(
+            db, box, integration_id, changes, admin.actor, min_interval_s=min_interval_s
+        )
+    )
 
 
 @router.delete("/{integration_id}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_FOUND)

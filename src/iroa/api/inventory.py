@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from iroa.api.deps import get_db, require_viewer
+from iroa.api.responses import FastJSONResponse
 from iroa.db.engine import Database
 from iroa.inventory.details import get_object
 from iroa.inventory.listing import (
@@ -133,7 +134,7 @@ def _page(
         filters={k: v.value if isinstance(v, StrEnum) else v for k, v in filters.items()},
     )
     try:
-        return JSONResponse(list_page(db, plural, params).as_dict())
+        return FastJSONResponse(list_page(db, plural, params).as_dict())
     except InvalidQueryError as exc:
         raise HTTPException(422, str(exc)) from exc
 
@@ -142,7 +143,7 @@ def _detail(db: Database, plural: str, object_id: int, label: str) -> JSONRespon
     found = get_object(db, plural, object_id)
     if found is None:
         raise HTTPException(404, f"no {label} with id {object_id}")
-    return JSONResponse(found)
+    return FastJSONResponse(found)
 
 
 async def vm_filters(
@@ -207,7 +208,7 @@ def _platform_inventory(platform: Platform) -> Callable[..., JSONResponse]:
     ) -> JSONResponse:
         inventory, totals = platform_inventory(db, platform.value, limit)
         truncated = [plural for plural, items in inventory.items() if totals[plural] > len(items)]
-        response = JSONResponse(inventory)
+        response = FastJSONResponse(inventory)
         response.headers["X-Total-Counts"] = ",".join(f"{k}={v}" for k, v in totals.items())
         if truncated:
             response.headers["X-Truncated"] = ",".join(truncated)
@@ -384,7 +385,7 @@ def get_network(db: DB, network_id: ObjectId) -> JSONResponse:
 @router.get("/summary", summary="KPIs of the estate")
 def summary(db: DB) -> JSONResponse:
     """KPIs per integration (from its latest successful sync), per platform and in total."""
-    return JSONResponse(get_summary(db))
+    return FastJSONResponse(get_summary(db))
 
 
 @router.get("/changes", summary="The change log", response_model=PageOut)
@@ -420,4 +421,4 @@ def changes(
         )
     except InvalidQueryError as exc:
         raise HTTPException(422, str(exc)) from exc
-    return JSONResponse(page.as_dict())
+    return FastJSONResponse(page.as_dict())

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import Path
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
-from iroa.integrations.service import MAX_INTERVAL_S
+from iroa.integrations.service import MAX_INTERVAL_S, MAX_SYNC_TIMEOUT_S, MIN_SYNC_TIMEOUT_S
 
 MAX_ID = 2**63 - 1
 Id = Annotated[int, Path(ge=1, le=MAX_ID, description="The object's id")]
@@ -131,7 +131,13 @@ class IntegrationOut(BaseModel):
     transport: Transport | None
     interval_seconds: int | None
     enabled: bool
+    sync_timeout_s: int | None = Field(
+        default=None, description="Time allowed to connect and collect; none means 1800 s"
+    )
     last_success_at: datetime | None
+    next_sync_at: datetime | None = Field(
+        default=None, description="When the scheduler next syncs it (none: no automatic sync)"
+    )
     created_at: datetime
     updated_at: datetime | None
 
@@ -151,6 +157,7 @@ class IntegrationCreate(_In):
     transport: Transport | None = None
     interval_seconds: int | None = Field(default=None, ge=0, le=MAX_INTERVAL_S)
     enabled: bool = True
+    sync_timeout_s: int | None = Field(default=None, ge=MIN_SYNC_TIMEOUT_S, le=MAX_SYNC_TIMEOUT_S)
 
 
 class IntegrationPatch(_In):
@@ -165,6 +172,7 @@ class IntegrationPatch(_In):
     transport: Transport | None = None
     interval_seconds: int | None = Field(default=None, ge=0, le=MAX_INTERVAL_S)
     enabled: bool | None = None
+    sync_timeout_s: int | None = Field(default=None, ge=MIN_SYNC_TIMEOUT_S, le=MAX_SYNC_TIMEOUT_S)
 
 
 class CheckResult(BaseModel):
@@ -200,6 +208,10 @@ class SyncRunOut(BaseModel):
     counts: dict[str, dict[str, int]]
     source: dict[str, Any] | None
     error: str | None
+    warnings: list[dict[str, str]] = Field(
+        default_factory=list,
+        description="Objects skipped because they could not be read: {type, id, reason}",
+    )
 
 
 class SyncRunList(BaseModel):

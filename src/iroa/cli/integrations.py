@@ -63,6 +63,10 @@ def add(
     interval: Annotated[
         int | None, typer.Option(help="Auto-sync interval in seconds (0 = off)")
     ] = None,
+    sync_timeout: Annotated[
+        int | None,
+        typer.Option(help="Seconds a sync may spend connecting and collecting [default: 1800]"),
+    ] = None,
 ) -> None:
     """Add an integration. The password is stored encrypted and never shown again."""
     context = get_context(ctx)
@@ -85,7 +89,9 @@ def add(
             insecure=insecure,
             transport=transport.value if transport else None,
             interval_seconds=interval,
+            sync_timeout_s=sync_timeout,
         ),
+        min_interval_s=context.settings.min_sync_interval_s,
     )
     console.print(f"added {integration.kind} integration {integration.name!r}")
 

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from iroa.cli.context import get_context
-from iroa.cli.output import print_json, print_table
+from iroa.cli.output import console, print_json, print_table
 from iroa.inventory.queries import list_objects
 from iroa.sync.history import list_runs
 
@@ -90,6 +90,9 @@ def get_command(
     )
 
 
+SHOWN_WARNINGS = 5
+
+
 def history_command(
     ctx: typer.Context,
     name: Annotated[str | None, typer.Argument(help="Only this integration")] = None,
@@ -100,6 +103,7 @@ def history_command(
     if json_output:
         print_json(rows)
         return
+    rows = [{**row, "skipped": len(row["warnings"]) or None} for row in rows]
     print_table(
         rows,
         [
@@ -112,7 +116,18 @@ def history_command(
             ("added", "Added"),
             ("modified", "Modified"),
             ("removed", "Removed"),
+            ("skipped", "Skipped"),
             ("error", "Error"),
         ],
         empty="No sync runs yet.",
     )
+    for row in rows:
+        warnings = row["warnings"]
+        for warning in warnings[:SHOWN_WARNINGS]:
+            console.print(
+                f"run {row['id']} skipped {warning['type']} {warning['id']}: {warning['reason']}",
+                markup=False,
+            )
+        if len(warnings) > SHOWN_WARNINGS:
+            more = len(warnings) - SHOWN_WARNINGS
+            console.print(f"run {row['id']} skipped {more} more (see --json)")

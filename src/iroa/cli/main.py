@@ -11,7 +11,7 @@ import typer
 from pydantic import ValidationError
 
 from iroa.auth.service import AuthError, UserError
-from iroa.cli import integrations, inventory, sync, users
+from iroa.cli import export, integrations, inventory, sync, users
 from iroa.cli.context import CliContext, get_context
 from iroa.config import Settings
 from iroa.connectors.base import ConnectorError
@@ -35,6 +35,7 @@ app.add_typer(users.token_app, name="token")
 app.command("sync")(sync.sync_command)
 app.command("get")(inventory.get_command)
 app.command("history")(inventory.history_command)
+app.command("export")(export.export_command)
 
 USER_ERRORS = (
     AuthError,

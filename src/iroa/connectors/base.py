@@ -224,6 +224,18 @@ class SourceInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class SkippedObject:
+    """An object left out of a snapshot because it could not be mapped; the run goes on.
+
+    ``object_type`` is the inventory type's singular name (``vm``, ``host``).
+    """
+
+    object_type: str
+    external_id: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class Snapshot:
     """One full read of an inventory source."""
 
@@ -240,6 +252,14 @@ class Snapshot:
     vm_datastores: Sequence[VmDatastoreRecord] = ()
     vm_networks: Sequence[VmNetworkRecord] = ()
     tags: Sequence[TagRecord] = ()
+    warnings: Sequence[SkippedObject] = ()
+    """Objects that could not be mapped: reported with the run, kept as they were stored."""
+
+
+def skip_reason(exc: Exception) -> str:
+    """One short line saying why mapping an object failed."""
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}"[:300] if text else type(exc).__name__
 
 
 class Progress(Protocol):

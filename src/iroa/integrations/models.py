@@ -29,6 +29,10 @@ class Integration(Base):
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     """When a run last succeeded: every present object of this integration was seen then."""
+    next_sync_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """When the scheduler next syncs it; None until scheduled (or with no interval)."""
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Failed runs since the last successful one; sets the retry backoff."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -24,7 +24,10 @@ from iroa.integrations.models import KINDS, Integration
 
 TRANSPORTS = ("ntlm", "kerberos", "credssp", "basic")
 MIN_INTERVAL_S = 60
+"""The default shortest auto-sync interval (``IROA_MIN_SYNC_INTERVAL_S`` changes it)."""
 MAX_INTERVAL_S = 7 * 24 * 3600
+MIN_SYNC_TIMEOUT_S = 10
+MAX_SYNC_TIMEOUT_S = 24 * 3600
 
 
 class IntegrationError(ValueError):
@@ -47,9 +50,13 @@ class IntegrationInput:
     transport: str | None = None
     interval_seconds: int | None = None
     enabled: bool = True
+    sync_timeout_s: int | None = None
+    """How long connecting and collecting may take; None means the default (30 min)."""
 
 
-def validate_input(data: IntegrationInput) -> IntegrationInput:
+def validate_input(
+    data: IntegrationInput, min_interval_s: int = MIN_INTERVAL_S
+) -> IntegrationInput:
     """Check an integration's settings; raise :class:`IntegrationError` with the first problem."""
     if data.kind not in KINDS:
         raise IntegrationError(f"unknown kind {data.kind!r}: choose one of {', '.join(KINDS)}")
@@ -88,10 +95,16 @@ def validate_input(data: IntegrationInput) -> IntegrationInput:
     if (
         data.interval_seconds is not None
         and data.interval_seconds != 0
-        and not (MIN_INTERVAL_S <= data.interval_seconds <= MAX_INTERVAL_S)
+        and not (min_interval_s <= data.interval_seconds <= MAX_INTERVAL_S)
     ):
         raise IntegrationError(
-            f"the interval must be 0 (off) or {MIN_INTERVAL_S}-{MAX_INTERVAL_S} seconds"
+            f"the interval must be 0 (off) or {min_interval_s}-{MAX_INTERVAL_S} seconds"
+        )
+    if data.sync_timeout_s is not None and not (
+        MIN_SYNC_TIMEOUT_S <= data.sync_timeout_s <= MAX_SYNC_TIMEOUT_S
+    ):
+        raise IntegrationError(
+            f"the sync timeout must be {MIN_SYNC_TIMEOUT_S}-{MAX_SYNC_TIMEOUT_S} seconds"
         )
     return IntegrationInput(
         kind=data.kind,
@@ -104,6 +117,7 @@ def validate_input(data: IntegrationInput) -> IntegrationInput:
         transport=data.transport,
         interval_seconds=data.interval_seconds or None,
         enabled=data.enabled,
+        sync_timeout_s=data.sync_timeout_s,
     )
 
 
@@ -120,6 +134,7 @@ class IntegrationUpdate:
     transport: str | None = None
     interval_seconds: int | None = None
     enabled: bool | None = None
+    sync_timeout_s: int | None = None
 
 
 def integration_as_dict(integration: Integration) -> dict[str, Any]:
@@ -137,8 +152,12 @@ def integration_as_dict(integration: Integration) -> dict[str, Any]:
         "transport": options.get("transport"),
         "interval_seconds": integration.interval_seconds,
         "enabled": integration.enabled,
+        "sync_timeout_s": options.get("sync_timeout_s"),
         "last_success_at": integration.last_success_at.isoformat()
         if integration.last_success_at
+        else None,
+        "next_sync_at": integration.next_sync_at.isoformat()
+        if integration.next_sync_at and integration.interval_seconds and integration.enabled
         else None,
         "created_at": integration.created_at.isoformat(),
         "updated_at": integration.updated_at.isoformat() if integration.updated_at else None,
@@ -147,7 +166,7 @@ def integration_as_dict(integration: Integration) -> dict[str, Any]:
 
 def _audit_view(integration: Integration) -> dict[str, Any]:
     view = integration_as_dict(integration)
-    for key in ("id", "last_success_at", "created_at", "updated_at"):
+    for key in ("id", "last_success_at", "next_sync_at", "created_at", "updated_at"):
         view.pop(key)
     return view
 
@@ -158,14 +177,21 @@ def _options_of(data: IntegrationInput) -> dict[str, object]:
         options["ca_file"] = data.ca_file
     if data.transport:
         options["transport"] = data.transport
+    if data.sync_timeout_s:
+        options["sync_timeout_s"] = data.sync_timeout_s
     return options
 
 
 def add_integration(
-    db: Database, box: SecretBox, data: IntegrationInput, actor: Actor = CLI_ACTOR
+    db: Database,
+    box: SecretBox,
+    data: IntegrationInput,
+    actor: Actor = CLI_ACTOR,
+    *,
+    min_interval_s: int = MIN_INTERVAL_S,
 ) -> Integration:
     """Store a new integration, its secret encrypted."""
-    data = validate_input(data)
+    data = validate_input(data, min_interval_s)
     integration = Integration(
         kind=data.kind,
         name=data.name,
@@ -200,8 +226,13 @@ def update_integration(
     integration_id: int,
     changes: IntegrationUpdate,
     actor: Actor = CLI_ACTOR,
+    *,
+    min_interval_s: int = MIN_INTERVAL_S,
 ) -> Integration:
-    """Change an integration; without a new password the stored secret is kept."""
+    """Change an integration; without a new password the stored secret is kept.
+
+    A new interval, or enabling it again, reschedules its next automatic sync.
+    """
     try:
         with db.write_session() as session:
             integration = session.get(Integration, integration_id)
@@ -219,6 +250,7 @@ def update_integration(
                 transport=options.get("transport"),
                 interval_seconds=integration.interval_seconds,
                 enabled=integration.enabled,
+                sync_timeout_s=options.get("sync_timeout_s"),
             )
             given = {
                 k: getattr(changes, k)
@@ -229,7 +261,7 @@ def update_integration(
                 given["ca_file"] = None
             if changes.ca_file and "insecure" not in given:
                 given["insecure"] = False
-            data = validate_input(replace(current, **given))
+            data = validate_input(replace(current, **given), min_interval_s)
             integration.name = data.name
             integration.url = data.url
             integration.username = data.username
@@ -238,6 +270,10 @@ def update_integration(
                 integration.options.pop("ca_file", None)
             if not data.transport:
                 integration.options.pop("transport", None)
+            if data.interval_seconds != integration.interval_seconds or (
+                data.enabled and not integration.enabled
+            ):
+                integration.next_sync_at = None
             integration.interval_seconds = data.interval_seconds
             integration.enabled = data.enabled
             if changes.password is not None:

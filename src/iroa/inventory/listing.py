@@ -16,6 +16,7 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
@@ -41,7 +42,13 @@ from sqlalchemy.types import TypeDecorator
 from iroa.db.engine import Database
 from iroa.integrations.models import INVENTORY_KINDS, Integration
 from iroa.inventory import models
-from iroa.inventory.queries import add_vm_placements, jsonable_rows, object_type, select_objects
+from iroa.inventory.queries import (
+    add_vm_placements,
+    jsonable_rows,
+    object_type,
+    select_objects,
+    timestamp_fields,
+)
 from iroa.inventory.types import BY_PLURAL, ObjectType
 
 DEFAULT_LIMIT = 100
@@ -195,6 +202,7 @@ FILTERS: dict[str, dict[str, Filter]] = {
 """Type-specific filters; ``cluster`` and friends match the referenced object's name."""
 
 
+@cache
 def sortable_fields(plural: str) -> tuple[str, ...]:
     """Fields a list of ``plural`` can be sorted by: its own scalar columns."""
     table = object_type(plural).table
@@ -226,7 +234,7 @@ def list_page(db: Database, plural: str, params: ListParams) -> Page:
             rows = rows[:limit]
             last = rows[-1]._mapping
             next_cursor = encode_cursor(params.sort or "name", last[sort_field], last["id"])
-        items = jsonable_rows(rows)
+        items = jsonable_rows(rows, timestamp_fields(kind))
         if plural == "vms":
             add_vm_placements(conn, items)
     return Page(items, total, next_cursor)

@@ -187,3 +187,30 @@ def _decode_change_cursor(cursor: str) -> tuple[datetime, int]:
     if value is None:
         raise InvalidQueryError("invalid cursor: use the next_cursor of a previous page as is")
     return value, last_id
+
+
+TREND_RUNS = 500
+
+
+def vm_count_trend(db: Database, runs: int = TREND_RUNS) -> dict[str, list[dict[str, Any]]]:
+    """VM counts after each of the latest successful runs, per integration, oldest first."""
+    stmt = (
+        select(
+            Integration.name,
+            Summary.taken_at,
+            Summary.vms,
+            Summary.vms_on,
+        )
+        .join(Integration, Integration.id == Summary.integration_id)
+        .order_by(Summary.id.desc())
+        .limit(runs)
+    )
+    trend: dict[str, list[dict[str, Any]]] = {}
+    with db.session() as session:
+        for name, taken_at, vms, vms_on in session.execute(stmt):
+            trend.setdefault(name, []).append(
+                {"taken_at": taken_at.isoformat(), "vms": vms, "vms_on": vms_on}
+            )
+    for points in trend.values():
+        points.reverse()
+    return dict(sorted(trend.items()))

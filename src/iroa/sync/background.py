@@ -16,8 +16,9 @@ from typing import Any
 
 from iroa.connectors.base import Connector
 from iroa.db.engine import Database
-from iroa.sync.engine import run_sync
+from iroa.sync.engine import SyncResult, run_sync
 from iroa.sync.reconcile import Safeguard
+from iroa.sync.schedule import SchedulePolicy
 
 log = logging.getLogger(__name__)
 
@@ -162,11 +163,14 @@ def start_background_sync(
     force: bool = False,
     safeguard: Safeguard | None = None,
     on_start: Callable[[int], Any] | None = None,
+    policy: SchedulePolicy | None = None,
+    on_finish: Callable[[SyncResult | None], Any] | None = None,
 ) -> int:
     """Start a sync in a daemon thread; return its run id once the run is recorded.
 
     ``on_start`` runs in that thread with the run id before collection begins
-    (before the run takes the write lock for applying). Raises
+    (before the run takes the write lock for applying); ``on_finish`` runs there
+    last, with the result (None if the run raised or never started). Raises
     :class:`SyncAlreadyRunningError` if the integration is being synced.
     """
     started = _Start()
@@ -183,6 +187,17 @@ def start_background_sync(
         started.event.set()
 
     def work() -> None:
+        result: SyncResult | None = None
+        try:
+            result = run()
+        finally:
+            if on_finish is not None:
+                try:
+                    on_finish(result)
+                except Exception:
+                    log.exception("sync of integration %s: finish hook failed", integration_id)
+
+    def run() -> SyncResult | None:
         try:
             result = run_sync(
                 db,
@@ -193,6 +208,7 @@ def start_background_sync(
                 progress=progress,
                 safeguard=safeguard,
                 on_start=started_run,
+                policy=policy,
             )
         except BaseException as exc:
             if started.run_id is None:
@@ -203,8 +219,9 @@ def start_background_sync(
                 broker.finish(started.run_id, "failed")
             if not isinstance(exc, Exception):
                 raise
-            return
+            return None
         broker.finish(result.run_id, result.status)
+        return result
 
     thread = threading.Thread(target=work, name=f"iroa-sync-{integration_id}", daemon=True)
     thread.start()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -15,6 +16,7 @@ from operator import attrgetter
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy.orm import Session
 
 from iroa.connectors.base import Connector, ConnectorError, NullProgress, Progress, Snapshot
 from iroa.db.base import utcnow
@@ -31,6 +33,7 @@ from iroa.sync.reconcile import (
     hold_reason,
     plan_type,
 )
+from iroa.sync.schedule import SchedulePolicy, next_after_failure, next_after_success
 from iroa.sync.summary import write_summary
 
 log = logging.getLogger(__name__)
@@ -38,10 +41,20 @@ log = logging.getLogger(__name__)
 _CHUNK = 500
 _T = TypeVar("_T")
 INTERRUPTED_REASON = "the process running this sync stopped before it finished"
+DEFAULT_SYNC_TIMEOUT_S = 1800
+"""How long connecting and collecting may take, unless the integration sets ``sync_timeout_s``."""
 
 
 class SyncAlreadyRunningError(Exception):
     """Another process is syncing this integration right now."""
+
+
+class SyncTimeoutError(Exception):
+    """Collection went on past the integration's timeout and was abandoned."""
+
+
+class CollectionAbandonedError(Exception):
+    """Raised inside an abandoned collection, at its next progress report, to end it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,39 +110,130 @@ def run_sync(
     progress: Progress | None = None,
     safeguard: Safeguard | None = None,
     on_start: Callable[[int], None] | None = None,
+    policy: SchedulePolicy | None = None,
+    timeout_s: float | None = None,
 ) -> SyncResult:
     """Sync one integration now; raise :class:`SyncAlreadyRunningError` if one is going.
 
     ``on_start`` is called with the run's id as soon as the run is recorded.
+    Connecting and collecting may take ``timeout_s`` (default: the integration's
+    ``sync_timeout_s`` option, else :data:`DEFAULT_SYNC_TIMEOUT_S`); past it the
+    run fails and the collection is abandoned. Applying is one transaction, never
+    cut short. Every finished run sets the integration's next automatic sync.
     """
     progress = progress or NullProgress()
+    policy = policy or SchedulePolicy()
     with sync_lock(db, integration_id) as taken:
         if not taken:
             raise SyncAlreadyRunningError("a sync of this integration is already running")
         interrupt_stale_runs(db, integration_id)
-        run_id = _start_run(db, integration_id, trigger, force)
+        run_id, option_timeout_s = _start_run(db, integration_id, trigger, force)
         if on_start is not None:
             on_start(run_id)
         try:
             progress.start("connect")
-            snapshot = connector.collect(progress)
-        except ConnectorError as exc:
-            return _finish_failed(db, run_id, str(exc))
+            snapshot = _collect_within(connector, progress, timeout_s or option_timeout_s)
+        except (ConnectorError, SyncTimeoutError) as exc:
+            return _finish_failed(db, run_id, str(exc), policy=policy)
         except BaseException as exc:
             if not isinstance(exc, Exception):
                 _finish_failed(db, run_id, "interrupted during collection", "interrupted")
                 raise
             log.exception("sync run %s: collection failed", run_id)
-            return _finish_failed(db, run_id, f"collection failed: {type(exc).__name__}: {exc}")
+            return _finish_failed(
+                db, run_id, f"collection failed: {type(exc).__name__}: {exc}", policy=policy
+            )
         try:
             return _apply(
-                db, run_id, integration_id, snapshot, force, progress, safeguard or Safeguard()
+                db,
+                run_id,
+                integration_id,
+                snapshot,
+                force,
+                progress,
+                safeguard or Safeguard(),
+                policy,
             )
         except DuplicateExternalIdError as exc:
-            return _finish_failed(db, run_id, f"the snapshot is inconsistent: {exc}")
+            return _finish_failed(db, run_id, f"the snapshot is inconsistent: {exc}", policy=policy)
         except BaseException:
             _finish_failed(db, run_id, "interrupted while applying changes", "interrupted")
             raise
+
+
+def _collect_within(connector: Connector, progress: Progress, timeout_s: float) -> Snapshot:
+    """Collect in a thread of its own; give up on it after ``timeout_s``.
+
+    The abandoned collection never reaches the database: it ends at its next
+    progress report (or when its connection times out) and its result is dropped.
+    """
+    outcome: dict[str, Any] = {}
+    done = threading.Event()
+    abandoned = threading.Event()
+
+    def collect() -> None:
+        try:
+            outcome["snapshot"] = connector.collect(_AbandonableProgress(progress, abandoned))
+        except BaseException as exc:
+            outcome["error"] = exc
+        finally:
+            done.set()
+
+    worker = threading.Thread(target=collect, name="iroa-collect", daemon=True)
+    worker.start()
+    if not done.wait(timeout_s):
+        abandoned.set()
+        raise SyncTimeoutError(
+            f"the sync did not finish collecting within its timeout of {timeout_s:g} s; "
+            "nothing was changed"
+        )
+    error = outcome.get("error")
+    if error is not None:
+        raise error
+    snapshot: Snapshot = outcome["snapshot"]
+    return snapshot
+
+
+class _AbandonableProgress:
+    """Passes progress on until the run gives up on the collection, then stops it."""
+
+    def __init__(self, progress: Progress, abandoned: threading.Event) -> None:
+        self._progress = progress
+        self._abandoned = abandoned
+
+    def start(self, phase: str, total: int | None = None) -> None:
+        self._check()
+        self._progress.start(phase, total)
+
+    def advance(self, done: int = 1) -> None:
+        self._check()
+        self._progress.advance(done)
+
+    def _check(self) -> None:
+        if self._abandoned.is_set():
+            raise CollectionAbandonedError("the sync gave up on this collection")
+
+
+def recover_stale_runs(db: Database) -> int:
+    """Mark ``interrupted`` the runs left ``running`` by processes that died.
+
+    Only integrations whose lock can be taken are touched: a run that another
+    live process is carrying out keeps its status. Returns how many runs changed.
+    """
+    with db.session() as session:
+        integration_ids = list(
+            session.scalars(
+                select(SyncRun.integration_id).where(SyncRun.status == "running").distinct()
+            )
+        )
+    recovered = 0
+    for integration_id in integration_ids:
+        with sync_lock(db, integration_id) as taken:
+            if taken:
+                recovered += interrupt_stale_runs(db, integration_id)
+    if recovered:
+        log.warning("marked %d sync runs of stopped processes as interrupted", recovered)
+    return recovered
 
 
 def interrupt_stale_runs(db: Database, integration_id: int | None = None) -> int:
@@ -149,8 +253,13 @@ def interrupt_stale_runs(db: Database, integration_id: int | None = None) -> int
         return session.execute(stmt).rowcount  # type: ignore[attr-defined, no-any-return]
 
 
-def _start_run(db: Database, integration_id: int, trigger: str, force: bool) -> int:
+def _start_run(db: Database, integration_id: int, trigger: str, force: bool) -> tuple[int, float]:
+    """Record the run; return its id and the integration's collection timeout."""
     with db.write_session() as session:
+        options = session.execute(
+            select(Integration.options).where(Integration.id == integration_id)
+        ).scalar_one()
+        timeout_s = float((options or {}).get("sync_timeout_s") or DEFAULT_SYNC_TIMEOUT_S)
         run = SyncRun(
             integration_id=integration_id,
             trigger=trigger,
@@ -164,18 +273,92 @@ def _start_run(db: Database, integration_id: int, trigger: str, force: bool) -> 
         )
         session.add(run)
         session.flush()
-        return run.id
+        return run.id, timeout_s
 
 
-def _finish_failed(db: Database, run_id: int, error: str, status: str = "failed") -> SyncResult:
+def _finish_failed(
+    db: Database,
+    run_id: int,
+    error: str,
+    status: str = "failed",
+    *,
+    policy: SchedulePolicy | None = None,
+) -> SyncResult:
+    """Record a run that changed nothing; a ``failed`` one (given a policy) schedules a retry."""
     error = " ".join(error.split())[:1000]
+    finished_at = utcnow()
     with db.write_session() as session:
-        session.execute(
+        integration_id = session.execute(
             update(SyncRun)
             .where(SyncRun.id == run_id)
-            .values(status=status, finished_at=utcnow(), error=error)
-        )
+            .values(status=status, finished_at=finished_at, error=error)
+            .returning(SyncRun.integration_id)
+        ).scalar_one()
+        if status == "failed" and policy is not None:
+            _schedule_retry(session, integration_id, finished_at, policy)
     return SyncResult(run_id, status, error)
+
+
+def _schedule_retry(
+    session: Session, integration_id: int, finished_at: datetime, policy: SchedulePolicy
+) -> None:
+    interval_s, failures = session.execute(
+        select(Integration.interval_seconds, Integration.consecutive_failures).where(
+            Integration.id == integration_id
+        )
+    ).one()
+    failures += 1
+    next_sync_at = None
+    if interval_s:
+        next_sync_at = next_after_failure(
+            finished_at,
+            interval_s,
+            failures,
+            policy.min_interval_s,
+            policy.draw_jitter_s(interval_s),
+        )
+    session.execute(
+        update(Integration)
+        .where(Integration.id == integration_id)
+        .values(consecutive_failures=failures, next_sync_at=next_sync_at)
+    )
+
+
+def _schedule_next(
+    conn: Connection, integration_id: int, finished_at: datetime, policy: SchedulePolicy
+) -> None:
+    """After a run that read the source: the next sync one interval on, failures forgotten."""
+    interval_s = conn.execute(
+        select(Integration.interval_seconds).where(Integration.id == integration_id)
+    ).scalar_one()
+    next_sync_at = None
+    if interval_s:
+        next_sync_at = next_after_success(finished_at, interval_s, policy.draw_jitter_s(interval_s))
+    conn.execute(
+        update(Integration)
+        .where(Integration.id == integration_id)
+        .values(consecutive_failures=0, next_sync_at=next_sync_at)
+    )
+
+
+def _warnings_of(snapshot: Snapshot) -> list[dict[str, str]] | None:
+    if not snapshot.warnings:
+        return None
+    return [
+        {"type": w.object_type, "id": w.external_id, "reason": w.reason} for w in snapshot.warnings
+    ]
+
+
+def _spare_skipped(tf: _TypeFields, plan: Plan, skipped: set[str]) -> None:
+    """Keep, as stored, objects the source had but could not map, and what hangs off them."""
+    owners = [
+        tf.fields.index(f) for f in ("vm_external_id", "object_external_id") if f in tf.fields
+    ]
+    plan.removals = [
+        removal
+        for removal in plan.removals
+        if removal[1] not in skipped and not any(removal[2][pos] in skipped for pos in owners)
+    ]
 
 
 def _apply(
@@ -186,8 +369,16 @@ def _apply(
     force: bool,
     progress: Progress,
     safeguard: Safeguard,
+    policy: SchedulePolicy,
 ) -> SyncResult:
     records = {tf.type.plural: getattr(snapshot, tf.type.plural) for tf in TYPE_FIELDS}
+    warnings = _warnings_of(snapshot)
+    skipped_by_type: dict[str, set[str]] = {}
+    for skipped_object in snapshot.warnings:
+        skipped_by_type.setdefault(skipped_object.object_type, set()).add(
+            skipped_object.external_id
+        )
+    skipped = set().union(*skipped_by_type.values()) if skipped_by_type else set()
     totals = {plural: len(items) for plural, items in records.items()}
     source = {
         "name": snapshot.source.name,
@@ -203,8 +394,11 @@ def _apply(
                 select(Integration.last_success_at).where(Integration.id == integration_id)
             ).scalar_one()
             progress.start("compare", len(TYPE_FIELDS))
+            # References to a skipped object stay as stored, like the object itself.
             incoming_ids = {
-                plural: {r.external_id for r in items} for plural, items in records.items()
+                tf.type.plural: {r.external_id for r in records[tf.type.plural]}
+                | skipped_by_type.get(tf.type.name, set())
+                for tf in TYPE_FIELDS
             }
             id_to_external: dict[str, dict[int, str]] = {}
             plans: dict[str, Plan] = {}
@@ -212,6 +406,8 @@ def _apply(
                 stored = _load_stored(conn, tf, integration_id, id_to_external)
                 incoming = _drop_dangling(tf, tf.values_of(records[tf.type.plural]), incoming_ids)
                 plans[tf.type.plural] = plan_type(tf.fields, stored, incoming)
+                if skipped:
+                    _spare_skipped(tf, plans[tf.type.plural], skipped)
                 progress.advance()
             counts = {
                 p: {"added": plan.added, "modified": plan.modified, "removed": plan.removed}
@@ -232,10 +428,12 @@ def _apply(
                         totals=totals,
                         counts=counts,
                         source=source,
+                        warnings=warnings,
                         error=f"held: {reason}; nothing was changed "
                         "(run again with --allow-mass-removal to apply it)",
                     )
                 )
+                _schedule_next(conn, integration_id, utcnow(), policy)
                 return SyncResult(run_id, "held", reason, counts, totals)
             external_to_id = {
                 table: {ext: i for i, ext in ids.items()} for table, ids in id_to_external.items()
@@ -260,6 +458,7 @@ def _apply(
                 .where(Integration.id == integration_id)
                 .values(last_success_at=now)
             )
+            _schedule_next(conn, integration_id, utcnow(), policy)
             added = sum(c["added"] for c in counts.values())
             modified = sum(c["modified"] for c in counts.values())
             removed = sum(c["removed"] for c in counts.values())
@@ -272,6 +471,7 @@ def _apply(
                     totals=totals,
                     counts=counts,
                     source=source,
+                    warnings=warnings,
                     added=added,
                     modified=modified,
                     removed=removed,

@@ -56,6 +56,7 @@ def run_as_dict(run: SyncRun, integration: str, platform: str) -> dict[str, Any]
         "counts": run.counts,
         "source": run.source,
         "error": run.error,
+        "warnings": run.warnings or [],
     }
 
 

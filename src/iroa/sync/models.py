@@ -40,6 +40,8 @@ class SyncRun(Base):
     modified: Mapped[int] = mapped_column(Integer, default=0)
     removed: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
+    warnings: Mapped[list[dict[str, str]] | None] = mapped_column(JSONType)
+    """Objects skipped because they could not be read: ``[{type, id, reason}]``."""
 
     @property
     def duration_s(self) -> float | None:

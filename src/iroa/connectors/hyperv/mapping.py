@@ -11,7 +11,8 @@ migration requires it), so there the network is ``<cluster id>:<switch name>``
 — one network per cluster, as vCenter has one per port group name.
 
 Readers in :mod:`~iroa.connectors.hyperv.envelope` make anything of an
-unexpected shape None; nothing here raises on data. VMs with their disks,
+unexpected shape None; nothing here should raise on data, and a VM that does
+anyway is reported in the snapshot's warnings and left out. VMs with their disks,
 NICs and checkpoints are mapped in :mod:`~iroa.connectors.hyperv.vm_mapping`.
 """
 
@@ -27,10 +28,12 @@ from iroa.connectors.base import (
     DatastoreRecord,
     HostRecord,
     NetworkRecord,
+    SkippedObject,
     Snapshot,
     SourceInfo,
     VmNetworkRecord,
     VmRecord,
+    skip_reason,
 )
 from iroa.connectors.hyperv.envelope import (
     Envelope,
@@ -85,8 +88,20 @@ def map_envelope(envelope: Envelope, now: datetime) -> Snapshot:
     vm_ids = {vm_external_id(item) for item in vm_items}
     disks = map_disks(envelope, index, locator, vm_ids)
     nics = map_nics(adapters, index, switch_ids, vm_ids)
+    vms: list[VmRecord] = []
+    skipped: list[SkippedObject] = []
+    for item in vm_items:
+        try:
+            vms.append(map_vm(item, index, disks, nics, collected_at))
+        except Exception as exc:
+            skipped.append(SkippedObject("vm", vm_external_id(item) or "", skip_reason(exc)))
+    if skipped:
+        # A VM left out takes its disks, NICs and checkpoints with it.
+        vm_ids = {vm.external_id for vm in vms}
+        vm_items = [item for item in vm_items if vm_external_id(item) in vm_ids]
+        disks = [disk for disk in disks if disk.vm_external_id in vm_ids]
+        nics = [nic for nic in nics if nic.vm_external_id in vm_ids]
     checkpoints = map_checkpoints(envelope, vm_items, vm_ids)
-    vms = [map_vm(item, index, disks, nics, collected_at) for item in vm_items]
     vm_datastores = map_vm_datastores(vm_items, disks, index, locator)
     vm_networks = sorted(
         {
@@ -108,6 +123,7 @@ def map_envelope(envelope: Envelope, now: datetime) -> Snapshot:
         vm_snapshots=checkpoints,
         vm_datastores=vm_datastores,
         vm_networks=[VmNetworkRecord(f"{vm}:{net}", vm, net) for vm, net in vm_networks],
+        warnings=skipped,
     )
 
 

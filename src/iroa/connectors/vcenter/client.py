@@ -12,9 +12,9 @@ import logging
 import re
 import socket
 import ssl
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from xml.etree import ElementTree
 from xml.parsers.expat import ExpatError
 
@@ -50,6 +50,8 @@ class Session:
     endpoint: Endpoint
     content: vim.ServiceInstanceContent
     api_version: tuple[int, ...]
+    relogin: Callable[[], None] = field(default=lambda: None, compare=False, repr=False)
+    """Log in again on the same connection, after the server ended the session."""
 
 
 def parse_url(url: str) -> Endpoint:
@@ -105,8 +107,13 @@ def open_session(options: ConnectionOptions) -> Iterator[Session]:
                 raise UnexpectedResponseError(f"{endpoint} is not a vCenter or ESXi endpoint")
             sessions.Login(options.username or "", options.password or "", None)
             content = service_content
+
+        def relogin() -> None:
+            logger.info("vCenter %s ended the session; logging in again", endpoint)
+            sessions.Login(options.username or "", options.password or "", None)
+
         with _translated_errors(endpoint, options, handshake=False):
-            yield Session(endpoint, service_content, _parse_version(about.apiVersion))
+            yield Session(endpoint, service_content, _parse_version(about.apiVersion), relogin)
     finally:
         _close(stub, content)
 

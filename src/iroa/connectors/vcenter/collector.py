@@ -9,10 +9,11 @@ folder and pool path.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+import logging
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from operator import attrgetter
-from typing import Final, Protocol, TypeVar
+from typing import Any, Final, Protocol, TypeVar
 
 from pyVmomi import vim
 from pyVmomi.VmomiSupport import ManagedObject
@@ -24,6 +25,7 @@ from iroa.connectors.base import (
     HostRecord,
     NetworkRecord,
     Progress,
+    SkippedObject,
     Snapshot,
     SourceInfo,
     TagRecord,
@@ -33,6 +35,7 @@ from iroa.connectors.base import (
     VmNicRecord,
     VmRecord,
     VmSnapshotRecord,
+    skip_reason,
 )
 from iroa.connectors.vcenter.client import Session
 from iroa.connectors.vcenter.index import InventoryIndex
@@ -55,7 +58,9 @@ from iroa.connectors.vcenter.retrieval import (
     retrieve_batches,
     type_name,
 )
-from iroa.connectors.vcenter.vm_mapping import map_vm
+from iroa.connectors.vcenter.vm_mapping import VmRecords, map_vm
+
+log = logging.getLogger(__name__)
 
 DEFAULT_BATCH_SIZE: Final = 500
 
@@ -173,6 +178,7 @@ class _Identified(Protocol):
 
 
 _R = TypeVar("_R", bound=_Identified)
+_T = TypeVar("_T")
 
 
 def paths_for(type_name: str, api_version: tuple[int, ...]) -> tuple[str, ...]:
@@ -232,6 +238,7 @@ class _Collection:
     vm_datastores: list[VmDatastoreRecord] = field(default_factory=list)
     vm_networks: list[VmNetworkRecord] = field(default_factory=list)
     tags: list[TagRecord] = field(default_factory=list)
+    skipped: list[SkippedObject] = field(default_factory=list)
 
     @property
     def content(self) -> vim.ServiceInstanceContent:
@@ -261,6 +268,7 @@ class _Collection:
             vm_datastores=_sorted(self.vm_datastores),
             vm_networks=_sorted(self.vm_networks),
             tags=_sorted(self.tags),
+            warnings=tuple(self.skipped),
         )
         counts = {name: len(getattr(snapshot, name)) for name in SNAPSHOT_PARTS}
         return replace(snapshot, source=replace(snapshot.source, object_counts=counts))
@@ -274,45 +282,52 @@ class _Collection:
             self.index.field_names.update(field_names(props))
 
     def _collect_containers(self) -> None:
-        folders = list_objects(self.content, vim.Folder)
+        folders = self._list(vim.Folder)
         for obj, props in self._phase("folders", folders, vim.Folder):
             self._add_node(obj, props)
 
-        datacenters = list_objects(self.content, vim.Datacenter)
+        datacenters = self._list(vim.Datacenter)
         for obj, props in self._phase("datacenters", datacenters, vim.Datacenter):
             self._add_node(obj, props)
-            self._add(self.datacenters, map_datacenter(_id(obj), props), "datacenter", props)
+            datacenter = self._map("datacenter", map_datacenter, _id(obj), props)
+            if datacenter is not None:
+                self._add(self.datacenters, datacenter, "datacenter", props)
 
-        compute = list_objects(self.content, vim.ComputeResource)
+        compute = self._list(vim.ComputeResource)
         clusters = [obj for obj in compute if moref_type(obj) == _CLUSTER]
         standalone = [obj for obj in compute if moref_type(obj) != _CLUSTER]
         for obj, props in self._phase("clusters", clusters, vim.ClusterComputeResource):
             self._add_node(obj, props)
-            self._add(self.clusters, map_cluster(_id(obj), props, self.index), "cluster", props)
+            cluster = self._map("cluster", map_cluster, _id(obj), props, self.index)
+            if cluster is not None:
+                self._add(self.clusters, cluster, "cluster", props)
         for obj, props in self._phase("compute_resources", standalone, vim.ComputeResource):
             self._add_node(obj, props)
 
-        pools = list_objects(self.content, vim.ResourcePool)
+        pools = self._list(vim.ResourcePool)
         for obj, props in self._phase("resource_pools", pools, vim.ResourcePool):
             self._add_node(obj, props)
 
     def _collect_hosts(self) -> None:
-        objects = list_objects(self.content, vim.HostSystem)
+        objects = self._list(vim.HostSystem)
         for obj, props in self._phase("hosts", objects, vim.HostSystem):
-            host = map_host(_id(obj), props, self.index)
+            host = self._map("host", map_host, _id(obj), props, self.index)
+            if host is None:
+                continue
             self._add(self.hosts, host, "host", props)
             self.index.host_clusters[host.external_id] = host.cluster_external_id
             for name, vlan in host_portgroups(props):
                 self.index.add_host_portgroup(host.datacenter_external_id, name, vlan)
 
     def _collect_datastores(self) -> None:
-        objects = list_objects(self.content, vim.Datastore)
+        objects = self._list(vim.Datastore)
         for obj, props in self._phase("datastores", objects, vim.Datastore):
-            record = map_datastore(_id(obj), props, self.index)
-            self._add(self.datastores, record, "datastore", props)
+            record = self._map("datastore", map_datastore, _id(obj), props, self.index)
+            if record is not None:
+                self._add(self.datastores, record, "datastore", props)
 
     def _collect_networks(self) -> None:
-        objects = list_objects(self.content, vim.Network)
+        objects = self._list(vim.Network)
         portgroups = [obj for obj in objects if moref_type(obj) == _PORTGROUP]
         others = [obj for obj in objects if moref_type(obj) != _PORTGROUP]
         self.progress.start("collect networks", len(objects))
@@ -333,19 +348,26 @@ class _Collection:
         for obj, props in self._read(list(switches.values()), vim.DistributedVirtualSwitch):
             self.index.switch_names[_id(obj)] = as_str(props.get("name")) or _id(obj)
         for object_id, props in portgroup_props:
-            self._add_network(map_portgroup(object_id, props, self.index), props)
+            self._add_network(props, map_portgroup, object_id, props, self.index)
         for obj, props in self._read(others, vim.Network, advance=True):
             kind = "opaque" if moref_type(obj) == _OPAQUE_NETWORK else "standard"
-            self._add_network(map_network(_id(obj), props, self.index, kind), props)
+            self._add_network(props, map_network, _id(obj), props, self.index, kind)
 
-    def _add_network(self, record: NetworkRecord, props: Mapping[str, object]) -> None:
+    def _add_network(
+        self, props: Mapping[str, object], mapper: Callable[..., NetworkRecord], *args: Any
+    ) -> None:
+        record = self._map("network", mapper, *args)
+        if record is None:
+            return
         self._add(self.networks, record, "network", props)
         self.index.network_names[record.external_id] = record.name
 
     def _collect_vms(self) -> None:
-        objects = list_objects(self.content, vim.VirtualMachine)
+        objects = self._list(vim.VirtualMachine)
         for obj, props in self._phase("vms", objects, vim.VirtualMachine):
-            records = map_vm(_id(obj), props, self.index)
+            records: VmRecords | None = self._map("vm", map_vm, _id(obj), props, self.index)
+            if records is None:
+                continue
             self.vms.append(records.vm)
             self.vm_disks.extend(records.disks)
             self.vm_nics.extend(records.nics)
@@ -358,8 +380,32 @@ class _Collection:
         self, records: list[_R], record: _R, object_type: str, props: Mapping[str, object]
     ) -> None:
         records.append(record)
-        tags = map_custom_values(object_type, record.external_id, props, self.index)
-        self.tags.extend(tags)
+        try:
+            self.tags.extend(map_custom_values(object_type, record.external_id, props, self.index))
+        except Exception as exc:
+            self._skip(object_type, record.external_id, exc, "its custom attributes: ")
+
+    def _map(
+        self, object_type: str, mapper: Callable[..., _T], object_id: str, *args: Any
+    ) -> _T | None:
+        """Map one object; one that cannot be mapped is reported and skipped, not fatal."""
+        try:
+            return mapper(object_id, *args)
+        except Exception as exc:
+            self._skip(object_type, object_id, exc)
+            return None
+
+    def _skip(self, object_type: str, object_id: str, exc: Exception, what: str = "") -> None:
+        log.warning("skipping %s%s %s: cannot map it", what, object_type, object_id, exc_info=True)
+        self.skipped.append(SkippedObject(object_type, object_id, what + skip_reason(exc)))
+
+    def _list(self, vim_type: type) -> list[ManagedObject]:
+        """Every object of ``vim_type``; logs in once more if the server ended the session."""
+        try:
+            return list_objects(self.content, vim_type)
+        except vim.fault.NotAuthenticated:
+            self.session.relogin()
+            return list_objects(self.content, vim_type)
 
     def _add_node(self, obj: ManagedObject, props: Mapping[str, object]) -> None:
         object_id = _id(obj)
@@ -387,12 +433,26 @@ class _Collection:
         if paths is None:
             paths = paths_for(type_name(vim_type), self.session.api_version)
         collector = self.content.propertyCollector
-        batches = retrieve_batches(collector, objects, vim_type, paths, self.batch_size)
-        for start, batch in zip(range(0, len(objects), self.batch_size), batches, strict=False):
-            yield from batch
-            if advance:
-                # Objects deleted since listing count as done too.
-                self.progress.advance(min(self.batch_size, len(objects) - start))
+        done = 0
+        relogged_at: int | None = None
+        while True:
+            batches = retrieve_batches(collector, objects[done:], vim_type, paths, self.batch_size)
+            try:
+                for batch in batches:
+                    yield from batch
+                    # Objects deleted since listing count as done too.
+                    step = min(self.batch_size, len(objects) - done)
+                    done += step
+                    if advance:
+                        self.progress.advance(step)
+                return
+            except vim.fault.NotAuthenticated:
+                # The session expired (or was ended) mid-run: log in again and retry the
+                # batch once, so a long read does not lose what it has not read yet.
+                if relogged_at == done:
+                    raise
+                relogged_at = done
+                self.session.relogin()
 
 
 def _id(obj: ManagedObject) -> str:

@@ -1,0 +1,105 @@
+"""Export routes: the RVTools-like workbook and CSV files of sheets and lists, for operators.
+
+Each export is written to a temporary file first (constant memory, one
+consistent read of the database), then streamed from disk and deleted; an
+error such as an unknown integration therefore answers as JSON before any byte
+of the file is sent.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import FileResponse
+from starlette.background import BackgroundTask
+
+from iroa.api.deps import DB, require_operator
+from iroa.db.base import utcnow
+from iroa.db.engine import Database
+from iroa.exports.csv import list_csv, stream_sheet_csv, write_text_atomically
+from iroa.exports.service import SHEETS
+from iroa.exports.xlsx import write_xlsx
+from iroa.inventory.queries import LISTABLE
+
+router = APIRouter(prefix="/api/v1", tags=["exports"], dependencies=[Depends(require_operator)])
+
+XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
+
+ExportType = StrEnum(  # type: ignore[misc]
+    "ExportType", [(name, name) for name in (*LISTABLE, *(sheet.name for sheet in SHEETS))]
+)
+IntegrationFilter = Annotated[
+    str | None, Query(max_length=200, description="Only objects of this integration (name)")
+]
+
+
+def _file_response(
+    write: Callable[[Path], Any], media_type: str, suffix: str, stem: str
+) -> FileResponse:
+    """Write the export to a temporary file, and answer with it; the file is deleted after."""
+    fd, name = tempfile.mkstemp(prefix="iroa-export-", suffix=suffix)
+    os.close(fd)
+    path = Path(name)
+    try:
+        write(path)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    filename = f"{stem}-{utcnow():%Y%m%d-%H%M%S}{suffix}"
+    return FileResponse(
+        path,
+        media_type=media_type,
+        filename=filename,
+        background=BackgroundTask(path.unlink, missing_ok=True),
+    )
+
+
+@router.get(
+    "/export.xlsx",
+    summary="The inventory as an RVTools-like workbook",
+    response_class=FileResponse,
+    responses={200: {"content": {XLSX_MEDIA_TYPE: {}}, "description": "The workbook"}},
+)
+def export_xlsx(db: DB, integration: IntegrationFilter = None) -> FileResponse:
+    """Sheets vInfo, vCPU, vMemory, vDisk, vNetwork, vSnapshot, vTools, vCluster, vHost,
+    vDatastore and vHealth for both platforms (see docs/exports.md)."""
+
+    def write(path: Path) -> None:
+        write_xlsx(db, path, integration=integration)
+
+    return _file_response(write, XLSX_MEDIA_TYPE, ".xlsx", "iroa-inventory")
+
+
+@router.get(
+    "/export/{type}.csv",
+    summary="One list or one sheet as CSV",
+    response_class=FileResponse,
+    responses={200: {"content": {"text/csv": {}}, "description": "The CSV file"}},
+)
+def export_csv(
+    db: DB,
+    type: ExportType,
+    integration: IntegrationFilter = None,
+) -> FileResponse:
+    """A list (`vms`, `hosts` …: the columns of the API list's items) or a sheet of the
+    workbook (`vInfo`, `vHealth` …: its columns)."""
+    name = str(type.value)
+    return _file_response(
+        lambda path: write_text_atomically(path, _csv_chunks(db, name, integration)),
+        CSV_MEDIA_TYPE,
+        ".csv",
+        f"iroa-{name}",
+    )
+
+
+def _csv_chunks(db: Database, name: str, integration: str | None) -> Iterator[str]:
+    if name in LISTABLE:
+        return list_csv(db, name, integration=integration)
+    return stream_sheet_csv(db, name, integration=integration)

@@ -1,0 +1,132 @@
+"""CSV exports: one file per sheet of the workbook, and any inventory list as the API lists it.
+
+Cells are written as the workbook has them, with these text forms: booleans
+``true``/``false``, timestamps ISO-8601, lists joined by ``; ``, no value empty.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection
+
+from iroa.connectors.base import NullProgress, Progress
+from iroa.db.engine import Database
+from iroa.exports.service import (
+    CHUNK_SIZE,
+    SHEETS,
+    resolve_scope,
+    sheet_named,
+    snapshot_connection,
+)
+from iroa.exports.sheets import Scope, SheetSource
+from iroa.inventory.queries import add_vm_placements, jsonable_rows, list_query, object_type
+
+LIST_SEPARATOR = "; "
+
+
+def cell_text(value: Any) -> str:
+    """One value as CSV text."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return LIST_SEPARATOR.join(cell_text(v) for v in value)
+    return str(value)
+
+
+def _lines(rows: Iterable[Iterable[Any]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerows([cell_text(v) for v in row] for row in rows)
+    return buffer.getvalue()
+
+
+def sheet_csv(
+    conn: Connection, sheet: SheetSource, scope: Scope, progress: Progress | None = None
+) -> Iterator[str]:
+    """One sheet as CSV text: the header line, then a chunk of rows at a time."""
+    progress = progress or NullProgress()
+    progress.start(sheet.name, sheet.count(conn, scope))
+    yield _lines([[c.header for c in sheet.columns]])
+    for chunk, read in sheet.chunks(conn, scope, CHUNK_SIZE):
+        yield _lines(chunk)
+        progress.advance(read)
+
+
+def stream_sheet_csv(
+    db: Database, name: str, *, integration: str | None = None, now: datetime | None = None
+) -> Iterator[str]:
+    """Sheet ``name`` as CSV text, read in one transaction (checks the name before reading)."""
+    sheet = sheet_named(name)
+    with snapshot_connection(db) as conn:
+        scope = resolve_scope(conn, integration, now)
+        yield from sheet_csv(conn, sheet, scope)
+
+
+def write_csv_directory(
+    db: Database,
+    directory: Path,
+    *,
+    integration: str | None = None,
+    progress: Progress | None = None,
+    now: datetime | None = None,
+) -> dict[str, Path]:
+    """Write ``DIRECTORY/<sheet>.csv`` for every sheet of the workbook; the files written."""
+    if directory.exists() and not directory.is_dir():
+        raise NotADirectoryError(
+            20, "not a directory (CSV exports write one file per sheet into one)", str(directory)
+        )
+    directory.mkdir(parents=True, exist_ok=True)
+    written: dict[str, Path] = {}
+    with snapshot_connection(db) as conn:
+        scope = resolve_scope(conn, integration, now)
+        for sheet in SHEETS:
+            path = directory / f"{sheet.name}.csv"
+            write_text_atomically(path, sheet_csv(conn, sheet, scope, progress))
+            written[sheet.name] = path
+    return written
+
+
+def list_csv(db: Database, plural: str, *, integration: str | None = None) -> Iterator[str]:
+    """The present objects of one type as CSV, with the columns of the API list's items."""
+    kind = object_type(plural)
+    stmt = list_query(kind, integration=integration)
+    with snapshot_connection(db) as conn:
+        resolve_scope(conn, integration)
+        result = conn.execution_options(yield_per=CHUNK_SIZE).execute(stmt)
+        keys = list(result.keys()) + (["datastores", "networks"] if plural == "vms" else [])
+        yield _lines([keys])
+        for partition in result.partitions():
+            items = jsonable_rows(partition)
+            if plural == "vms":
+                add_vm_placements(conn, items)
+            yield _lines([item[k] for k in keys] for item in items)
+
+
+def write_text_atomically(path: Path, chunks: Iterable[str]) -> None:
+    """Write UTF-8 text through a temporary file beside ``path``, renamed at the end."""
+    if path.is_dir():
+        raise IsADirectoryError(21, "is a directory, not a file", str(path))
+    if not path.parent.is_dir():
+        raise FileNotFoundError(2, "no such directory", str(path.parent))
+    fd, partial = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as stream:
+            for chunk in chunks:
+                stream.write(chunk)
+        os.chmod(partial, 0o644)
+        os.replace(partial, path)
+    except BaseException:
+        Path(partial).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,60 @@
+"""What an export reads: the sheets, the integration it is limited to, one consistent snapshot."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+
+from sqlalchemy import Connection, select
+
+from iroa.db.base import utcnow
+from iroa.db.engine import Database
+from iroa.exports.health import VHEALTH
+from iroa.exports.sheets import INVENTORY_SHEETS, Scope, SheetSource
+from iroa.integrations.models import Integration
+from iroa.integrations.service import IntegrationNotFoundError
+
+SHEETS: tuple[SheetSource, ...] = (*INVENTORY_SHEETS, VHEALTH)
+BY_NAME = {sheet.name: sheet for sheet in SHEETS}
+CHUNK_SIZE = 1000
+
+
+class UnknownSheetError(ValueError):
+    pass
+
+
+def sheet_named(name: str) -> SheetSource:
+    """The sheet called ``name`` (``vInfo``, ``vDisk`` …)."""
+    sheet = BY_NAME.get(name)
+    if sheet is None:
+        raise UnknownSheetError(f"unknown sheet {name!r}: choose one of {', '.join(BY_NAME)}")
+    return sheet
+
+
+@contextmanager
+def snapshot_connection(db: Database) -> Iterator[Connection]:
+    """One read transaction for a whole export, so every sheet shows the same moment.
+
+    PostgreSQL gets REPEATABLE READ; SQLite's deferred read transaction in WAL
+    mode already sees one snapshot until it ends.
+    """
+    with db.engine.connect() as conn:
+        if not db.is_sqlite:
+            conn = conn.execution_options(isolation_level="REPEATABLE READ")
+        with conn.begin():
+            yield conn
+
+
+def resolve_scope(conn: Connection, integration: str | None, now: datetime | None = None) -> Scope:
+    """The scope of an export of one integration (by name) or of all of them."""
+    integration_id = None
+    if integration is not None:
+        if "\x00" in integration:  # no name can hold it, and PostgreSQL refuses it in text
+            raise IntegrationNotFoundError(f"no integration named {integration!r}")
+        integration_id = conn.execute(
+            select(Integration.id).where(Integration.name == integration)
+        ).scalar_one_or_none()
+        if integration_id is None:
+            raise IntegrationNotFoundError(f"no integration named {integration!r}")
+    return Scope(integration_id, now or utcnow())

@@ -1,0 +1,113 @@
+"""The XLSX workbook, written by openpyxl in write-only mode: rows stream to disk, never to RAM.
+
+Write-only mode cannot measure cells after the fact, so column widths are
+fitted from each header and a typical width for its content (names, UUIDs,
+timestamps …), set before the first row.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import Cell
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+
+from iroa.connectors.base import NullProgress, Progress
+from iroa.db.engine import Database
+from iroa.exports.service import CHUNK_SIZE, SHEETS, resolve_scope, snapshot_connection
+
+HEADER_FONT = Font(bold=True)
+MAX_WIDTH = 60
+
+
+def column_width(header: str, typical: int) -> int:
+    """A column as wide as its header or its typical content, whichever is wider."""
+    return min(max(len(header) + 2, typical), MAX_WIDTH)
+
+
+def write_xlsx(
+    db: Database,
+    target: Path | IO[bytes],
+    *,
+    integration: str | None = None,
+    progress: Progress | None = None,
+    now: datetime | None = None,
+) -> dict[str, int]:
+    """Write every sheet to ``target``; the number of rows of each sheet.
+
+    A path is written through a temporary file beside it and renamed at the end,
+    so a failed export never leaves half a workbook behind.
+    """
+    if isinstance(target, Path):
+        return _write_atomically(db, target, integration, progress, now)
+    return _write(db, target, integration, progress or NullProgress(), now)
+
+
+def _write_atomically(
+    db: Database,
+    path: Path,
+    integration: str | None,
+    progress: Progress | None,
+    now: datetime | None,
+) -> dict[str, int]:
+    if path.is_dir():
+        raise IsADirectoryError(21, "is a directory, not a file", str(path))
+    if not path.parent.is_dir():
+        raise FileNotFoundError(2, "no such directory", str(path.parent))
+    fd, partial = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as stream:
+            rows = _write(db, stream, integration, progress or NullProgress(), now)
+        os.chmod(partial, 0o644)
+        os.replace(partial, path)
+    except BaseException:
+        Path(partial).unlink(missing_ok=True)
+        raise
+    return rows
+
+
+def _write(
+    db: Database,
+    stream: IO[bytes],
+    integration: str | None,
+    progress: Progress,
+    now: datetime | None,
+) -> dict[str, int]:
+    workbook = Workbook(write_only=True)
+    written: dict[str, int] = {}
+    with snapshot_connection(db) as conn:
+        scope = resolve_scope(conn, integration, now)
+        for sheet in SHEETS:
+            progress.start(sheet.name, sheet.count(conn, scope))
+            worksheet: Any = workbook.create_sheet(sheet.name)
+            for index, column in enumerate(sheet.columns, start=1):
+                letter = get_column_letter(index)
+                worksheet.column_dimensions[letter].width = column_width(
+                    column.header, column.width
+                )
+            worksheet.freeze_panes = "A2"
+            worksheet.append([_header(worksheet, c.header) for c in sheet.columns])
+            rows = 0
+            for chunk, read in sheet.chunks(conn, scope, CHUNK_SIZE):
+                for row in chunk:
+                    worksheet.append(row)
+                rows += len(chunk)
+                progress.advance(read)
+            last = get_column_letter(len(sheet.columns))
+            worksheet.auto_filter.ref = f"A1:{last}{rows + 1}"
+            written[sheet.name] = rows
+    workbook.save(stream)
+    return written
+
+
+def _header(worksheet: Any, text: str) -> Cell:
+    cell = WriteOnlyCell(worksheet, value=text)
+    cell.font = HEADER_FONT
+    return cell

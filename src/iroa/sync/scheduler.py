@@ -1,0 +1,180 @@
+"""The thread of ``iroa serve`` that starts due syncs (see :mod:`iroa.sync.schedule`).
+
+Runs start the way API syncs do (:func:`~iroa.sync.background.start_background_sync`,
+trigger ``schedule``), so the per-integration lock decides, across processes,
+that one run at a time goes ahead: a run already going is skipped, not queued.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+
+from iroa.connectors.base import ConnectionOptions, Connector
+from iroa.connectors.registry import create_connector
+from iroa.crypto import SecretBox
+from iroa.db.base import utcnow
+from iroa.db.engine import Database
+from iroa.integrations.models import Integration
+from iroa.integrations.service import connection_options
+from iroa.sync.background import ProgressBroker, start_background_sync
+from iroa.sync.engine import SyncAlreadyRunningError
+from iroa.sync.reconcile import Safeguard
+from iroa.sync.schedule import ScheduleEntry, SchedulePolicy, due_integrations, first_sync_at
+
+log = logging.getLogger(__name__)
+
+
+Factory = Callable[[str, ConnectionOptions], Connector]
+
+
+@dataclass
+class Scheduler:
+    """Starts the due syncs of this database every ``tick_s`` seconds, in a background thread.
+
+    Runs go through the same path as API syncs; one already going for an
+    integration (here or in another process) is never started again.
+    """
+
+    db: Database
+    box: SecretBox
+    broker: ProgressBroker
+    safeguard: Safeguard = field(default_factory=Safeguard)
+    policy: SchedulePolicy = field(default_factory=SchedulePolicy)
+    tick_s: float = 5.0
+    clock: Callable[[], datetime] = utcnow
+    connector_factory: Factory = create_connector
+    _running: set[int] = field(default_factory=set, init=False)
+    _changed: threading.Condition = field(default_factory=threading.Condition, init=False)
+    _stop: threading.Event = field(default_factory=threading.Event, init=False)
+    _thread: threading.Thread | None = field(default=None, init=False)
+
+    def start(self) -> None:
+        """Begin ticking in a daemon thread."""
+        if self._thread is not None:
+            raise RuntimeError("the scheduler is already running")
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="iroa-scheduler", daemon=True)
+        self._thread.start()
+        log.info("scheduler started (every %g s)", self.tick_s)
+
+    def stop(self, grace_s: float = 10.0) -> None:
+        """Start no more runs; wait up to ``grace_s`` for the running ones to finish.
+
+        A run still going after that is left to its thread; if the process then
+        exits, the next start marks it ``interrupted``.
+        """
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        with self._changed:
+            if not self._changed.wait_for(lambda: not self._running, grace_s):
+                log.warning("scheduler stopped with %d syncs still running", len(self._running))
+
+    @property
+    def running(self) -> frozenset[int]:
+        """Integrations whose scheduled run this scheduler is waiting for."""
+        with self._changed:
+            return frozenset(self._running)
+
+    def tick(self) -> list[int]:
+        """Start every due sync now; return the ids of the runs started."""
+        now = self.clock()
+        entries = self._load_entries(now)
+        started: list[int] = []
+        for integration_id in due_integrations(entries, now):
+            if self._stop.is_set():
+                break
+            if integration_id in self.running:
+                continue
+            run_id = self._start_one(integration_id, now)
+            if run_id is not None:
+                started.append(run_id)
+        return started
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.tick()
+            except Exception:
+                log.exception("scheduler: looking for due syncs failed")
+            self._stop.wait(self.tick_s)
+
+    def _load_entries(self, now: datetime) -> list[ScheduleEntry]:
+        """The scheduled integrations; those never scheduled get their first time now."""
+        with self.db.session() as session:
+            rows = session.execute(
+                select(
+                    Integration.id,
+                    Integration.enabled,
+                    Integration.interval_seconds,
+                    Integration.next_sync_at,
+                    Integration.last_success_at,
+                ).where(Integration.interval_seconds.is_not(None), Integration.enabled)
+            ).all()
+        entries: list[ScheduleEntry] = []
+        for integration_id, enabled, interval_s, next_sync_at, last_success_at in rows:
+            if next_sync_at is None and interval_s:
+                jitter_s = self.policy.draw_jitter_s(interval_s)
+                next_sync_at = first_sync_at(now, interval_s, last_success_at, jitter_s)
+                self._set_next(integration_id, next_sync_at, only_if_unset=True)
+            entries.append(ScheduleEntry(integration_id, enabled, interval_s, next_sync_at))
+        return entries
+
+    def _set_next(self, integration_id: int, at: datetime, *, only_if_unset: bool = False) -> None:
+        stmt = update(Integration).where(Integration.id == integration_id).values(next_sync_at=at)
+        if only_if_unset:
+            stmt = stmt.where(Integration.next_sync_at.is_(None))
+        with self.db.write_session() as session:
+            session.execute(stmt)
+
+    def _start_one(self, integration_id: int, now: datetime) -> int | None:
+        with self.db.session() as session:
+            integration = session.get(Integration, integration_id)
+        if integration is None:
+            return None
+        try:
+            options = connection_options(integration, self.box)
+            connector = self.connector_factory(integration.kind, options)
+        except Exception as exc:
+            # Nothing to run (say, a kind this version cannot sync): look again an interval later.
+            log.warning("scheduler: cannot sync %r: %s", integration.name, exc)
+            delay = timedelta(seconds=integration.interval_seconds or self.policy.min_interval_s)
+            self._set_next(integration_id, now + delay)
+            return None
+        with self._changed:
+            self._running.add(integration_id)
+
+        def finished(_: Any) -> None:
+            with self._changed:
+                self._running.discard(integration_id)
+                self._changed.notify_all()
+
+        try:
+            run_id = start_background_sync(
+                self.db,
+                integration_id,
+                connector,
+                self.broker,
+                trigger="schedule",
+                safeguard=self.safeguard,
+                policy=self.policy,
+                on_finish=finished,
+            )
+        except SyncAlreadyRunningError:
+            log.debug("scheduler: %r is being synced elsewhere; skipped", integration.name)
+            finished(None)
+            return None
+        except Exception:
+            log.exception("scheduler: starting the sync of %r failed", integration.name)
+            finished(None)
+            return None
+        log.info("scheduler: started sync run %s of %r", run_id, integration.name)
+        return run_id

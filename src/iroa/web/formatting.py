@@ -1,0 +1,89 @@
+"""How values read on a page: sizes with units, ages, timestamps (Jinja filters, pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+BYTE_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
+DASH = "—"
+
+
+def format_bytes(value: int | float | None) -> str:
+    """1073741824 → ``1.0 GiB``."""
+    if value is None:
+        return DASH
+    size = float(value)
+    for unit in BYTE_UNITS:
+        if abs(size) < 1024 or unit == BYTE_UNITS[-1]:
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    raise AssertionError("unreachable")
+
+
+def format_mib(value: int | float | None) -> str:
+    """Memory given in MiB, in the largest fitting unit."""
+    return DASH if value is None else format_bytes(float(value) * 1024 * 1024)
+
+
+def parse_time(value: str | datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def format_time(value: str | datetime | None) -> str:
+    """A timestamp in UTC to the minute: ``2026-01-05 09:00 UTC``."""
+    moment = parse_time(value)
+    return DASH if moment is None else moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def format_age(value: str | datetime | None, now: datetime | None = None) -> str:
+    """How long ago: ``3 min ago``, ``2 h ago``, ``5 days ago``."""
+    moment = parse_time(value)
+    if moment is None:
+        return "never"
+    seconds = int(((now or datetime.now(UTC)) - moment).total_seconds())
+    if seconds < 60:
+        return "just now"
+    for size, unit in ((86400, "days"), (3600, "h"), (60, "min")):
+        if seconds >= size:
+            count = seconds // size
+            return f"{count} {'day' if unit == 'days' and count == 1 else unit} ago"
+    raise AssertionError("unreachable")
+
+
+def format_value(value: Any) -> str:
+    """Any field value as text: lists joined, booleans as yes/no, nothing as a dash."""
+    if value is None or value in ("", []):
+        return DASH
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ", ".join(format_value(v) for v in value)
+    if isinstance(value, float):
+        return f"{value:.2f}"
+    return str(value)
+
+
+def format_ratio(value: float | None) -> str:
+    return DASH if value is None else f"{value:.2f} : 1"
+
+
+def percent(part: int | float | None, whole: int | float | None) -> int | None:
+    """``part`` of ``whole`` in whole percent, or None if unknown."""
+    if part is None or not whole:
+        return None
+    return max(0, min(100, round(100 * float(part) / float(whole))))
+
+
+FILTERS: dict[str, Callable[..., Any]] = {
+    "bytes": format_bytes,
+    "mib": format_mib,
+    "time": format_time,
+    "age": format_age,
+    "value": format_value,
+    "ratio": format_ratio,
+}

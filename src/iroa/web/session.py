@@ -1,0 +1,102 @@
+"""Who is looking at a page: the dashboard session cookie, CSRF checks on forms, login redirects.
+
+The session is the one ``POST /api/v1/auth/session`` opens (same cookie, same
+token table); a form proves it comes from our page by carrying the session's
+CSRF token in a hidden ``csrf_token`` field. The login form, before any
+session exists, uses a double-submit cookie instead.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from dataclasses import dataclass
+from typing import Annotated
+from urllib.parse import parse_qsl
+
+from fastapi import Depends, Request
+
+from iroa.api.deps import SESSION_COOKIE, Clock, get_db
+from iroa.auth.service import Principal, authenticate_token, csrf_token_for
+from iroa.db.engine import Database
+
+LOGIN_CSRF_COOKIE = "iroa_login_csrf"
+MAX_FORM_BYTES = 64 * 1024
+
+
+class LoginRequiredError(Exception):
+    """No live dashboard session: the page answers with a redirect to the login form."""
+
+    def __init__(self, next_url: str) -> None:
+        super().__init__("login required")
+        self.next_url = next_url
+
+
+class CsrfRejectedError(Exception):
+    """A form arrived without this session's CSRF token."""
+
+
+@dataclass(frozen=True, slots=True)
+class WebUser:
+    """The logged-in user of a page and the CSRF token its forms carry."""
+
+    principal: Principal
+    csrf_token: str
+    session_secret: str
+
+    @property
+    def username(self) -> str:
+        return self.principal.username
+
+    @property
+    def role(self) -> str:
+        return self.principal.role
+
+    def can(self, role: str) -> bool:
+        return self.principal.has_role(role)
+
+
+def page_user(request: Request, db: Annotated[Database, Depends(get_db)], clock: Clock) -> WebUser:
+    """The user of a dashboard session; else a redirect to the login page."""
+    secret = request.cookies.get(SESSION_COOKIE)
+    principal = authenticate_token(db, secret, clock, kind="session") if secret else None
+    if secret is None or principal is None:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        raise LoginRequiredError(target)
+    return WebUser(principal, csrf_token_for(secret), secret)
+
+
+PageUser = Annotated[WebUser, Depends(page_user)]
+
+
+async def read_form(request: Request) -> dict[str, str]:
+    """An ``application/x-www-form-urlencoded`` body as a dict (the last value of a field wins)."""
+    body = await request.body()
+    if len(body) > MAX_FORM_BYTES:
+        raise CsrfRejectedError("the form is too large")
+    return dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+
+
+def check_csrf(form: dict[str, str], user: WebUser) -> None:
+    """Refuse a form that does not carry the session's CSRF token."""
+    if not hmac.compare_digest(form.get("csrf_token", ""), user.csrf_token):
+        raise CsrfRejectedError("missing or wrong CSRF token")
+
+
+def new_login_csrf() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def check_login_csrf(request: Request, form: dict[str, str]) -> None:
+    """The login form's token must match the cookie set with the form."""
+    cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    sent = form.get("csrf_token", "")
+    if not cookie or not hmac.compare_digest(cookie, sent):
+        raise CsrfRejectedError("missing or wrong CSRF token: reload the login page")
+
+
+def safe_next(target: str | None) -> str:
+    """A local path to go to after login (never another site)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target

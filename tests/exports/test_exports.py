@@ -1,0 +1,201 @@
+"""Exports against real peers: a vCenter simulator and a Hyper-V WinRM endpoint, synced, exported.
+
+The workbook and the CSV files are read back and compared with the database
+(on SQLite and PostgreSQL), both platforms in the same sheets.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import Counter
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+from openpyxl.utils import get_column_letter
+from sqlalchemy import select
+
+from iroa.crypto import SecretBox
+from iroa.db.base import utcnow
+from iroa.db.engine import Database
+from iroa.exports.csv import cell_text, list_csv, write_csv_directory
+from iroa.exports.service import SHEETS, resolve_scope, snapshot_connection
+from iroa.exports.xlsx import write_xlsx
+from iroa.integrations.service import IntegrationInput, add_integration
+from iroa.inventory.models import VmDisk, VmNic, VmSnapshot
+from iroa.inventory.queries import list_objects
+from iroa.sync.engine import run_sync
+from tests.peers import vsphere_ops as ops
+from tests.peers.vcsim import Topology
+from tests.sync.test_hyperv_sync import connector_for as hyperv_connector
+from tests.sync.test_vcenter_sync import connector_for as vcenter_connector
+
+MIB = 1 << 20
+SHEET_NAMES = [
+    "vInfo",
+    "vCPU",
+    "vMemory",
+    "vDisk",
+    "vNetwork",
+    "vSnapshot",
+    "vTools",
+    "vCluster",
+    "vHost",
+    "vDatastore",
+    "vHealth",
+]
+POWER = {"on": "poweredOn", "off": "poweredOff", "suspended": "suspended"}
+TOPOLOGY = Topology(clusters=1, hosts_per_cluster=2, standalone_hosts=1, vms_per_host=2)
+
+
+@pytest.fixture
+def estate(db: Database, box: SecretBox, vcsim: Any, winrm: Any) -> Database:
+    """A vCenter simulator (with one snapshot) and a standalone Hyper-V host, both synced."""
+    vcenter = vcsim(TOPOLOGY)
+    ops.create_snapshot(ops.connect(vcenter), "DC0_H0_VM0", "before-patch")
+    hyperv = winrm("standalone")
+    vc = add_integration(db, box, IntegrationInput("vcenter", "vc", vcenter.url)).id
+    hv = add_integration(
+        db, box, IntegrationInput("hyperv", "hv", hyperv.url, transport="basic")
+    ).id
+    assert run_sync(db, vc, vcenter_connector(vcenter)).succeeded
+    assert run_sync(db, hv, hyperv_connector(hyperv)).succeeded
+    return db
+
+
+def read_sheets(path: Path) -> dict[str, list[dict[str, Any]]]:
+    workbook = openpyxl.load_workbook(path, read_only=True)
+    sheets = {}
+    for worksheet in workbook.worksheets:
+        header, *rows = list(worksheet.iter_rows(values_only=True))
+        sheets[worksheet.title] = [dict(zip(header, row, strict=True)) for row in rows]
+    workbook.close()
+    return sheets
+
+
+def present(db: Database, model: Any) -> int:
+    with db.session() as session:
+        return len(session.scalars(select(model.id).where(model.removed_at.is_(None))).all())
+
+
+def test_workbook_holds_both_platforms_as_the_database_has_them(
+    estate: Database, tmp_path: Path
+) -> None:
+    db = estate
+    path = tmp_path / "inventory.xlsx"
+    written = write_xlsx(db, path, now=utcnow() + timedelta(days=30))
+
+    formatted = openpyxl.load_workbook(path)
+    assert formatted.sheetnames == SHEET_NAMES
+    for sheet in SHEETS:
+        worksheet = formatted[sheet.name]
+        headers = [cell.value for cell in worksheet[1]]
+        assert headers == [c.header for c in sheet.columns]
+        assert headers[-2:] == ["Platform", "Integration"]
+        assert all(cell.font.b for cell in worksheet[1])
+        assert worksheet.freeze_panes == "A2"
+        last = get_column_letter(len(headers))
+        assert worksheet.auto_filter.ref == f"A1:{last}{written[sheet.name] + 1}"
+        assert worksheet.column_dimensions["A"].width >= len(headers[0])
+    formatted.close()
+
+    sheets = read_sheets(path)
+    assert {name: len(rows) for name, rows in sheets.items()} == written
+
+    vms = {(vm["integration"], vm["name"]): vm for vm in list_objects(db, "vms")}
+    info = {(row["Integration"], row["VM"]): row for row in sheets["vInfo"]}
+    assert set(info) == set(vms)
+    assert {row["Platform"] for row in info.values()} == {"vcenter", "hyperv"}
+    for name, vm in vms.items():
+        row = info[name]
+        assert row["Powerstate"] == POWER.get(vm["power_state"], vm["power_state"])
+        assert (row["CPUs"], row["Memory"]) == (vm["num_cpu"], vm["memory_mib"])
+        assert (row["Host"], row["Cluster"], row["Datacenter"]) == (
+            vm["host"],
+            vm["cluster"],
+            vm["datacenter"],
+        )
+        assert (row["VM ID"], row["VM UUID"]) == (vm["external_id"], vm["uuid"])
+        assert row["OS according to the configuration file"] == vm["guest_os"]
+        expected_mib = None if vm["used_bytes"] is None else round(vm["used_bytes"] / MIB)
+        assert row["In Use MiB"] == expected_mib
+        assert row["Template"] is vm["is_template"]
+        assert row["Generation"] == (vm["generation"] if vm["platform"] == "hyperv" else None)
+    assert any(row["Generation"] for row in info.values())  # Hyper-V fills it
+
+    memory = {(row["Integration"], row["VM"]): row for row in sheets["vMemory"]}
+    for name, vm in vms.items():
+        expected = vm["memory_assigned_mib"] if vm["platform"] == "hyperv" else None
+        assert memory[name]["Assigned MiB"] == expected
+        assert memory[name]["Size MiB"] == vm["memory_mib"]
+
+    for per_vm in ("vCPU", "vTools"):
+        assert Counter((r["Integration"], r["VM"]) for r in sheets[per_vm]) == Counter(list(vms))
+    assert len(sheets["vDisk"]) == present(db, VmDisk)
+    assert len(sheets["vNetwork"]) == present(db, VmNic)
+    assert len(sheets["vSnapshot"]) == present(db, VmSnapshot) == 3
+    for name in ("vDisk", "vNetwork", "vSnapshot"):
+        assert {row["Platform"] for row in sheets[name]} == {"vcenter", "hyperv"}, name
+    assert {r["Name"] for r in sheets["vSnapshot"]} == {
+        "before-patch",
+        "before-iis-upgrade",
+        "after-iis-upgrade",
+    }
+
+    hosts = {(h["integration"], h["name"]): h for h in list_objects(db, "hosts")}
+    vhost = {(row["Integration"], row["Host"]): row for row in sheets["vHost"]}
+    assert set(vhost) == set(hosts)
+    vms_per_host = Counter(
+        (vm["integration"], vm["host"]) for vm in vms.values() if not vm["is_template"]
+    )
+    for name, host in hosts.items():
+        assert vhost[name]["# VMs"] == vms_per_host[name]
+        assert vhost[name]["# Cores"] == host["cpu_cores"]
+        assert vhost[name]["# Memory"] == host["memory_mib"]
+        assert (vhost[name]["ESX Version"] is None) == (host["platform"] == "hyperv")
+
+    datastores = {(d["integration"], d["name"]): d for d in list_objects(db, "datastores")}
+    vdatastore = {(row["Integration"], row["Name"]): row for row in sheets["vDatastore"]}
+    assert set(vdatastore) == set(datastores)
+    assert {row["Platform"] for row in vdatastore.values()} == {"vcenter", "hyperv"}
+    for name, datastore in datastores.items():
+        for header, field in (("Capacity MiB", "capacity_bytes"), ("Free MiB", "free_bytes")):
+            value = datastore[field]
+            assert vdatastore[name][header] == (None if value is None else round(value / MIB))
+
+    assert {row["Integration"] for row in sheets["vCluster"]} == {"vc"}
+
+    # Thirty days on, every snapshot is older than seven days.
+    old = [row for row in sheets["vHealth"] if row["Message type"] == "Snapshot"]
+    assert sorted(row["Name"] for row in old) == sorted(r["VM"] for r in sheets["vSnapshot"])
+    assert all("days old" in row["Message"] for row in old)
+
+
+def test_csv_files_read_back_as_the_sheets_and_lists(estate: Database, tmp_path: Path) -> None:
+    db = estate
+    files = write_csv_directory(db, tmp_path / "csv", integration="hv")
+    assert sorted(files) == sorted(SHEET_NAMES)
+    with snapshot_connection(db) as conn:
+        scope = resolve_scope(conn, "hv")
+        for sheet in SHEETS:
+            with files[sheet.name].open(newline="", encoding="utf-8") as stream:
+                header, *rows = list(csv.reader(stream))
+            assert header == [c.header for c in sheet.columns]
+            expected = [
+                [cell_text(v) for v in row]
+                for chunk, _ in sheet.chunks(conn, scope, 1000)
+                for row in chunk
+            ]
+            assert rows == expected, sheet.name
+            assert {row[-1] for row in rows} <= {"hv"}
+    info = list(csv.DictReader((tmp_path / "csv" / "vInfo.csv").open(encoding="utf-8")))
+    assert len(info) == 12 and {row["Platform"] for row in info} == {"hyperv"}
+
+    for plural in ("vms", "hosts", "datastores", "networks", "clusters", "datacenters"):
+        items = list_objects(db, plural)
+        text = "".join(list_csv(db, plural))
+        read = list(csv.DictReader(io.StringIO(text, newline="")))
+        assert read == [{k: cell_text(v) for k, v in item.items()} for item in items], plural
