@@ -18,15 +18,13 @@ from iroa.api.schemas import (
     SyncRequest,
     SyncRunOut,
 )
-from iroa.audit.service import record_sync_start
 from iroa.connectors.base import ConnectorError
 from iroa.connectors.registry import create_connector
 from iroa.crypto import SecretBox
 from iroa.integrations import service
 from iroa.integrations.models import Integration
-from iroa.sync.background import ProgressBroker, start_background_sync
+from iroa.sync.background import start_integration_sync
 from iroa.sync.history import get_run
-from iroa.sync.reconcile import Safeguard
 
 router = APIRouter(prefix="/api/v1/integrations", tags=["integrations"])
 NOT_FOUND: dict[int | str, dict[str, object]] = {404: {"model": Problem}}
@@ -128,23 +126,15 @@ def start_sync(
     force = body.force if body is not None else False
     if force and not user.has_role("admin"):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "only admins can force a sync")
-    integration = service.get_integration_by_id(db, integration_id)
-    connector = create_connector(integration.kind, service.connection_options(integration, box))
-    broker: ProgressBroker = request.app.state.broker
-    safeguard: Safeguard = request.app.state.safeguard
-
-    def audit_start(run_id: int) -> None:
-        record_sync_start(db, user.actor, integration.id, integration.name, run_id, force)
-
-    run_id = start_background_sync(
+    run_id = start_integration_sync(
         db,
-        integration.id,
-        connector,
-        broker,
+        box,
+        request.app.state.broker,
+        integration_id,
+        user.actor,
         trigger="api",
         force=force,
-        safeguard=safeguard,
-        on_start=audit_start,
+        safeguard=request.app.state.safeguard,
     )
     run = get_run(db, run_id)
     if run is None:

@@ -14,8 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from iroa.audit.service import Actor, record_sync_start
 from iroa.connectors.base import Connector
+from iroa.connectors.registry import create_connector
+from iroa.crypto import SecretBox
 from iroa.db.engine import Database
+from iroa.integrations.service import connection_options, get_integration_by_id
 from iroa.sync.engine import SyncResult, run_sync
 from iroa.sync.reconcile import Safeguard
 from iroa.sync.schedule import SchedulePolicy
@@ -231,3 +235,33 @@ def start_background_sync(
         raise started.error
     assert started.run_id is not None
     return started.run_id
+
+
+def start_integration_sync(
+    db: Database,
+    box: SecretBox,
+    broker: ProgressBroker,
+    integration_id: int,
+    actor: Actor,
+    *,
+    trigger: str,
+    force: bool = False,
+    safeguard: Safeguard | None = None,
+) -> int:
+    """Start an audited background sync of one stored integration; return its run id."""
+    integration = get_integration_by_id(db, integration_id)
+    connector = create_connector(integration.kind, connection_options(integration, box))
+
+    def audit_start(run_id: int) -> None:
+        record_sync_start(db, actor, integration.id, integration.name, run_id, force)
+
+    return start_background_sync(
+        db,
+        integration.id,
+        connector,
+        broker,
+        trigger=trigger,
+        force=force,
+        safeguard=safeguard,
+        on_start=audit_start,
+    )

@@ -13,7 +13,6 @@ from starlette.concurrency import run_in_threadpool
 
 from iroa.api.auth import start_session
 from iroa.api.deps import CSRF_COOKIE, DB, SESSION_COOKIE, Clock
-from iroa.audit.service import record_sync_start
 from iroa.auth.service import (
     AuthError,
     LoginThrottledError,
@@ -30,10 +29,9 @@ from iroa.integrations.models import INVENTORY_KINDS
 from iroa.inventory.details import get_object
 from iroa.inventory.listing import InvalidQueryError, ListParams, Page, list_page
 from iroa.inventory.overview import get_summary, list_changes, vm_count_trend
-from iroa.sync.background import ProgressBroker, SyncStartTimeoutError, start_background_sync
+from iroa.sync.background import SyncStartTimeoutError, start_integration_sync
 from iroa.sync.engine import SyncAlreadyRunningError
 from iroa.sync.history import get_run, list_runs_page
-from iroa.sync.reconcile import Safeguard
 from iroa.web.charts import trend_chart
 from iroa.web.formatting import format_time
 from iroa.web.render import DETAIL_PLURALS, message_page, render
@@ -394,25 +392,14 @@ async def sync_now(request: Request, user: PageUser, db: DB, integration_id: int
 
 def _sync_now(request: Request, user: WebUser, db: Database, integration_id: int) -> Response:
     try:
-        integration = service.get_integration_by_id(db, integration_id)
-        box: SecretBox = request.app.state.box
-        connector = create_connector(integration.kind, service.connection_options(integration, box))
-        broker: ProgressBroker = request.app.state.broker
-        safeguard: Safeguard = request.app.state.safeguard
-
-        def audit_start(run_id: int) -> None:
-            record_sync_start(
-                db, user.principal.actor, integration.id, integration.name, run_id, False
-            )
-
-        run_id = start_background_sync(
+        run_id = start_integration_sync(
             db,
-            integration.id,
-            connector,
-            broker,
+            request.app.state.box,
+            request.app.state.broker,
+            integration_id,
+            user.principal.actor,
             trigger="manual",
-            safeguard=safeguard,
-            on_start=audit_start,
+            safeguard=request.app.state.safeguard,
         )
     except (
         service.IntegrationError,
