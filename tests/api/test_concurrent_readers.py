@@ -13,7 +13,6 @@ import httpx
 import pytest
 import uvicorn
 
-from iroa.api import integrations as integrations_api
 from iroa.api.app import create_app
 from iroa.audit.service import CLI_ACTOR
 from iroa.auth.service import create_token, create_user
@@ -38,6 +37,7 @@ from iroa.crypto import SecretBox, load_secret_key
 from iroa.db.engine import Database
 from iroa.db.migrate import upgrade
 from iroa.integrations.service import IntegrationInput, add_integration
+from iroa.sync import background as sync_background
 
 VMS = 2_000
 READERS = 20
@@ -117,7 +117,7 @@ def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Served]:
         db, box, IntegrationInput("vcenter", "big", "https://big.example.com")
     )
     monkeypatch.setattr(
-        integrations_api, "create_connector", lambda kind, options: SyntheticConnector(options)
+        sync_background, "create_connector", lambda kind, options: SyntheticConnector(options)
     )
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
