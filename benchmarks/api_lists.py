@@ -203,18 +203,6 @@ def percentile(samples: list[float], q: int) -> float:
     return statistics.quantiles(samples, n=100, method="inclusive")[q - 1]
 
 
-def timed(fn: Callable[[], Any], requests: int) -> tuple[float, float]:
-    """p50 and p95 in milliseconds of ``requests`` calls, after a few warm-up calls."""
-    for _ in range(3):
-        fn()
-    samples = []
-    for _ in range(requests):
-        start = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - start) * 1000)
-    return percentile(samples, 50), percentile(samples, 95)
-
-
 async def timed_async(fn: Callable[[], Awaitable[Any]], requests: int) -> tuple[float, float]:
     """:func:`timed` for a coroutine function."""
     for _ in range(3):
@@ -225,6 +213,30 @@ async def timed_async(fn: Callable[[], Awaitable[Any]], requests: int) -> tuple[
         await fn()
         samples.append((time.perf_counter() - start) * 1000)
     return percentile(samples, 50), percentile(samples, 95)
+
+
+async def side_by_side(
+    api: Callable[[], Awaitable[Any]], raw: Callable[[], Any], requests: int
+) -> tuple[tuple[float, float], tuple[float, float]]:
+    """p50 and p95 in milliseconds of ``api`` and of ``raw``, their calls taken in turns.
+
+    Alternating keeps whatever else the machine does from falling on one side only.
+    """
+    for _ in range(3):
+        await api()
+        raw()
+    api_samples, raw_samples = [], []
+    for _ in range(requests):
+        start = time.perf_counter()
+        await api()
+        api_samples.append((time.perf_counter() - start) * 1000)
+        start = time.perf_counter()
+        raw()
+        raw_samples.append((time.perf_counter() - start) * 1000)
+    return (
+        (percentile(api_samples, 50), percentile(api_samples, 95)),
+        (percentile(raw_samples, 50), percentile(raw_samples, 95)),
+    )
 
 
 class Capture:
@@ -346,8 +358,9 @@ async def measure(app: FastAPI, token: str, args: argparse.Namespace) -> list[di
                 response = await client.get("/api/v1/vms", params=params)
                 assert response.status_code == 200, response.text
 
-            api_p50, api_p95 = await timed_async(call, args.requests)
-            raw_p50, raw_p95 = timed(raw_runner(app_db, statements), args.requests)
+            (api_p50, api_p95), (raw_p50, raw_p95) = await side_by_side(
+                call, raw_runner(app_db, statements), args.requests
+            )
             rows.append(
                 {
                     "case": label,

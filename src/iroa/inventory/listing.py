@@ -2,7 +2,9 @@
 
 A page is two statements whatever its size: one ``count(*)`` over the filtered
 table (no joins) and one ``SELECT … ORDER BY key, id LIMIT n + 1`` whose rows
-already carry the referenced names. Paging is by keyset — the cursor holds the
+already carry the referenced names (and, for VMs, their datastores' and
+networks'). Both are built once per shape of query and sent with the request's
+values as parameters. Paging is by keyset — the cursor holds the
 last row's sort value and id — so a deep page costs what the first one does,
 and rows inserted or removed between requests never make a page repeat or skip
 an object that stayed.
@@ -16,21 +18,22 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Column,
     ColumnElement,
+    Integer,
     Select,
     Table,
     Text,
     and_,
+    bindparam,
     cast,
     false,
     func,
-    literal,
     literal_column,
     or_,
     select,
@@ -43,11 +46,12 @@ from iroa.db.engine import Database
 from iroa.integrations.models import INVENTORY_KINDS, Integration
 from iroa.inventory import models
 from iroa.inventory.queries import (
-    add_vm_placements,
     jsonable_rows,
     object_type,
     select_objects,
+    split_vm_placements,
     timestamp_fields,
+    with_vm_placements,
 )
 from iroa.inventory.types import BY_PLURAL, ObjectType
 
@@ -215,62 +219,73 @@ def sortable_fields(plural: str) -> tuple[str, ...]:
 def list_page(db: Database, plural: str, params: ListParams) -> Page:
     """One page of a type's objects, the total matching, and the cursor of the next page."""
     kind = object_type(plural)
-    table = kind.table
-    conditions = _conditions(db, kind, params)
+    shape, values = _query_shape(db, kind, params)
     sort_field, descending = _parse_sort(plural, params.sort)
-    key = table.c[sort_field]
     limit = check_limit(params.limit)
-    stmt = select_objects(kind).where(*conditions)
+    after: bool | None = None  # no cursor; else whether the cursor's sort value is NULL
     if params.cursor is not None:
+        key = kind.table.c[sort_field]
         value, last_id = decode_cursor(params.cursor, params.sort or "name", _python_type(key))
-        stmt = stmt.where(_after(key, table.c.id, value, last_id, descending))
-    stmt = stmt.order_by(*_order(key, table.c.id, descending)).limit(limit + 1)
-    count = select(func.count()).select_from(table).where(*conditions)
+        after = value is None
+        values |= {"after_value": value, "after_id": last_id}
+    count, page = _statements(db.is_sqlite, plural, shape, sort_field, descending, after)
     with db.engine.connect() as conn:
-        total = int(conn.execute(count).scalar_one())
-        rows = conn.execute(stmt).all()
-        next_cursor = None
-        if len(rows) > limit:
-            rows = rows[:limit]
-            last = rows[-1]._mapping
-            next_cursor = encode_cursor(params.sort or "name", last[sort_field], last["id"])
-        items = jsonable_rows(rows, timestamp_fields(kind))
-        if plural == "vms":
-            add_vm_placements(conn, items)
+        total = int(conn.execute(count, values).scalar_one())
+        rows = conn.execute(page, values | {"page_limit": limit + 1}).all()
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]._mapping
+        next_cursor = encode_cursor(params.sort or "name", last[sort_field], last["id"])
+    items = jsonable_rows(rows, timestamp_fields(kind))
+    if plural == "vms":
+        split_vm_placements(items)
     return Page(items, total, next_cursor)
 
 
-def _conditions(db: Database, kind: ObjectType, params: ListParams) -> list[ColumnElement[bool]]:
-    table = kind.table
-    conditions: list[ColumnElement[bool]] = []
+@dataclass(frozen=True)
+class _Shape:
+    """What a list's statements depend on, but for the values they are sent with.
+
+    Statements are built once per shape (see :func:`_statements`): building and
+    keying a select of forty columns costs more than SQLite takes to run a page.
+    """
+
+    include_removed: bool
+    search: str | None  # "index" (SQLite's trigram table), "like", or no search
+    integration: bool
+    platform: bool
+    filters: tuple[str, ...]
+
+
+def _query_shape(
+    db: Database, kind: ObjectType, params: ListParams
+) -> tuple[_Shape, dict[str, Any]]:
+    """The shape of a list query and the values to bind, once each parameter is checked."""
+    values: dict[str, Any] = {}
     q = (params.q or "").strip()
-    if not params.include_removed:
+    search = None
+    if q:
+        check_text("q", q)
+        if len(q) > MAX_SEARCH_LENGTH:
+            raise InvalidQueryError(f"q is longer than {MAX_SEARCH_LENGTH} characters")
         if _uses_search_index(db, kind, q):
-            # Unary + keeps SQLite from walking the removed_at index: the ids the search
-            # index returns are the cheaper place to start.
-            conditions.append(literal_column(f"+{table.name}.removed_at").is_(None))
+            search = "index"
+            values["q"] = '"' + q.replace('"', '""') + '"'  # an FTS5 string: a substring
         else:
-            conditions.append(table.c.removed_at.is_(None))
+            search = "like"
+            values["q"] = "%" + q.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
     if params.integration is not None:
         check_text("integration", params.integration)
-        conditions.append(
-            table.c.integration_id.in_(
-                select(Integration.id).where(Integration.name == params.integration)
-            )
-        )
+        values["integration"] = params.integration
     if params.platform is not None:
         if params.platform not in INVENTORY_KINDS:
             raise InvalidQueryError(
                 f"unknown platform {params.platform!r}: choose one of {', '.join(INVENTORY_KINDS)}"
             )
-        conditions.append(
-            table.c.integration_id.in_(
-                select(Integration.id).where(Integration.kind == params.platform)
-            )
-        )
-    if q:
-        conditions.append(_search(db, kind, q))
+        values["platform"] = params.platform
     allowed = FILTERS[kind.plural]
+    names = []
     for name, value in params.filters.items():
         if value is None:
             continue
@@ -280,7 +295,73 @@ def _conditions(db: Database, kind: ObjectType, params: ListParams) -> list[Colu
             raise InvalidQueryError(
                 f"unknown filter {name!r} for {kind.plural}: choose one of {choices}"
             )
-        conditions.append(spec.condition(table, _check_value(name, value, spec)))
+        values[f"filter_{name}"] = _check_value(name, value, spec)
+        names.append(name)
+    shape = _Shape(
+        include_removed=params.include_removed,
+        search=search,
+        integration=params.integration is not None,
+        platform=params.platform is not None,
+        filters=tuple(sorted(names)),
+    )
+    return shape, values
+
+
+@lru_cache(maxsize=512)
+def _statements(
+    is_sqlite: bool,
+    plural: str,
+    shape: _Shape,
+    sort_field: str,
+    descending: bool,
+    after: bool | None,
+) -> tuple[Select[Any], Select[Any]]:
+    """The count and the page of one list shape, with their values as named parameters."""
+    kind = object_type(plural)
+    table = kind.table
+    conditions = _conditions(is_sqlite, kind, shape)
+    key = table.c[sort_field]
+    stmt = select_objects(kind).where(*conditions)
+    if after is not None:
+        stmt = stmt.where(_after(key, table.c.id, after, descending))
+    stmt = stmt.order_by(*_order(key, table.c.id, descending))
+    stmt = stmt.limit(bindparam("page_limit", type_=Integer()))
+    if plural == "vms":
+        stmt = with_vm_placements(
+            stmt, lambda c: _order(c[sort_field], c.id, descending, nullable=key.nullable)
+        )
+    count = select(func.count()).select_from(table).where(*conditions)
+    return count, stmt
+
+
+def _conditions(is_sqlite: bool, kind: ObjectType, shape: _Shape) -> list[ColumnElement[bool]]:
+    table = kind.table
+    conditions: list[ColumnElement[bool]] = []
+    if not shape.include_removed:
+        if shape.search == "index":
+            # Unary + keeps SQLite from walking the removed_at index: the ids the search
+            # index returns are the cheaper place to start.
+            conditions.append(literal_column(f"+{table.name}.removed_at").is_(None))
+        else:
+            conditions.append(table.c.removed_at.is_(None))
+    if shape.integration:
+        conditions.append(
+            table.c.integration_id.in_(
+                select(Integration.id).where(Integration.name == bindparam("integration"))
+            )
+        )
+    if shape.platform:
+        conditions.append(
+            table.c.integration_id.in_(
+                select(Integration.id).where(Integration.kind == bindparam("platform"))
+            )
+        )
+    if shape.search is not None:
+        conditions.append(_search(is_sqlite, kind, shape.search == "index"))
+    allowed = FILTERS[kind.plural]
+    for name in shape.filters:
+        spec = allowed[name]
+        conditions.append(spec.condition(table, bindparam(f"filter_{name}")))
     return conditions
 
 
@@ -289,29 +370,26 @@ def _uses_search_index(db: Database, kind: ObjectType, q: str) -> bool:
     return db.is_sqlite and kind.plural == "vms" and len(q) >= TRIGRAM
 
 
-def _search(db: Database, kind: ObjectType, q: str) -> ColumnElement[bool]:
-    check_text("q", q)
-    if len(q) > MAX_SEARCH_LENGTH:
-        raise InvalidQueryError(f"q is longer than {MAX_SEARCH_LENGTH} characters")
+def _search(is_sqlite: bool, kind: ObjectType, index: bool) -> ColumnElement[bool]:
+    """Objects whose search fields hold the bound ``q`` (see :func:`_query_shape`)."""
     table = kind.table
-    if _uses_search_index(db, kind, q):
-        phrase = '"' + q.replace('"', '""') + '"'  # an FTS5 string: matched as a substring
+    if index:
         matching: Select[Any] = (
             select(literal_column("rowid"))
             .select_from(text(VM_SEARCH_TABLE))
-            .where(literal_column(VM_SEARCH_TABLE).op("MATCH")(phrase))
+            .where(literal_column(VM_SEARCH_TABLE).op("MATCH")(bindparam("q")))
         )
         return table.c.id.in_(matching)
-    # One literal pattern (not '%' || :q || '%'), so PostgreSQL can plan with its
+    # One bound pattern (not '%' || :q || '%'), so PostgreSQL can plan with its
     # trigram indexes; SQLite's LIKE already ignores ASCII case.
-    pattern = "%" + q.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
+    pattern = bindparam("q", type_=Text())
     matches = []
     for name in SEARCH_FIELDS[kind.plural]:
         column: ColumnElement[Any] = table.c[name]
         if name == "ip_addresses":
             column = cast(column, Text)
         matches.append(
-            column.like(pattern, escape="/") if db.is_sqlite else column.ilike(pattern, escape="/")
+            column.like(pattern, escape="/") if is_sqlite else column.ilike(pattern, escape="/")
         )
     return or_(*matches)
 
@@ -379,28 +457,38 @@ def _python_type(column: Column[Any]) -> type:
     return column_type.python_type
 
 
-def _order(key: Column[Any], id_column: Column[Any], descending: bool) -> list[Any]:
-    if key is id_column:
+def _order(
+    key: ColumnElement[Any],
+    id_column: ColumnElement[Any],
+    descending: bool,
+    *,
+    nullable: bool | None = None,
+) -> list[Any]:
+    if key is id_column or key.key == "id":
         return [id_column.desc() if descending else id_column.asc()]
     ordered = key.desc() if descending else key.asc()
-    if key.nullable:
+    if key.nullable if nullable is None else nullable:
         ordered = ordered.nulls_last()
     return [ordered, id_column.desc() if descending else id_column.asc()]
 
 
 def _after(
-    key: Column[Any], id_column: Column[Any], value: Any, last_id: int, descending: bool
+    key: Column[Any], id_column: Column[Any], null: bool, descending: bool
 ) -> ColumnElement[bool]:
-    """Rows after (``value``, ``last_id``) in the order of :func:`_order` (NULLs last)."""
+    """Rows after the bound (``after_value``, ``after_id``) in the order of :func:`_order`.
+
+    NULLs sort last; ``null`` says whether the cursor's value is one.
+    """
+    last_id = bindparam("after_id", type_=id_column.type)
     if key is id_column:
         return id_column < last_id if descending else id_column > last_id
-    if value is None:
+    if null:
         if not key.nullable:
             return false()
         return and_(key.is_(None), id_column < last_id if descending else id_column > last_id)
     pair = tuple_(key, id_column)
     # Typed binds, so that timestamps are stored-form (naive UTC on SQLite) like the column.
-    last = tuple_(literal(value, key.type), literal(last_id, id_column.type))
+    last = tuple_(bindparam("after_value", type_=key.type), last_id)
     beyond = pair < last if descending else pair > last
     return or_(key.is_(None), beyond) if key.nullable else beyond
 

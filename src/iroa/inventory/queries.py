@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Result, Select, bindparam, case, select
+from sqlalchemy import Connection, Result, Select, bindparam, case, func, select
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from iroa.db.engine import Database
@@ -95,6 +95,10 @@ def list_objects(
     return items
 
 
+_PLACEMENTS = (
+    ("datastores", VmDatastore, VmDatastore.datastore_id, Datastore),
+    ("networks", VmNetwork, VmNetwork.network_id, Network),
+)
 _IN_CHUNK = 900  # below SQLite's default limit of bound parameters per statement
 _VM_IDS = "vm_ids"
 
@@ -106,10 +110,6 @@ def _placement_queries() -> tuple[tuple[str, Select[int | None, str]], ...]:
     Built once: a page of VMs runs both, and a prebuilt select with an expanding
     parameter costs less per request than building it again.
     """
-    relations = (
-        ("datastores", VmDatastore, VmDatastore.datastore_id, Datastore),
-        ("networks", VmNetwork, VmNetwork.network_id, Network),
-    )
     return tuple(
         (
             key,
@@ -119,8 +119,43 @@ def _placement_queries() -> tuple[tuple[str, Select[int | None, str]], ...]:
             .where(relation.removed_at.is_(None))
             .order_by(relation.vm_id, target.name),
         )
-        for key, relation, target_id, target in relations
+        for key, relation, target_id, target in _PLACEMENTS
     )
+
+
+PLACEMENT_SEPARATOR = "\x1f"  # ASCII unit separator: not in a datastore's or network's name
+
+
+def with_vm_placements(page: Select[Any], order: Callable[[Any], list[Any]]) -> Select[Any]:
+    """``page`` (a limited select of VMs) with each VM's datastore and network names.
+
+    The names come as one aggregated string per placement key (see
+    :func:`split_vm_placements`), from correlated subqueries on the outside of
+    the limited page, so that they are computed for the page's rows only — not
+    for every row a sort has to look at — and a page stays one statement.
+    ``order`` gives the page's ``ORDER BY`` for a column collection, to keep
+    the order on the outside.
+    """
+    inner = page.subquery("page")
+    names = []
+    for key, relation, target_id, target in _PLACEMENTS:
+        names.append(
+            select(func.aggregate_strings(target.name, PLACEMENT_SEPARATOR))
+            .select_from(relation)
+            .join(target, target.id == target_id)
+            .where(relation.vm_id == inner.c.id, relation.removed_at.is_(None))
+            .scalar_subquery()
+            .label(key)
+        )
+    return select(inner, *names).order_by(*order(inner.c))
+
+
+def split_vm_placements(items: list[dict[str, Any]]) -> None:
+    """Turn the aggregated names of :func:`with_vm_placements` into sorted lists."""
+    for item in items:
+        for key, *_ in _PLACEMENTS:
+            joined = item[key]
+            item[key] = sorted(joined.split(PLACEMENT_SEPARATOR)) if joined else []
 
 
 def add_vm_placements(conn: Connection, items: list[dict[str, Any]]) -> None:
