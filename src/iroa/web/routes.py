@@ -12,8 +12,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from iroa.api.auth import start_session
-from iroa.api.deps import CSRF_COOKIE, DB, SESSION_COOKIE, Clock
+from iroa.api.deps import CSRF_COOKIE, DB, SESSION_COOKIE, Clock, session_idle_timeout
 from iroa.auth.service import (
+    SESSION_LIFETIME,
     AuthError,
     LoginThrottledError,
     authenticate_password,
@@ -53,21 +54,42 @@ RECENT_CHANGES = 15
 INTEGRATION_FIELDS = ("kind", "name", "url", "username", "ca_file", "transport", "interval_seconds")
 
 
+def _session_ended_text(reason: str | None, request: Request) -> str | None:
+    """What the login page says about a session that is over (only known reasons, no echo)."""
+    if reason == "idle":
+        minutes = request.app.state.settings.session_idle_minutes
+        return (
+            f"Your session ended after {minutes} minutes without activity. "
+            "Log in again to continue where you were."
+        )
+    if reason == "expired":
+        hours = int(SESSION_LIFETIME.total_seconds() // 3600)
+        return f"Your session ended after its limit of {hours} hours. Log in again to continue."
+    if reason == "ended":
+        return "Your session was ended (logged out elsewhere or by an admin). Log in again."
+    return None
+
+
 @router.get("/login", response_class=HTMLResponse)
-def login_form(request: Request, db: DB, clock: Clock, next: str | None = None) -> Response:
+def login_form(
+    request: Request, db: DB, clock: Clock, next: str | None = None, reason: str | None = None
+) -> Response:
     """The login form; a logged-in user goes straight on."""
     secret = request.cookies.get(SESSION_COOKIE)
-    if secret and authenticate_token(db, secret, clock, kind="session"):
+    idle = session_idle_timeout(request)
+    if secret and authenticate_token(db, secret, clock, kind="session", idle_timeout=idle):
         return RedirectResponse(safe_next(next), status_code=303)
-    return _login_page(request, next, None, 200)
+    return _login_page(request, next, None, 200, _session_ended_text(reason, request))
 
 
-def _login_page(request: Request, next: str | None, error: str | None, status: int) -> Response:
+def _login_page(
+    request: Request, next: str | None, error: str | None, status: int, info: str | None = None
+) -> Response:
     token = new_login_csrf()
     response = render(
         request,
         "login.html",
-        {"csrf_token": token, "next": safe_next(next), "error": error, "user": None},
+        {"csrf_token": token, "next": safe_next(next), "error": error, "info": info, "user": None},
         status,
     )
     secure = request.url.scheme == "https"
