@@ -381,14 +381,16 @@ async def test_integration(
     request: Request, user: PageUser, db: DB, integration_id: int
 ) -> Response:
     """Connect and log in with the stored settings; say how it went."""
-    check_csrf(await read_form(request), user)
+    form = await read_form(request)
+    check_csrf(form, user)
     if not user.can("operator"):
         return _forbidden(request, user, "operator")
-    return await run_in_threadpool(_test_integration, request, user, db, integration_id)
+    back = form.get("back") == "detail"
+    return await run_in_threadpool(_test_integration, request, user, db, integration_id, back)
 
 
 def _test_integration(
-    request: Request, user: WebUser, db: Database, integration_id: int
+    request: Request, user: WebUser, db: Database, integration_id: int, back: bool = False
 ) -> Response:
     try:
         integration = service.get_integration_by_id(db, integration_id)
@@ -400,19 +402,30 @@ def _test_integration(
     else:
         product = " ".join(str(p) for p in (info.product, info.version) if p)
         notice = {"ok": True, "text": f"{integration.name}: connected to {product or info.name}."}
+    if back:
+        return _integration_page(request, user, db, integration_id, notice=notice)
     return _integrations_page(request, user, db, notice=notice)
 
 
 @router.post("/integrations/{integration_id}/sync")
 async def sync_now(request: Request, user: PageUser, db: DB, integration_id: int) -> Response:
     """Start a sync in the background (as the API does) and show its progress."""
-    check_csrf(await read_form(request), user)
+    form = await read_form(request)
+    check_csrf(form, user)
     if not user.can("operator"):
         return _forbidden(request, user, "operator")
-    return await run_in_threadpool(_sync_now, request, user, db, integration_id)
+    back = form.get("back") == "detail"
+    return await run_in_threadpool(_sync_now, request, user, db, integration_id, back)
 
 
-def _sync_now(request: Request, user: WebUser, db: Database, integration_id: int) -> Response:
+def _sync_now(
+    request: Request,
+    user: WebUser,
+    db: Database,
+    integration_id: int,
+    back: bool = False,
+    force: bool = False,
+) -> Response:
     try:
         run_id = start_integration_sync(
             db,
@@ -421,6 +434,7 @@ def _sync_now(request: Request, user: WebUser, db: Database, integration_id: int
             integration_id,
             user.principal.actor,
             trigger="manual",
+            force=force,
             safeguard=request.app.state.safeguard,
         )
     except (
@@ -429,9 +443,10 @@ def _sync_now(request: Request, user: WebUser, db: Database, integration_id: int
         SyncAlreadyRunningError,
         SyncStartTimeoutError,
     ) as exc:
-        return _integrations_page(
-            request, user, db, notice={"ok": False, "text": f"Sync not started: {exc}"}, status=409
-        )
+        notice = {"ok": False, "text": f"Sync not started: {exc}"}
+        if back and not isinstance(exc, service.IntegrationNotFoundError):
+            return _integration_page(request, user, db, integration_id, notice=notice, status=409)
+        return _integrations_page(request, user, db, notice=notice, status=409)
     return RedirectResponse(f"/syncs/{run_id}", status_code=303)
 
 
@@ -444,3 +459,241 @@ def sync_page(request: Request, user: PageUser, db: DB, run_id: int) -> Response
             request, "No such sync run", f"There is no sync run with id {run_id}.", 404, user
         )
     return render(request, "sync.html", {"user": user, "run": run})
+
+
+RUNS_PAGE_SIZE = 25
+SAVED_NOTICES = {
+    "saved": "Saved. Test the connection to check new settings.",
+    "enabled": "Enabled: automatic syncs run again on its interval.",
+    "disabled": "Disabled: no automatic syncs until it is enabled again.",
+}
+
+
+def _no_integration(request: Request, user: WebUser, integration_id: int) -> Response:
+    return message_page(
+        request,
+        "No such integration",
+        f"There is no integration with id {integration_id}. See the Integrations page.",
+        404,
+        user,
+    )
+
+
+def _find_integration(db: Database, integration_id: int) -> dict[str, Any] | None:
+    if not 0 < integration_id < 2**63:
+        return None
+    try:
+        return service.integration_as_dict(service.get_integration_by_id(db, integration_id))
+    except service.IntegrationNotFoundError:
+        return None
+
+
+def _integration_page(
+    request: Request,
+    user: WebUser,
+    db: Database,
+    integration_id: int,
+    *,
+    notice: dict[str, Any] | None = None,
+    before: int | None = None,
+    status: int = 200,
+) -> Response:
+    integration = _find_integration(db, integration_id)
+    if integration is None:
+        return _no_integration(request, user, integration_id)
+    runs = list_runs_page(
+        db, integration_id=integration_id, limit=RUNS_PAGE_SIZE + 1, before_id=before
+    )
+    older = runs[RUNS_PAGE_SIZE - 1]["id"] if len(runs) > RUNS_PAGE_SIZE else None
+    runs = runs[:RUNS_PAGE_SIZE]
+    latest = runs[0] if runs and before is None else _last_run(db, integration_id)
+    return render(
+        request,
+        "integration.html",
+        {
+            "user": user,
+            "i": integration,
+            "runs": runs,
+            "older": older,
+            "paged": before is not None,
+            "held": latest if latest and latest["status"] == "held" else None,
+            "syncable": integration["kind"] in INVENTORY_KINDS,
+            "notice": notice,
+        },
+        status,
+    )
+
+
+@router.get("/integrations/{integration_id}", response_class=HTMLResponse)
+def integration_page(
+    request: Request,
+    user: PageUser,
+    db: DB,
+    integration_id: int,
+    before: int | None = None,
+    notice: str | None = None,
+) -> Response:
+    """One integration: its settings, its actions for the user's role, and its run history."""
+    shown = {"ok": True, "text": SAVED_NOTICES[notice]} if notice in SAVED_NOTICES else None
+    return _integration_page(request, user, db, integration_id, notice=shown, before=before)
+
+
+EDIT_FIELDS = ("name", "url", "username", "ca_file", "transport", "interval_seconds")
+
+
+def _edit_page(
+    request: Request,
+    user: WebUser,
+    integration: dict[str, Any],
+    form: dict[str, Any],
+    error: str | None = None,
+    status: int = 200,
+) -> Response:
+    return render(
+        request,
+        "integration_edit.html",
+        {
+            "user": user,
+            "i": integration,
+            "form": form,
+            "error": error,
+            "transports": service.TRANSPORTS,
+            "min_interval": request.app.state.settings.min_sync_interval_s,
+            "max_interval": service.MAX_INTERVAL_S,
+        },
+        status,
+    )
+
+
+@router.get("/integrations/{integration_id}/edit", response_class=HTMLResponse)
+def edit_integration_page(
+    request: Request, user: PageUser, db: DB, integration_id: int
+) -> Response:
+    """The edit form of an integration, filled with its settings (never its secret)."""
+    if not user.can("admin"):
+        return _forbidden(request, user, "admin")
+    integration = _find_integration(db, integration_id)
+    if integration is None:
+        return _no_integration(request, user, integration_id)
+    form = {k: integration[k] for k in (*EDIT_FIELDS, "insecure", "enabled")}
+    return _edit_page(request, user, integration, form)
+
+
+@router.post("/integrations/{integration_id}/edit")
+async def edit_integration(
+    request: Request, user: PageUser, db: DB, integration_id: int
+) -> Response:
+    """Change an integration through the service the API uses (validated, audited)."""
+    form = await read_form(request)
+    check_csrf(form, user)
+    if not user.can("admin"):
+        return _forbidden(request, user, "admin")
+    return await run_in_threadpool(_edit_integration, request, user, db, integration_id, form)
+
+
+def _edit_integration(
+    request: Request, user: WebUser, db: Database, integration_id: int, form: dict[str, str]
+) -> Response:
+    integration = _find_integration(db, integration_id)
+    if integration is None:
+        return _no_integration(request, user, integration_id)
+    shown: dict[str, Any] = {k: form.get(k, "") for k in EDIT_FIELDS}
+    shown["insecure"] = bool(form.get("insecure"))
+    shown["enabled"] = bool(form.get("enabled"))
+    interval = form.get("interval_seconds", "").strip()
+    if interval and not interval.isdigit():
+        return _edit_page(
+            request,
+            user,
+            integration,
+            shown,
+            "the interval must be a whole number of seconds (0 for no auto-sync)",
+            422,
+        )
+    changes = service.IntegrationUpdate(
+        name=form.get("name", ""),
+        url=form.get("url", ""),
+        username=form.get("username", "").strip() or None,
+        password=form.get("password") or None,
+        ca_file=form.get("ca_file", "").strip(),
+        insecure=shown["insecure"],
+        transport=form.get("transport") or None,
+        interval_seconds=int(interval) if interval else 0,
+        enabled=shown["enabled"],
+    )
+    try:
+        service.update_integration(
+            db,
+            request.app.state.box,
+            integration_id,
+            changes,
+            user.principal.actor,
+            min_interval_s=request.app.state.settings.min_sync_interval_s,
+        )
+    except service.IntegrationError as exc:
+        return _edit_page(request, user, integration, shown, str(exc), 422)
+    return RedirectResponse(f"/integrations/{integration_id}?notice=saved", status_code=303)
+
+
+@router.post("/integrations/{integration_id}/enabled")
+async def set_integration_enabled(
+    request: Request, user: PageUser, db: DB, integration_id: int
+) -> Response:
+    """Enable or disable an integration's automatic syncs (admins; audited)."""
+    form = await read_form(request)
+    check_csrf(form, user)
+    if not user.can("admin"):
+        return _forbidden(request, user, "admin")
+    enabled = form.get("enabled") == "true"
+
+    def update() -> Response:
+        try:
+            service.update_integration(
+                db,
+                request.app.state.box,
+                integration_id,
+                service.IntegrationUpdate(enabled=enabled),
+                user.principal.actor,
+                min_interval_s=request.app.state.settings.min_sync_interval_s,
+            )
+        except service.IntegrationNotFoundError:
+            return _no_integration(request, user, integration_id)
+        except service.IntegrationError as exc:
+            notice = {"ok": False, "text": f"Not changed: {exc}"}
+            return _integration_page(request, user, db, integration_id, notice=notice, status=422)
+        state = "enabled" if enabled else "disabled"
+        return RedirectResponse(f"/integrations/{integration_id}?notice={state}", status_code=303)
+
+    return await run_in_threadpool(update)
+
+
+@router.get("/integrations/{integration_id}/force", response_class=HTMLResponse)
+def force_sync_page(request: Request, user: PageUser, db: DB, integration_id: int) -> Response:
+    """Ask an admin to confirm a sync past the mass-removal safeguard."""
+    if not user.can("admin"):
+        return _forbidden(request, user, "admin")
+    integration = _find_integration(db, integration_id)
+    if integration is None:
+        return _no_integration(request, user, integration_id)
+    latest = _last_run(db, integration_id)
+    return render(
+        request,
+        "force.html",
+        {
+            "user": user,
+            "i": integration,
+            "held": latest if latest and latest["status"] == "held" else None,
+        },
+    )
+
+
+@router.post("/integrations/{integration_id}/force")
+async def force_sync(request: Request, user: PageUser, db: DB, integration_id: int) -> Response:
+    """Start a forced sync (as the API's ``{"force": true}``): audited as ``sync.force``."""
+    form = await read_form(request)
+    check_csrf(form, user)
+    if not user.can("admin"):
+        return _forbidden(request, user, "admin")
+    if form.get("confirm") != "yes":
+        return RedirectResponse(f"/integrations/{integration_id}/force", status_code=303)
+    return await run_in_threadpool(_sync_now, request, user, db, integration_id, True, True)
