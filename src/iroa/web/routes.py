@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -13,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from iroa.api.auth import start_session
 from iroa.api.deps import CSRF_COOKIE, DB, SESSION_COOKIE, Clock, session_idle_timeout
+from iroa.api.exports import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, file_response
 from iroa.auth.service import (
     SESSION_LIFETIME,
     AuthError,
@@ -25,6 +27,14 @@ from iroa.connectors.base import ConnectionOptions, ConnectorError
 from iroa.connectors.registry import AVAILABLE_KINDS, UnsupportedKindError, create_connector
 from iroa.crypto import SecretBox
 from iroa.db.engine import Database
+from iroa.exports.csv import (
+    list_csv,
+    list_view_csv,
+    stream_sheet_csv,
+    write_text_atomically,
+)
+from iroa.exports.service import SHEETS
+from iroa.exports.xlsx import write_xlsx
 from iroa.integrations import service
 from iroa.integrations.models import INVENTORY_KINDS
 from iroa.inventory.details import get_object
@@ -176,6 +186,49 @@ def _last_run(db: Database, integration_id: int) -> dict[str, Any] | None:
     return runs[0] if runs else None
 
 
+def _chosen(
+    view: ListView,
+    q: str | None,
+    platform: str | None,
+    integration: str | None,
+    power_state: str | None,
+    sort: str | None,
+    datacenter_id: str | None,
+) -> dict[str, str | None]:
+    """The list parameters a request chose (empty ones as None)."""
+    return {
+        "q": (q or "").strip() or None,
+        "platform": platform or None,
+        "integration": integration or None,
+        "power_state": (power_state or None) if view.power_states else None,
+        "datacenter_id": (datacenter_id or None) if view.plural != "datacenters" else None,
+        "sort": sort or None,
+    }
+
+
+def _list_params(view: ListView, chosen: dict[str, str | None], cursor: str | None) -> ListParams:
+    """What the core's list takes; raises InvalidQueryError for a bad datacenter id."""
+    filters: dict[str, Any] = {}
+    if view.power_states:
+        filters["power_state"] = chosen["power_state"]
+    if chosen["datacenter_id"] is not None:
+        if not chosen["datacenter_id"].isdigit():
+            raise InvalidQueryError("datacenter_id must be an integer")
+        filters["datacenter_id"] = int(chosen["datacenter_id"])
+    return ListParams(
+        integration=chosen["integration"],
+        platform=chosen["platform"],
+        q=chosen["q"],
+        filters=filters,
+        sort=chosen["sort"],
+        limit=PAGE_SIZE,
+        cursor=cursor or None,
+    )
+
+
+FILTER_KEYS = ("q", "platform", "integration", "power_state", "datacenter_id")
+
+
 def _list_handler(view: ListView) -> Callable[..., Response]:
     def handler(
         request: Request,
@@ -187,34 +240,20 @@ def _list_handler(view: ListView) -> Callable[..., Response]:
         power_state: str | None = None,
         sort: str | None = None,
         cursor: str | None = None,
+        datacenter_id: str | None = None,
     ) -> Response:
-        chosen = {
-            "q": (q or "").strip() or None,
-            "platform": platform or None,
-            "integration": integration or None,
-            "power_state": (power_state or None) if view.power_states else None,
-            "sort": sort or None,
-        }
-        params = ListParams(
-            integration=chosen["integration"],
-            platform=chosen["platform"],
-            q=chosen["q"],
-            filters={"power_state": chosen["power_state"]} if view.power_states else {},
-            sort=chosen["sort"],
-            limit=PAGE_SIZE,
-            cursor=cursor or None,
-        )
+        chosen = _chosen(view, q, platform, integration, power_state, sort, datacenter_id)
         error = None
         try:
-            page = list_page(db, view.plural, params)
+            page = list_page(db, view.plural, _list_params(view, chosen, cursor))
         except InvalidQueryError as exc:
             error, page = str(exc), Page([], 0, None)
 
-        def link(**changes: str | None) -> str:
+        def link(path: str = f"/{view.plural}", **changes: str | None) -> str:
             """This list's URL with some parameters changed (a new sort or filter starts over)."""
             merged = {**chosen, **changes}
             query = urlencode({k: v for k, v in merged.items() if v})
-            return f"/{view.plural}" + (f"?{query}" if query else "")
+            return path + (f"?{query}" if query else "")
 
         return render(
             request,
@@ -231,12 +270,42 @@ def _list_handler(view: ListView) -> Callable[..., Response]:
                     i.name for i in service.list_integrations(db) if i.kind in INVENTORY_KINDS
                 ],
                 "platforms": INVENTORY_KINDS,
-                "filtered": any(chosen[k] for k in ("q", "platform", "integration", "power_state")),
+                "filtered": any(chosen[k] for k in FILTER_KEYS),
+                "no_filters": dict.fromkeys(FILTER_KEYS),
             },
             400 if error else 200,
         )
 
     handler.__name__ = f"list_{view.plural}_page"
+    return handler
+
+
+def _list_csv_handler(view: ListView) -> Callable[..., Response]:
+    def handler(
+        request: Request,
+        user: PageUser,
+        db: DB,
+        q: str | None = None,
+        platform: str | None = None,
+        integration: str | None = None,
+        power_state: str | None = None,
+        sort: str | None = None,
+        datacenter_id: str | None = None,
+    ) -> Response:
+        """Every row of the list as it is filtered, searched and sorted, as CSV."""
+        chosen = _chosen(view, q, platform, integration, power_state, sort, datacenter_id)
+        try:
+            params = _list_params(view, chosen, None)
+            return file_response(
+                lambda path: write_text_atomically(path, list_view_csv(db, view.plural, params)),
+                CSV_MEDIA_TYPE,
+                ".csv",
+                f"iroa-{view.plural}-view",
+            )
+        except InvalidQueryError as exc:
+            return message_page(request, "Cannot download this view", str(exc), 400, user)
+
+    handler.__name__ = f"list_{view.plural}_csv"
     return handler
 
 
@@ -264,6 +333,7 @@ def _detail_handler(plural: str, label: str) -> Callable[..., Response]:
 
 for _view in LIST_VIEWS.values():
     router.add_api_route(f"/{_view.plural}", _list_handler(_view), methods=["GET"])
+    router.add_api_route(f"/{_view.plural}.csv", _list_csv_handler(_view), methods=["GET"])
     router.add_api_route(
         f"/{_view.plural}/{{object_id}}",
         _detail_handler(_view.plural, _view.singular),
@@ -697,3 +767,37 @@ async def force_sync(request: Request, user: PageUser, db: DB, integration_id: i
     if form.get("confirm") != "yes":
         return RedirectResponse(f"/integrations/{integration_id}/force", status_code=303)
     return await run_in_threadpool(_sync_now, request, user, db, integration_id, True, True)
+
+
+EXPORT_NAMES = (*LIST_VIEWS, *(sheet.name for sheet in SHEETS))
+
+
+@router.get("/export.xlsx")
+def export_workbook(request: Request, user: PageUser, db: DB) -> Response:
+    """The whole inventory as the RVTools-like workbook (as ``GET /api/v1/export.xlsx``)."""
+    if not user.can("operator"):
+        return _forbidden(request, user, "operator")
+    return file_response(
+        lambda path: write_xlsx(db, path), XLSX_MEDIA_TYPE, ".xlsx", "iroa-inventory"
+    )
+
+
+@router.get("/export/{name}.csv")
+def export_csv(request: Request, user: PageUser, db: DB, name: str) -> Response:
+    """Every object of one type, or one sheet of the workbook, as CSV (as the API's export)."""
+    if not user.can("operator"):
+        return _forbidden(request, user, "operator")
+    if name not in EXPORT_NAMES:
+        return message_page(
+            request,
+            "No such export",
+            f"There is no export named {name!r}: choose one of {', '.join(EXPORT_NAMES)}.",
+            404,
+            user,
+        )
+
+    def write(path: Path) -> None:
+        rows = list_csv(db, name) if name in LIST_VIEWS else stream_sheet_csv(db, name)
+        write_text_atomically(path, rows)
+
+    return file_response(write, CSV_MEDIA_TYPE, ".csv", f"iroa-{name}")
