@@ -307,7 +307,7 @@ def test_reading_pages_work_without_javascript(browser: Any, served: str) -> Non
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url(f"{served}/")
-    for path in ("/vms", "/hosts", "/integrations"):
+    for path in ("/vms", "/hosts", "/datacenters", "/integrations"):
         page.goto(path)
         assert page.get_by_role("heading", level=1).is_visible()
     context.close()

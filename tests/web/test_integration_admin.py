@@ -219,6 +219,8 @@ def test_run_history_pages_back(web: Web, monkeypatch: pytest.MonkeyPatch) -> No
         path = older.group(1).replace("&amp;", "&") if older else None
         pages += 1
     assert pages == 2 and seen == sorted(seen, reverse=True) and len(set(seen)) == 3
+    huge = web.client.get(f"/integrations/{vc(web)}", params={"before": 2**64})
+    assert huge.status_code == 200 and len(re.findall(r'<a href="/syncs/(\d+)">#', huge.text)) == 2
 
 
 def test_integration_page_query_count_is_pinned(web: Web) -> None:

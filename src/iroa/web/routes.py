@@ -605,6 +605,8 @@ def integration_page(
 ) -> Response:
     """One integration: its settings, its actions for the user's role, and its run history."""
     shown = {"ok": True, "text": SAVED_NOTICES[notice]} if notice in SAVED_NOTICES else None
+    if before is not None and not 0 < before < 2**63:
+        before = None
     return _integration_page(request, user, db, integration_id, notice=shown, before=before)
 
 
