@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -201,6 +202,12 @@ def test_a_held_run_shows_why_and_an_admin_forces_a_sync_after_confirming(web: W
     assert run is not None and run["forced"] and run["trigger"] == "manual"
     entry = list_entries(web.db, action="sync.force")[0]
     assert entry["actor"] == "admin-user" and entry["after"] == {"run_id": run_id, "force": True}
+    deadline = time.monotonic() + 30  # let the background run end before the database goes
+    while run["status"] == "running" and time.monotonic() < deadline:
+        time.sleep(0.05)
+        run = get_run(web.db, run_id)
+        assert run is not None
+    assert run["status"] == "failed" and "127.0.0.1:9" in (run["error"] or "")
 
 
 def test_run_history_pages_back(web: Web, monkeypatch: pytest.MonkeyPatch) -> None:

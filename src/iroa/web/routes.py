@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -539,6 +540,15 @@ SAVED_NOTICES = {
 }
 
 
+def _held(run: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A held run with ``reason``: its error without the CLI's advice (here a button forces)."""
+    if run is None or run["status"] != "held":
+        return None
+    reason = (run["error"] or "it would remove too much").removeprefix("held: ")
+    reason = re.sub(r"\s*\(run again with --allow-mass-removal[^)]*\)", "", reason)
+    return {**run, "reason": reason}
+
+
 def _no_integration(request: Request, user: WebUser, integration_id: int) -> Response:
     return message_page(
         request,
@@ -586,7 +596,7 @@ def _integration_page(
             "runs": runs,
             "older": older,
             "paged": before is not None,
-            "held": latest if latest and latest["status"] == "held" else None,
+            "held": _held(latest),
             "syncable": integration["kind"] in INVENTORY_KINDS,
             "notice": notice,
         },
@@ -754,7 +764,7 @@ def force_sync_page(request: Request, user: PageUser, db: DB, integration_id: in
         {
             "user": user,
             "i": integration,
-            "held": latest if latest and latest["status"] == "held" else None,
+            "held": _held(latest),
         },
     )
 
