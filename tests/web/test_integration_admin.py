@@ -244,3 +244,30 @@ def test_integration_page_query_count_is_pinned(web: Web) -> None:
     finally:
         event.remove(web.db.engine, "before_cursor_execute", count)
     assert len(seen) == 2, "\n\n".join(seen)  # the integration, a page of its runs
+
+
+def test_testing_from_the_integration_page_comes_back_to_it(web: Web) -> None:
+    service.update_integration(
+        web.db,
+        web.client.app.state.box,  # type: ignore[attr-defined]
+        vc(web),
+        service.IntegrationUpdate(url="http://127.0.0.1:9"),
+    )
+    csrf = log_in(web.client, "operator")
+    response = web.client.post(
+        f"/integrations/{vc(web)}/test", data={"csrf_token": csrf, "back": "detail"}
+    )
+    assert response.status_code == 200
+    assert "Connection test failed" in response.text and "Run history" in response.text
+
+
+def test_every_field_of_the_integration_forms_has_a_label(web: Web) -> None:
+    log_in(web.client, "admin")
+    for path in ("/integrations", f"/integrations/{vc(web)}/edit", "/vms", "/datacenters"):
+        html = web.client.get(path).text
+        fields = re.findall(r"<(?:input|select)\b(?![^>]*type=\"hidden\")[^>]*>", html)
+        assert fields, path
+        for field in fields:
+            found = re.search(r'\bid="([^"]+)"', field)
+            assert found is not None, (path, field)
+            assert f'<label for="{found.group(1)}"' in html, (path, field)
