@@ -56,8 +56,10 @@ def test_a_list_downloads_its_current_view_as_csv(web: Web) -> None:
     assert "Full export" not in page  # a viewer downloads what the lists show, no exports
 
 
-def test_the_view_csv_reads_every_page_once(web: Web, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("iroa.exports.csv.MAX_LIMIT", 4)
+def test_the_view_csv_has_every_row_once_in_the_lists_order(
+    web: Web, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("iroa.exports.csv.CHUNK_SIZE", 4)  # several chunks of placements
     log_in(web.client, "viewer")
     header, *rows = rows_of(web.client.get("/vms.csv", params={"sort": "-num_cpu"}).text)
     ids = [r[header.index("id")] for r in rows]
@@ -65,6 +67,11 @@ def test_the_view_csv_reads_every_page_once(web: Web, monkeypatch: pytest.Monkey
     assert len(ids) == len(set(ids)) == total > 4
     cpus = [int(r[header.index("num_cpu")] or 0) for r in rows]
     assert cpus == sorted(cpus, reverse=True)
+    api = web.client.get("/api/v1/vms", params={"sort": "-num_cpu", "limit": 1000}).json()
+    assert ids == [str(item["id"]) for item in api["items"]]
+    placed = [r[header.index("datastores")] for r in rows]  # placements in every chunk
+    assert placed == ["; ".join(item["datastores"]) for item in api["items"]]
+    assert sum(1 for p in placed if p) > 4
 
 
 def test_a_bad_view_is_refused_before_any_file(web: Web) -> None:

@@ -11,7 +11,6 @@ import io
 import os
 import tempfile
 from collections.abc import Iterable, Iterator
-from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -28,14 +27,8 @@ from iroa.exports.service import (
     snapshot_connection,
 )
 from iroa.exports.sheets import Scope, SheetSource
-from iroa.inventory.listing import MAX_LIMIT, ListParams, list_page
-from iroa.inventory.queries import (
-    add_vm_placements,
-    jsonable_rows,
-    list_query,
-    object_type,
-    select_objects,
-)
+from iroa.inventory.listing import ListParams, ordered_query
+from iroa.inventory.queries import add_vm_placements, jsonable_rows, list_query, object_type
 
 LIST_SEPARATOR = "; "
 
@@ -123,23 +116,21 @@ def list_csv(db: Database, plural: str, *, integration: str | None = None) -> It
 
 
 def list_view_csv(db: Database, plural: str, params: ListParams) -> Iterator[str]:
-    """What a paged list shows with these filters, search and sort — every page of it — as
-    CSV with the columns of :func:`list_csv` (``params.limit`` and ``cursor`` are ignored).
-
-    Read a page of :data:`MAX_LIMIT` rows at a time by keyset cursor, so an object that
-    stays is written once even if others change meanwhile; a bad parameter raises
-    :class:`~iroa.inventory.listing.InvalidQueryError` before the header is yielded.
+    """What a paged list shows with these filters, search and sort — all its pages — as CSV
+    with the columns of :func:`list_csv`, read in one transaction (``limit`` and ``cursor``
+    are ignored). A bad parameter raises
+    :class:`~iroa.inventory.listing.InvalidQueryError` before anything is read.
     """
-    params = replace(params, limit=MAX_LIMIT, cursor=None)
-    page = list_page(db, plural, params)
-    keys = list(select_objects(object_type(plural)).selected_columns.keys())
-    keys += ["datastores", "networks"] if plural == "vms" else []
-    yield _lines([keys])
-    while True:
-        yield _lines([item[k] for k in keys] for item in page.items)
-        if page.next_cursor is None:
-            return
-        page = list_page(db, plural, replace(params, cursor=page.next_cursor))
+    stmt = ordered_query(db, plural, params)
+    with snapshot_connection(db) as conn:
+        result = conn.execution_options(yield_per=CHUNK_SIZE).execute(stmt)
+        keys = list(result.keys()) + (["datastores", "networks"] if plural == "vms" else [])
+        yield _lines([keys])
+        for partition in result.partitions():
+            items = jsonable_rows(partition)
+            if plural == "vms":
+                add_vm_placements(conn, items)
+            yield _lines([item[k] for k in keys] for item in items)
 
 
 def write_text_atomically(path: Path, chunks: Iterable[str]) -> None:

@@ -240,6 +240,23 @@ def list_page(db: Database, plural: str, params: ListParams) -> Page:
     return Page(items, total, next_cursor)
 
 
+def ordered_query(db: Database, plural: str, params: ListParams) -> Select[Any]:
+    """Every row :func:`list_page` would show for ``params``, over all its pages, in its
+    order, as one statement (``limit`` and ``cursor`` are ignored): for exports of a view.
+
+    Raises :class:`InvalidQueryError` for a bad parameter, as :func:`list_page` does.
+    """
+    kind = object_type(plural)
+    table = kind.table
+    conditions = _conditions(db, kind, params)
+    sort_field, descending = _parse_sort(plural, params.sort)
+    return (
+        select_objects(kind)
+        .where(*conditions)
+        .order_by(*_order(table.c[sort_field], table.c.id, descending))
+    )
+
+
 def _conditions(db: Database, kind: ObjectType, params: ListParams) -> list[ColumnElement[bool]]:
     table = kind.table
     conditions: list[ColumnElement[bool]] = []
