@@ -175,8 +175,12 @@ def test_a_held_run_shows_why_and_an_admin_forces_a_sync_after_confirming(web: W
     assert "/force" not in viewer_page
     assert "1 warning" in viewer_page and "vm-99" in viewer_page and "no name" in viewer_page
 
+    held_page = web.client.get(f"/syncs/{held_id}").text
+    assert f'href="/integrations/{vc(web)}">vc1</a>' in held_page
+    assert "Nothing was changed" in held_page and "/force" not in held_page
     web.client.cookies.clear()
     csrf = log_in(web.client, "admin")
+    assert f'href="/integrations/{vc(web)}/force"' in web.client.get(f"/syncs/{held_id}").text
     page = web.client.get(f"/integrations/{vc(web)}").text
     assert f'href="/integrations/{vc(web)}/force"' in page
     confirm = web.client.get(f"/integrations/{vc(web)}/force").text

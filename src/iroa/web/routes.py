@@ -529,7 +529,13 @@ def sync_page(request: Request, user: PageUser, db: DB, run_id: int) -> Response
         return message_page(
             request, "No such sync run", f"There is no sync run with id {run_id}.", 404, user
         )
-    return render(request, "sync.html", {"user": user, "run": run})
+    try:
+        integration_id: int | None = service.get_integration(db, run["integration"]).id
+    except service.IntegrationNotFoundError:
+        integration_id = None
+    return render(
+        request, "sync.html", {"user": user, "run": run, "integration_id": integration_id}
+    )
 
 
 RUNS_PAGE_SIZE = 25
