@@ -275,3 +275,24 @@ def test_every_field_of_the_integration_forms_has_a_label(web: Web) -> None:
             found = re.search(r'\bid="([^"]+)"', field)
             assert found is not None, (path, field)
             assert f'<label for="{found.group(1)}"' in html, (path, field)
+
+
+def test_a_ca_file_and_insecure_together_are_refused_in_words_of_the_form(web: Web) -> None:
+    csrf = log_in(web.client, "admin")
+    response = web.client.post(
+        f"/integrations/{vc(web)}/edit",
+        data={
+            "csrf_token": csrf,
+            "name": "vc1",
+            "url": "https://vc1.example",
+            "ca_file": "/etc/ssl/certs/ca-certificates.crt",
+            "insecure": "on",
+        },
+    )
+    assert response.status_code == 422
+    assert (
+        "a CA file and insecure (no certificate verification) exclude each other" in response.text
+    )
+    assert "--" not in re.sub(
+        r"<!--.*?-->", "", response.text.split("<main", 1)[1].split("</main>")[0]
+    )
