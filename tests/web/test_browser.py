@@ -255,6 +255,10 @@ def test_admin_adds_syncs_finds_and_opens_a_vm_and_a_viewer_sees_no_controls(
     assert "The last run was held" in page.inner_text("main")
 
     viewer = log_in(browser, served, "viewer")
+    viewer.keyboard.press("Tab")  # the keyboard starts at the skip link, with a visible ring
+    focused = "document.activeElement"
+    assert viewer.evaluate(f"{focused}.textContent") == "Skip to content"
+    assert viewer.evaluate(f"getComputedStyle({focused}).outlineStyle") == "solid"
     assert viewer.get_by_role("link", name="Download this view (CSV)").is_visible()
     assert viewer.get_by_text("Full export").count() == 0
     viewer.goto("/integrations")
