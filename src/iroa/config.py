@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     """The shortest auto-sync interval an integration may have; also the first retry delay."""
     scheduler: bool = True
     """Run due auto-syncs inside ``iroa serve`` (turn off where another process schedules)."""
+    session_idle_minutes: int = Field(default=30, ge=1, le=720)
+    """A dashboard session unused for this long ends (it always ends after 12 hours)."""
     scheduler_tick_s: float = Field(default=5.0, gt=0.0, le=300.0)
     """How often the scheduler looks for due integrations."""
 

@@ -13,7 +13,7 @@ from iroa.api.app import create_app
 from iroa.auth.models import User
 from iroa.config import Settings
 from iroa.db.engine import Database
-from tests.api.fixtures import PASSWORD, ROLES, password_hash
+from tests.api.fixtures import PASSWORD, ROLES, FrozenClock, password_hash
 from tests.api.inventory_estate import EstateIds, build_estate, resync_vcenter
 
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -59,8 +59,15 @@ class Web:
     ids: EstateIds | None
 
 
-def start(db_url: str, tmp_path: Path, estate: bool) -> Iterator[Web]:
-    app = create_app(Settings(data_dir=tmp_path / "data", database_url=db_url))
+def start(
+    db_url: str,
+    tmp_path: Path,
+    estate: bool,
+    clock: FrozenClock | None = None,
+    **settings: object,
+) -> Iterator[Web]:
+    config = Settings(data_dir=tmp_path / "data", database_url=db_url, **settings)  # type: ignore[arg-type]
+    app = create_app(config, clock) if clock is not None else create_app(config)
     with TestClient(app, follow_redirects=False) as client:
         db: Database = app.state.db
         add_users(db)

@@ -4,11 +4,16 @@ Debian's chromium, driven by Python Playwright (never a downloaded browser);
 screenshots of each page go to ``artifacts/screenshots/``. The flow: log in, add
 the simulator through the form (a wrong password first), test it, sync now and
 follow the live progress bar to the end, find a VM, change it in the simulator,
-sync again and read the change in its timeline; a viewer sees no admin controls.
+sync again and read the change in its timeline; on the integration's page read
+the run history, edit the interval (a refused value first), disable and enable
+it; download a list's view as CSV; remove most VMs so that the next run is held,
+check that a viewer sees no admin controls, and force the run after confirming.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 import socket
 import threading
@@ -55,7 +60,11 @@ def free_port() -> int:
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[str]:
     """``iroa serve``'s application under uvicorn on a free loopback port; its base URL."""
-    settings = Settings(data_dir=tmp_path / "data", secret_key="browser-test-key")
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        secret_key="browser-test-key",
+        mass_removal_min_objects=2,  # so that removing 4 of the simulator's 6 VMs is held
+    )
     settings.data_dir.mkdir()
     db = Database(settings.resolved_database_url)
     upgrade(db.engine)
@@ -199,15 +208,99 @@ def test_admin_adds_syncs_finds_and_opens_a_vm_and_a_viewer_sees_no_controls(
     assert page.locator(".bar").is_visible()
     shot(page, "datastore")
 
+    # The integration's page: run history, edit the interval (a refused value first), disable.
+    page.goto("/integrations")
+    page.get_by_role("link", name="lab-vc", exact=True).click()
+    page.wait_for_url(re.compile(r".*/integrations/\d+$"))
+    integration_url = page.url
+    history = page.locator("table.runs tbody tr")
+    assert history.count() == 2
+    assert "succeeded" in history.first.inner_text()
+    shot(page, "integration")
+    page.get_by_role("link", name="Edit settings").click()
+    page.fill("#interval_seconds", "30")
+    page.get_by_role("button", name="Save").click()
+    assert "the interval must be 0 (off) or 60" in page.get_by_role("alert").inner_text()
+    assert page.input_value("#int-password") == ""
+    shot(page, "integration-edit-error")
+    page.fill("#interval_seconds", "120")
+    page.get_by_role("button", name="Save").click()
+    page.get_by_text("Saved.").wait_for()
+    assert "every 120 s" in page.inner_text("dl.fields")
+    page.get_by_role("button", name="Disable").click()
+    page.get_by_text("Disabled:").wait_for()
+    assert page.locator("h1 .badge", has_text="disabled").is_visible()
+    page.get_by_role("button", name="Enable").click()
+    page.get_by_text("Enabled:").wait_for()
+    assert page.locator("h1 .badge").count() == 0
+
+    # Download the current view of a list as CSV.
+    page.goto("/vms?sort=-num_cpu")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download this view (CSV)").click()
+    rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text())))
+    assert len(rows) == total_vms
+    assert (rows[0]["name"], rows[0]["num_cpu"]) == (first_name, "4")
+    assert page.get_by_role("link", name="workbook (XLSX)").is_visible()
+
+    # Most VMs vanish: the run is held; a viewer sees why but no controls; an admin forces it.
+    gone = [name for name in ops.list_vm_names(si) if name != first_name][:4]
+    for name in gone:
+        ops.destroy_vm(si, name)
+    page.goto(integration_url)
+    page.get_by_role("button", name="Sync now").click()
+    page.locator("#sync-result").get_by_text("removed").wait_for()
+    assert "held" in page.inner_text("#sync-result")
+    page.goto(integration_url)
+    assert "The last run was held" in page.inner_text("main")
+
     viewer = log_in(browser, served, "viewer")
+    viewer.keyboard.press("Tab")  # the keyboard starts at the skip link, with a visible ring
+    focused = "document.activeElement"
+    assert viewer.evaluate(f"{focused}.textContent") == "Skip to content"
+    assert viewer.evaluate(f"getComputedStyle({focused}).outlineStyle") == "solid"
+    assert viewer.get_by_role("link", name="Download this view (CSV)").is_visible()
+    assert viewer.get_by_text("Full export").count() == 0
     viewer.goto("/integrations")
     assert "lab-vc" in viewer.content()
     assert viewer.get_by_role("button", name=re.compile("Sync")).count() == 0
     assert viewer.get_by_role("button", name=re.compile("Test")).count() == 0
     assert viewer.get_by_text("Add an integration").count() == 0
     shot(viewer, "integrations-viewer")
+    viewer.goto(integration_url)
+    assert "The last run was held" in viewer.inner_text("main")
+    assert viewer.locator("main button").count() == 0
+    assert viewer.get_by_role("link", name=re.compile("Edit|force")).count() == 0
+    shot(viewer, "integration-viewer")
     viewer.get_by_role("button", name="Log out").click()
     viewer.wait_for_url(f"{served}/login")
+
+    page.get_by_role("link", name="force a sync").click()
+    page.wait_for_url(re.compile(r".*/force$"))
+    shot(page, "force")
+    page.get_by_role("button", name="Yes, start a forced sync").click()
+    page.wait_for_url(re.compile(r".*/syncs/\d+$"))
+    page.locator("#sync-result").get_by_text("removed").wait_for()
+    forced = re.search(
+        r"succeeded in .*: 0 added, \d+ modified, (\d+) removed", page.inner_text("#sync")
+    )
+    assert forced is not None and int(forced.group(1)) >= len(gone)
+    page.goto(integration_url)
+    assert page.locator("table.runs tbody tr").count() == 4
+    assert "forced" in page.locator("table.runs tbody tr").first.inner_text()
+
+    page.goto("/datacenters")
+    page.locator("table.list tbody a").first.click()
+    page.wait_for_url(re.compile(r".*/datacenters/\d+$"))
+    assert page.get_by_role("heading", name="In this datacenter").is_visible()
+    shot(page, "datacenter")
+    for name, width, height in (("laptop", 1280, 800), ("wide", 1920, 1080)):
+        page.set_viewport_size({"width": width, "height": height})
+        for path in ("/", "/vms"):
+            page.goto(path)
+            overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+            assert overflow <= 0, (path, width)
+            shot(page, f"{path.strip('/') or 'overview'}-{name}")
 
 
 def test_reading_pages_work_without_javascript(browser: Any, served: str) -> None:
@@ -218,7 +311,7 @@ def test_reading_pages_work_without_javascript(browser: Any, served: str) -> Non
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url(f"{served}/")
-    for path in ("/vms", "/hosts", "/integrations"):
+    for path in ("/vms", "/hosts", "/datacenters", "/integrations"):
         page.goto(path)
         assert page.get_by_role("heading", level=1).is_visible()
     context.close()

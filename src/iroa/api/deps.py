@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Callable, Coroutine
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, status
@@ -50,6 +50,12 @@ async def get_clock(request: Request) -> Callable[[], datetime]:
     return clock
 
 
+def session_idle_timeout(request: Request) -> timedelta:
+    """How long a dashboard session may go unused (``IROA_SESSION_IDLE_MINUTES``)."""
+    settings: Settings = request.app.state.settings
+    return timedelta(minutes=settings.session_idle_minutes)
+
+
 def _unauthorized(message: str) -> HTTPException:
     return HTTPException(
         status.HTTP_401_UNAUTHORIZED, message, headers={"WWW-Authenticate": "Bearer"}
@@ -71,7 +77,9 @@ def current_user(
     session_secret = request.cookies.get(SESSION_COOKIE)
     if session_secret is None:
         raise _unauthorized("authentication required: send an Authorization: Bearer token")
-    principal = authenticate_token(db, session_secret, clock, kind="session")
+    principal = authenticate_token(
+        db, session_secret, clock, kind="session", idle_timeout=session_idle_timeout(request)
+    )
     if principal is None:
         raise _unauthorized("the session has expired: log in again")
     if request.method not in SAFE_METHODS:

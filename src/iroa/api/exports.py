@@ -40,7 +40,7 @@ IntegrationFilter = Annotated[
 ]
 
 
-def _file_response(
+def file_response(
     write: Callable[[Path], Any], media_type: str, suffix: str, stem: str
 ) -> FileResponse:
     """Write the export to a temporary file, and answer with it; the file is deleted after."""
@@ -74,7 +74,7 @@ def export_xlsx(db: DB, integration: IntegrationFilter = None) -> FileResponse:
     def write(path: Path) -> None:
         write_xlsx(db, path, integration=integration)
 
-    return _file_response(write, XLSX_MEDIA_TYPE, ".xlsx", "iroa-inventory")
+    return file_response(write, XLSX_MEDIA_TYPE, ".xlsx", "iroa-inventory")
 
 
 @router.get(
@@ -91,7 +91,7 @@ def export_csv(
     """A list (`vms`, `hosts` …: the columns of the API list's items) or a sheet of the
     workbook (`vInfo`, `vHealth` …: its columns)."""
     name = str(type.value)
-    return _file_response(
+    return file_response(
         lambda path: write_text_atomically(path, _csv_chunks(db, name, integration)),
         CSV_MEDIA_TYPE,
         ".csv",

@@ -440,6 +440,7 @@ _TOKEN_LOOKUP = (
     select(
         ApiToken.id,
         ApiToken.kind,
+        ApiToken.created_at,
         ApiToken.expires_at,
         ApiToken.last_used_at,
         ApiToken.revoked_at,
@@ -455,9 +456,18 @@ _TOKEN_LOOKUP = (
 
 
 def authenticate_token(
-    db: Database, secret: str, clock: Clock = utcnow, *, kind: str = "api"
+    db: Database,
+    secret: str,
+    clock: Clock = utcnow,
+    *,
+    kind: str = "api",
+    idle_timeout: timedelta | None = None,
 ) -> Principal | None:
-    """The user a live token of ``kind`` belongs to, or None."""
+    """The user a live token of ``kind`` belongs to, or None.
+
+    With ``idle_timeout``, a token not used for that long is no longer live (its
+    last use is recorded to the minute, see :data:`LAST_USED_RESOLUTION`).
+    """
     if not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
         return None
     now = clock()
@@ -465,15 +475,38 @@ def authenticate_token(
         row = conn.execute(_TOKEN_LOOKUP, {"token_hash": hash_token(secret), "kind": kind}).first()
     if row is None:
         return None
-    if row.revoked_at is not None or not row.active:
-        return None
-    if row.expires_at is not None and row.expires_at <= now:
+    if _end_reason(row, now, idle_timeout) is not None:
         return None
     if row.last_used_at is None or now - row.last_used_at >= LAST_USED_RESOLUTION:
         # Written at most once a minute per token, so reads do not turn into writes.
         with db.write_session() as session:
             session.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))
     return Principal(row.user_id, row.username, row.role, row.id, row.kind)
+
+
+def _end_reason(row: Any, now: datetime, idle_timeout: timedelta | None) -> str | None:
+    if row.revoked_at is not None or not row.active:
+        return "ended"
+    if row.expires_at is not None and row.expires_at <= now:
+        return "expired"
+    if idle_timeout is not None and now - (row.last_used_at or row.created_at) >= idle_timeout:
+        return "idle"
+    return None
+
+
+def session_end_reason(
+    db: Database, secret: str, clock: Clock = utcnow, *, idle_timeout: timedelta | None = None
+) -> str | None:
+    """Why a dashboard session is no longer live: ``idle`` (unused for ``idle_timeout``),
+    ``expired`` (its absolute lifetime is over), ``ended`` (logged out, revoked, or the user
+    disabled); None if there is no such session or it is live."""
+    if not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
+        return None
+    with db.engine.connect() as conn:
+        row = conn.execute(
+            _TOKEN_LOOKUP, {"token_hash": hash_token(secret), "kind": "session"}
+        ).first()
+    return None if row is None else _end_reason(row, clock(), idle_timeout)
 
 
 def ensure_initial_admin(db: Database, password: str | None) -> tuple[str, str | None] | None:

@@ -27,6 +27,7 @@ from iroa.exports.service import (
     snapshot_connection,
 )
 from iroa.exports.sheets import Scope, SheetSource
+from iroa.inventory.listing import ListParams, ordered_query
 from iroa.inventory.queries import add_vm_placements, jsonable_rows, list_query, object_type
 
 LIST_SEPARATOR = "; "
@@ -105,6 +106,24 @@ def list_csv(db: Database, plural: str, *, integration: str | None = None) -> It
     with snapshot_connection(db) as conn:
         resolve_scope(conn, integration)
         result = conn.execution_options(yield_per=CHUNK_SIZE).execute(stmt)
+        keys = list(result.keys()) + (["datastores", "networks"] if plural == "vms" else [])
+        yield _lines([keys])
+        for partition in result.partitions():
+            items = jsonable_rows(partition)
+            if plural == "vms":
+                add_vm_placements(conn, items)
+            yield _lines([item[k] for k in keys] for item in items)
+
+
+def list_view_csv(db: Database, plural: str, params: ListParams) -> Iterator[str]:
+    """What a paged list shows with these filters, search and sort — all its pages — as CSV
+    with the columns of :func:`list_csv`, read in one transaction (``limit`` and ``cursor``
+    are ignored). A bad parameter raises
+    :class:`~iroa.inventory.listing.InvalidQueryError` before anything is read.
+    """
+    stmt, values = ordered_query(db, plural, params)
+    with snapshot_connection(db) as conn:
+        result = conn.execution_options(yield_per=CHUNK_SIZE).execute(stmt, values)
         keys = list(result.keys()) + (["datastores", "networks"] if plural == "vms" else [])
         yield _lines([keys])
         for partition in result.partitions():

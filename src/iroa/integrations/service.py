@@ -79,7 +79,9 @@ def validate_input(
     except ValueError as exc:
         raise IntegrationError(f"invalid URL {data.url!r}: bad port") from exc
     if data.ca_file and data.insecure:
-        raise IntegrationError("--ca-file and --insecure exclude each other")
+        raise IntegrationError(
+            "a CA file and insecure (no certificate verification) exclude each other: choose one"
+        )
     ca_file = None
     if data.ca_file:
         ca_path = Path(data.ca_file).expanduser().resolve()

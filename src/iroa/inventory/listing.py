@@ -243,6 +243,27 @@ def list_page(db: Database, plural: str, params: ListParams) -> Page:
     return Page(items, total, next_cursor)
 
 
+def ordered_query(
+    db: Database, plural: str, params: ListParams
+) -> tuple[Select[Any], dict[str, Any]]:
+    """Every row :func:`list_page` would show for ``params``, over all its pages, in its
+    order, as one statement and its parameters (``limit`` and ``cursor`` are ignored):
+    for exports of a view.
+
+    Raises :class:`InvalidQueryError` for a bad parameter, as :func:`list_page` does.
+    """
+    kind = object_type(plural)
+    table = kind.table
+    shape, values = _query_shape(db, kind, params)
+    sort_field, descending = _parse_sort(plural, params.sort)
+    stmt = (
+        select_objects(kind)
+        .where(*_conditions(db.is_sqlite, kind, shape))
+        .order_by(*_order(table.c[sort_field], table.c.id, descending))
+    )
+    return stmt, values
+
+
 @dataclass(frozen=True)
 class _Shape:
     """What a list's statements depend on, but for the values they are sent with.

@@ -23,7 +23,10 @@ def install_dashboard(app: FastAPI) -> None:
 
     async def login_required(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, LoginRequiredError)
-        return RedirectResponse(f"/login?next={quote(exc.next_url, safe='/')}", status_code=303)
+        reason = f"&reason={exc.reason}" if exc.reason else ""
+        return RedirectResponse(
+            f"/login?next={quote(exc.next_url, safe='/')}{reason}", status_code=303
+        )
 
     async def csrf_rejected(request: Request, exc: Exception) -> Response:
         return message_page(

@@ -18,6 +18,7 @@ NAVIGATION = (
     ("/vms", "Virtual machines"),
     ("/hosts", "Hosts"),
     ("/clusters", "Clusters"),
+    ("/datacenters", "Datacenters"),
     ("/datastores", "Datastores"),
     ("/networks", "Networks"),
     ("/integrations", "Integrations"),
@@ -26,6 +27,7 @@ DETAIL_PLURALS = {
     "vm": "vms",
     "host": "hosts",
     "cluster": "clusters",
+    "datacenter": "datacenters",
     "datastore": "datastores",
     "network": "networks",
 }

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -12,8 +14,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from iroa.api.auth import start_session
-from iroa.api.deps import CSRF_COOKIE, DB, SESSION_COOKIE, Clock
+from iroa.api.deps import CSRF_COOKIE, DB, SESSION_COOKIE, Clock, session_idle_timeout
+from iroa.api.exports import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, file_response
 from iroa.auth.service import (
+    SESSION_LIFETIME,
     AuthError,
     LoginThrottledError,
     authenticate_password,
@@ -24,6 +28,14 @@ from iroa.connectors.base import ConnectionOptions, ConnectorError
 from iroa.connectors.registry import AVAILABLE_KINDS, UnsupportedKindError, create_connector
 from iroa.crypto import SecretBox
 from iroa.db.engine import Database
+from iroa.exports.csv import (
+    list_csv,
+    list_view_csv,
+    stream_sheet_csv,
+    write_text_atomically,
+)
+from iroa.exports.service import SHEETS
+from iroa.exports.xlsx import write_xlsx
 from iroa.integrations import service
 from iroa.integrations.models import INVENTORY_KINDS
 from iroa.inventory.details import get_object
@@ -53,21 +65,42 @@ RECENT_CHANGES = 15
 INTEGRATION_FIELDS = ("kind", "name", "url", "username", "ca_file", "transport", "interval_seconds")
 
 
+def _session_ended_text(reason: str | None, request: Request) -> str | None:
+    """What the login page says about a session that is over (only known reasons, no echo)."""
+    if reason == "idle":
+        minutes = request.app.state.settings.session_idle_minutes
+        return (
+            f"Your session ended after {minutes} minutes without activity. "
+            "Log in again to continue where you were."
+        )
+    if reason == "expired":
+        hours = int(SESSION_LIFETIME.total_seconds() // 3600)
+        return f"Your session ended after its limit of {hours} hours. Log in again to continue."
+    if reason == "ended":
+        return "Your session was ended (logged out elsewhere or by an admin). Log in again."
+    return None
+
+
 @router.get("/login", response_class=HTMLResponse)
-def login_form(request: Request, db: DB, clock: Clock, next: str | None = None) -> Response:
+def login_form(
+    request: Request, db: DB, clock: Clock, next: str | None = None, reason: str | None = None
+) -> Response:
     """The login form; a logged-in user goes straight on."""
     secret = request.cookies.get(SESSION_COOKIE)
-    if secret and authenticate_token(db, secret, clock, kind="session"):
+    idle = session_idle_timeout(request)
+    if secret and authenticate_token(db, secret, clock, kind="session", idle_timeout=idle):
         return RedirectResponse(safe_next(next), status_code=303)
-    return _login_page(request, next, None, 200)
+    return _login_page(request, next, None, 200, _session_ended_text(reason, request))
 
 
-def _login_page(request: Request, next: str | None, error: str | None, status: int) -> Response:
+def _login_page(
+    request: Request, next: str | None, error: str | None, status: int, info: str | None = None
+) -> Response:
     token = new_login_csrf()
     response = render(
         request,
         "login.html",
-        {"csrf_token": token, "next": safe_next(next), "error": error, "user": None},
+        {"csrf_token": token, "next": safe_next(next), "error": error, "info": info, "user": None},
         status,
     )
     secure = request.url.scheme == "https"
@@ -154,6 +187,49 @@ def _last_run(db: Database, integration_id: int) -> dict[str, Any] | None:
     return runs[0] if runs else None
 
 
+def _chosen(
+    view: ListView,
+    q: str | None,
+    platform: str | None,
+    integration: str | None,
+    power_state: str | None,
+    sort: str | None,
+    datacenter_id: str | None,
+) -> dict[str, str | None]:
+    """The list parameters a request chose (empty ones as None)."""
+    return {
+        "q": (q or "").strip() or None,
+        "platform": platform or None,
+        "integration": integration or None,
+        "power_state": (power_state or None) if view.power_states else None,
+        "datacenter_id": (datacenter_id or None) if view.plural != "datacenters" else None,
+        "sort": sort or None,
+    }
+
+
+def _list_params(view: ListView, chosen: dict[str, str | None], cursor: str | None) -> ListParams:
+    """What the core's list takes; raises InvalidQueryError for a bad datacenter id."""
+    filters: dict[str, Any] = {}
+    if view.power_states:
+        filters["power_state"] = chosen["power_state"]
+    if chosen["datacenter_id"] is not None:
+        if not chosen["datacenter_id"].isdigit():
+            raise InvalidQueryError("datacenter_id must be an integer")
+        filters["datacenter_id"] = int(chosen["datacenter_id"])
+    return ListParams(
+        integration=chosen["integration"],
+        platform=chosen["platform"],
+        q=chosen["q"],
+        filters=filters,
+        sort=chosen["sort"],
+        limit=PAGE_SIZE,
+        cursor=cursor or None,
+    )
+
+
+FILTER_KEYS = ("q", "platform", "integration", "power_state", "datacenter_id")
+
+
 def _list_handler(view: ListView) -> Callable[..., Response]:
     def handler(
         request: Request,
@@ -165,34 +241,20 @@ def _list_handler(view: ListView) -> Callable[..., Response]:
         power_state: str | None = None,
         sort: str | None = None,
         cursor: str | None = None,
+        datacenter_id: str | None = None,
     ) -> Response:
-        chosen = {
-            "q": (q or "").strip() or None,
-            "platform": platform or None,
-            "integration": integration or None,
-            "power_state": (power_state or None) if view.power_states else None,
-            "sort": sort or None,
-        }
-        params = ListParams(
-            integration=chosen["integration"],
-            platform=chosen["platform"],
-            q=chosen["q"],
-            filters={"power_state": chosen["power_state"]} if view.power_states else {},
-            sort=chosen["sort"],
-            limit=PAGE_SIZE,
-            cursor=cursor or None,
-        )
+        chosen = _chosen(view, q, platform, integration, power_state, sort, datacenter_id)
         error = None
         try:
-            page = list_page(db, view.plural, params)
+            page = list_page(db, view.plural, _list_params(view, chosen, cursor))
         except InvalidQueryError as exc:
             error, page = str(exc), Page([], 0, None)
 
-        def link(**changes: str | None) -> str:
+        def link(path: str = f"/{view.plural}", **changes: str | None) -> str:
             """This list's URL with some parameters changed (a new sort or filter starts over)."""
             merged = {**chosen, **changes}
             query = urlencode({k: v for k, v in merged.items() if v})
-            return f"/{view.plural}" + (f"?{query}" if query else "")
+            return path + (f"?{query}" if query else "")
 
         return render(
             request,
@@ -209,12 +271,42 @@ def _list_handler(view: ListView) -> Callable[..., Response]:
                     i.name for i in service.list_integrations(db) if i.kind in INVENTORY_KINDS
                 ],
                 "platforms": INVENTORY_KINDS,
-                "filtered": any(chosen[k] for k in ("q", "platform", "integration", "power_state")),
+                "filtered": any(chosen[k] for k in FILTER_KEYS),
+                "no_filters": dict.fromkeys(FILTER_KEYS),
             },
             400 if error else 200,
         )
 
     handler.__name__ = f"list_{view.plural}_page"
+    return handler
+
+
+def _list_csv_handler(view: ListView) -> Callable[..., Response]:
+    def handler(
+        request: Request,
+        user: PageUser,
+        db: DB,
+        q: str | None = None,
+        platform: str | None = None,
+        integration: str | None = None,
+        power_state: str | None = None,
+        sort: str | None = None,
+        datacenter_id: str | None = None,
+    ) -> Response:
+        """Every row of the list as it is filtered, searched and sorted, as CSV."""
+        chosen = _chosen(view, q, platform, integration, power_state, sort, datacenter_id)
+        try:
+            params = _list_params(view, chosen, None)
+            return file_response(
+                lambda path: write_text_atomically(path, list_view_csv(db, view.plural, params)),
+                CSV_MEDIA_TYPE,
+                ".csv",
+                f"iroa-{view.plural}-view",
+            )
+        except InvalidQueryError as exc:
+            return message_page(request, "Cannot download this view", str(exc), 400, user)
+
+    handler.__name__ = f"list_{view.plural}_csv"
     return handler
 
 
@@ -242,6 +334,7 @@ def _detail_handler(plural: str, label: str) -> Callable[..., Response]:
 
 for _view in LIST_VIEWS.values():
     router.add_api_route(f"/{_view.plural}", _list_handler(_view), methods=["GET"])
+    router.add_api_route(f"/{_view.plural}.csv", _list_csv_handler(_view), methods=["GET"])
     router.add_api_route(
         f"/{_view.plural}/{{object_id}}",
         _detail_handler(_view.plural, _view.singular),
@@ -359,14 +452,16 @@ async def test_integration(
     request: Request, user: PageUser, db: DB, integration_id: int
 ) -> Response:
     """Connect and log in with the stored settings; say how it went."""
-    check_csrf(await read_form(request), user)
+    form = await read_form(request)
+    check_csrf(form, user)
     if not user.can("operator"):
         return _forbidden(request, user, "operator")
-    return await run_in_threadpool(_test_integration, request, user, db, integration_id)
+    back = form.get("back") == "detail"
+    return await run_in_threadpool(_test_integration, request, user, db, integration_id, back)
 
 
 def _test_integration(
-    request: Request, user: WebUser, db: Database, integration_id: int
+    request: Request, user: WebUser, db: Database, integration_id: int, back: bool = False
 ) -> Response:
     try:
         integration = service.get_integration_by_id(db, integration_id)
@@ -378,19 +473,30 @@ def _test_integration(
     else:
         product = " ".join(str(p) for p in (info.product, info.version) if p)
         notice = {"ok": True, "text": f"{integration.name}: connected to {product or info.name}."}
+    if back:
+        return _integration_page(request, user, db, integration_id, notice=notice)
     return _integrations_page(request, user, db, notice=notice)
 
 
 @router.post("/integrations/{integration_id}/sync")
 async def sync_now(request: Request, user: PageUser, db: DB, integration_id: int) -> Response:
     """Start a sync in the background (as the API does) and show its progress."""
-    check_csrf(await read_form(request), user)
+    form = await read_form(request)
+    check_csrf(form, user)
     if not user.can("operator"):
         return _forbidden(request, user, "operator")
-    return await run_in_threadpool(_sync_now, request, user, db, integration_id)
+    back = form.get("back") == "detail"
+    return await run_in_threadpool(_sync_now, request, user, db, integration_id, back)
 
 
-def _sync_now(request: Request, user: WebUser, db: Database, integration_id: int) -> Response:
+def _sync_now(
+    request: Request,
+    user: WebUser,
+    db: Database,
+    integration_id: int,
+    back: bool = False,
+    force: bool = False,
+) -> Response:
     try:
         run_id = start_integration_sync(
             db,
@@ -399,6 +505,7 @@ def _sync_now(request: Request, user: WebUser, db: Database, integration_id: int
             integration_id,
             user.principal.actor,
             trigger="manual",
+            force=force,
             safeguard=request.app.state.safeguard,
         )
     except (
@@ -407,9 +514,10 @@ def _sync_now(request: Request, user: WebUser, db: Database, integration_id: int
         SyncAlreadyRunningError,
         SyncStartTimeoutError,
     ) as exc:
-        return _integrations_page(
-            request, user, db, notice={"ok": False, "text": f"Sync not started: {exc}"}, status=409
-        )
+        notice = {"ok": False, "text": f"Sync not started: {exc}"}
+        if back and not isinstance(exc, service.IntegrationNotFoundError):
+            return _integration_page(request, user, db, integration_id, notice=notice, status=409)
+        return _integrations_page(request, user, db, notice=notice, status=409)
     return RedirectResponse(f"/syncs/{run_id}", status_code=303)
 
 
@@ -421,4 +529,293 @@ def sync_page(request: Request, user: PageUser, db: DB, run_id: int) -> Response
         return message_page(
             request, "No such sync run", f"There is no sync run with id {run_id}.", 404, user
         )
-    return render(request, "sync.html", {"user": user, "run": run})
+    try:
+        integration_id: int | None = service.get_integration(db, run["integration"]).id
+    except service.IntegrationNotFoundError:
+        integration_id = None
+    return render(
+        request, "sync.html", {"user": user, "run": run, "integration_id": integration_id}
+    )
+
+
+RUNS_PAGE_SIZE = 25
+SAVED_NOTICES = {
+    "saved": "Saved. Test the connection to check new settings.",
+    "enabled": "Enabled: automatic syncs run again on its interval.",
+    "disabled": "Disabled: no automatic syncs until it is enabled again.",
+}
+
+
+def _held(run: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A held run with ``reason``: its error without the CLI's advice (here a button forces)."""
+    if run is None or run["status"] != "held":
+        return None
+    reason = (run["error"] or "it would remove too much").removeprefix("held: ")
+    reason = re.sub(r"\s*\(run again with --allow-mass-removal[^)]*\)", "", reason)
+    return {**run, "reason": reason}
+
+
+def _no_integration(request: Request, user: WebUser, integration_id: int) -> Response:
+    return message_page(
+        request,
+        "No such integration",
+        f"There is no integration with id {integration_id}. See the Integrations page.",
+        404,
+        user,
+    )
+
+
+def _find_integration(db: Database, integration_id: int) -> dict[str, Any] | None:
+    if not 0 < integration_id < 2**63:
+        return None
+    try:
+        return service.integration_as_dict(service.get_integration_by_id(db, integration_id))
+    except service.IntegrationNotFoundError:
+        return None
+
+
+def _integration_page(
+    request: Request,
+    user: WebUser,
+    db: Database,
+    integration_id: int,
+    *,
+    notice: dict[str, Any] | None = None,
+    before: int | None = None,
+    status: int = 200,
+) -> Response:
+    integration = _find_integration(db, integration_id)
+    if integration is None:
+        return _no_integration(request, user, integration_id)
+    runs = list_runs_page(
+        db, integration_id=integration_id, limit=RUNS_PAGE_SIZE + 1, before_id=before
+    )
+    older = runs[RUNS_PAGE_SIZE - 1]["id"] if len(runs) > RUNS_PAGE_SIZE else None
+    runs = runs[:RUNS_PAGE_SIZE]
+    latest = runs[0] if runs and before is None else _last_run(db, integration_id)
+    return render(
+        request,
+        "integration.html",
+        {
+            "user": user,
+            "i": integration,
+            "runs": runs,
+            "older": older,
+            "paged": before is not None,
+            "held": _held(latest),
+            "syncable": integration["kind"] in INVENTORY_KINDS,
+            "notice": notice,
+        },
+        status,
+    )
+
+
+@router.get("/integrations/{integration_id}", response_class=HTMLResponse)
+def integration_page(
+    request: Request,
+    user: PageUser,
+    db: DB,
+    integration_id: int,
+    before: int | None = None,
+    notice: str | None = None,
+) -> Response:
+    """One integration: its settings, its actions for the user's role, and its run history."""
+    shown = {"ok": True, "text": SAVED_NOTICES[notice]} if notice in SAVED_NOTICES else None
+    if before is not None and not 0 < before < 2**63:
+        before = None
+    return _integration_page(request, user, db, integration_id, notice=shown, before=before)
+
+
+EDIT_FIELDS = ("name", "url", "username", "ca_file", "transport", "interval_seconds")
+
+
+def _edit_page(
+    request: Request,
+    user: WebUser,
+    integration: dict[str, Any],
+    form: dict[str, Any],
+    error: str | None = None,
+    status: int = 200,
+) -> Response:
+    return render(
+        request,
+        "integration_edit.html",
+        {
+            "user": user,
+            "i": integration,
+            "form": form,
+            "error": error,
+            "transports": service.TRANSPORTS,
+            "min_interval": request.app.state.settings.min_sync_interval_s,
+            "max_interval": service.MAX_INTERVAL_S,
+        },
+        status,
+    )
+
+
+@router.get("/integrations/{integration_id}/edit", response_class=HTMLResponse)
+def edit_integration_page(
+    request: Request, user: PageUser, db: DB, integration_id: int
+) -> Response:
+    """The edit form of an integration, filled with its settings (never its secret)."""
+    if not user.can("admin"):
+        return _forbidden(request, user, "admin")
+    integration = _find_integration(db, integration_id)
+    if integration is None:
+        return _no_integration(request, user, integration_id)
+    form = {k: integration[k] for k in (*EDIT_FIELDS, "insecure", "enabled")}
+    return _edit_page(request, user, integration, form)
+
+
+@router.post("/integrations/{integration_id}/edit")
+async def edit_integration(
+    request: Request, user: PageUser, db: DB, integration_id: int
+) -> Response:
+    """Change an integration through the service the API uses (validated, audited)."""
+    form = await read_form(request)
+    check_csrf(form, user)
+    if not user.can("admin"):
+        return _forbidden(request, user, "admin")
+    return await run_in_threadpool(_edit_integration, request, user, db, integration_id, form)
+
+
+def _edit_integration(
+    request: Request, user: WebUser, db: Database, integration_id: int, form: dict[str, str]
+) -> Response:
+    integration = _find_integration(db, integration_id)
+    if integration is None:
+        return _no_integration(request, user, integration_id)
+    shown: dict[str, Any] = {k: form.get(k, "") for k in EDIT_FIELDS}
+    shown["insecure"] = bool(form.get("insecure"))
+    shown["enabled"] = bool(form.get("enabled"))
+    interval = form.get("interval_seconds", "").strip()
+    if interval and not interval.isdigit():
+        return _edit_page(
+            request,
+            user,
+            integration,
+            shown,
+            "the interval must be a whole number of seconds (0 for no auto-sync)",
+            422,
+        )
+    changes = service.IntegrationUpdate(
+        name=form.get("name", ""),
+        url=form.get("url", ""),
+        username=form.get("username", "").strip() or None,
+        password=form.get("password") or None,
+        ca_file=form.get("ca_file", "").strip(),
+        insecure=shown["insecure"],
+        transport=form.get("transport") or None,
+        interval_seconds=int(interval) if interval else 0,
+        enabled=shown["enabled"],
+    )
+    try:
+        service.update_integration(
+            db,
+            request.app.state.box,
+            integration_id,
+            changes,
+            user.principal.actor,
+            min_interval_s=request.app.state.settings.min_sync_interval_s,
+        )
+    except service.IntegrationError as exc:
+        return _edit_page(request, user, integration, shown, str(exc), 422)
+    return RedirectResponse(f"/integrations/{integration_id}?notice=saved", status_code=303)
+
+
+@router.post("/integrations/{integration_id}/enabled")
+async def set_integration_enabled(
+    request: Request, user: PageUser, db: DB, integration_id: int
+) -> Response:
+    """Enable or disable an integration's automatic syncs (admins; audited)."""
+    form = await read_form(request)
+    check_csrf(form, user)
+    if not user.can("admin"):
+        return _forbidden(request, user, "admin")
+    enabled = form.get("enabled") == "true"
+
+    def update() -> Response:
+        try:
+            service.update_integration(
+                db,
+                request.app.state.box,
+                integration_id,
+                service.IntegrationUpdate(enabled=enabled),
+                user.principal.actor,
+                min_interval_s=request.app.state.settings.min_sync_interval_s,
+            )
+        except service.IntegrationNotFoundError:
+            return _no_integration(request, user, integration_id)
+        except service.IntegrationError as exc:
+            notice = {"ok": False, "text": f"Not changed: {exc}"}
+            return _integration_page(request, user, db, integration_id, notice=notice, status=422)
+        state = "enabled" if enabled else "disabled"
+        return RedirectResponse(f"/integrations/{integration_id}?notice={state}", status_code=303)
+
+    return await run_in_threadpool(update)
+
+
+@router.get("/integrations/{integration_id}/force", response_class=HTMLResponse)
+def force_sync_page(request: Request, user: PageUser, db: DB, integration_id: int) -> Response:
+    """Ask an admin to confirm a sync past the mass-removal safeguard."""
+    if not user.can("admin"):
+        return _forbidden(request, user, "admin")
+    integration = _find_integration(db, integration_id)
+    if integration is None:
+        return _no_integration(request, user, integration_id)
+    latest = _last_run(db, integration_id)
+    return render(
+        request,
+        "force.html",
+        {
+            "user": user,
+            "i": integration,
+            "held": _held(latest),
+        },
+    )
+
+
+@router.post("/integrations/{integration_id}/force")
+async def force_sync(request: Request, user: PageUser, db: DB, integration_id: int) -> Response:
+    """Start a forced sync (as the API's ``{"force": true}``): audited as ``sync.force``."""
+    form = await read_form(request)
+    check_csrf(form, user)
+    if not user.can("admin"):
+        return _forbidden(request, user, "admin")
+    if form.get("confirm") != "yes":
+        return RedirectResponse(f"/integrations/{integration_id}/force", status_code=303)
+    return await run_in_threadpool(_sync_now, request, user, db, integration_id, True, True)
+
+
+EXPORT_NAMES = (*LIST_VIEWS, *(sheet.name for sheet in SHEETS))
+
+
+@router.get("/export.xlsx")
+def export_workbook(request: Request, user: PageUser, db: DB) -> Response:
+    """The whole inventory as the RVTools-like workbook (as ``GET /api/v1/export.xlsx``)."""
+    if not user.can("operator"):
+        return _forbidden(request, user, "operator")
+    return file_response(
+        lambda path: write_xlsx(db, path), XLSX_MEDIA_TYPE, ".xlsx", "iroa-inventory"
+    )
+
+
+@router.get("/export/{name}.csv")
+def export_csv(request: Request, user: PageUser, db: DB, name: str) -> Response:
+    """Every object of one type, or one sheet of the workbook, as CSV (as the API's export)."""
+    if not user.can("operator"):
+        return _forbidden(request, user, "operator")
+    if name not in EXPORT_NAMES:
+        return message_page(
+            request,
+            "No such export",
+            f"There is no export named {name!r}: choose one of {', '.join(EXPORT_NAMES)}.",
+            404,
+            user,
+        )
+
+    def write(path: Path) -> None:
+        rows = list_csv(db, name) if name in LIST_VIEWS else stream_sheet_csv(db, name)
+        write_text_atomically(path, rows)
+
+    return file_response(write, CSV_MEDIA_TYPE, ".csv", f"iroa-{name}")

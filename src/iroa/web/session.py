@@ -16,8 +16,8 @@ from urllib.parse import parse_qsl
 
 from fastapi import Depends, Request
 
-from iroa.api.deps import SESSION_COOKIE, Clock, get_db
-from iroa.auth.service import Principal, authenticate_token, csrf_token_for
+from iroa.api.deps import SESSION_COOKIE, Clock, get_db, session_idle_timeout
+from iroa.auth.service import Principal, authenticate_token, csrf_token_for, session_end_reason
 from iroa.db.engine import Database
 
 LOGIN_CSRF_COOKIE = "iroa_login_csrf"
@@ -25,11 +25,16 @@ MAX_FORM_BYTES = 64 * 1024
 
 
 class LoginRequiredError(Exception):
-    """No live dashboard session: the page answers with a redirect to the login form."""
+    """No live dashboard session: the page answers with a redirect to the login form.
 
-    def __init__(self, next_url: str) -> None:
+    ``reason`` says why a session the browser still had is over (``idle``, ``expired``,
+    ``ended``), for the login page to tell the user.
+    """
+
+    def __init__(self, next_url: str, reason: str | None = None) -> None:
         super().__init__("login required")
         self.next_url = next_url
+        self.reason = reason
 
 
 class CsrfRejectedError(Exception):
@@ -59,10 +64,14 @@ class WebUser:
 def page_user(request: Request, db: Annotated[Database, Depends(get_db)], clock: Clock) -> WebUser:
     """The user of a dashboard session; else a redirect to the login page."""
     secret = request.cookies.get(SESSION_COOKIE)
-    principal = authenticate_token(db, secret, clock, kind="session") if secret else None
+    idle = session_idle_timeout(request)
+    principal = (
+        authenticate_token(db, secret, clock, kind="session", idle_timeout=idle) if secret else None
+    )
     if secret is None or principal is None:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        raise LoginRequiredError(target)
+        reason = session_end_reason(db, secret, clock, idle_timeout=idle) if secret else None
+        raise LoginRequiredError(target, reason)
     return WebUser(principal, csrf_token_for(secret), secret)
 
 
