@@ -20,6 +20,7 @@ NAVIGATION = (
     ("/clusters", "Clusters"),
     ("/datastores", "Datastores"),
     ("/networks", "Networks"),
+    ("/findings", "Findings"),
     ("/integrations", "Integrations"),
 )
 DETAIL_PLURALS = {

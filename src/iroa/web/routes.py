@@ -24,6 +24,7 @@ from iroa.connectors.base import ConnectionOptions, ConnectorError
 from iroa.connectors.registry import AVAILABLE_KINDS, UnsupportedKindError, create_connector
 from iroa.crypto import SecretBox
 from iroa.db.engine import Database
+from iroa.findings.listing import count_open_findings
 from iroa.integrations import service
 from iroa.integrations.models import INVENTORY_KINDS
 from iroa.inventory.details import get_object
@@ -134,6 +135,7 @@ def overview(request: Request, user: PageUser, db: DB) -> Response:
             "changes": _recent_changes(db),
             "chart": chart,
             "trend": trend,
+            "findings": count_open_findings(db),
         },
     )
 
