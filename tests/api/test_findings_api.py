@@ -119,7 +119,8 @@ def test_counts_per_severity_on_the_summary(inventory_api: InventoryApi) -> None
 def test_rule_catalogue(inventory_api: InventoryApi) -> None:
     rules = {rule["id"]: rule for rule in inventory_api.get("/findings/rules")}
     assert len(rules) == 13
-    assert rules["snapshot_too_old"]["threshold"] == "oldest snapshot older than 7 days"
+    assert rules["snapshot_too_old"]["condition"] == "oldest snapshot older than 7 days"
+    assert all(rule["condition"] for rule in rules.values() if rule["active"])
     assert rules["cpu_overcommit"]["object_types"] == ["cluster", "host"]
     assert [r for r, rule in rules.items() if not rule["active"]] == [
         "vm_not_in_zabbix",

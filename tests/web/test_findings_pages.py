@@ -27,7 +27,12 @@ def web(estate_web: Web) -> Web:
 
 
 def rows(html: str) -> list[str]:
-    body = html.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    """The rows of the findings table (not of the rule table above it)."""
+    body = (
+        html.split('<table class="list">', 1)[1]
+        .split("<tbody>", 1)[1]
+        .split("</tbody>", maxsplit=1)[0]
+    )
     return re.findall(r"<tr>(.*?)</tr>", body, re.S)
 
 
@@ -109,3 +114,11 @@ def test_detail_pages_show_their_open_findings(web: Web) -> None:
         listing = web.client.get(f"/{plural}").text
         path = re.search(rf'href="(/{plural}/\d+)"', listing.split("<tbody>")[1]).group(1)  # type: ignore[union-attr]
         assert "Health findings (0 open)" in web.client.get(path).text
+
+
+def test_findings_page_explains_each_rule(web: Web) -> None:
+    html = web.client.get("/findings").text
+    rules = html.split("<details>", 1)[1].split("</details>", 1)[0]
+    assert "<code>snapshot_too_old</code>" in rules
+    assert "oldest snapshot older than 7 days" in rules
+    assert "inactive: needs a Zabbix integration" in rules

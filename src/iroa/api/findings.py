@@ -20,7 +20,7 @@ from iroa.findings.listing import (
     count_open_findings,
     list_findings,
 )
-from iroa.findings.rules import RULES, Thresholds, describe_thresholds
+from iroa.findings.rules import RULES, Thresholds, describe_conditions
 from iroa.inventory.listing import DEFAULT_LIMIT, MAX_LIMIT, MAX_SEARCH_LENGTH, InvalidQueryError
 
 router = APIRouter(
@@ -97,17 +97,18 @@ def findings_summary(db: DB) -> JSONResponse:
 
 @router.get("/rules", summary="The health rules")
 def rules(request: Request) -> JSONResponse:
-    """Every rule: its id, title, object types, highest severity, threshold in words, and
-    whether it is active (monitoring rules wait for their integration)."""
+    """Every rule: its id, title, object types, highest severity, condition in words (with
+    the current thresholds), and whether it is active (monitoring rules wait for their
+    integration: ``needs`` says which)."""
     settings: Settings = request.app.state.settings
-    thresholds = describe_thresholds(Thresholds.from_settings(settings))
+    conditions = describe_conditions(Thresholds.from_settings(settings))
     body: list[dict[str, Any]] = [
         {
             "id": rule.id,
             "title": rule.title,
             "object_types": list(rule.object_types),
             "severity": rule.severity,
-            "threshold": thresholds.get(rule.id),
+            "condition": conditions.get(rule.id),
             "active": rule.active,
             "needs": rule.needs,
         }

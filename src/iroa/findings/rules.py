@@ -423,15 +423,21 @@ RULES: tuple[Rule, ...] = (
 RULES_BY_ID = {rule.id: rule for rule in RULES}
 
 
-def describe_thresholds(thresholds: Thresholds) -> dict[str, str]:
-    """Each active rule's threshold in words, for the rule catalogue."""
+def describe_conditions(thresholds: Thresholds) -> dict[str, str]:
+    """Each active rule's condition in words, with its current thresholds."""
     t = thresholds
     return {
-        "snapshot_too_old": f"oldest snapshot older than {_number(t.snapshot_max_age_days)} days",
-        "snapshot_too_many": f"more than {t.snapshot_max_count} snapshots",
+        "host_unreachable": "connection state " + ", ".join(HOST_UNREACHABLE),
         "datastore_low_free_space": f"free space below {_number(t.datastore_free_warning_pct)}% "
         f"(warning) or {_number(t.datastore_free_critical_pct)}% (critical)",
+        "snapshot_too_old": f"oldest snapshot older than {_number(t.snapshot_max_age_days)} days",
+        "snapshot_too_many": f"more than {t.snapshot_max_count} snapshots",
+        "guest_tools_not_running": "a running VM whose VMware Tools are not running or not "
+        "installed, or whose Hyper-V integration services report no state",
+        "cpu_overcommit": f"more than {_number(t.vcpu_per_core_max)} vCPUs of running VMs per core",
+        "memory_overcommit": "memory of running VMs above "
+        f"{_number(t.memory_overcommit_max)} times the hosts' memory",
+        "guest_tools_outdated": "VMware Tools or Hyper-V integration services need an update",
         "vm_powered_off_long": f"powered off for more than {_number(t.powered_off_days)} days",
-        "cpu_overcommit": f"more than {_number(t.vcpu_per_core_max)} vCPUs per core",
-        "memory_overcommit": f"memory overcommit above {_number(t.memory_overcommit_max)}",
+        "host_in_maintenance": "in maintenance mode (Hyper-V: paused or draining)",
     }

@@ -8,9 +8,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from iroa.api.deps import DB
+from iroa.config import Settings
 from iroa.findings.listing import DEFAULT_SORT, STATUSES, FindingParams, list_findings
 from iroa.findings.models import OBJECT_TYPES, SEVERITIES
-from iroa.findings.rules import RULES
+from iroa.findings.rules import RULES, Thresholds, describe_conditions
 from iroa.integrations import service
 from iroa.integrations.models import INVENTORY_KINDS
 from iroa.inventory.listing import InvalidQueryError, Page
@@ -81,6 +82,7 @@ def findings_page(
             f"?{query}" if (query := urlencode({k: v for k, v in merged.items() if v})) else ""
         )
 
+    settings: Settings = request.app.state.settings
     return render(
         request,
         "findings.html",
@@ -96,6 +98,7 @@ def findings_page(
             "statuses": STATUSES,
             "severities": SEVERITIES,
             "rules": RULES,
+            "conditions": describe_conditions(Thresholds.from_settings(settings)),
             "object_types": OBJECT_TYPES,
             "integrations": [
                 i.name for i in service.list_integrations(db) if i.kind in INVENTORY_KINDS
