@@ -276,57 +276,59 @@ def _overcommit(
     describe: Callable[[float, int, int], str],
 ) -> Iterable[Hit]:
     """Powered-on VMs' ``vm_amount`` over the hosts' ``host_amount``, per cluster and per
-    standalone host, where the ratio exceeds ``limit``; hosts of unknown size count as none."""
-    on = and_(_present(Vm, ctx), Vm.is_template.is_(False), Vm.power_state == "on")
-    per_cluster_vms = (
-        select(Vm.cluster_id.label("cluster_id"), func.sum(vm_amount).label("demand"))
-        .where(on, Vm.cluster_id.is_not(None))
-        .group_by(Vm.cluster_id)
-        .subquery()
-    )
-    per_cluster_hosts = (
-        select(Host.cluster_id.label("cluster_id"), func.sum(host_amount).label("supply"))
-        .where(_present(Host, ctx), Host.cluster_id.is_not(None))
-        .group_by(Host.cluster_id)
-        .subquery()
-    )
-    clusters = (
-        select(
-            Cluster.id,
-            Cluster.external_id,
-            Cluster.name,
-            per_cluster_vms.c.demand,
-            per_cluster_hosts.c.supply,
+    standalone host, where the ratio exceeds ``limit``; hosts of unknown size count as none.
+
+    One pass over the VMs, grouped by cluster and host, then sums per cluster here:
+    cheaper on SQLite than a grouped subquery per cluster and per host.
+    """
+    demand_rows = conn.execute(
+        select(Vm.cluster_id, Vm.host_id, func.sum(vm_amount))
+        .where(_present(Vm, ctx), Vm.is_template.is_(False), Vm.power_state == "on")
+        .group_by(Vm.cluster_id, Vm.host_id)
+    ).all()
+    hosts = conn.execute(
+        select(Host.id, Host.external_id, Host.name, Host.cluster_id, host_amount).where(
+            _present(Host, ctx)
         )
-        .join(per_cluster_vms, per_cluster_vms.c.cluster_id == Cluster.id)
-        .join(per_cluster_hosts, per_cluster_hosts.c.cluster_id == Cluster.id)
-        .where(_present(Cluster, ctx), per_cluster_hosts.c.supply > 0)
-    )
-    per_host_vms = (
-        select(Vm.host_id.label("host_id"), func.sum(vm_amount).label("demand"))
-        .where(on, Vm.host_id.is_not(None))
-        .group_by(Vm.host_id)
-        .subquery()
-    )
-    standalone = (
-        select(Host.id, Host.external_id, Host.name, per_host_vms.c.demand, host_amount)
-        .join(per_host_vms, per_host_vms.c.host_id == Host.id)
-        .where(_present(Host, ctx), Host.cluster_id.is_(None), host_amount > 0)
-    )
-    for object_type, stmt in (("cluster", clusters), ("host", standalone)):
-        for object_id, external_id, name, demand, supply in conn.execute(stmt):
-            if demand is None or not supply:
-                continue
-            ratio = float(demand) / float(supply)
-            if ratio > limit:
-                yield Hit(
-                    object_type,
-                    object_id,
-                    external_id,
-                    name,
-                    "warning",
-                    describe(ratio, int(demand), int(supply)),
-                )
+    ).all()
+    clusters = conn.execute(
+        select(Cluster.id, Cluster.external_id, Cluster.name).where(_present(Cluster, ctx))
+    ).all()
+    cluster_demand: dict[int, int] = {}
+    host_demand: dict[int, int] = {}
+    for cluster_id, host_id, amount in demand_rows:
+        if amount is None:
+            continue
+        if cluster_id is not None:
+            cluster_demand[cluster_id] = cluster_demand.get(cluster_id, 0) + int(amount)
+        if host_id is not None:
+            host_demand[host_id] = host_demand.get(host_id, 0) + int(amount)
+    cluster_supply: dict[int, int] = {}
+    for _, _, _, cluster_id, amount in hosts:
+        if cluster_id is not None and amount:
+            cluster_supply[cluster_id] = cluster_supply.get(cluster_id, 0) + int(amount)
+    candidates = [
+        ("cluster", cluster_id, external_id, name, cluster_demand.get(cluster_id), supply)
+        for cluster_id, external_id, name in clusters
+        if (supply := cluster_supply.get(cluster_id))
+    ] + [
+        ("host", host_id, external_id, name, host_demand.get(host_id), amount)
+        for host_id, external_id, name, cluster_id, amount in hosts
+        if cluster_id is None and amount
+    ]
+    for object_type, object_id, external_id, name, demand, supply in candidates:
+        if not demand:
+            continue
+        ratio = demand / supply
+        if ratio > limit:
+            yield Hit(
+                object_type,
+                object_id,
+                external_id,
+                name,
+                "warning",
+                describe(ratio, demand, int(supply)),
+            )
 
 
 def cpu_overcommit(conn: Connection, ctx: Context) -> Iterable[Hit]:
