@@ -15,7 +15,7 @@ from iroa.db.base import utcnow
 from iroa.db.engine import Database
 from iroa.findings.models import Finding
 from iroa.findings.rules import RULES, Thresholds
-from iroa.findings.service import refresh_findings
+from iroa.findings.service import refresh_all_findings, refresh_findings
 from iroa.integrations.models import Integration
 from iroa.inventory.models import Vm
 from iroa.sync.engine import SyncResult, run_sync
@@ -264,3 +264,16 @@ def test_a_failed_refresh_does_not_fail_the_sync(
     assert result.succeeded
     assert findings(db, vc) == []
     assert "refreshing health findings failed" in caplog.text
+
+
+def test_refresh_all_applies_new_thresholds_to_every_integration(db: Database) -> None:
+    vc = add_integration(db, "vcenter", "vc")
+    hv = add_integration(db, "hyperv", "hv")
+    add_integration(db, "zabbix", "zbx")  # not an inventory: not refreshed
+    sync(db, vc, vcenter_estate(utcnow()))
+    sync(db, hv, hyperv_estate())
+    results = refresh_all_findings(db, Thresholds(datastore_free_critical_pct=1))
+    assert set(results) == {"vc", "hv"}
+    assert results["vc"].open == len(VCENTER_FINDINGS)
+    severities = {f.object_name: f.severity for f in findings(db, vc) + findings(db, hv)}
+    assert severities["ds-crit"] == "warning" and severities["Volume1"] == "warning"
