@@ -32,6 +32,20 @@ class Settings(BaseSettings):
     """A dashboard session unused for this long ends (it always ends after 12 hours)."""
     scheduler_tick_s: float = Field(default=5.0, gt=0.0, le=300.0)
     """How often the scheduler looks for due integrations."""
+    findings_snapshot_max_age_days: float = Field(default=7.0, gt=0.0)
+    """A VM snapshot older than this is a finding."""
+    findings_snapshot_max_count: int = Field(default=3, ge=0)
+    """A VM with more snapshots than this is a finding."""
+    findings_datastore_free_warning_pct: float = Field(default=20.0, ge=0.0, le=100.0)
+    """A datastore or volume with less free space than this (percent) is a warning …"""
+    findings_datastore_free_critical_pct: float = Field(default=10.0, ge=0.0, le=100.0)
+    """… and with less than this, critical."""
+    findings_powered_off_days: float = Field(default=30.0, gt=0.0)
+    """A VM seen powered off for longer than this is a finding."""
+    findings_vcpu_per_core_max: float = Field(default=4.0, gt=0.0)
+    """vCPUs of powered-on VMs per physical core above this, per cluster or standalone host."""
+    findings_memory_overcommit_max: float = Field(default=1.0, gt=0.0)
+    """Memory of powered-on VMs per host memory above this, per cluster or standalone host."""
 
     @property
     def resolved_database_url(self) -> str:

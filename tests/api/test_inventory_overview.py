@@ -22,7 +22,7 @@ from tests.api.inventory_fixtures import InventoryApi
 
 def test_summary_matches_what_was_synced(inventory_api: InventoryApi) -> None:
     summary = inventory_api.get("/summary")
-    assert set(summary) == {"totals", "platforms", "integrations"}
+    assert set(summary) == {"totals", "platforms", "integrations", "findings"}
     by_name = {i["name"]: i for i in summary["integrations"]}
     vc, hv = by_name["vc1"], by_name["hv1"]
     vms = inventory_api.all_items("/vms", platform="vcenter")

@@ -27,18 +27,19 @@ LIST_QUERY_COUNTS = {
     "/vcenter/vms": 2,
     "/hyperv/vms": 2,
     "/changes": 2,
+    "/findings": 2,
     "/vcenter/inventory": 12,
     "/hyperv/inventory": 12,
 }
 DETAIL_QUERY_COUNTS = {
-    "vms": 8,  # object, disks, NICs, snapshots, datastores, networks, tags, changes
-    "hosts": 5,  # object, VM count, VMs, tags, changes
-    "clusters": 8,  # object, hosts, VM count, VMs, VM totals, host totals, tags, changes
-    "datastores": 5,
+    "vms": 9,  # object, disks, NICs, snapshots, datastores, networks, tags, changes, findings
+    "hosts": 6,  # object, VM count, VMs, tags, changes, findings
+    "clusters": 9,  # object, hosts, VM count, VMs, VM totals, host totals, tags, changes, findings
+    "datastores": 6,
     "networks": 5,
     "datacenters": 5,  # object, counts, clusters, tags, changes
 }
-SUMMARY_QUERY_COUNT = 1
+SUMMARY_QUERY_COUNT = 2  # the latest summaries, open findings per severity
 STATEMENTS = ("SELECT", "INSERT", "UPDATE", "DELETE", "WITH")
 
 
@@ -94,5 +95,5 @@ def test_detail_query_count_is_pinned(
     assert counts == {expected}
 
 
-def test_summary_is_one_statement(inventory_api: InventoryApi) -> None:
+def test_summary_statements_are_pinned(inventory_api: InventoryApi) -> None:
     assert statements(inventory_api, "/summary") == SUMMARY_QUERY_COUNT

@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 from iroa.api.deps import get_db, require_viewer
 from iroa.api.responses import FastJSONResponse
 from iroa.db.engine import Database
+from iroa.findings.listing import count_open_findings
 from iroa.inventory.details import get_object
 from iroa.inventory.listing import (
     DEFAULT_LIMIT,
@@ -384,8 +385,9 @@ def get_network(db: DB, network_id: ObjectId) -> JSONResponse:
 
 @router.get("/summary", summary="KPIs of the estate")
 def summary(db: DB) -> JSONResponse:
-    """KPIs per integration (from its latest successful sync), per platform and in total."""
-    return FastJSONResponse(get_summary(db))
+    """KPIs per integration (from its latest successful sync), per platform and in total;
+    ``findings``: open health findings per severity."""
+    return FastJSONResponse(get_summary(db) | {"findings": count_open_findings(db)})
 
 
 @router.get("/changes", summary="The change log", response_model=PageOut)

@@ -3,6 +3,7 @@
 from iroa.audit.models import AuditEntry
 from iroa.auth.models import ApiToken, LoginFailure, User
 from iroa.db.base import Base
+from iroa.findings.models import Finding
 from iroa.integrations.models import Integration
 from iroa.inventory import models as inventory_models
 from iroa.sync.models import Change, Summary, SyncRun
@@ -12,6 +13,7 @@ __all__ = [
     "AuditEntry",
     "Base",
     "Change",
+    "Finding",
     "Integration",
     "LoginFailure",
     "Summary",

@@ -14,6 +14,8 @@ from sqlalchemy import ColumnElement, Executable, Select, func, select
 from sqlalchemy.orm import Session
 
 from iroa.db.engine import Database
+from iroa.findings.listing import open_findings_of
+from iroa.findings.models import OBJECT_TYPES as FINDING_OBJECT_TYPES
 from iroa.inventory import models
 from iroa.inventory.queries import jsonable_row, jsonable_rows, object_type, select_objects
 from iroa.inventory.types import BY_PLURAL, ObjectType
@@ -39,6 +41,8 @@ def get_object(db: Database, plural: str, object_id: int) -> dict[str, Any] | No
         detail.update(_RELATIONS[plural](session, detail))
         detail["tags"] = _tags(session, kind, detail)
         detail["changes"] = _changes(session, kind, object_id)
+        if kind.name in FINDING_OBJECT_TYPES:
+            detail["findings"] = open_findings_of(session, kind.name, object_id)
     return detail
 
 

@@ -18,9 +18,12 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
+from iroa.config import get_settings
 from iroa.connectors.base import Connector, ConnectorError, NullProgress, Progress, Snapshot
 from iroa.db.base import utcnow
 from iroa.db.engine import Database
+from iroa.findings.rules import Thresholds
+from iroa.findings.service import refresh_findings
 from iroa.integrations.models import Integration
 from iroa.inventory.types import OBJECT_TYPES, ObjectType
 from iroa.sync.locks import sync_lock
@@ -113,6 +116,7 @@ def run_sync(
     on_start: Callable[[int], None] | None = None,
     policy: SchedulePolicy | None = None,
     timeout_s: float | None = None,
+    thresholds: Thresholds | None = None,
 ) -> SyncResult:
     """Sync one integration now; raise :class:`SyncAlreadyRunningError` if one is going.
 
@@ -121,6 +125,8 @@ def run_sync(
     ``sync_timeout_s`` option, else :data:`DEFAULT_SYNC_TIMEOUT_S`); past it the
     run fails and the collection is abandoned. Applying is one transaction, never
     cut short. Every finished run sets the integration's next automatic sync.
+    After a successful run the integration's health findings are refreshed
+    (``thresholds``, default: the ``IROA_FINDINGS_*`` settings).
     """
     progress = progress or NullProgress()
     policy = policy or SchedulePolicy()
@@ -145,7 +151,7 @@ def run_sync(
                 db, run_id, f"collection failed: {type(exc).__name__}: {exc}", policy=policy
             )
         try:
-            return _apply(
+            result = _apply(
                 db,
                 run_id,
                 integration_id,
@@ -160,6 +166,17 @@ def run_sync(
         except BaseException:
             _finish_failed(db, run_id, "interrupted while applying changes", "interrupted")
             raise
+        if result.succeeded:
+            _refresh_findings(db, integration_id, thresholds)
+        return result
+
+
+def _refresh_findings(db: Database, integration_id: int, thresholds: Thresholds | None) -> None:
+    """Findings follow a committed run; failing to compute them does not fail the run."""
+    try:
+        refresh_findings(db, integration_id, thresholds or Thresholds.from_settings(get_settings()))
+    except Exception:
+        log.exception("integration %s: refreshing health findings failed", integration_id)
 
 
 def _collect_within(connector: Connector, progress: Progress, timeout_s: float) -> Snapshot:

@@ -21,6 +21,7 @@ NAVIGATION = (
     ("/datacenters", "Datacenters"),
     ("/datastores", "Datastores"),
     ("/networks", "Networks"),
+    ("/findings", "Findings"),
     ("/integrations", "Integrations"),
 )
 DETAIL_PLURALS = {

@@ -36,6 +36,7 @@ from iroa.exports.csv import (
 )
 from iroa.exports.service import SHEETS
 from iroa.exports.xlsx import write_xlsx
+from iroa.findings.listing import count_open_findings
 from iroa.integrations import service
 from iroa.integrations.models import INVENTORY_KINDS
 from iroa.inventory.details import get_object
@@ -167,6 +168,7 @@ def overview(request: Request, user: PageUser, db: DB) -> Response:
             "changes": _recent_changes(db),
             "chart": chart,
             "trend": trend,
+            "findings": count_open_findings(db),
         },
     )
 

@@ -1,0 +1,1 @@
+"""Health findings: rules evaluated over the inventory after every successful sync."""

@@ -1,0 +1,445 @@
+"""The health rules: each is one set-based query over one integration's inventory.
+
+A rule's ``evaluate`` gets a connection and the :class:`Context` of the
+integration being checked and returns a :class:`Hit` for every present object
+the rule holds for. Adding a rule is one such function and one entry in
+:data:`RULES`. Rules that need data IROA does not collect yet (monitoring) are
+listed with ``needs`` set and evaluate to nothing until that data exists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Float, Select, and_, func, or_, select, type_coerce
+
+from iroa.config import Settings
+from iroa.db.base import UTCDateTime
+from iroa.inventory.models import Cluster, Datastore, Host, Vm, VmSnapshot
+from iroa.sync.models import Change
+
+GIB = 1 << 30
+TOOLS_NOT_RUNNING = ("toolsNotRunning", "toolsNotInstalled", "guestToolsNotRunning")
+"""vCenter ``guest.toolsStatus`` / ``guest.toolsRunningStatus`` values of a guest without tools."""
+TOOLS_OUTDATED = ("toolsOld", "Update required")
+"""vCenter ``toolsOld``; Hyper-V ``IntegrationServicesState`` "Update required"."""
+HOST_UNREACHABLE = ("disconnected", "notResponding", "down")
+"""Connection states of a host its manager cannot reach (vCenter; Hyper-V cluster node)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    """Where each rule starts to hold; from ``IROA_FINDINGS_*`` settings."""
+
+    snapshot_max_age_days: float = 7.0
+    snapshot_max_count: int = 3
+    datastore_free_warning_pct: float = 20.0
+    datastore_free_critical_pct: float = 10.0
+    powered_off_days: float = 30.0
+    vcpu_per_core_max: float = 4.0
+    memory_overcommit_max: float = 1.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Thresholds:
+        return cls(
+            snapshot_max_age_days=settings.findings_snapshot_max_age_days,
+            snapshot_max_count=settings.findings_snapshot_max_count,
+            datastore_free_warning_pct=settings.findings_datastore_free_warning_pct,
+            datastore_free_critical_pct=settings.findings_datastore_free_critical_pct,
+            powered_off_days=settings.findings_powered_off_days,
+            vcpu_per_core_max=settings.findings_vcpu_per_core_max,
+            memory_overcommit_max=settings.findings_memory_overcommit_max,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What a rule evaluates against: one integration, at one moment, with thresholds."""
+
+    integration_id: int
+    platform: str
+    now: datetime
+    thresholds: Thresholds
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """A rule holds for one object."""
+
+    object_type: str
+    object_id: int
+    external_id: str
+    name: str | None
+    severity: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    id: str
+    title: str
+    object_types: tuple[str, ...]
+    severity: str
+    """The highest severity the rule gives."""
+    evaluate: Callable[[Connection, Context], Iterable[Hit]]
+    needs: str | None = None
+    """What the rule waits for before it can hold (it produces nothing until then)."""
+
+    @property
+    def active(self) -> bool:
+        return self.needs is None
+
+
+def _present(model: Any, ctx: Context) -> Any:
+    return and_(model.integration_id == ctx.integration_id, model.removed_at.is_(None))
+
+
+def _vms(ctx: Context, *columns: Any) -> Select[Any]:
+    return select(Vm.id, Vm.external_id, Vm.name, *columns).where(
+        _present(Vm, ctx), Vm.is_template.is_(False)
+    )
+
+
+def _day(value: datetime) -> str:
+    return value.strftime("%Y-%m-%d")
+
+
+def _number(value: float) -> str:
+    return f"{value:g}"
+
+
+def old_snapshots(conn: Connection, ctx: Context) -> Iterable[Hit]:
+    """VMs whose oldest present snapshot is older than the age threshold."""
+    cutoff = ctx.now - timedelta(days=ctx.thresholds.snapshot_max_age_days)
+    oldest = func.min(VmSnapshot.created_at)
+    stmt = (
+        _vms(ctx, type_coerce(oldest, UTCDateTime), func.count(VmSnapshot.id))
+        .join(VmSnapshot, and_(VmSnapshot.vm_id == Vm.id, VmSnapshot.removed_at.is_(None)))
+        .group_by(Vm.id, Vm.external_id, Vm.name)
+        .having(oldest < type_coerce(cutoff, UTCDateTime))
+    )
+    limit = _number(ctx.thresholds.snapshot_max_age_days)
+    for vm_id, external_id, name, taken_at, count in conn.execute(stmt):
+        yield Hit(
+            "vm",
+            vm_id,
+            external_id,
+            name,
+            "warning",
+            f"{'a snapshot' if count == 1 else f'{count} snapshots'}, the oldest taken "
+            f"{_day(taken_at)}: older than {limit} days",
+        )
+
+
+def many_snapshots(conn: Connection, ctx: Context) -> Iterable[Hit]:
+    """VMs with more present snapshots than the count threshold."""
+    count = func.count(VmSnapshot.id)
+    stmt = (
+        _vms(ctx, count)
+        .join(VmSnapshot, and_(VmSnapshot.vm_id == Vm.id, VmSnapshot.removed_at.is_(None)))
+        .group_by(Vm.id, Vm.external_id, Vm.name)
+        .having(count > ctx.thresholds.snapshot_max_count)
+    )
+    for vm_id, external_id, name, found in conn.execute(stmt):
+        yield Hit(
+            "vm",
+            vm_id,
+            external_id,
+            name,
+            "warning",
+            f"{found} snapshots: more than {ctx.thresholds.snapshot_max_count}",
+        )
+
+
+def tools_not_running(conn: Connection, ctx: Context) -> Iterable[Hit]:
+    """Powered-on VMs whose guest tools (VMware Tools, Hyper-V integration services) are silent.
+
+    Hyper-V reports no integration services state for a running VM whose services
+    do not answer; vCenter names the state, and a VM it reports nothing for is left out.
+    """
+    if ctx.platform == "hyperv":
+        silent = or_(Vm.tools_status.is_(None), Vm.tools_status == "")
+        what = "Hyper-V integration services report no state"
+    else:
+        silent = Vm.tools_status.in_(TOOLS_NOT_RUNNING)
+        what = "VMware Tools are not running"
+    stmt = _vms(ctx, Vm.tools_status).where(Vm.power_state == "on", silent)
+    for vm_id, external_id, name, status in conn.execute(stmt):
+        detail = f" ({status})" if status else ""
+        yield Hit("vm", vm_id, external_id, name, "warning", f"{what}{detail} on a running VM")
+
+
+def tools_outdated(conn: Connection, ctx: Context) -> Iterable[Hit]:
+    """VMs whose guest tools need an update."""
+    stmt = _vms(ctx, Vm.tools_status, Vm.tools_version).where(Vm.tools_status.in_(TOOLS_OUTDATED))
+    what = "Hyper-V integration services" if ctx.platform == "hyperv" else "VMware Tools"
+    for vm_id, external_id, name, status, version in conn.execute(stmt):
+        installed = f" (version {version})" if version else ""
+        yield Hit(
+            "vm", vm_id, external_id, name, "info", f"{what}{installed} need an update: {status}"
+        )
+
+
+def powered_off_long(conn: Connection, ctx: Context) -> Iterable[Hit]:
+    """VMs powered off for longer than the threshold.
+
+    Off since: the last change that recorded a new power state (it is the current
+    one, off), else when IROA first saw the VM — the VM was off at least since then.
+    """
+    cutoff = ctx.now - timedelta(days=ctx.thresholds.powered_off_days)
+    last_change = func.max(Change.changed_at)
+    since = type_coerce(func.coalesce(last_change, Vm.first_seen_at), UTCDateTime)
+    stmt = (
+        _vms(ctx, since, last_change.is_(None))
+        .outerjoin(
+            Change,
+            and_(
+                Change.object_type == "vm",
+                Change.object_id == Vm.id,
+                Change.fields["power_state"].as_string().is_not(None),
+            ),
+        )
+        .where(Vm.power_state == "off")
+        .group_by(Vm.id, Vm.external_id, Vm.name, Vm.first_seen_at)
+        .having(since < type_coerce(cutoff, UTCDateTime))
+    )
+    limit = _number(ctx.thresholds.powered_off_days)
+    for vm_id, external_id, name, off_since, never_changed in conn.execute(stmt):
+        when = (
+            f"since at least {_day(off_since)}, when IROA first saw it"
+            if never_changed
+            else f"since {_day(off_since)}"
+        )
+        yield Hit("vm", vm_id, external_id, name, "info", f"powered off {when}: over {limit} days")
+
+
+def low_free_space(conn: Connection, ctx: Context) -> Iterable[Hit]:
+    """Datastores, volumes and CSVs with little free space: warning, then critical."""
+    t = ctx.thresholds
+    free_pct = type_coerce(Datastore.free_bytes, Float) * 100.0 / Datastore.capacity_bytes
+    stmt = select(
+        Datastore.id,
+        Datastore.external_id,
+        Datastore.name,
+        Datastore.free_bytes,
+        Datastore.capacity_bytes,
+    ).where(
+        _present(Datastore, ctx),
+        Datastore.capacity_bytes > 0,
+        Datastore.free_bytes.is_not(None),
+        free_pct < max(t.datastore_free_warning_pct, t.datastore_free_critical_pct),
+    )
+    for ds_id, external_id, name, free, capacity in conn.execute(stmt):
+        if free is None or not capacity:
+            continue
+        pct = free * 100.0 / capacity
+        critical = pct < t.datastore_free_critical_pct
+        limit = t.datastore_free_critical_pct if critical else t.datastore_free_warning_pct
+        yield Hit(
+            "datastore",
+            ds_id,
+            external_id,
+            name,
+            "critical" if critical else "warning",
+            f"{pct:.1f}% free ({free / GIB:,.1f} GiB of {capacity / GIB:,.1f} GiB): "
+            f"below {_number(limit)}%",
+        )
+
+
+def host_unreachable(conn: Connection, ctx: Context) -> Iterable[Hit]:
+    """Hosts their vCenter or failover cluster cannot reach."""
+    stmt = select(Host.id, Host.external_id, Host.name, Host.connection_state).where(
+        _present(Host, ctx), Host.connection_state.in_(HOST_UNREACHABLE)
+    )
+    for host_id, external_id, name, state in conn.execute(stmt):
+        yield Hit("host", host_id, external_id, name, "critical", f"connection state is {state}")
+
+
+def host_in_maintenance(conn: Connection, ctx: Context) -> Iterable[Hit]:
+    """Hosts in maintenance mode (vCenter) or paused or draining (Hyper-V cluster node)."""
+    stmt = select(Host.id, Host.external_id, Host.name).where(
+        _present(Host, ctx), Host.in_maintenance.is_(True)
+    )
+    for host_id, external_id, name in conn.execute(stmt):
+        yield Hit("host", host_id, external_id, name, "info", "in maintenance mode")
+
+
+def _overcommit(
+    conn: Connection,
+    ctx: Context,
+    vm_amount: Any,
+    host_amount: Any,
+    limit: float,
+    describe: Callable[[float, int, int], str],
+) -> Iterable[Hit]:
+    """Powered-on VMs' ``vm_amount`` over the hosts' ``host_amount``, per cluster and per
+    standalone host, where the ratio exceeds ``limit``; hosts of unknown size count as none.
+
+    One pass over the VMs, grouped by cluster and host, then sums per cluster here:
+    cheaper on SQLite than a grouped subquery per cluster and per host.
+    """
+    demand_rows = conn.execute(
+        select(Vm.cluster_id, Vm.host_id, func.sum(vm_amount))
+        .where(_present(Vm, ctx), Vm.is_template.is_(False), Vm.power_state == "on")
+        .group_by(Vm.cluster_id, Vm.host_id)
+    ).all()
+    hosts = conn.execute(
+        select(Host.id, Host.external_id, Host.name, Host.cluster_id, host_amount).where(
+            _present(Host, ctx)
+        )
+    ).all()
+    clusters = conn.execute(
+        select(Cluster.id, Cluster.external_id, Cluster.name).where(_present(Cluster, ctx))
+    ).all()
+    cluster_demand: dict[int, int] = {}
+    host_demand: dict[int, int] = {}
+    for cluster_id, host_id, amount in demand_rows:
+        if amount is None:
+            continue
+        if cluster_id is not None:
+            cluster_demand[cluster_id] = cluster_demand.get(cluster_id, 0) + int(amount)
+        if host_id is not None:
+            host_demand[host_id] = host_demand.get(host_id, 0) + int(amount)
+    cluster_supply: dict[int, int] = {}
+    for _, _, _, cluster_id, amount in hosts:
+        if cluster_id is not None and amount:
+            cluster_supply[cluster_id] = cluster_supply.get(cluster_id, 0) + int(amount)
+    candidates = [
+        ("cluster", cluster_id, external_id, name, cluster_demand.get(cluster_id), supply)
+        for cluster_id, external_id, name in clusters
+        if (supply := cluster_supply.get(cluster_id))
+    ] + [
+        ("host", host_id, external_id, name, host_demand.get(host_id), amount)
+        for host_id, external_id, name, cluster_id, amount in hosts
+        if cluster_id is None and amount
+    ]
+    for object_type, object_id, external_id, name, demand, supply in candidates:
+        if not demand:
+            continue
+        ratio = demand / supply
+        if ratio > limit:
+            yield Hit(
+                object_type,
+                object_id,
+                external_id,
+                name,
+                "warning",
+                describe(ratio, demand, int(supply)),
+            )
+
+
+def cpu_overcommit(conn: Connection, ctx: Context) -> Iterable[Hit]:
+    """vCPUs of powered-on VMs per physical core above the threshold."""
+    limit = ctx.thresholds.vcpu_per_core_max
+    return _overcommit(
+        conn,
+        ctx,
+        Vm.num_cpu,
+        Host.cpu_cores,
+        limit,
+        lambda ratio, vcpus, cores: (
+            f"{ratio:.2f} vCPUs per core ({vcpus} vCPUs of running VMs on {cores} cores): "
+            f"above {_number(limit)}"
+        ),
+    )
+
+
+def memory_overcommit(conn: Connection, ctx: Context) -> Iterable[Hit]:
+    """Configured memory of powered-on VMs per host memory above the threshold."""
+    limit = ctx.thresholds.memory_overcommit_max
+    return _overcommit(
+        conn,
+        ctx,
+        Vm.memory_mib,
+        Host.memory_mib,
+        limit,
+        lambda ratio, vm_mib, host_mib: (
+            f"memory overcommit {ratio:.2f} ({vm_mib / 1024:,.0f} GiB of running VMs on "
+            f"{host_mib / 1024:,.0f} GiB): above {_number(limit)}"
+        ),
+    )
+
+
+def needs_monitoring(conn: Connection, ctx: Context) -> Iterable[Hit]:
+    """A monitoring rule without its data yet: holds for nothing."""
+    return ()
+
+
+RULES: tuple[Rule, ...] = (
+    Rule("host_unreachable", "Host disconnected", ("host",), "critical", host_unreachable),
+    Rule(
+        "datastore_low_free_space",
+        "Datastore low on free space",
+        ("datastore",),
+        "critical",
+        low_free_space,
+    ),
+    Rule("snapshot_too_old", "Old VM snapshot", ("vm",), "warning", old_snapshots),
+    Rule("snapshot_too_many", "Too many VM snapshots", ("vm",), "warning", many_snapshots),
+    Rule(
+        "guest_tools_not_running",
+        "Guest tools not running",
+        ("vm",),
+        "warning",
+        tools_not_running,
+    ),
+    Rule("cpu_overcommit", "vCPU overcommit", ("cluster", "host"), "warning", cpu_overcommit),
+    Rule(
+        "memory_overcommit",
+        "Memory overcommit",
+        ("cluster", "host"),
+        "warning",
+        memory_overcommit,
+    ),
+    Rule("guest_tools_outdated", "Guest tools outdated", ("vm",), "info", tools_outdated),
+    Rule("vm_powered_off_long", "VM powered off for long", ("vm",), "info", powered_off_long),
+    Rule("host_in_maintenance", "Host in maintenance", ("host",), "info", host_in_maintenance),
+    Rule(
+        "vm_not_in_zabbix",
+        "VM not monitored in Zabbix",
+        ("vm",),
+        "warning",
+        needs_monitoring,
+        needs="a Zabbix integration",
+    ),
+    Rule(
+        "vm_zabbix_problems",
+        "VM with active Zabbix problems",
+        ("vm",),
+        "warning",
+        needs_monitoring,
+        needs="a Zabbix integration",
+    ),
+    Rule(
+        "vm_without_prometheus_metrics",
+        "VM with no Prometheus metrics",
+        ("vm",),
+        "warning",
+        needs_monitoring,
+        needs="a Prometheus integration",
+    ),
+)
+RULES_BY_ID = {rule.id: rule for rule in RULES}
+
+
+def describe_conditions(thresholds: Thresholds) -> dict[str, str]:
+    """Each active rule's condition in words, with its current thresholds."""
+    t = thresholds
+    return {
+        "host_unreachable": "connection state " + ", ".join(HOST_UNREACHABLE),
+        "datastore_low_free_space": f"free space below {_number(t.datastore_free_warning_pct)}% "
+        f"(warning) or {_number(t.datastore_free_critical_pct)}% (critical)",
+        "snapshot_too_old": f"oldest snapshot older than {_number(t.snapshot_max_age_days)} days",
+        "snapshot_too_many": f"more than {t.snapshot_max_count} snapshots",
+        "guest_tools_not_running": "a running VM whose VMware Tools are not running or not "
+        "installed, or whose Hyper-V integration services report no state",
+        "cpu_overcommit": f"more than {_number(t.vcpu_per_core_max)} vCPUs of running VMs per core",
+        "memory_overcommit": "memory of running VMs above "
+        f"{_number(t.memory_overcommit_max)} times the hosts' memory",
+        "guest_tools_outdated": "VMware Tools or Hyper-V integration services need an update",
+        "vm_powered_off_long": f"powered off for more than {_number(t.powered_off_days)} days",
+        "host_in_maintenance": "in maintenance mode (Hyper-V: paused or draining)",
+    }

@@ -1,0 +1,163 @@
+"""Bring an integration's findings up to date with its inventory.
+
+Run after each successful sync of that integration (the sync engine calls
+:func:`refresh_findings` once the run has committed). Every rule is one query;
+the result is compared with the open findings and written in bulk: new ones
+open, gone ones resolve, the rest get ``last_seen_at`` (and a new severity or
+message if that changed).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, bindparam, insert, select, update
+
+from iroa.db.base import utcnow
+from iroa.db.engine import WRITE_OPTION, Database
+from iroa.findings.models import SEVERITY_LEVELS, Finding
+from iroa.findings.rules import RULES, Context, Hit, Rule, Thresholds
+from iroa.integrations.models import INVENTORY_KINDS, Integration
+
+log = logging.getLogger(__name__)
+
+_CHUNK = 500
+_T = TypeVar("_T")
+Key = tuple[str, str, int]
+"""(rule, object type, object id): at most one open finding each, per integration."""
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshResult:
+    opened: int
+    resolved: int
+    open: int
+
+
+def evaluate_rules(
+    conn: Connection, context: Context, rules: Sequence[Rule] = RULES
+) -> dict[Key, Hit]:
+    """Every active rule's hits for the integration of ``context``."""
+    hits: dict[Key, Hit] = {}
+    for rule in rules:
+        if not rule.active:
+            continue
+        for hit in rule.evaluate(conn, context):
+            hits[(rule.id, hit.object_type, hit.object_id)] = hit
+    return hits
+
+
+def refresh_findings(
+    db: Database,
+    integration_id: int,
+    thresholds: Thresholds,
+    *,
+    now: datetime | None = None,
+    rules: Sequence[Rule] = RULES,
+) -> RefreshResult:
+    """Evaluate the rules on one integration's inventory and record what changed."""
+    now = now or utcnow()
+    with db.engine.connect() as conn:
+        conn = conn.execution_options(**{WRITE_OPTION: True})
+        with conn.begin():
+            platform = conn.execute(
+                select(Integration.kind).where(Integration.id == integration_id)
+            ).scalar_one()
+            context = Context(integration_id, platform, now, thresholds)
+            hits = evaluate_rules(conn, context, rules)
+            return _record(conn, integration_id, hits, now)
+
+
+def refresh_all_findings(db: Database, thresholds: Thresholds) -> dict[str, RefreshResult]:
+    """Refresh the findings of every inventory integration (after a threshold change)."""
+    with db.session() as session:
+        integrations = session.execute(
+            select(Integration.id, Integration.name).where(Integration.kind.in_(INVENTORY_KINDS))
+        ).all()
+    return {name: refresh_findings(db, i, thresholds) for i, name in integrations}
+
+
+def _record(
+    conn: Connection, integration_id: int, hits: dict[Key, Hit], now: datetime
+) -> RefreshResult:
+    open_rows = conn.execute(
+        select(
+            Finding.id,
+            Finding.rule,
+            Finding.object_type,
+            Finding.object_id,
+            Finding.severity,
+            Finding.message,
+            Finding.object_name,
+        ).where(Finding.integration_id == integration_id, Finding.resolved_at.is_(None))
+    ).all()
+    still_open: dict[Key, Any] = {}
+    gone: list[int] = []
+    for row in open_rows:
+        key = (row.rule, row.object_type, row.object_id)
+        if key in hits:
+            still_open[key] = row
+        else:
+            gone.append(row.id)
+    for chunk in _chunks(gone):
+        conn.execute(update(Finding).where(Finding.id.in_(chunk)).values(resolved_at=now))
+    conn.execute(
+        update(Finding)
+        .where(Finding.integration_id == integration_id, Finding.resolved_at.is_(None))
+        .values(last_seen_at=now)
+    )
+    changed = []
+    for key, row in still_open.items():
+        hit = hits[key]
+        if (row.severity, row.message, row.object_name) != (hit.severity, hit.message, hit.name):
+            changed.append(
+                {
+                    "b_id": row.id,
+                    "b_severity": hit.severity,
+                    "b_level": SEVERITY_LEVELS[hit.severity],
+                    "b_message": hit.message,
+                    "b_name": hit.name,
+                }
+            )
+    if changed:
+        conn.execute(
+            update(Finding)
+            .where(Finding.id == bindparam("b_id"))
+            .values(
+                severity=bindparam("b_severity"),
+                severity_level=bindparam("b_level"),
+                message=bindparam("b_message"),
+                object_name=bindparam("b_name"),
+            ),
+            changed,
+        )
+    new = [
+        {
+            "integration_id": integration_id,
+            "rule": rule_id,
+            "severity": hit.severity,
+            "severity_level": SEVERITY_LEVELS[hit.severity],
+            "object_type": hit.object_type,
+            "object_id": hit.object_id,
+            "object_external_id": hit.external_id,
+            "object_name": hit.name,
+            "message": hit.message,
+            "first_seen_at": now,
+            "last_seen_at": now,
+            "resolved_at": None,
+        }
+        for (rule_id, _, _), hit in hits.items()
+        if (rule_id, hit.object_type, hit.object_id) not in still_open
+    ]
+    for rows in _chunks(new):
+        conn.execute(insert(Finding), list(rows))
+    return RefreshResult(opened=len(new), resolved=len(gone), open=len(hits))
+
+
+def _chunks(items: Sequence[_T], size: int = _CHUNK) -> Iterable[Sequence[_T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

@@ -1,0 +1,238 @@
+"""Purpose-built estates in which each health rule holds for known objects.
+
+``vcenter_estate`` and ``hyperv_estate`` are connector snapshots, written through
+the real sync engine; ``fixed`` variants end every condition.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime, timedelta
+
+from iroa.connectors.base import (
+    ClusterRecord,
+    DatacenterRecord,
+    DatastoreRecord,
+    HostRecord,
+    Progress,
+    Snapshot,
+    SourceInfo,
+    VmRecord,
+    VmSnapshotRecord,
+)
+
+GIB = 1 << 30
+
+
+class StaticConnector:
+    """Hands the sync engine a prepared snapshot, as a connector would after collecting."""
+
+    kind = "test"
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        self.snapshot = snapshot
+
+    def check(self) -> SourceInfo:
+        return self.snapshot.source
+
+    def collect(self, progress: Progress) -> Snapshot:
+        return self.snapshot
+
+
+def _vm(external_id: str, **fields: object) -> VmRecord:
+    base = VmRecord(
+        external_id=external_id,
+        name=external_id.upper(),
+        datacenter_external_id="dc-1",
+        cluster_external_id="c-calm",
+        host_external_id="h-calm",
+        power_state="on",
+        num_cpu=2,
+        memory_mib=2048,
+        tools_status="toolsOk",
+    )
+    return dataclasses.replace(base, **fields)  # type: ignore[arg-type]
+
+
+def vcenter_estate(now: datetime, *, fixed: bool = False) -> Snapshot:
+    """vCenter: every vCenter rule holds once (or, ``fixed``, none does)."""
+    busy_vms = [
+        _vm(
+            f"vm-busy-{i}",
+            cluster_external_id="c-busy",
+            host_external_id="h-busy",
+            num_cpu=2 if fixed else 9,
+            memory_mib=2048 if fixed else 12288,
+        )
+        for i in range(2)
+    ]
+    vms = [
+        *busy_vms,
+        _vm("vm-ok"),
+        _vm("vm-snap-old"),
+        _vm("vm-snap-many"),
+        _vm("vm-tools-off", tools_status="toolsOk" if fixed else "toolsNotRunning"),
+        _vm("vm-tools-old", tools_status="toolsOk" if fixed else "toolsOld", tools_version="11"),
+        _vm(
+            "vm-off",
+            power_state="on" if fixed else "off",
+            tools_status="toolsOk" if fixed else "toolsNotRunning",
+        ),
+        _vm(
+            "vm-template",
+            power_state="off",
+            is_template=True,
+            tools_status="toolsNotRunning",
+        ),
+        _vm(
+            "vm-lonely",
+            cluster_external_id=None,
+            host_external_id="h-lonely",
+            num_cpu=2 if fixed else 16,
+            memory_mib=1024,
+        ),
+    ]
+    snapshots = []
+    if not fixed:
+        snapshots = [
+            VmSnapshotRecord("vm-snap-old:1", "vm-snap-old", "old", created_at=now - timedelta(30)),
+            *(
+                VmSnapshotRecord(f"vm-snap-many:{i}", "vm-snap-many", f"s{i}", created_at=now)
+                for i in range(4)
+            ),
+            # A template's snapshot is no finding: templates are not VMs that run.
+            VmSnapshotRecord("vm-template:1", "vm-template", "t", created_at=now - timedelta(90)),
+        ]
+    return Snapshot(
+        source=SourceInfo(name="vc", product="test"),
+        datacenters=[DatacenterRecord("dc-1", "DC")],
+        clusters=[
+            ClusterRecord("c-busy", "Busy", "dc-1", host_count=1),
+            ClusterRecord("c-calm", "Calm", "dc-1", host_count=1),
+        ],
+        hosts=[
+            HostRecord(
+                "h-busy",
+                "esx-busy",
+                "dc-1",
+                "c-busy",
+                cpu_cores=4,
+                memory_mib=16384,
+                connection_state="connected",
+                in_maintenance=False,
+            ),
+            HostRecord(
+                "h-calm",
+                "esx-calm",
+                "dc-1",
+                "c-calm",
+                cpu_cores=64,
+                memory_mib=524288,
+                connection_state="connected",
+                in_maintenance=not fixed,
+            ),
+            HostRecord(
+                "h-lonely",
+                "esx-lonely",
+                "dc-1",
+                None,
+                cpu_cores=2,
+                memory_mib=65536,
+                connection_state="connected" if fixed else "notResponding",
+                in_maintenance=False,
+            ),
+        ],
+        datastores=[
+            DatastoreRecord(
+                "ds-ok", "ds-ok", "dc-1", capacity_bytes=100 * GIB, free_bytes=50 * GIB
+            ),
+            DatastoreRecord(
+                "ds-warn",
+                "ds-warn",
+                "dc-1",
+                capacity_bytes=100 * GIB,
+                free_bytes=(50 if fixed else 15) * GIB,
+            ),
+            DatastoreRecord(
+                "ds-crit",
+                "ds-crit",
+                "dc-1",
+                capacity_bytes=100 * GIB,
+                free_bytes=(50 if fixed else 5) * GIB,
+            ),
+            DatastoreRecord("ds-unknown", "ds-unknown", "dc-1", capacity_bytes=None),
+        ],
+        vms=vms,
+        vm_snapshots=snapshots,
+    )
+
+
+def hyperv_estate(*, fixed: bool = False) -> Snapshot:
+    """Hyper-V failover cluster: integration services, node states and a CSV."""
+    return Snapshot(
+        source=SourceInfo(name="hv", product="test"),
+        clusters=[ClusterRecord("hvc", "HVC", host_count=2)],
+        hosts=[
+            HostRecord(
+                "node-1",
+                "HV-NODE1",
+                cluster_external_id="hvc",
+                cpu_cores=32,
+                memory_mib=262144,
+                connection_state="up" if fixed else "down",
+                in_maintenance=False,
+            ),
+            HostRecord(
+                "node-2",
+                "HV-NODE2",
+                cluster_external_id="hvc",
+                cpu_cores=32,
+                memory_mib=262144,
+                connection_state="up" if fixed else "paused",
+                in_maintenance=not fixed,
+            ),
+        ],
+        datastores=[
+            DatastoreRecord(
+                "csv-1",
+                "Volume1",
+                cluster_external_id="hvc",
+                type="CSV",
+                capacity_bytes=1000 * GIB,
+                free_bytes=(500 if fixed else 80) * GIB,
+            )
+        ],
+        vms=[
+            VmRecord(
+                "hv-silent",
+                "hv-silent",
+                cluster_external_id="hvc",
+                host_external_id="node-1",
+                power_state="on",
+                num_cpu=2,
+                memory_mib=4096,
+                tools_status="Up to date" if fixed else None,
+            ),
+            VmRecord(
+                "hv-off",
+                "hv-off",
+                cluster_external_id="hvc",
+                host_external_id="node-1",
+                power_state="off",
+                num_cpu=2,
+                memory_mib=4096,
+                tools_status=None,
+            ),
+            VmRecord(
+                "hv-old-is",
+                "hv-old-is",
+                cluster_external_id="hvc",
+                host_external_id="node-2",
+                power_state="on",
+                num_cpu=2,
+                memory_mib=4096,
+                tools_status="Up to date" if fixed else "Update required",
+                tools_version="6.3.9600.16384",
+            ),
+        ],
+    )
