@@ -400,6 +400,7 @@ def _sync_now(request: Request, user: WebUser, db: Database, integration_id: int
             user.principal.actor,
             trigger="manual",
             safeguard=request.app.state.safeguard,
+            queue=request.app.state.queue,
         )
     except (
         service.IntegrationError,
