@@ -182,6 +182,7 @@ def assert_on_schedule(
     """Every integration ran at its interval, never twice at once, no due time skipped."""
     grouped = runs_by_integration(db)
     total = 0
+    worst_late_s = 0.0
     for integration_id, interval in intervals.items():
         runs = grouped.get(integration_id, [])
         total += len(runs)
@@ -193,6 +194,7 @@ def assert_on_schedule(
         for before, after in itertools.pairwise(runs):
             assert before.finished_at is not None
             gap_s = (after.started_at - before.finished_at).total_seconds()
+            worst_late_s = max(worst_late_s, gap_s - interval)
             # Never overlapping (gap >= 0), and each one interval (+ jitter, a tick) after the last.
             assert interval - 0.01 <= gap_s <= interval + late_s, (integration_id, interval, gap_s)
         last_finished = runs[-1].finished_at
@@ -201,6 +203,7 @@ def assert_on_schedule(
         assert (ended - last_finished).total_seconds() <= interval + late_s
         expected = int((RUN_FOR_S - STARTUP_S) // (interval + late_s))
         assert len(runs) >= expected, (integration_id, len(runs), expected)
+    print(f"{total} runs; latest start {worst_late_s:.2f} s after interval (jitter included)")
     return total
 
 

@@ -29,7 +29,9 @@ def upgrade() -> None:
     if bind.dialect.name != "postgresql":
         return
     # The raw psycopg connection (same transaction): no parameters, so `%` stays literal.
-    bind.connection.driver_connection.execute(SCHEMA_FILE.read_text(encoding="utf-8"))
+    driver = bind.connection.driver_connection
+    assert driver is not None
+    driver.execute(SCHEMA_FILE.read_text(encoding="utf-8"))
 
 
 def downgrade() -> None:
