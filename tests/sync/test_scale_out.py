@@ -31,6 +31,8 @@ from iroa.sync.background import ProgressBroker, start_integration_sync
 from iroa.sync.models import Change, SyncRun
 from iroa.sync.queue import SyncQueue
 from iroa.sync.schedule import jitter_cap_s
+from tests.api.fixtures import start_api
+from tests.api.test_sync_api import read_events
 from tests.conftest import POSTGRES_URL, unavailable
 from tests.peers import vsphere_ops
 from tests.peers.vcsim import Topology, VcsimServer
@@ -394,3 +396,51 @@ def test_a_worker_killed_while_applying_leaves_its_run_interrupted_and_the_inven
     finally:
         queue.close()
         db.dispose()
+
+
+def test_api_sync_in_queue_mode_answers_202_with_a_queued_run_a_worker_carries_out(
+    pg_url: str, tmp_path: Path, vcsim: Any, processes: Any
+) -> None:
+    settings = Settings(
+        data_dir=tmp_path / "data", database_url=pg_url, execution="queue", scheduler=False
+    )
+    server: VcsimServer = vcsim(TINY)
+    group = processes(
+        {
+            "IROA_DATA_DIR": str(settings.data_dir),
+            "IROA_DATABASE_URL": pg_url,
+            "IROA_EXECUTION": "queue",
+        }
+    )
+    for api in start_api(settings):
+        created = api.client.post(
+            "/api/v1/integrations",
+            headers=api.headers("admin"),
+            json={
+                "kind": "vcenter",
+                "name": "vc",
+                "url": server.url,
+                "username": server.username,
+                "password": server.password,
+            },
+        )
+        assert created.status_code == 201, created.text
+        started = api.client.post(
+            f"/api/v1/integrations/{created.json()['id']}/sync", headers=api.headers("operator")
+        )
+        assert started.status_code == 202, started.text
+        run = started.json()
+        assert run["status"] == "queued" and run["trigger"] == "api"
+        # No worker yet: the run waits in the queue, and its event stream with it.
+        time.sleep(1.0)
+        assert (
+            api.client.get(f"/api/v1/syncs/{run['id']}", headers=api.headers("viewer")).json()[
+                "status"
+            ]
+            == "queued"
+        )
+        group.start("worker")
+        events = read_events(api, run["id"])
+        assert events[-1][0] == "result"
+        assert events[-1][1]["status"] == "succeeded", events[-1][1]
+        assert events[-1][1]["totals"]["vms"] == TINY.vm_count
