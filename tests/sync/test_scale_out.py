@@ -11,12 +11,13 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, select, text, update
 from sqlalchemy.engine import make_url
 
 from iroa.audit.service import CLI_ACTOR
@@ -25,12 +26,14 @@ from iroa.crypto import SecretBox, load_secret_key
 from iroa.db.base import utcnow
 from iroa.db.engine import Database
 from iroa.db.migrate import upgrade
+from iroa.integrations.models import Integration
 from iroa.integrations.service import IntegrationInput, add_integration
 from iroa.inventory.models import Vm
 from iroa.sync.background import ProgressBroker, start_integration_sync
 from iroa.sync.models import Change, SyncRun
 from iroa.sync.queue import SyncQueue
-from iroa.sync.schedule import jitter_cap_s
+from iroa.sync.schedule import ScheduleEntry, jitter_cap_s
+from iroa.sync.scheduler import Scheduler
 from tests.api.fixtures import start_api
 from tests.api.test_sync_api import read_events
 from tests.conftest import POSTGRES_URL, unavailable
@@ -444,3 +447,59 @@ def test_api_sync_in_queue_mode_answers_202_with_a_queued_run_a_worker_carries_o
         assert events[-1][0] == "result"
         assert events[-1][1]["status"] == "succeeded", events[-1][1]
         assert events[-1][1]["totals"]["vms"] == TINY.vm_count
+
+
+def test_two_schedulers_queue_each_due_time_once(pg_url: str, tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "data", database_url=pg_url)
+    db = Database(pg_url)
+    box = SecretBox(load_secret_key(settings))
+    ids = [
+        add_integration(
+            db,
+            box,
+            IntegrationInput(
+                "vcenter", f"vc-{n}", f"https://vc{n}.example.com", interval_seconds=60
+            ),
+        ).id
+        for n in range(6)
+    ]
+    past = utcnow() - timedelta(seconds=1)
+    with db.write_session() as session:
+        session.execute(update(Integration).values(next_sync_at=past))
+    queue = SyncQueue(pg_url).open()
+    schedulers = [Scheduler(db, box, ProgressBroker(), queue=queue) for _ in range(2)]
+
+    def jobs() -> list[Any]:
+        with db.engine.connect() as conn:
+            return list(
+                conn.execute(
+                    text("SELECT lock, args FROM procrastinate_jobs WHERE status = 'todo'")
+                )
+            )
+
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            queued = [job for found in pool.map(Scheduler.tick, schedulers) for job in found]
+        assert len(queued) == len(ids)
+        assert sorted(lock for lock, _ in jobs()) == sorted(f"iroa-sync-{i}" for i in ids)
+        assert {args["trigger"] for _, args in jobs()} == {"schedule"}
+        with db.session() as session:
+            leases = session.scalars(select(Integration.next_sync_at)).all()
+        assert all(lease is not None and lease > past + timedelta(seconds=59) for lease in leases)
+        assert schedulers[0].tick() == [] and schedulers[1].tick() == []
+
+        # Due again while its job still waits (no worker): claimed, but not queued twice.
+        with db.write_session() as session:
+            session.execute(update(Integration).values(next_sync_at=past))
+        assert schedulers[0].tick() == []
+        assert len(jobs()) == len(ids)
+
+        # The claim itself: of two schedulers that read the same due time, one wins.
+        with db.write_session() as session:
+            session.execute(update(Integration).values(next_sync_at=past))
+        seen = ScheduleEntry(ids[0], True, 60, past)
+        assert schedulers[0]._claim(seen, utcnow())
+        assert not schedulers[1]._claim(seen, utcnow())
+    finally:
+        queue.close()
+        db.dispose()
