@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -125,9 +126,11 @@ class WorkerContext:
     policy: SchedulePolicy
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> WorkerContext:
+    def from_settings(cls, settings: Settings, concurrency: int = 1) -> WorkerContext:
+        # Each running sync holds two connections: its lock, and its reads and writes.
+        pool_size = max(5, 2 * concurrency + 2)
         return cls(
-            Database(settings.resolved_database_url),
+            Database(settings.resolved_database_url, pool_size=pool_size),
             SecretBox(load_secret_key(settings)),
             Safeguard(settings.mass_removal_share, settings.mass_removal_min_objects),
             SchedulePolicy(settings.min_sync_interval_s),
@@ -238,7 +241,7 @@ async def _reap_forever(
 
 def run_worker(settings: Settings, concurrency: int, name: str | None = None) -> None:
     """Execute sync jobs until SIGINT or SIGTERM (then finish the running ones)."""
-    context = WorkerContext.from_settings(settings)
+    context = WorkerContext.from_settings(settings, concurrency)
     app = build_worker_app(context, settings.resolved_database_url)
     options: dict[str, Any] = {
         "queues": [QUEUE_NAME],
@@ -251,6 +254,10 @@ def run_worker(settings: Settings, concurrency: int, name: str | None = None) ->
         options["name"] = name
 
     async def main() -> None:
+        # Sync jobs run in the loop's default executor: room for all of them and the reaper.
+        asyncio.get_running_loop().set_default_executor(
+            ThreadPoolExecutor(concurrency + 2, thread_name_prefix="iroa-sync")
+        )
         async with app.open_async():
             reaper = asyncio.create_task(
                 _reap_forever(app, context, settings.worker_stalled_after_s)
