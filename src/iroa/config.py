@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+
+
+class ExecutionModeError(ValueError):
+    """The execution mode does not fit the database."""
 
 
 class Settings(BaseSettings):
@@ -32,6 +38,12 @@ class Settings(BaseSettings):
     """A dashboard session unused for this long ends (it always ends after 12 hours)."""
     scheduler_tick_s: float = Field(default=5.0, gt=0.0, le=300.0)
     """How often the scheduler looks for due integrations."""
+    execution: Literal["embedded", "queue"] = "embedded"
+    """Where syncs run: in ``iroa serve`` itself, or in ``iroa worker`` processes (PostgreSQL)."""
+    worker_heartbeat_s: float = Field(default=10.0, gt=0.0, le=300.0)
+    """How often an ``iroa worker`` tells the database it is alive."""
+    worker_stalled_after_s: float = Field(default=30.0, gt=0.0, le=3600.0)
+    """A worker silent this long is dead: its jobs are released and its runs ``interrupted``."""
     findings_snapshot_max_age_days: float = Field(default=7.0, gt=0.0)
     """A VM snapshot older than this is a finding."""
     findings_snapshot_max_count: int = Field(default=3, ge=0)
@@ -53,6 +65,17 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'iroa.db').resolve()}"
+
+    @property
+    def is_postgresql(self) -> bool:
+        return make_url(self.resolved_database_url).get_backend_name() == "postgresql"
+
+    def check_execution(self) -> None:
+        """Raise :class:`ExecutionModeError` if ``execution`` cannot work with this database."""
+        if self.execution == "queue" and not self.is_postgresql:
+            raise ExecutionModeError(
+                "IROA_EXECUTION=queue needs PostgreSQL: set IROA_DATABASE_URL=postgresql://..."
+            )
 
     @property
     def secret_key_file(self) -> Path:

@@ -20,6 +20,7 @@ from iroa.db.engine import Database
 from iroa.db.migrate import upgrade
 from iroa.sync.background import ProgressBroker
 from iroa.sync.engine import recover_stale_runs
+from iroa.sync.queue import SyncQueue
 from iroa.sync.reconcile import Safeguard
 from iroa.sync.schedule import SchedulePolicy
 from iroa.sync.scheduler import Scheduler
@@ -49,6 +50,11 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
         app.state.db = db
         app.state.box = SecretBox(load_secret_key(settings))
         recover_stale_runs(db)
+        settings.check_execution()
+        queue = None
+        if settings.execution == "queue":
+            queue = SyncQueue(settings.resolved_database_url).open()
+        app.state.queue = queue
         scheduler = None
         if settings.scheduler:
             scheduler = Scheduler(
@@ -58,6 +64,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
                 app.state.safeguard,
                 SchedulePolicy(settings.min_sync_interval_s),
                 settings.scheduler_tick_s,
+                queue=queue,
             )
             scheduler.start()
         app.state.scheduler = scheduler
@@ -66,6 +73,8 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
         finally:
             if scheduler is not None:
                 scheduler.stop()
+            if queue is not None:
+                queue.close()
             db.dispose()
 
     app = FastAPI(
@@ -79,6 +88,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
     app.state.settings = settings
     app.state.clock = clock
     app.state.broker = ProgressBroker()
+    app.state.queue = None
     app.state.safeguard = Safeguard(settings.mass_removal_share, settings.mass_removal_min_objects)
     install_error_handlers(app)
     install_metrics(app, public=settings.metrics_public)

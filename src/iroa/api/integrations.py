@@ -135,6 +135,7 @@ def start_sync(
         trigger="api",
         force=force,
         safeguard=request.app.state.safeguard,
+        queue=request.app.state.queue,
     )
     run = get_run(db, run_id)
     if run is None:

@@ -196,7 +196,7 @@ class SyncRunOut(BaseModel):
     integration: str
     platform: str
     trigger: str
-    status: Literal["running", "succeeded", "failed", "held", "interrupted"]
+    status: Literal["queued", "running", "succeeded", "failed", "held", "interrupted"]
     forced: bool
     started_at: datetime
     finished_at: datetime | None

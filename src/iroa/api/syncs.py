@@ -22,7 +22,7 @@ NOT_FOUND: dict[int | str, dict[str, object]] = {404: {"model": Problem}}
 BROKER_POLL_S = 0.1
 DB_POLL_S = 1.0
 KEEPALIVE_S = 15.0
-Status = Literal["running", "succeeded", "failed", "held", "interrupted"]
+Status = Literal["queued", "running", "succeeded", "failed", "held", "interrupted"]
 
 
 def _cursor(value: str | None) -> int | None:
@@ -104,7 +104,7 @@ async def _follow(
 ) -> AsyncIterator[str]:
     loop = asyncio.get_running_loop()
     last_sent = loop.time()
-    if run["status"] != "running":
+    if run["status"] not in ("queued", "running"):
         yield _event("result", run)
         return
     cursor = 0
@@ -129,7 +129,7 @@ async def _follow(
         else:
             # Started by another process: follow its row until it finishes.
             current = await run_in_threadpool(get_run, db, run_id)
-            if current is None or current["status"] != "running":
+            if current is None or current["status"] not in ("queued", "running"):
                 break
             await asyncio.sleep(DB_POLL_S)
         if loop.time() - last_sent > KEEPALIVE_S:

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from iroa.auth.service import AuthError, UserError
 from iroa.cli import export, integrations, inventory, sync, users
 from iroa.cli.context import CliContext, get_context
-from iroa.config import Settings
+from iroa.config import ExecutionModeError, Settings
 from iroa.connectors.base import ConnectorError
 from iroa.crypto import SecretKeyError
 from iroa.db.schema import SchemaOutdatedError
@@ -40,6 +40,7 @@ app.command("export")(export.export_command)
 USER_ERRORS = (
     AuthError,
     ConnectorError,
+    ExecutionModeError,
     IntegrationError,
     SchemaOutdatedError,
     SecretKeyError,
@@ -109,6 +110,7 @@ def serve(
     from iroa.api.app import create_app
 
     context = get_context(ctx)
+    context.settings.check_execution()
     ensure_first_admin(context.settings)
     uvicorn.run(
         create_app(context.settings),
@@ -116,6 +118,39 @@ def serve(
         port=port,
         log_level=context.settings.log_level.lower(),
     )
+
+
+@app.command("worker")
+def worker(
+    ctx: typer.Context,
+    concurrency: Annotated[
+        int,
+        typer.Option(min=1, max=64, help="How many syncs this process runs at the same time"),
+    ] = 2,
+    name: Annotated[
+        str | None, typer.Option(help="Name shown in the logs and the queue's worker table")
+    ] = None,
+) -> None:
+    """Run queued syncs (IROA_EXECUTION=queue); needs PostgreSQL.
+
+    Takes sync jobs from the queue in the PostgreSQL database (IROA_DATABASE_URL)
+    and runs them, up to --concurrency at a time, until stopped with Ctrl-C or
+    SIGTERM (the running syncs finish first). Start as many workers, on as many
+    machines, as you need: jobs of one integration never overlap. The `iroa serve`
+    processes set IROA_EXECUTION=queue so that they queue syncs (the scheduled
+    ones, once per due time, and those started from the API and dashboard)
+    instead of running them. All processes share IROA_SECRET_KEY.
+    """
+    from iroa.sync.queue import run_worker
+
+    context = get_context(ctx)
+    if not context.settings.is_postgresql:
+        raise ExecutionModeError(
+            "iroa worker needs PostgreSQL: set IROA_DATABASE_URL=postgresql://..."
+        )
+    context.db  # noqa: B018 - fails early, in one line, if the schema is not current
+    context.box  # noqa: B018 - and if the secret key is missing
+    run_worker(context.settings, concurrency, name)
 
 
 def ensure_first_admin(settings: Settings) -> None:

@@ -44,12 +44,13 @@ def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
     """Whether autogenerate compares this object: not the VM search indexes.
 
     They exist only in migration 0004: on SQLite ``vm_search`` (FTS5) and its shadow
-    tables, on PostgreSQL the ``ix_vms_search_*`` trigram indexes.
+    tables, on PostgreSQL the ``ix_vms_search_*`` trigram indexes. Nor the tables of
+    the job queue (migration 0007, PostgreSQL only), which belong to Procrastinate.
     """
     if name is None:
         return True
     if type_ == "table":
-        return not name.startswith("vm_search")
+        return not name.startswith(("vm_search", "procrastinate_"))
     if type_ == "index":
         return not name.startswith("ix_vms_search_")
     return True

@@ -20,7 +20,8 @@ from iroa.connectors.registry import create_connector
 from iroa.crypto import SecretBox
 from iroa.db.engine import Database
 from iroa.integrations.service import connection_options, get_integration_by_id
-from iroa.sync.engine import SyncResult, run_sync
+from iroa.sync.engine import SyncResult, fail_queued_run, record_queued_run, run_sync
+from iroa.sync.queue import SyncQueue
 from iroa.sync.reconcile import Safeguard
 from iroa.sync.schedule import SchedulePolicy
 
@@ -247,10 +248,24 @@ def start_integration_sync(
     trigger: str,
     force: bool = False,
     safeguard: Safeguard | None = None,
+    queue: SyncQueue | None = None,
 ) -> int:
-    """Start an audited background sync of one stored integration; return its run id."""
+    """Start an audited background sync of one stored integration; return its run id.
+
+    Given a ``queue`` (``IROA_EXECUTION=queue``), the run is recorded ``queued``
+    and a worker carries it out; jobs of one integration run one after another.
+    """
     integration = get_integration_by_id(db, integration_id)
     connector = create_connector(integration.kind, connection_options(integration, box))
+    if queue is not None:
+        run_id = record_queued_run(db, integration.id, trigger, force)
+        record_sync_start(db, actor, integration.id, integration.name, run_id, force)
+        try:
+            queue.enqueue(integration.id, trigger=trigger, force=force, run_id=run_id)
+        except Exception as exc:
+            fail_queued_run(db, run_id, f"the sync could not be queued: {type(exc).__name__}")
+            raise
+        return run_id
 
     def audit_start(run_id: int) -> None:
         record_sync_start(db, actor, integration.id, integration.name, run_id, force)

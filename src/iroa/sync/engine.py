@@ -117,10 +117,13 @@ def run_sync(
     policy: SchedulePolicy | None = None,
     timeout_s: float | None = None,
     thresholds: Thresholds | None = None,
+    run_id: int | None = None,
 ) -> SyncResult:
     """Sync one integration now; raise :class:`SyncAlreadyRunningError` if one is going.
 
-    ``on_start`` is called with the run's id as soon as the run is recorded.
+    ``run_id`` names a ``queued`` run (see :func:`record_queued_run`) that this
+    run carries out; without it (or if that run is no longer queued) a new run
+    is recorded. ``on_start`` is called with the run's id as soon as the run is recorded.
     Connecting and collecting may take ``timeout_s`` (default: the integration's
     ``sync_timeout_s`` option, else :data:`DEFAULT_SYNC_TIMEOUT_S`); past it the
     run fails and the collection is abandoned. Applying is one transaction, never
@@ -134,7 +137,7 @@ def run_sync(
         if not taken:
             raise SyncAlreadyRunningError("a sync of this integration is already running")
         interrupt_stale_runs(db, integration_id)
-        run_id, option_timeout_s = _start_run(db, integration_id, trigger, force)
+        run_id, option_timeout_s = _start_run(db, integration_id, trigger, force, run_id)
         if on_start is not None:
             on_start(run_id)
         try:
@@ -271,13 +274,60 @@ def interrupt_stale_runs(db: Database, integration_id: int | None = None) -> int
         return session.execute(stmt).rowcount  # type: ignore[attr-defined, no-any-return]
 
 
-def _start_run(db: Database, integration_id: int, trigger: str, force: bool) -> tuple[int, float]:
-    """Record the run; return its id and the integration's collection timeout."""
+def record_queued_run(db: Database, integration_id: int, trigger: str, force: bool) -> int:
+    """Record a run that waits for a worker (status ``queued``); return its id."""
+    with db.write_session() as session:
+        run = SyncRun(
+            integration_id=integration_id,
+            trigger=trigger,
+            status="queued",
+            forced=force,
+            started_at=utcnow(),
+            totals={},
+            counts={},
+        )
+        session.add(run)
+        session.flush()
+        return run.id
+
+
+def fail_queued_run(db: Database, run_id: int, error: str) -> None:
+    """A queued run that will never start (its job could not be queued or was dropped)."""
+    with db.write_session() as session:
+        session.execute(
+            update(SyncRun)
+            .where(SyncRun.id == run_id, SyncRun.status == "queued")
+            .values(status="failed", finished_at=utcnow(), error=" ".join(error.split())[:1000])
+        )
+
+
+def _start_run(
+    db: Database, integration_id: int, trigger: str, force: bool, queued_id: int | None = None
+) -> tuple[int, float]:
+    """Record the run (or start the queued one); return its id and the collection timeout."""
     with db.write_session() as session:
         options = session.execute(
             select(Integration.options).where(Integration.id == integration_id)
         ).scalar_one()
         timeout_s = float((options or {}).get("sync_timeout_s") or DEFAULT_SYNC_TIMEOUT_S)
+        if queued_id is not None:
+            started = session.execute(
+                update(SyncRun)
+                .where(
+                    SyncRun.id == queued_id,
+                    SyncRun.integration_id == integration_id,
+                    SyncRun.status == "queued",
+                )
+                .values(
+                    status="running",
+                    started_at=utcnow(),
+                    pid=os.getpid(),
+                    hostname=socket.gethostname(),
+                )
+                .returning(SyncRun.id)
+            ).scalar_one_or_none()
+            if started is not None:
+                return started, timeout_s
         run = SyncRun(
             integration_id=integration_id,
             trigger=trigger,

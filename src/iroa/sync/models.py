@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from iroa.db.base import Base, JSONType, UTCDateTime
 from iroa.db.types import IdType
 
-RUN_STATUSES = ("running", "succeeded", "failed", "held", "interrupted")
+RUN_STATUSES = ("queued", "running", "succeeded", "failed", "held", "interrupted")
 TRIGGERS = ("manual", "schedule", "api")
 ACTIONS = ("added", "modified", "removed")
 

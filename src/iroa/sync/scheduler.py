@@ -1,8 +1,16 @@
 """The thread of ``iroa serve`` that starts due syncs (see :mod:`iroa.sync.schedule`).
 
-Runs start the way API syncs do (:func:`~iroa.sync.background.start_background_sync`,
-trigger ``schedule``), so the per-integration lock decides, across processes,
-that one run at a time goes ahead: a run already going is skipped, not queued.
+Embedded mode: runs start the way API syncs do
+(:func:`~iroa.sync.background.start_background_sync`, trigger ``schedule``), so
+the per-integration lock decides, across processes, that one run at a time goes
+ahead: a run already going is skipped, not queued.
+
+Queue mode (given a :class:`~iroa.sync.queue.SyncQueue`): a due time is claimed
+with a compare-and-set of ``integrations.next_sync_at`` (only the scheduler
+whose update still sees the time it read wins, however many run) and the winner
+enqueues one job for the workers. The claim moves ``next_sync_at`` one interval
+on, so should the job be lost (a crash between claim and enqueue) the
+integration is simply due again then; a finished run sets the real next time.
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ from iroa.integrations.models import Integration
 from iroa.integrations.service import connection_options
 from iroa.sync.background import ProgressBroker, start_background_sync
 from iroa.sync.engine import SyncAlreadyRunningError
+from iroa.sync.queue import SyncQueue
 from iroa.sync.reconcile import Safeguard
 from iroa.sync.schedule import ScheduleEntry, SchedulePolicy, due_integrations, first_sync_at
 
@@ -50,6 +59,8 @@ class Scheduler:
     tick_s: float = 5.0
     clock: Callable[[], datetime] = utcnow
     connector_factory: Factory = create_connector
+    queue: SyncQueue | None = None
+    """Enqueue due syncs for ``iroa worker`` processes instead of running them here."""
     _running: set[int] = field(default_factory=set, init=False)
     _changed: threading.Condition = field(default_factory=threading.Condition, init=False)
     _stop: threading.Event = field(default_factory=threading.Event, init=False)
@@ -85,13 +96,20 @@ class Scheduler:
             return frozenset(self._running)
 
     def tick(self) -> list[int]:
-        """Start every due sync now; return the ids of the runs started."""
+        """Start every due sync now; return the ids of the runs started (in queue mode:
+        of the jobs queued)."""
         now = self.clock()
         entries = self._load_entries(now)
         started: list[int] = []
+        by_id = {entry.integration_id: entry for entry in entries}
         for integration_id in due_integrations(entries, now):
             if self._stop.is_set():
                 break
+            if self.queue is not None:
+                job_id = self._enqueue_one(self.queue, by_id[integration_id], now)
+                if job_id is not None:
+                    started.append(job_id)
+                continue
             if integration_id in self.running:
                 continue
             run_id = self._start_one(integration_id, now)
@@ -134,6 +152,37 @@ class Scheduler:
             stmt = stmt.where(Integration.next_sync_at.is_(None))
         with self.db.write_session() as session:
             session.execute(stmt)
+
+    def _claim(self, entry: ScheduleEntry, now: datetime) -> bool:
+        """Take this due time for this process: true for exactly one scheduler."""
+        lease = now + timedelta(seconds=entry.interval_seconds or self.policy.min_interval_s)
+        stmt = (
+            update(Integration)
+            .where(
+                Integration.id == entry.integration_id,
+                Integration.next_sync_at == entry.next_sync_at,
+            )
+            .values(next_sync_at=lease)
+        )
+        with self.db.write_session() as session:
+            return bool(session.execute(stmt).rowcount)  # type: ignore[attr-defined]
+
+    def _enqueue_one(self, queue: SyncQueue, entry: ScheduleEntry, now: datetime) -> int | None:
+        if not self._claim(entry, now):
+            log.debug("scheduler: integration %s was claimed elsewhere", entry.integration_id)
+            return None
+        try:
+            job_id = queue.enqueue(entry.integration_id, trigger="schedule", once=True)
+        except Exception:
+            log.exception(
+                "scheduler: queueing the sync of integration %s failed", entry.integration_id
+            )
+            return None
+        if job_id is None:
+            log.debug("scheduler: integration %s already has a job waiting", entry.integration_id)
+        else:
+            log.info("scheduler: queued job %s for integration %s", job_id, entry.integration_id)
+        return job_id
 
     def _start_one(self, integration_id: int, now: datetime) -> int | None:
         with self.db.session() as session:

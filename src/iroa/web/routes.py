@@ -509,6 +509,7 @@ def _sync_now(
             trigger="manual",
             force=force,
             safeguard=request.app.state.safeguard,
+            queue=request.app.state.queue,
         )
     except (
         service.IntegrationError,

@@ -2,7 +2,7 @@
 (function () {
   "use strict";
   var section = document.getElementById("sync");
-  if (!section || section.dataset.status !== "running" || !window.EventSource) {
+  if (!section || !["queued", "running"].includes(section.dataset.status) || !window.EventSource) {
     return;
   }
   var phase = document.getElementById("sync-phase");
@@ -50,7 +50,7 @@
   });
 
   source.onerror = function () {
-    if (section.dataset.status === "running") {
+    if (["queued", "running"].includes(section.dataset.status)) {
       phase.textContent = "Lost the connection to the server; reload the page to see the run.";
     }
     source.close();
