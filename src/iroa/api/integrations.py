@@ -19,7 +19,7 @@ from iroa.api.schemas import (
     SyncRunOut,
 )
 from iroa.connectors.base import ConnectorError
-from iroa.connectors.registry import create_connector
+from iroa.connectors.registry import check_connection
 from iroa.crypto import SecretBox
 from iroa.integrations import service
 from iroa.integrations.models import Integration
@@ -94,8 +94,7 @@ def test_integration(integration_id: Id, _: Operator, db: DB, box: Box) -> Check
     """Connect and log in; ``ok`` false with the connector's clear error if that fails."""
     integration = service.get_integration_by_id(db, integration_id)
     try:
-        connector = create_connector(integration.kind, service.connection_options(integration, box))
-        info = connector.check()
+        info = check_connection(integration.kind, service.connection_options(integration, box))
     except (ConnectorError, ValueError) as exc:
         return CheckResult(ok=False, error=str(exc))
     return CheckResult(

@@ -5,6 +5,7 @@ from iroa.auth.models import ApiToken, LoginFailure, User
 from iroa.db.base import Base
 from iroa.integrations.models import Integration
 from iroa.inventory import models as inventory_models
+from iroa.monitoring.models import MetricValue, ZabbixHostRow, ZabbixLink, ZabbixProblemRow
 from iroa.sync.models import Change, Summary, SyncRun
 
 __all__ = [
@@ -14,8 +15,12 @@ __all__ = [
     "Change",
     "Integration",
     "LoginFailure",
+    "MetricValue",
     "Summary",
     "SyncRun",
     "User",
+    "ZabbixHostRow",
+    "ZabbixLink",
+    "ZabbixProblemRow",
     "inventory_models",
 ]
