@@ -35,13 +35,24 @@ def offenders(package: str, forbidden: tuple[str, ...]) -> list[str]:
 
 
 @pytest.mark.parametrize(
-    "package", ["inventory", "sync", "integrations", "db", "connectors", "auth", "audit", "exports"]
+    "package",
+    [
+        "inventory",
+        "sync",
+        "integrations",
+        "db",
+        "connectors",
+        "auth",
+        "audit",
+        "exports",
+        "monitoring",
+    ],
 )
 def test_core_does_not_import_web_or_cli(package: str) -> None:
     assert offenders(package, WEB_AND_CLI) == []
 
 
-@pytest.mark.parametrize("package", ["inventory", "sync", "db"])
+@pytest.mark.parametrize("package", ["inventory", "sync", "db", "monitoring"])
 def test_core_does_not_import_vendor_sdks(package: str) -> None:
     assert offenders(package, VENDOR_SDKS) == []
 

@@ -31,8 +31,9 @@ LIST_QUERY_COUNTS = {
     "/hyperv/inventory": 14,
 }
 DETAIL_QUERY_COUNTS = {
-    "vms": 8,  # object, disks, NICs, snapshots, datastores, networks, tags, changes
-    "hosts": 5,  # object, VM count, VMs, tags, changes
+    # ... + monitoring: Prometheus metrics, Zabbix hosts with their problems
+    "vms": 10,  # object, disks, NICs, snapshots, datastores, networks, tags, changes, +2
+    "hosts": 7,  # object, VM count, VMs, tags, changes, +2
     "clusters": 8,  # object, hosts, VM count, VMs, VM totals, host totals, tags, changes
     "datastores": 5,
     "networks": 5,

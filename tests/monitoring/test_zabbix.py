@@ -25,7 +25,7 @@ from iroa.monitoring.queries import (
     unmatched_zabbix_hosts,
 )
 from iroa.sync.monitoring import run_monitoring_sync
-from tests.monitoring.conftest import ORPHAN, PROBLEM_NAME, ZabbixEstate
+from tests.monitoring.fixtures import ORPHAN, PROBLEM_NAME, ZabbixEstate
 from tests.monitoring.estate import (
     HOSTNAME_VM,
     IP_VM,

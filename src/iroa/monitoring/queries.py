@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
+from iroa.db.engine import Database
 from iroa.integrations.models import Integration
 from iroa.inventory.models import Host, Vm
 from iroa.monitoring.models import MetricValue, ZabbixHostRow, ZabbixLink, ZabbixProblemRow
@@ -42,46 +43,54 @@ def object_monitoring(session: Session, object_type: str, object_id: int) -> dic
                 "history": value.history or [],
             }
         )
-    zabbix: list[dict[str, Any]] = []
+    zabbix: dict[int, dict[str, Any]] = {}
     hosts = session.execute(
-        select(ZabbixHostRow, ZabbixLink.matched_by, Integration.name)
+        select(ZabbixHostRow, ZabbixLink.matched_by, Integration.name, ZabbixProblemRow)
         .join(ZabbixLink, ZabbixLink.zabbix_host_row_id == ZabbixHostRow.id)
         .join(Integration, Integration.id == ZabbixHostRow.integration_id)
+        .outerjoin(ZabbixProblemRow, ZabbixProblemRow.zabbix_host_row_id == ZabbixHostRow.id)
         .where(ZabbixLink.object_type == object_type, ZabbixLink.object_id == object_id)
-        .order_by(Integration.name, ZabbixHostRow.host)
-    ).all()
-    for host, matched_by, integration in hosts:
-        problems = session.scalars(
-            select(ZabbixProblemRow)
-            .where(ZabbixProblemRow.zabbix_host_row_id == host.id)
-            .order_by(ZabbixProblemRow.severity.desc(), ZabbixProblemRow.started_at)
-        ).all()
-        zabbix.append(
-            {
-                "integration": integration,
-                **_zabbix_host(host),
-                "matched_by": matched_by,
-                "problems": [
-                    {
-                        "event_id": p.event_id,
-                        "name": p.name,
-                        "severity": p.severity,
-                        "severity_name": SEVERITIES[p.severity]
-                        if 0 <= p.severity < len(SEVERITIES)
-                        else str(p.severity),
-                        "started_at": _iso(p.started_at),
-                        "acknowledged": p.acknowledged,
-                    }
-                    for p in problems
-                ],
-            }
+        .order_by(
+            Integration.name,
+            ZabbixHostRow.host,
+            ZabbixHostRow.id,
+            ZabbixProblemRow.severity.desc(),
+            ZabbixProblemRow.started_at,
         )
+    ).all()
+    for host, matched_by, integration, problem in hosts:
+        entry = zabbix.setdefault(
+            host.id,
+            {"integration": integration, **_zabbix_host(host), "matched_by": matched_by},
+        )
+        problems = entry.setdefault("problems", [])
+        if problem is not None:
+            problems.append(_problem(problem))
     return {
         "has_metrics": bool(metrics),
         "metrics": metrics,
-        "zabbix_monitored": any(z["enabled"] for z in zabbix),
-        "zabbix": zabbix,
+        "zabbix_monitored": any(z["enabled"] for z in zabbix.values()),
+        "zabbix": list(zabbix.values()),
     }
+
+
+def _problem(p: ZabbixProblemRow) -> dict[str, Any]:
+    return {
+        "event_id": p.event_id,
+        "name": p.name,
+        "severity": p.severity,
+        "severity_name": SEVERITIES[p.severity]
+        if 0 <= p.severity < len(SEVERITIES)
+        else str(p.severity),
+        "started_at": _iso(p.started_at),
+        "acknowledged": p.acknowledged,
+    }
+
+
+def monitoring_of(db: Database, object_type: str, object_id: int) -> dict[str, Any]:
+    """:func:`object_monitoring` in a session of its own (two statements)."""
+    with db.session() as session:
+        return object_monitoring(session, object_type, object_id)
 
 
 def _zabbix_host(host: ZabbixHostRow) -> dict[str, Any]:
