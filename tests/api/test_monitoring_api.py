@@ -7,8 +7,8 @@ from typing import Any
 
 from tests.api.fixtures import Api
 from tests.api.test_sync_api import read_events
-from tests.monitoring.fixtures import ORPHAN, PROBLEM_NAME, ZabbixEstate
 from tests.monitoring.estate import IP_VM, IP_VM_ADDRESS, LONELY_VM, NAMED_VM, TOPOLOGY
+from tests.monitoring.fixtures import ORPHAN, PROBLEM_NAME, ZabbixEstate
 from tests.monitoring.test_prometheus import BY_NAME, SERIES
 from tests.peers import vsphere_ops as ops
 from tests.peers import zabbix as zabbix_peer

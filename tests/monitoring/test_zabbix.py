@@ -25,7 +25,6 @@ from iroa.monitoring.queries import (
     unmatched_zabbix_hosts,
 )
 from iroa.sync.monitoring import run_monitoring_sync
-from tests.monitoring.fixtures import ORPHAN, PROBLEM_NAME, ZabbixEstate
 from tests.monitoring.estate import (
     HOSTNAME_VM,
     IP_VM,
@@ -35,6 +34,7 @@ from tests.monitoring.estate import (
     build_estate,
     inventory_fingerprint,
 )
+from tests.monitoring.fixtures import ORPHAN, PROBLEM_NAME, ZabbixEstate
 from tests.peers.prometheus import free_port
 from tests.peers.zabbix import PASSWORD, USERNAME
 
