@@ -10,11 +10,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import cast
 
 from sqlalchemy import select, update
 
-from iroa.connectors.base import ConnectorError, NullProgress, Progress
-from iroa.connectors.monitoring import MetricsSnapshot, MonitoringConnector, ZabbixSnapshot
+from iroa.connectors.base import Connector, ConnectorError, NullProgress, Progress
+from iroa.connectors.monitoring import (
+    MetricsSnapshot,
+    MonitoringConnector,
+    MonitoringSnapshot,
+    ZabbixSnapshot,
+)
 from iroa.connectors.registry import MONITORING_KINDS, create_monitoring_connector
 from iroa.crypto import SecretBox
 from iroa.db.base import utcnow
@@ -26,6 +32,8 @@ from iroa.monitoring.store import store_metrics, store_zabbix
 from iroa.sync.engine import (
     SyncAlreadyRunningError,
     SyncResult,
+    SyncTimeoutError,
+    _collect_within,
     _finish_failed,
     _schedule_next,
     _start_run,
@@ -48,20 +56,28 @@ def run_monitoring_sync(
     on_start: Callable[[int], None] | None = None,
     policy: SchedulePolicy | None = None,
 ) -> SyncResult:
-    """Read one monitoring integration now and replace its stored monitoring data."""
+    """Read one monitoring integration now and replace its stored monitoring data.
+
+    Collection may take the integration's ``sync_timeout_s`` (default 30 min), as for
+    inventory syncs; past it the run fails and nothing is stored.
+    """
     progress = progress or NullProgress()
     policy = policy or SchedulePolicy()
     with sync_lock(db, integration_id) as taken:
         if not taken:
             raise SyncAlreadyRunningError("a sync of this integration is already running")
         interrupt_stale_runs(db, integration_id)
-        run_id, _ = _start_run(db, integration_id, trigger, False)
+        run_id, timeout_s = _start_run(db, integration_id, trigger, False)
         if on_start is not None:
             on_start(run_id)
         try:
             progress.start("connect")
-            snapshot = connector.collect(progress)
-        except ConnectorError as exc:
+            # The inventory engine's timeout guard; it only calls ``collect(progress)``.
+            snapshot = cast(
+                MonitoringSnapshot,
+                _collect_within(cast(Connector, connector), progress, timeout_s),
+            )
+        except (ConnectorError, SyncTimeoutError) as exc:
             return _finish_failed(db, run_id, str(exc), policy=policy)
         except BaseException as exc:
             if not isinstance(exc, Exception):
