@@ -7,7 +7,14 @@ from typing import Any
 
 from tests.api.fixtures import Api
 from tests.api.test_sync_api import read_events
-from tests.monitoring.estate import IP_VM, IP_VM_ADDRESS, LONELY_VM, NAMED_VM, TOPOLOGY
+from tests.monitoring.estate import (
+    IP_VM,
+    IP_VM_ADDRESS,
+    LONELY_VM,
+    MEASURED_HOST,
+    NAMED_VM,
+    TOPOLOGY,
+)
 from tests.monitoring.fixtures import ORPHAN, PROBLEM_NAME, ZabbixEstate
 from tests.monitoring.test_prometheus import BY_NAME, SERIES
 from tests.peers import vsphere_ops as ops
@@ -100,12 +107,16 @@ def test_monitoring_over_the_api(
     assert [(p["name"], p["severity_name"]) for p in zhost["problems"]] == [(PROBLEM_NAME, "high")]
     lonely = get(api, f"/api/v1/vms/{vms[LONELY_VM]}")["monitoring"]
     assert (lonely["has_metrics"], lonely["zabbix_monitored"]) == (False, False)
-    host_id = get(api, "/api/v1/hosts")["items"][0]["id"]
-    assert get(api, f"/api/v1/hosts/{host_id}")["monitoring"]["zabbix"] == []
+    hosts = {h["name"]: h["id"] for h in get(api, "/api/v1/hosts")["items"]}
+    measured = get(api, f"/api/v1/hosts/{hosts[MEASURED_HOST]}")["monitoring"]
+    # Its Zabbix host matches by visible name, which this integration's order leaves out.
+    assert measured["has_metrics"] is True and measured["zabbix_monitored"] is False
+    other = next(i for name, i in hosts.items() if name != MEASURED_HOST)
+    assert get(api, f"/api/v1/hosts/{other}")["monitoring"]["zabbix"] == []
 
     coverage = get(api, "/api/v1/monitoring/coverage")
     assert coverage["vms"]["zabbix_pct"] == 50.0 and coverage["vms"]["metrics_pct"] == 25.0
-    assert coverage["unmatched_zabbix_hosts"] == 3
+    assert coverage["unmatched_zabbix_hosts"] == 4
     unmatched = get(api, "/api/v1/monitoring/zabbix/unmatched-hosts")["items"]
     assert ORPHAN in {h["host"] for h in unmatched}
     no_metrics = get(api, "/api/v1/monitoring/no-metrics", type="vm")["items"]

@@ -34,6 +34,8 @@ HOSTNAME_VM = "DC0_H0_VM1"
 HOSTNAME_VM_FQDN = "web17.example.com"
 LONELY_VM = "DC0_C0_RP0_VM1"
 """Never monitored by anything."""
+MEASURED_HOST = "DC0_C0_H0"
+"""The cluster's host: has Prometheus series and a Zabbix host, both by name."""
 
 
 @dataclass

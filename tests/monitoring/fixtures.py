@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pytest
 from zabbix_utils import Sender, ZabbixAPI
 
-from tests.monitoring.estate import HOSTNAME_VM_FQDN, IP_VM_ADDRESS, NAMED_VM
+from tests.monitoring.estate import HOSTNAME_VM_FQDN, IP_VM_ADDRESS, MEASURED_HOST, NAMED_VM
 from tests.peers.zabbix import PASSWORD, USERNAME, ZabbixPeer
 
 PROBLEM_NAME = "IROA test: disk almost full"
@@ -43,6 +43,7 @@ def zabbix_estate(zabbix: ZabbixPeer) -> Iterator[ZabbixEstate]:
         },
         "by-address": {"name": "By address", "interfaces": [_interface(IP_VM_ADDRESS)]},
         ORPHAN: {"name": "Orphan box", "interfaces": [_interface("192.0.2.99")]},
+        "esx-by-visible-name": {"name": MEASURED_HOST, "interfaces": [_interface("192.0.2.50")]},
     }
     host_ids = {
         host: api.host.create(host=host, groups=groups, **spec)["hostids"][0]

@@ -27,6 +27,7 @@ from tests.monitoring.estate import (
     IP_VM,
     IP_VM_ADDRESS,
     LONELY_VM,
+    MEASURED_HOST,
     NAMED_VM,
     Estate,
     build_estate,
@@ -38,6 +39,7 @@ SERIES = [
     {"name": "test_vm_cpu", "labels": {"vm": NAMED_VM}, "value": 12.5},
     {"name": "test_vm_mem", "labels": {"vm": NAMED_VM}, "value": 40},
     {"name": "test_vm_cpu", "labels": {"vm": "ghost-vm"}, "value": 99},
+    {"name": "test_vm_cpu", "labels": {"vm": MEASURED_HOST}, "value": 55},
     {"name": "test_node_cpu", "labels": {"instance": f"{IP_VM_ADDRESS}:9100"}, "value": 70},
     {"name": "test_node_cpu", "labels": {"instance": f"{HOSTNAME_VM_FQDN}:9100"}, "value": 33},
     {"name": "test_node_net", "labels": {"instance": f"{IP_VM_ADDRESS}:9100"}, "value": 2048},
@@ -108,14 +110,20 @@ def test_utilization_is_stored_for_vms_matched_by_name(
 
     assert result.succeeded, result.error
     assert result.totals == {
-        "series": 3,
+        "series": 4,
         "vms_with_metrics": 1,
-        "hosts_with_metrics": 0,
+        "hosts_with_metrics": 1,
         "unmatched_series": 1,
     }
     rows = metric_rows(db, integration_id)
     vm_id = estate.vm_ids[NAMED_VM]
-    assert set(rows) == {("vm", vm_id, "cpu_pct"), ("vm", vm_id, "memory_pct")}
+    host_id = estate.host_ids[MEASURED_HOST]
+    assert set(rows) == {
+        ("vm", vm_id, "cpu_pct"),
+        ("vm", vm_id, "memory_pct"),
+        ("host", host_id, "cpu_pct"),
+    }
+    assert rows[("host", host_id, "cpu_pct")].value == 55
     cpu = rows[("vm", vm_id, "cpu_pct")]
     assert cpu.value == 12.5
     assert cpu.sampled_at is not None
@@ -161,11 +169,12 @@ def test_objects_without_series_are_listed_as_no_metrics(
         summary = coverage(session)
 
     assert vms == [LONELY_VM]
-    assert sorted(hosts) == sorted(estate.host_ids)
+    assert sorted(hosts) == sorted(set(estate.host_ids) - {MEASURED_HOST})
     assert summary["vms"]["total"] == 4
     assert summary["vms"]["with_metrics"] == 3
     assert summary["vms"]["metrics_pct"] == 75.0
-    assert summary["hosts"]["with_metrics"] == 0
+    assert summary["hosts"]["with_metrics"] == 1
+    assert summary["hosts"]["metrics_pct"] == 50.0
 
 
 def test_a_second_run_replaces_the_first(

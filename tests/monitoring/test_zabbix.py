@@ -29,6 +29,7 @@ from tests.monitoring.estate import (
     HOSTNAME_VM,
     IP_VM,
     LONELY_VM,
+    MEASURED_HOST,
     NAMED_VM,
     Estate,
     build_estate,
@@ -82,9 +83,9 @@ def test_vms_are_mapped_to_zabbix_hosts_with_problems_and_coverage(
 
     assert result.succeeded, result.error
     assert result.totals == {
-        "zabbix_hosts": 5,
+        "zabbix_hosts": 6,
         "vms_monitored": 3,
-        "hosts_monitored": 0,
+        "hosts_monitored": 1,
         "unmatched_zabbix_hosts": 2,
         "problems": 1,
     }
@@ -117,7 +118,13 @@ def test_vms_are_mapped_to_zabbix_hosts_with_problems_and_coverage(
         "with_metrics": 0,
         "metrics_pct": 0.0,
     }
-    assert summary["hosts"]["zabbix_monitored"] == 0
+    assert summary["hosts"]["zabbix_monitored"] == 1
+    assert summary["hosts"]["zabbix_pct"] == 50.0
+    with db.session() as session:
+        measured = object_monitoring(session, "host", estate.host_ids[MEASURED_HOST])
+    assert [(z["host"], z["matched_by"]) for z in measured["zabbix"]] == [
+        ("esx-by-visible-name", "name")
+    ]
     assert sorted(h["host"] for h in unmatched) == sorted([ORPHAN, "Zabbix server"])
     assert [r["name"] for r in not_in_zabbix] == [LONELY_VM]
 
@@ -149,7 +156,7 @@ def test_an_api_token_logs_in(
     info = create_monitoring_connector("zabbix", options).check()
 
     assert info.product == "Zabbix" and (info.version or "").startswith("6.0")
-    assert info.object_counts == {"hosts": 5}
+    assert info.object_counts == {"hosts": 6}
     assert sync(db, box, integration_id).succeeded
 
 
