@@ -36,7 +36,7 @@ from tests.monitoring.estate import (
     inventory_fingerprint,
 )
 from tests.monitoring.fixtures import ORPHAN, PROBLEM_NAME, ZabbixEstate
-from tests.peers.prometheus import free_port
+from tests.peers.prometheus import PrometheusPeer, free_port
 from tests.peers.zabbix import PASSWORD, USERNAME
 
 
@@ -185,7 +185,7 @@ def test_wrong_password_fails_clearly_and_keeps_inventory_and_monitoring(
 
 
 def test_unreachable_zabbix_gives_a_clear_error(
-    db: Database, box: SecretBox, estate: Estate
+    db: Database, box: SecretBox, estate: Estate, prometheus: PrometheusPeer
 ) -> None:
     before = inventory_fingerprint(db)
     url = f"http://127.0.0.1:{free_port()}"
@@ -199,3 +199,9 @@ def test_unreachable_zabbix_gives_a_clear_error(
     options = connection_options(get_integration_by_id(db, integration_id), box)
     with pytest.raises(CannotConnectError):
         create_monitoring_connector("zabbix", options).check()
+    not_zabbix = add_zabbix(db, box, prometheus.url, "not-zabbix")
+    result = sync(db, box, not_zabbix)
+    assert result.error == (
+        f"{prometheus.url} does not look like the Zabbix API (HTTP 401 from api_jsonrpc.php)"
+    )
+    assert inventory_fingerprint(db) == before

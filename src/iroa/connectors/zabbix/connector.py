@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, ClassVar
-from urllib.error import URLError
+from urllib.error import HTTPError, URLError
 from urllib.parse import quote
 
 from zabbix_utils import APIRequestError, ProcessingError, ZabbixAPI
@@ -37,6 +37,15 @@ _AVAILABILITY = {"1": "available", "2": "unavailable"}
 
 def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split())[:300]
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
 
 
 class ZabbixConnector:
@@ -98,6 +107,12 @@ class ZabbixConnector:
         reason = getattr(exc, "reason", None) or exc.__cause__ or exc.__context__ or exc
         if isinstance(reason, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY" in text:
             return UntrustedCertificateError(f"the TLS certificate of {self._url} is not trusted")
+        http_error = next((e for e in _chain(exc) if isinstance(e, HTTPError)), None)
+        if http_error is not None:
+            return UnexpectedResponseError(
+                f"{self._url} does not look like the Zabbix API "
+                f"(HTTP {http_error.code} from api_jsonrpc.php)"
+            )
         if isinstance(reason, TimeoutError) or "timed out" in text:
             return ConnectorTimeoutError(f"Zabbix at {self._url} did not answer in time")
         if isinstance(exc, (ProcessingError, ValueError)) and not isinstance(reason, OSError):
