@@ -182,6 +182,7 @@ class PrometheusPeer:
                 server.shutdown()
                 server.server_close()
             self._exporter = None
+        shutil.rmtree(self.workdir, ignore_errors=True)
 
 
 def _parse_ts(value: Any) -> float:

@@ -255,6 +255,7 @@ class ZabbixPeer:
                 conn.execute(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
         except psycopg.Error:
             pass
+        shutil.rmtree(self.workdir, ignore_errors=True)
 
 
 def _free_low_port() -> int:
