@@ -18,7 +18,12 @@ from iroa.db.engine import Database
 from iroa.db.migrate import upgrade
 from iroa.db.models import Base
 
-pytest_plugins = ["tests.peers.plugin", "tests.api.fixtures", "tests.api.inventory_fixtures"]
+pytest_plugins = [
+    "tests.peers.plugin",
+    "tests.api.fixtures",
+    "tests.api.inventory_fixtures",
+    "tests.monitoring.fixtures",
+]
 
 POSTGRES_URL = os.environ.get(
     "IROA_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

@@ -46,13 +46,14 @@ def offenders(package: str, forbidden: tuple[str, ...]) -> list[str]:
         "audit",
         "exports",
         "findings",
+        "monitoring",
     ],
 )
 def test_core_does_not_import_web_or_cli(package: str) -> None:
     assert offenders(package, WEB_AND_CLI) == []
 
 
-@pytest.mark.parametrize("package", ["inventory", "sync", "db", "findings"])
+@pytest.mark.parametrize("package", ["inventory", "sync", "db", "findings", "monitoring"])
 def test_core_does_not_import_vendor_sdks(package: str) -> None:
     assert offenders(package, VENDOR_SDKS) == []
 

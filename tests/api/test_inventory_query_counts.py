@@ -32,8 +32,9 @@ LIST_QUERY_COUNTS = {
     "/hyperv/inventory": 12,
 }
 DETAIL_QUERY_COUNTS = {
-    "vms": 9,  # object, disks, NICs, snapshots, datastores, networks, tags, changes, findings
-    "hosts": 6,  # object, VM count, VMs, tags, changes, findings
+    # ... + findings, and monitoring: Prometheus metrics, Zabbix hosts with their problems
+    "vms": 11,  # object, disks, NICs, snapshots, datastores, networks, tags, changes, findings, +2
+    "hosts": 8,  # object, VM count, VMs, tags, changes, findings, +2
     "clusters": 9,  # object, hosts, VM count, VMs, VM totals, host totals, tags, changes, findings
     "datastores": 6,
     "networks": 5,

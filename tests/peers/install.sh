@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
-# Install what tests/peers needs: the vCenter simulator's build and the browser (root, Debian).
+# Install what tests/peers needs: the vCenter simulator's build, the browser, Prometheus and
+# Zabbix 6.0 (server + PHP frontend) (root, Debian).
 # Idempotent: does nothing, not even `apt-get update`, when everything is present.
 set -euo pipefail
 
-packages=(golang-go golang-github-vmware-govmomi-dev chromium)
+packages=(
+    golang-go golang-github-vmware-govmomi-dev chromium
+    prometheus
+    zabbix-server-pgsql zabbix-frontend-php php-cli php-pgsql php-cgi
+)
 
 missing=()
 for pkg in "${packages[@]}"; do

@@ -10,6 +10,7 @@ from typing import Protocol
 import pytest
 
 from tests.peers.certs import CertFiles, generate_certs
+from tests.peers.prometheus import PrometheusMissing, PrometheusPeer, start_prometheus
 from tests.peers.vcsim import (
     DEFAULT_PASSWORD,
     DEFAULT_USERNAME,
@@ -22,6 +23,7 @@ from tests.peers.winrm.server import DEFAULT_PASSWORD as WINRM_PASSWORD
 from tests.peers.winrm.server import DEFAULT_USERNAME as WINRM_USERNAME
 from tests.peers.winrm.server import Reply as WinrmReply
 from tests.peers.winrm.server import WinrmServer, envelope_reply
+from tests.peers.zabbix import ZabbixMissing, ZabbixPeer, start_zabbix
 
 
 class StartVcsim(Protocol):
@@ -135,3 +137,31 @@ def winrm(winrm_certs: CertFiles) -> Iterator[StartWinrm]:
     yield start
     for server in servers:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def prometheus() -> Iterator[PrometheusPeer]:
+    """A real Prometheus (basic auth) scraping a file-driven exporter (tests/peers/prometheus.py).
+
+    Tests set the exporter's series with ``prometheus.set_series([...])``, which
+    returns once Prometheus has scraped them.
+    """
+    try:
+        peer = start_prometheus()
+    except (PrometheusMissing, OSError) as exc:
+        missing_peer(f"Prometheus cannot start: {exc}")
+        raise  # unreachable: missing_peer always raises
+    yield peer
+    peer.stop()
+
+
+@pytest.fixture(scope="session")
+def zabbix() -> Iterator[ZabbixPeer]:
+    """A real Zabbix 6.0: API (php -S) and server (trapper); see tests/peers/zabbix.py."""
+    try:
+        peer = start_zabbix()
+    except (ZabbixMissing, OSError) as exc:
+        missing_peer(f"Zabbix cannot start: {exc}")
+        raise  # unreachable: missing_peer always raises
+    yield peer
+    peer.stop()

@@ -10,7 +10,17 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from iroa import __version__
-from iroa.api import audit, auth, exports, findings, integrations, inventory, syncs, users
+from iroa.api import (
+    audit,
+    auth,
+    exports,
+    findings,
+    integrations,
+    inventory,
+    monitoring,
+    syncs,
+    users,
+)
 from iroa.api.errors import install_error_handlers
 from iroa.api.metrics import install_metrics
 from iroa.config import Settings, get_settings
@@ -92,7 +102,17 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
     app.state.safeguard = Safeguard(settings.mass_removal_share, settings.mass_removal_min_objects)
     install_error_handlers(app)
     install_metrics(app, public=settings.metrics_public)
-    for module in (auth, users, integrations, syncs, audit, inventory, findings, exports):
+    for module in (
+        auth,
+        users,
+        integrations,
+        syncs,
+        audit,
+        inventory,
+        findings,
+        monitoring,
+        exports,
+    ):
         app.include_router(module.router)
 
     @app.get("/api/v1/health", tags=["health"])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Request, Response, status
 
@@ -14,12 +14,13 @@ from iroa.api.schemas import (
     IntegrationList,
     IntegrationOut,
     IntegrationPatch,
+    MonitoringSettingsIn,
     Problem,
     SyncRequest,
     SyncRunOut,
 )
 from iroa.connectors.base import ConnectorError
-from iroa.connectors.registry import create_connector
+from iroa.connectors.registry import check_connection
 from iroa.crypto import SecretBox
 from iroa.integrations import service
 from iroa.integrations.models import Integration
@@ -42,6 +43,10 @@ def _out(integration: Integration) -> IntegrationOut:
     return IntegrationOut.model_validate(service.integration_as_dict(integration))
 
 
+def _settings(settings: MonitoringSettingsIn | None) -> dict[str, Any] | None:
+    return settings.model_dump(exclude_none=True) if settings is not None else None
+
+
 @router.get("", response_model=IntegrationList)
 def list_integrations(_: Viewer, db: DB) -> IntegrationList:
     """Every integration; secrets show only as ``has_secret``."""
@@ -58,7 +63,9 @@ def create_integration(
     body: IntegrationCreate, admin: Admin, db: DB, box: Box, request: Request
 ) -> IntegrationOut:
     """Add an integration; its password is stored encrypted and never returned."""
-    data = service.IntegrationInput(**body.model_dump())
+    data = service.IntegrationInput(
+        **body.model_dump(exclude={"monitoring"}), monitoring=_settings(body.monitoring)
+    )
     min_interval_s = request.app.state.settings.min_sync_interval_s
     return _out(service.add_integration(db, box, data, admin.actor, min_interval_s=min_interval_s))
 
@@ -73,7 +80,10 @@ def update_integration(
     integration_id: Id, body: IntegrationPatch, admin: Admin, db: DB, box: Box, request: Request
 ) -> IntegrationOut:
     """Change an integration; without ``password`` the stored secret is kept."""
-    changes = service.IntegrationUpdate(**body.model_dump(exclude_unset=True))
+    given = body.model_dump(exclude_unset=True, exclude={"monitoring"})
+    if body.monitoring is not None:
+        given["monitoring"] = _settings(body.monitoring)
+    changes = service.IntegrationUpdate(**given)
     min_interval_s = request.app.state.settings.min_sync_interval_s
     return _out(
         service.update_integration(
@@ -94,8 +104,7 @@ def test_integration(integration_id: Id, _: Operator, db: DB, box: Box) -> Check
     """Connect and log in; ``ok`` false with the connector's clear error if that fails."""
     integration = service.get_integration_by_id(db, integration_id)
     try:
-        connector = create_connector(integration.kind, service.connection_options(integration, box))
-        info = connector.check()
+        info = check_connection(integration.kind, service.connection_options(integration, box))
     except (ConnectorError, ValueError) as exc:
         return CheckResult(ok=False, error=str(exc))
     return CheckResult(

@@ -33,6 +33,7 @@ from iroa.inventory.listing import (
     platform_inventory,
 )
 from iroa.inventory.overview import get_summary, list_changes
+from iroa.monitoring.queries import monitoring_of
 
 router = APIRouter(prefix="/api/v1", tags=["inventory"], dependencies=[Depends(require_viewer)])
 
@@ -144,6 +145,8 @@ def _detail(db: Database, plural: str, object_id: int, label: str) -> JSONRespon
     found = get_object(db, plural, object_id)
     if found is None:
         raise HTTPException(404, f"no {label} with id {object_id}")
+    if plural in ("vms", "hosts"):
+        found["monitoring"] = monitoring_of(db, plural[:-1], object_id)
     return FastJSONResponse(found)
 
 
@@ -349,13 +352,15 @@ def list_networks(
 
 @router.get("/vms/{vm_id}", summary="A virtual machine")
 def get_vm(db: DB, vm_id: ObjectId) -> JSONResponse:
-    """A VM with its disks, NICs, snapshots, tags, datastores, networks and latest changes."""
+    """A VM with its disks, NICs, snapshots, tags, datastores, networks, latest changes and
+    ``monitoring`` (Prometheus utilization with history, Zabbix status, link and problems)."""
     return _detail(db, "vms", vm_id, "VM")
 
 
 @router.get("/hosts/{host_id}", summary="A host")
 def get_host(db: DB, host_id: ObjectId) -> JSONResponse:
-    """A host with its VM count, its VMs (first 1000 by name), tags and latest changes."""
+    """A host with its VM count, its VMs (first 1000 by name), tags, latest changes and
+    ``monitoring`` (as for a VM)."""
     return _detail(db, "hosts", host_id, "host")
 
 

@@ -119,6 +119,39 @@ class TokenCreate(_In):
     )
 
 
+Metric = Literal["cpu_pct", "memory_pct", "disk_bytes_per_s", "net_bytes_per_s"]
+ZabbixField = Literal["host", "name", "dns", "ip"]
+
+
+class MonitoringSettingsIn(_In):
+    """Prometheus or Zabbix settings; see docs/monitoring.md."""
+
+    preset: Literal["node_exporter", "windows_exporter", "vmware_exporter"] | None = Field(
+        default=None, description="Prometheus: default queries and join for an exporter"
+    )
+    label: str | None = Field(
+        default=None, max_length=200, description="Prometheus: the label naming the object"
+    )
+    join: Literal["name", "hostname", "ip", "uuid"] | None = Field(
+        default=None, description="Prometheus: what the label holds (ip: port stripped)"
+    )
+    queries: dict[Metric, Annotated[str, Field(min_length=1, max_length=4000)]] | None = Field(
+        default=None, description="Prometheus: PromQL per metric (override the preset's)"
+    )
+    history_hours: int | None = Field(default=None, ge=0, le=24 * 14)
+    history_step_s: int | None = Field(default=None, ge=60, le=24 * 3600)
+    match: list[ZabbixField] | None = Field(
+        default=None, min_length=1, max_length=4, description="Zabbix: match order"
+    )
+
+    @field_validator("queries", mode="after")
+    @classmethod
+    def _storable_queries(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        for expr in (value or {}).values():
+            cls._storable_text(expr)
+        return value
+
+
 class IntegrationOut(BaseModel):
     id: int
     kind: Kind
@@ -133,6 +166,10 @@ class IntegrationOut(BaseModel):
     enabled: bool
     sync_timeout_s: int | None = Field(
         default=None, description="Time allowed to connect and collect; none means 1800 s"
+    )
+    token: bool = Field(default=False, description="The secret is an API token (never returned)")
+    monitoring: dict[str, Any] | None = Field(
+        default=None, description="Prometheus/Zabbix: settings in effect, presets expanded"
     )
     last_success_at: datetime | None
     next_sync_at: datetime | None = Field(
@@ -158,6 +195,10 @@ class IntegrationCreate(_In):
     interval_seconds: int | None = Field(default=None, ge=0, le=MAX_INTERVAL_S)
     enabled: bool = True
     sync_timeout_s: int | None = Field(default=None, ge=MIN_SYNC_TIMEOUT_S, le=MAX_SYNC_TIMEOUT_S)
+    token: bool = Field(
+        default=False, description="Prometheus/Zabbix: `password` is an API (bearer) token"
+    )
+    monitoring: MonitoringSettingsIn | None = None
 
 
 class IntegrationPatch(_In):
@@ -173,6 +214,10 @@ class IntegrationPatch(_In):
     interval_seconds: int | None = Field(default=None, ge=0, le=MAX_INTERVAL_S)
     enabled: bool | None = None
     sync_timeout_s: int | None = Field(default=None, ge=MIN_SYNC_TIMEOUT_S, le=MAX_SYNC_TIMEOUT_S)
+    token: bool | None = None
+    monitoring: MonitoringSettingsIn | None = Field(
+        default=None, description="Replaces the stored monitoring settings as a whole"
+    )
 
 
 class CheckResult(BaseModel):

@@ -10,7 +10,7 @@ import typer
 
 from iroa.cli.context import get_context
 from iroa.cli.output import console, print_json, print_table
-from iroa.connectors.registry import create_connector
+from iroa.connectors.registry import check_connection
 from iroa.integrations.service import (
     IntegrationError,
     IntegrationInput,
@@ -67,15 +67,69 @@ def add(
         int | None,
         typer.Option(help="Seconds a sync may spend connecting and collecting [default: 1800]"),
     ] = None,
+    token_stdin: Annotated[
+        bool,
+        typer.Option(
+            "--token-stdin",
+            help="Prometheus/Zabbix: read an API (bearer) token from standard input instead",
+        ),
+    ] = False,
+    preset: Annotated[
+        str | None,
+        typer.Option(help="Prometheus: node_exporter (default), windows_exporter, vmware_exporter"),
+    ] = None,
+    label: Annotated[
+        str | None, typer.Option(help="Prometheus: the label that names the object")
+    ] = None,
+    join: Annotated[
+        str | None,
+        typer.Option(help="Prometheus: what the label holds: name, hostname, ip, uuid"),
+    ] = None,
+    query: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Prometheus: METRIC=PROMQL (cpu_pct, memory_pct, disk_bytes_per_s, "
+            "net_bytes_per_s); repeatable"
+        ),
+    ] = None,
+    history_hours: Annotated[
+        int | None, typer.Option(help="Prometheus: hours of history kept [default: 24]")
+    ] = None,
+    history_step: Annotated[
+        int | None, typer.Option(help="Prometheus: seconds between history points [default: 3600]")
+    ] = None,
+    match: Annotated[
+        str | None,
+        typer.Option(help="Zabbix: match order, e.g. host,name,dns,ip (the default)"),
+    ] = None,
 ) -> None:
-    """Add an integration. The password is stored encrypted and never shown again."""
+    """Add an integration. The password or token is stored encrypted and never shown again."""
     context = get_context(ctx)
+    if password_stdin and token_stdin:
+        raise IntegrationError("--password-stdin and --token-stdin exclude each other")
     password = None
-    if password_stdin:
+    if password_stdin or token_stdin:
         line = sys.stdin.readline()
         password = line.rstrip("\r\n")
         if not password:
-            raise IntegrationError("--password-stdin was given but standard input was empty")
+            flag = "--token-stdin" if token_stdin else "--password-stdin"
+            raise IntegrationError(f"{flag} was given but standard input was empty")
+    monitoring: dict[str, object] = {
+        "preset": preset,
+        "label": label,
+        "join": join,
+        "history_hours": history_hours,
+        "history_step_s": history_step,
+        "match": match,
+    }
+    if query:
+        queries: dict[str, str] = {}
+        for item in query:
+            metric, sep, expr = item.partition("=")
+            if not sep:
+                raise IntegrationError(f"--query {item!r}: expected METRIC=PROMQL")
+            queries[metric.strip()] = expr
+        monitoring["queries"] = queries
     integration = add_integration(
         context.db,
         context.box,
@@ -90,6 +144,8 @@ def add(
             transport=transport.value if transport else None,
             interval_seconds=interval,
             sync_timeout_s=sync_timeout,
+            token=token_stdin,
+            monitoring={k: v for k, v in monitoring.items() if v is not None},
         ),
         min_interval_s=context.settings.min_sync_interval_s,
     )
@@ -126,8 +182,7 @@ def test(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Integrati
     """Connect and log in; report what answered. Exit 0 only if that worked."""
     context = get_context(ctx)
     integration = get_integration(context.db, name)
-    connector = create_connector(integration.kind, connection_options(integration, context.box))
-    info = connector.check()
+    info = check_connection(integration.kind, connection_options(integration, context.box))
     version = " ".join(
         v for v in (info.version, f"build {info.build}" if info.build else None) if v
     )

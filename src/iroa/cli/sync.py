@@ -12,10 +12,15 @@ from iroa.audit.service import CLI_ACTOR, record_sync_start
 from iroa.cli.context import get_context
 from iroa.cli.output import console, print_json, print_table
 from iroa.cli.progress import TerminalProgress
-from iroa.connectors.registry import create_connector
+from iroa.connectors.registry import (
+    MONITORING_KINDS,
+    create_connector,
+    create_monitoring_connector,
+)
 from iroa.integrations.service import connection_options, get_integration
 from iroa.sync.engine import SyncAlreadyRunningError, run_sync
 from iroa.sync.history import get_run
+from iroa.sync.monitoring import run_monitoring_sync
 from iroa.sync.reconcile import Safeguard
 
 
@@ -34,24 +39,36 @@ def sync_command(
     """Sync one integration now. Exit 0 only if the run succeeded."""
     context = get_context(ctx)
     integration = get_integration(context.db, name)
-    connector = create_connector(integration.kind, connection_options(integration, context.box))
+    options = connection_options(integration, context.box)
     safeguard = Safeguard(
         context.settings.mass_removal_share, context.settings.mass_removal_min_objects
     )
+
+    def audit_start(run_id: int) -> None:
+        record_sync_start(context.db, CLI_ACTOR, integration.id, name, run_id, allow_mass_removal)
+
     try:
         with TerminalProgress(Console(stderr=True)) as progress:
-            result = run_sync(
-                context.db,
-                integration.id,
-                connector,
-                trigger="manual",
-                force=allow_mass_removal,
-                progress=progress,
-                safeguard=safeguard,
-                on_start=lambda run_id: record_sync_start(
-                    context.db, CLI_ACTOR, integration.id, name, run_id, allow_mass_removal
-                ),
-            )
+            if integration.kind in MONITORING_KINDS:
+                result = run_monitoring_sync(
+                    context.db,
+                    integration.id,
+                    create_monitoring_connector(integration.kind, options),
+                    trigger="manual",
+                    progress=progress,
+                    on_start=audit_start,
+                )
+            else:
+                result = run_sync(
+                    context.db,
+                    integration.id,
+                    create_connector(integration.kind, options),
+                    trigger="manual",
+                    force=allow_mass_removal,
+                    progress=progress,
+                    safeguard=safeguard,
+                    on_start=audit_start,
+                )
     except SyncAlreadyRunningError:
         print(f"error: a sync of {name!r} is already running", file=sys.stderr)
         raise typer.Exit(1) from None
@@ -76,7 +93,12 @@ def _report(name: str, run: dict[str, object]) -> None:
         for t, c in counts.items()
         if totals.get(t) or any(c.values())
     ]
-    if run["status"] == "succeeded":
+    if run["status"] == "succeeded" and not counts:
+        console.print(
+            f"sync of {name!r} succeeded in {run['duration_s']} s (run {run['id']}): "
+            + ", ".join(f"{value} {key.replace('_', ' ')}" for key, value in totals.items())
+        )
+    elif run["status"] == "succeeded":
         print_table(
             rows,
             [

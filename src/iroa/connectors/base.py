@@ -8,10 +8,10 @@ the field names. Connectors never touch the database.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import ClassVar, Protocol
+from typing import Any, ClassVar, Protocol
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,6 +292,10 @@ class ConnectionOptions:
     transport: str | None = None
     connect_timeout_s: float = 15.0
     read_timeout_s: float = 300.0
+    token: bool = False
+    """The secret is an API (bearer) token rather than a password."""
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    """Kind-specific settings (Prometheus queries and join, Zabbix match order), resolved."""
 
 
 class Connector(Protocol):

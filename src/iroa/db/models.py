@@ -6,6 +6,7 @@ from iroa.db.base import Base
 from iroa.findings.models import Finding
 from iroa.integrations.models import Integration
 from iroa.inventory import models as inventory_models
+from iroa.monitoring.models import MetricValue, ZabbixHostRow, ZabbixLink, ZabbixProblemRow
 from iroa.sync.models import Change, Summary, SyncRun
 
 __all__ = [
@@ -16,8 +17,12 @@ __all__ = [
     "Finding",
     "Integration",
     "LoginFailure",
+    "MetricValue",
     "Summary",
     "SyncRun",
     "User",
+    "ZabbixHostRow",
+    "ZabbixLink",
+    "ZabbixProblemRow",
     "inventory_models",
 ]

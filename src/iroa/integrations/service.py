@@ -21,6 +21,11 @@ from iroa.connectors.registry import AVAILABLE_KINDS
 from iroa.crypto import SecretBox
 from iroa.db.engine import Database
 from iroa.integrations.models import KINDS, Integration
+from iroa.integrations.monitoring import (
+    MonitoringSettingsError,
+    resolve_settings,
+    validate_settings,
+)
 
 TRANSPORTS = ("ntlm", "kerberos", "credssp", "basic")
 MIN_INTERVAL_S = 60
@@ -52,6 +57,10 @@ class IntegrationInput:
     enabled: bool = True
     sync_timeout_s: int | None = None
     """How long connecting and collecting may take; None means the default (30 min)."""
+    token: bool = False
+    """Prometheus/Zabbix: the secret is an API (bearer) token, not a password."""
+    monitoring: dict[str, Any] | None = None
+    """Prometheus/Zabbix settings (see :mod:`iroa.integrations.monitoring`)."""
 
 
 def validate_input(
@@ -108,6 +117,12 @@ def validate_input(
         raise IntegrationError(
             f"the sync timeout must be {MIN_SYNC_TIMEOUT_S}-{MAX_SYNC_TIMEOUT_S} seconds"
         )
+    if data.token and data.kind not in ("prometheus", "zabbix"):
+        raise IntegrationError("token authentication is for prometheus and zabbix integrations")
+    try:
+        monitoring = validate_settings(data.kind, data.monitoring)
+    except MonitoringSettingsError as exc:
+        raise IntegrationError(str(exc)) from exc
     return IntegrationInput(
         kind=data.kind,
         name=name,
@@ -120,6 +135,8 @@ def validate_input(
         interval_seconds=data.interval_seconds or None,
         enabled=data.enabled,
         sync_timeout_s=data.sync_timeout_s,
+        token=data.token,
+        monitoring=monitoring or None,
     )
 
 
@@ -137,6 +154,9 @@ class IntegrationUpdate:
     interval_seconds: int | None = None
     enabled: bool | None = None
     sync_timeout_s: int | None = None
+    token: bool | None = None
+    monitoring: dict[str, Any] | None = None
+    """Replaces the stored monitoring settings as a whole."""
 
 
 def integration_as_dict(integration: Integration) -> dict[str, Any]:
@@ -155,6 +175,10 @@ def integration_as_dict(integration: Integration) -> dict[str, Any]:
         "interval_seconds": integration.interval_seconds,
         "enabled": integration.enabled,
         "sync_timeout_s": options.get("sync_timeout_s"),
+        "token": bool(options.get("token", False)),
+        "monitoring": resolve_settings(integration.kind, options.get("monitoring"))
+        if integration.kind in ("prometheus", "zabbix")
+        else None,
         "last_success_at": integration.last_success_at.isoformat()
         if integration.last_success_at
         else None,
@@ -181,6 +205,10 @@ def _options_of(data: IntegrationInput) -> dict[str, object]:
         options["transport"] = data.transport
     if data.sync_timeout_s:
         options["sync_timeout_s"] = data.sync_timeout_s
+    if data.token:
+        options["token"] = True
+    if data.monitoring:
+        options["monitoring"] = data.monitoring
     return options
 
 
@@ -253,6 +281,8 @@ def update_integration(
                 interval_seconds=integration.interval_seconds,
                 enabled=integration.enabled,
                 sync_timeout_s=options.get("sync_timeout_s"),
+                token=bool(options.get("token", False)),
+                monitoring=options.get("monitoring"),
             )
             given = {
                 k: getattr(changes, k)
@@ -272,6 +302,10 @@ def update_integration(
                 integration.options.pop("ca_file", None)
             if not data.transport:
                 integration.options.pop("transport", None)
+            if not data.token:
+                integration.options.pop("token", None)
+            if not data.monitoring:
+                integration.options.pop("monitoring", None)
             if data.interval_seconds != integration.interval_seconds or (
                 data.enabled and not integration.enabled
             ):
@@ -364,4 +398,6 @@ def connection_options(integration: Integration, box: SecretBox) -> ConnectionOp
         transport=options.get("transport"),
         connect_timeout_s=float(options.get("connect_timeout_s", 15.0)),
         read_timeout_s=float(options.get("read_timeout_s", 300.0)),
+        token=bool(options.get("token", False)),
+        settings=resolve_settings(integration.kind, options.get("monitoring")),
     )

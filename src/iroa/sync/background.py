@@ -12,15 +12,21 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from iroa.audit.service import Actor, record_sync_start
 from iroa.connectors.base import Connector
-from iroa.connectors.registry import create_connector
+from iroa.connectors.monitoring import MonitoringConnector
+from iroa.connectors.registry import (
+    MONITORING_KINDS,
+    create_connector,
+    create_monitoring_connector,
+)
 from iroa.crypto import SecretBox
 from iroa.db.engine import Database
 from iroa.integrations.service import connection_options, get_integration_by_id
 from iroa.sync.engine import SyncResult, fail_queued_run, record_queued_run, run_sync
+from iroa.sync.monitoring import run_monitoring_sync, sync_all_monitoring
 from iroa.sync.queue import SyncQueue
 from iroa.sync.reconcile import Safeguard
 from iroa.sync.schedule import SchedulePolicy
@@ -161,7 +167,7 @@ class _Start:
 def start_background_sync(
     db: Database,
     integration_id: int,
-    connector: Connector,
+    connector: Connector | MonitoringConnector,
     broker: ProgressBroker,
     *,
     trigger: str = "api",
@@ -170,13 +176,16 @@ def start_background_sync(
     on_start: Callable[[int], Any] | None = None,
     policy: SchedulePolicy | None = None,
     on_finish: Callable[[SyncResult | None], Any] | None = None,
+    after_inventory: Callable[[], Any] | None = None,
 ) -> int:
     """Start a sync in a daemon thread; return its run id once the run is recorded.
 
     ``on_start`` runs in that thread with the run id before collection begins
-    (before the run takes the write lock for applying); ``on_finish`` runs there
-    last, with the result (None if the run raised or never started). Raises
-    :class:`SyncAlreadyRunningError` if the integration is being synced.
+    (before the run takes the write lock for applying); ``after_inventory`` runs
+    there after an inventory run that succeeded (to refresh monitoring data);
+    ``on_finish`` runs there last, with the result (None if the run raised or
+    never started). Raises :class:`SyncAlreadyRunningError` if the integration
+    is being synced. A monitoring connector runs a monitoring sync.
     """
     started = _Start()
     progress = BrokerProgress(broker)
@@ -195,6 +204,11 @@ def start_background_sync(
         result: SyncResult | None = None
         try:
             result = run()
+            inventory_done = result is not None and result.succeeded
+            if inventory_done and after_inventory and connector.kind not in MONITORING_KINDS:
+                after_inventory()
+        except Exception:
+            log.exception("sync of integration %s: refreshing monitoring failed", integration_id)
         finally:
             if on_finish is not None:
                 try:
@@ -204,10 +218,22 @@ def start_background_sync(
 
     def run() -> SyncResult | None:
         try:
+            if connector.kind in MONITORING_KINDS:
+                return _finished(
+                    run_monitoring_sync(
+                        db,
+                        integration_id,
+                        cast(MonitoringConnector, connector),
+                        trigger=trigger,
+                        progress=progress,
+                        on_start=started_run,
+                        policy=policy,
+                    )
+                )
             result = run_sync(
                 db,
                 integration_id,
-                connector,
+                cast(Connector, connector),
                 trigger=trigger,
                 force=force,
                 progress=progress,
@@ -225,6 +251,9 @@ def start_background_sync(
             if not isinstance(exc, Exception):
                 raise
             return None
+        return _finished(result)
+
+    def _finished(result: SyncResult) -> SyncResult:
         broker.finish(result.run_id, result.status)
         return result
 
@@ -256,7 +285,12 @@ def start_integration_sync(
     and a worker carries it out; jobs of one integration run one after another.
     """
     integration = get_integration_by_id(db, integration_id)
-    connector = create_connector(integration.kind, connection_options(integration, box))
+    options = connection_options(integration, box)
+    connector: Connector | MonitoringConnector
+    if integration.kind in MONITORING_KINDS:
+        connector = create_monitoring_connector(integration.kind, options)
+    else:
+        connector = create_connector(integration.kind, options)
     if queue is not None:
         run_id = record_queued_run(db, integration.id, trigger, force)
         record_sync_start(db, actor, integration.id, integration.name, run_id, force)
@@ -279,4 +313,5 @@ def start_integration_sync(
         force=force,
         safeguard=safeguard,
         on_start=audit_start,
+        after_inventory=lambda: sync_all_monitoring(db, box, trigger=trigger),
     )

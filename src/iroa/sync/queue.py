@@ -29,7 +29,12 @@ from sqlalchemy.engine import make_url
 
 from iroa.config import Settings
 from iroa.connectors.base import Connector
-from iroa.connectors.registry import create_connector
+from iroa.connectors.monitoring import MonitoringConnector
+from iroa.connectors.registry import (
+    MONITORING_KINDS,
+    create_connector,
+    create_monitoring_connector,
+)
 from iroa.crypto import SecretBox, load_secret_key
 from iroa.db.engine import Database
 from iroa.integrations.service import connection_options, get_integration_by_id
@@ -40,6 +45,7 @@ from iroa.sync.engine import (
     recover_stale_runs,
     run_sync,
 )
+from iroa.sync.monitoring import run_monitoring_sync, sync_all_monitoring
 from iroa.sync.reconcile import Safeguard
 from iroa.sync.schedule import SchedulePolicy
 
@@ -140,16 +146,34 @@ class WorkerContext:
         """Carry out one sync job; return the run's status."""
         try:
             integration = get_integration_by_id(self.db, integration_id)
-            connector = create_connector(
-                integration.kind, connection_options(integration, self.box)
-            )
+            options = connection_options(integration, self.box)
+            monitor: MonitoringConnector | None = None
+            connector: Connector | None = None
+            if integration.kind in MONITORING_KINDS:
+                monitor = create_monitoring_connector(integration.kind, options)
+            else:
+                connector = create_connector(integration.kind, options)
         except Exception as exc:
             if run_id is not None:
                 fail_queued_run(self.db, run_id, f"the sync could not start: {exc}")
             log.warning("sync job of integration %s not started: %s", integration_id, exc)
             return "not started"
         try:
-            result = self._run(integration_id, connector, trigger, force, run_id)
+            if monitor is not None:
+                result = run_monitoring_sync(
+                    self.db,
+                    integration_id,
+                    monitor,
+                    trigger=trigger,
+                    policy=self.policy,
+                    run_id=run_id,
+                )
+            else:
+                assert connector is not None
+                result = self._run(integration_id, connector, trigger, force, run_id)
+                if result.succeeded:
+                    # As in embedded mode: monitoring is matched against the new inventory.
+                    sync_all_monitoring(self.db, self.box, trigger=trigger)
         except SyncAlreadyRunningError:
             # Started outside the queue (say, `iroa sync` on a shell): that run does the work.
             if run_id is not None:

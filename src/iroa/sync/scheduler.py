@@ -25,7 +25,12 @@ from typing import Any
 from sqlalchemy import select, update
 
 from iroa.connectors.base import ConnectionOptions, Connector
-from iroa.connectors.registry import create_connector
+from iroa.connectors.monitoring import MonitoringConnector
+from iroa.connectors.registry import (
+    MONITORING_KINDS,
+    create_connector,
+    create_monitoring_connector,
+)
 from iroa.crypto import SecretBox
 from iroa.db.base import utcnow
 from iroa.db.engine import Database
@@ -33,6 +38,7 @@ from iroa.integrations.models import Integration
 from iroa.integrations.service import connection_options
 from iroa.sync.background import ProgressBroker, start_background_sync
 from iroa.sync.engine import SyncAlreadyRunningError
+from iroa.sync.monitoring import sync_all_monitoring
 from iroa.sync.queue import SyncQueue
 from iroa.sync.reconcile import Safeguard
 from iroa.sync.schedule import ScheduleEntry, SchedulePolicy, due_integrations, first_sync_at
@@ -191,7 +197,11 @@ class Scheduler:
             return None
         try:
             options = connection_options(integration, self.box)
-            connector = self.connector_factory(integration.kind, options)
+            connector: Connector | MonitoringConnector
+            if integration.kind in MONITORING_KINDS:
+                connector = create_monitoring_connector(integration.kind, options)
+            else:
+                connector = self.connector_factory(integration.kind, options)
         except Exception as exc:
             # Nothing to run (say, a kind this version cannot sync): look again an interval later.
             log.warning("scheduler: cannot sync %r: %s", integration.name, exc)
@@ -216,6 +226,7 @@ class Scheduler:
                 safeguard=self.safeguard,
                 policy=self.policy,
                 on_finish=finished,
+                after_inventory=lambda: sync_all_monitoring(self.db, self.box),
             )
         except SyncAlreadyRunningError:
             log.debug("scheduler: %r is being synced elsewhere; skipped", integration.name)

@@ -25,7 +25,7 @@ from iroa.auth.service import (
     end_session,
 )
 from iroa.connectors.base import ConnectionOptions, ConnectorError
-from iroa.connectors.registry import AVAILABLE_KINDS, UnsupportedKindError, create_connector
+from iroa.connectors.registry import AVAILABLE_KINDS, UnsupportedKindError, check_connection
 from iroa.crypto import SecretBox
 from iroa.db.engine import Database
 from iroa.exports.csv import (
@@ -422,7 +422,7 @@ def _add_integration(
                 interval_seconds=int(interval) if interval else None,
             )
         )
-        connector = create_connector(
+        check_connection(
             data.kind,
             ConnectionOptions(
                 url=data.url,
@@ -433,7 +433,6 @@ def _add_integration(
                 transport=data.transport,
             ),
         )
-        connector.check()
         box: SecretBox = request.app.state.box
         added = service.add_integration(db, box, data, user.principal.actor)
     except (service.IntegrationError, UnsupportedKindError) as exc:
@@ -468,8 +467,7 @@ def _test_integration(
     try:
         integration = service.get_integration_by_id(db, integration_id)
         box: SecretBox = request.app.state.box
-        connector = create_connector(integration.kind, service.connection_options(integration, box))
-        info = connector.check()
+        info = check_connection(integration.kind, service.connection_options(integration, box))
     except (service.IntegrationError, UnsupportedKindError, ConnectorError) as exc:
         notice = {"ok": False, "text": f"Connection test failed: {exc}"}
     else:

@@ -1,0 +1,1 @@
+"""Zabbix: which hosts Zabbix monitors, their availability and active problems (zabbix-utils)."""

@@ -1,0 +1,1 @@
+"""Monitoring cross-reference: Prometheus utilization and Zabbix coverage of inventory objects."""
