@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -30,6 +31,19 @@ class Settings(BaseSettings):
     """Run due auto-syncs inside ``iroa serve`` (turn off where another process schedules)."""
     scheduler_tick_s: float = Field(default=5.0, gt=0.0, le=300.0)
     """How often the scheduler looks for due integrations."""
+    change_retention_days: int = Field(default=400, ge=0)
+    """Keep change rows this many days (0: forever); older ones are pruned after each sync.
+
+    History (``as_of``) before the pruning horizon can no longer be answered.
+    """
+    export_dir: Path | None = None
+    """Where ``iroa serve`` writes scheduled exports (unset: no scheduled export)."""
+    export_interval_s: int = Field(default=86_400, ge=60)
+    """Seconds between scheduled exports (default daily)."""
+    export_keep: int = Field(default=30, ge=1)
+    """How many scheduled exports to keep in ``export_dir``; older ones are deleted."""
+    export_format: Literal["xlsx", "csv"] = "xlsx"
+    """``xlsx``: one workbook per export; ``csv``: one directory of sheet files per export."""
 
     @property
     def resolved_database_url(self) -> str:

@@ -5,13 +5,14 @@ from iroa.auth.models import ApiToken, LoginFailure, User
 from iroa.db.base import Base
 from iroa.integrations.models import Integration
 from iroa.inventory import models as inventory_models
-from iroa.sync.models import Change, Summary, SyncRun
+from iroa.sync.models import Change, ChangePrune, Summary, SyncRun
 
 __all__ = [
     "ApiToken",
     "AuditEntry",
     "Base",
     "Change",
+    "ChangePrune",
     "Integration",
     "LoginFailure",
     "Summary",

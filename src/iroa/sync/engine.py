@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
+from iroa.config import get_settings
 from iroa.connectors.base import Connector, ConnectorError, NullProgress, Progress, Snapshot
 from iroa.db.base import utcnow
 from iroa.db.engine import Database
@@ -33,6 +34,7 @@ from iroa.sync.reconcile import (
     hold_reason,
     plan_type,
 )
+from iroa.sync.retention import prune_changes
 from iroa.sync.schedule import SchedulePolicy, next_after_failure, next_after_success
 from iroa.sync.summary import write_summary
 
@@ -113,6 +115,7 @@ def run_sync(
     on_start: Callable[[int], None] | None = None,
     policy: SchedulePolicy | None = None,
     timeout_s: float | None = None,
+    change_retention_days: int | None = None,
 ) -> SyncResult:
     """Sync one integration now; raise :class:`SyncAlreadyRunningError` if one is going.
 
@@ -121,6 +124,8 @@ def run_sync(
     ``sync_timeout_s`` option, else :data:`DEFAULT_SYNC_TIMEOUT_S`); past it the
     run fails and the collection is abandoned. Applying is one transaction, never
     cut short. Every finished run sets the integration's next automatic sync.
+    A successful run then prunes change rows older than ``change_retention_days``
+    (default: the ``IROA_CHANGE_RETENTION_DAYS`` setting).
     """
     progress = progress or NullProgress()
     policy = policy or SchedulePolicy()
@@ -145,7 +150,7 @@ def run_sync(
                 db, run_id, f"collection failed: {type(exc).__name__}: {exc}", policy=policy
             )
         try:
-            return _apply(
+            result = _apply(
                 db,
                 run_id,
                 integration_id,
@@ -160,6 +165,14 @@ def run_sync(
         except BaseException:
             _finish_failed(db, run_id, "interrupted while applying changes", "interrupted")
             raise
+    if result.succeeded:
+        if change_retention_days is None:
+            change_retention_days = get_settings().change_retention_days
+        try:
+            prune_changes(db, change_retention_days)
+        except Exception:
+            log.exception("sync run %s: pruning old changes failed", run_id)
+    return result
 
 
 def _collect_within(connector: Connector, progress: Progress, timeout_s: float) -> Snapshot:
