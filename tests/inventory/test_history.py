@@ -7,8 +7,6 @@ later the inventory rebuilt for that moment must equal them exactly.
 
 from __future__ import annotations
 
-import dataclasses
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -16,25 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from iroa.connectors.base import (
-    ClusterRecord,
-    DatacenterRecord,
-    DatastoreRecord,
-    HostRecord,
-    NetworkRecord,
-    Progress,
-    Snapshot,
-    SourceInfo,
-    TagRecord,
-    VmDatastoreRecord,
-    VmDiskRecord,
-    VmNetworkRecord,
-    VmNicRecord,
-    VmRecord,
-    VmSnapshotRecord,
-)
 from iroa.crypto import SecretBox
-from iroa.db.base import utcnow
 from iroa.db.engine import Database
 from iroa.integrations.service import IntegrationInput, add_integration
 from iroa.inventory.history import (
@@ -46,110 +26,10 @@ from iroa.inventory.history import (
 from iroa.inventory.listing import InvalidQueryError, ListParams, list_page
 from iroa.inventory.queries import LISTABLE, list_objects
 from iroa.inventory.types import OBJECT_TYPES
-from iroa.sync.engine import run_sync
 from iroa.sync.retention import prune_changes
+from tests.inventory.history_estate import BOOT, run_sequence
 
-SOURCE = SourceInfo(name="vc", product="test")
-BOOT = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 CHILD_TABLES = [t for t in OBJECT_TYPES if not t.primary]
-
-
-class StaticConnector:
-    kind = "vcenter"
-
-    def __init__(self, snapshot: Snapshot) -> None:
-        self.snapshot = snapshot
-
-    def check(self) -> SourceInfo:
-        return SOURCE
-
-    def collect(self, progress: Progress) -> Snapshot:
-        return self.snapshot
-
-
-def vm(i: int, **changes: Any) -> VmRecord:
-    record = VmRecord(
-        external_id=f"vm-{i}",
-        name=f"vm{i}",
-        host_external_id="host-1",
-        cluster_external_id="c-1",
-        datacenter_external_id="dc-1",
-        power_state="on",
-        num_cpu=2,
-        memory_mib=4096,
-        ip_addresses=(f"10.0.0.{i}",),
-        boot_time=BOOT,
-    )
-    return dataclasses.replace(record, **changes)
-
-
-def estate(vms: list[VmRecord], host_name: str = "esx1", datastore: str = "ds-1") -> Snapshot:
-    ids = [v.external_id for v in vms]
-    return Snapshot(
-        source=SOURCE,
-        datacenters=[DatacenterRecord("dc-1", "DC")],
-        clusters=[ClusterRecord("c-1", "C", datacenter_external_id="dc-1", host_count=1)],
-        hosts=[
-            HostRecord(
-                "host-1",
-                host_name,
-                datacenter_external_id="dc-1",
-                cluster_external_id="c-1",
-                cpu_cores=8,
-                memory_mib=65536,
-                boot_time=BOOT,
-            ),
-            HostRecord("host-2", "esx2", datacenter_external_id="dc-1", cluster_external_id="c-1"),
-        ],
-        datastores=[
-            DatastoreRecord("ds-1", "ds1", datacenter_external_id="dc-1", capacity_bytes=1 << 40),
-            DatastoreRecord("ds-2", "ds2", datacenter_external_id="dc-1", capacity_bytes=1 << 41),
-        ],
-        networks=[NetworkRecord("net-1", "VM Network", datacenter_external_id="dc-1")],
-        vms=vms,
-        vm_disks=[VmDiskRecord(f"{i}:2000", i, "Hard disk 1", datastore, 10 << 30) for i in ids],
-        vm_nics=[VmNicRecord(f"{i}:4000", i, "NIC 1", "net-1", "VM Network") for i in ids],
-        vm_snapshots=[VmSnapshotRecord(f"{ids[0]}:s1", ids[0], "before", created_at=BOOT)]
-        if ids
-        else [],
-        vm_datastores=[VmDatastoreRecord(f"{i}:{datastore}", i, datastore) for i in ids],
-        vm_networks=[VmNetworkRecord(f"{i}:net-1", i, "net-1") for i in ids],
-        tags=[TagRecord(f"{i}:owner", "vm", i, "owner", "ops") for i in ids],
-    )
-
-
-SEQUENCE = [
-    estate([vm(0), vm(1), vm(2)]),
-    # vm0 renamed, powered off, resized and moved; vm2 gone; vm3 new; host renamed;
-    # every disk now on ds-2.
-    estate(
-        [
-            vm(
-                0,
-                name="vm0-renamed",
-                power_state="off",
-                memory_mib=8192,
-                host_external_id="host-2",
-                ip_addresses=("10.0.1.1", "10.0.1.2"),
-                boot_time=BOOT + timedelta(days=1),
-            ),
-            vm(1),
-            vm(3, num_cpu=4),
-        ],
-        host_name="esx1b",
-        datastore="ds-2",
-    ),
-    # vm2 is back with more memory; vm1 gone; vm0 renamed again.
-    estate(
-        [
-            vm(0, name="vm0-final", power_state="off", memory_mib=8192, host_external_id="host-2"),
-            vm(2, memory_mib=16384),
-            vm(3, num_cpu=4),
-        ],
-        host_name="esx1b",
-        datastore="ds-2",
-    ),
-]
 
 
 def child_rows(db: Database) -> dict[str, list[dict[str, Any]]]:
@@ -183,14 +63,8 @@ def _fresh_cache() -> Iterator[None]:
 def history(db: Database, box: SecretBox) -> tuple[list[datetime], list[dict[str, Any]]]:
     """Run the sequence; the moments after each sync and what the inventory was then."""
     integration_id = add_integration(db, box, IntegrationInput("vcenter", "vc1", "https://vc1")).id
-    moments = [utcnow()]
-    states: list[dict[str, Any]] = [everything(db)]
-    for snapshot in SEQUENCE:
-        time.sleep(0.01)
-        assert run_sync(db, integration_id, StaticConnector(snapshot)).succeeded
-        time.sleep(0.01)
-        moments.append(utcnow())
-        states.append(everything(db))
+    states: list[dict[str, Any]] = []
+    moments = run_sequence(db, integration_id, lambda: states.append(everything(db)))
     return moments, states
 
 

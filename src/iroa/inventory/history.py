@@ -43,7 +43,7 @@ from iroa.db.base import UTCDateTime, utcnow
 from iroa.db.engine import Database
 from iroa.db.migrate import upgrade
 from iroa.integrations.models import Integration
-from iroa.inventory.listing import InvalidQueryError, to_utc
+from iroa.inventory.listing import InvalidQueryError, ListParams, Page, list_page, to_utc
 from iroa.inventory.types import OBJECT_TYPES, ObjectType
 from iroa.sync.models import Change, Summary
 from iroa.sync.retention import history_horizon
@@ -308,3 +308,16 @@ def clear_snapshots() -> None:
             snapshot.evicted = True
             if snapshot.readers == 0:
                 snapshot.close()
+
+
+def list_page_as_of(db: Database, plural: str, params: ListParams, at: datetime | None) -> Page:
+    """:func:`~iroa.inventory.listing.list_page` on the inventory as it stood at ``at`` (or now)."""
+    if at is None:
+        return list_page(db, plural, params)
+    if params.include_removed:
+        raise InvalidQueryError(
+            "include_removed cannot be combined with as_of: an as_of list holds the objects "
+            "present at that moment"
+        )
+    with inventory_as_of(db, at) as past:
+        return list_page(past, plural, params)
