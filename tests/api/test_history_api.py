@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
+import openpyxl
 import pytest
 
 from iroa.integrations.service import IntegrationInput, add_integration
@@ -126,3 +129,29 @@ def test_vm_timeline_holds_its_parts_with_old_and_new_values(
     assert renames == [["vm0-renamed", "vm0-final"], ["vm0", "vm0-renamed"]]
     disk = next(c for c in timeline if c["object_type"] == "vm_disk" and c["fields"])
     assert disk["fields"]["datastore_external_id"] == ["ds-1", "ds-2"]
+
+
+def test_exports_as_of(synced: tuple[Api, list[datetime]]) -> None:
+    api, moments = synced
+    operator = api.headers("operator")
+    response = api.client.get(
+        "/api/v1/export/vms.csv", params={"as_of": moments[1].isoformat()}, headers=operator
+    )
+    assert response.status_code == 200, response.text
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert [row["name"] for row in rows] == ["vm0", "vm1", "vm2"]
+    response = api.client.get(
+        "/api/v1/export.xlsx", params={"as_of": moments[2].isoformat()}, headers=operator
+    )
+    assert response.status_code == 200
+    workbook = openpyxl.load_workbook(io.BytesIO(response.content), read_only=True)
+    vinfo = list(workbook["vInfo"].iter_rows(values_only=True))
+    assert sorted(str(row[0]) for row in vinfo[1:]) == ["vm0-renamed", "vm1", "vm3"]
+    workbook.close()
+    bad = api.client.get("/api/v1/export.xlsx", params={"as_of": "x"}, headers=operator)
+    assert bad.status_code == 422 and "as_of must be" in bad.json()["detail"]
+    prune_changes(api.db, 1, now=moments[2] + timedelta(days=1))
+    for path in ("/api/v1/export.xlsx", "/api/v1/export/vInfo.csv"):
+        early = api.client.get(path, params={"as_of": moments[1].isoformat()}, headers=operator)
+        assert early.status_code == 422, path
+        assert "before the history horizon" in early.json()["detail"]
