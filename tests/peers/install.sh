@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Install what tests/peers needs: the vCenter simulator's build and the browser (root, Debian).
+# Install what tests/peers needs: the vCenter simulator's build, the browser and LibreOffice Calc
+# (which opens exported workbooks) — root, Debian.
 # Idempotent: does nothing, not even `apt-get update`, when everything is present.
 set -euo pipefail
 
-packages=(golang-go golang-github-vmware-govmomi-dev chromium)
+packages=(golang-go golang-github-vmware-govmomi-dev chromium libreoffice-calc-nogui)
 
 missing=()
 for pkg in "${packages[@]}"; do
