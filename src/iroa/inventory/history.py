@@ -110,7 +110,9 @@ def rows_as_of(
     (references in the change log are external ids); this table is added to it.
     """
     table = kind.table
-    rows = [dict(row._mapping) for row in conn.execute(select(table))]
+    result = conn.execute(select(table))
+    keys = list(result.keys())
+    rows = [dict(zip(keys, row, strict=True)) for row in result]
     external_ids[table.name] = {(r["integration_id"], r["external_id"]): r["id"] for r in rows}
     first_action: dict[int, str] = {}
     old_values: dict[int, dict[str, Any]] = {}
@@ -249,6 +251,9 @@ def build_snapshot(db: Database, at: datetime) -> Database:
                     driver = target.connection.driver_connection
                     assert driver is not None
                     driver.execute("PRAGMA foreign_keys=OFF")
+                    # A throwaway file: no need to survive a crash, so no journal or fsync.
+                    driver.execute("PRAGMA journal_mode=OFF")
+                    driver.execute("PRAGMA synchronous=OFF")
                     with target.begin():
                         counts = _copy_as_of(source, target, at)
         log.info(
