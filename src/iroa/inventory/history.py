@@ -98,22 +98,21 @@ class _FieldMap:
 _FIELD_MAPS = {kind.name: _FieldMap.of(kind) for kind in OBJECT_TYPES}
 
 
+_REFERENCED = frozenset(target for kind in OBJECT_TYPES for target in kind.refs.values())
+
+
 def rows_as_of(
     conn: Connection,
     kind: ObjectType,
     at: datetime,
     external_ids: dict[str, dict[tuple[int, str], int]],
-) -> list[dict[str, Any]]:
-    """The rows of ``kind`` present at ``at``, with the values they had then.
+) -> Iterator[dict[str, Any]]:
+    """The rows of ``kind`` present at ``at``, with the values they had then, streamed.
 
     ``external_ids`` maps each table already read to ``{(integration, external id): id}``
-    (references in the change log are external ids); this table is added to it.
+    (references in the change log are external ids); this table is added to it when
+    others refer to it. Memory holds the changes after ``at`` and those maps, not the rows.
     """
-    table = kind.table
-    result = conn.execute(select(table))
-    keys = list(result.keys())
-    rows = [dict(zip(keys, row, strict=True)) for row in result]
-    external_ids[table.name] = {(r["integration_id"], r["external_id"]): r["id"] for r in rows}
     first_action: dict[int, str] = {}
     old_values: dict[int, dict[str, Any]] = {}
     later = (
@@ -128,19 +127,28 @@ def rows_as_of(
             for name, pair in fields.items():
                 olds.setdefault(name, pair[0])
     field_map = _FIELD_MAPS[kind.name]
-    present: list[dict[str, Any]] = []
-    for row in rows:
-        action = first_action.get(row["id"])
-        if (row["removed_at"] is not None) if action is None else action == "added":
-            continue
-        for name, old in old_values.get(row["id"], {}).items():
-            column = field_map.columns.get(name)
-            if column is None:
+    table = kind.table
+    own_ids: dict[tuple[int, str], int] | None = None
+    if table.name in _REFERENCED:
+        own_ids = external_ids.setdefault(table.name, {})
+    result = conn.execution_options(yield_per=_INSERT_CHUNK).execute(select(table))
+    keys = list(result.keys())
+    for partition in result.partitions():
+        for values in partition:
+            row = dict(zip(keys, values, strict=True))
+            if own_ids is not None:
+                own_ids[(row["integration_id"], row["external_id"])] = row["id"]
+            action = first_action.get(row["id"])
+            if (row["removed_at"] is not None) if action is None else action == "added":
                 continue
-            row[column] = _column_value(field_map, name, old, row["integration_id"], external_ids)
-        row["removed_at"] = None
-        present.append(row)
-    return present
+            for name, old in old_values.get(row["id"], {}).items():
+                column = field_map.columns.get(name)
+                if column is not None:
+                    row[column] = _column_value(
+                        field_map, name, old, row["integration_id"], external_ids
+                    )
+            row["removed_at"] = None
+            yield row
 
 
 def _column_value(
@@ -207,13 +215,20 @@ def _copy_as_of(source: Connection, target: Connection, at: datetime) -> dict[st
     counts: dict[str, int] = {}
     external_ids: dict[str, dict[tuple[int, str], int]] = {}
     for kind in OBJECT_TYPES:
-        rows = rows_as_of(source, kind, at, external_ids)
-        for row in rows:
-            if row["integration_id"] in last_success:
-                row["last_seen_at"] = min(row["last_seen_at"], last_success[row["integration_id"]])
-        for start in range(0, len(rows), _INSERT_CHUNK):
-            target.execute(insert(kind.table), rows[start : start + _INSERT_CHUNK])
-        counts[kind.plural] = len(rows)
+        counts[kind.plural] = 0
+        chunk: list[dict[str, Any]] = []
+        for row in rows_as_of(source, kind, at, external_ids):
+            seen = last_success.get(row["integration_id"])
+            if seen is not None:
+                row["last_seen_at"] = min(row["last_seen_at"], seen)
+            chunk.append(row)
+            if len(chunk) == _INSERT_CHUNK:
+                target.execute(insert(kind.table), chunk)
+                counts[kind.plural] += len(chunk)
+                chunk = []
+        if chunk:
+            target.execute(insert(kind.table), chunk)
+            counts[kind.plural] += len(chunk)
     return counts
 
 
