@@ -78,6 +78,14 @@ class PageOut(BaseModel):
     )
 
 
+@dataclass(frozen=True)
+class AsOfParams:
+    """A list's parameters and the moment it is asked for (None: now)."""
+
+    at: datetime | None
+    params: ListParams
+
+
 async def page_params(
     integration: Annotated[
         str | None, Query(max_length=200, description="Only objects of this integration (name)")
@@ -133,14 +141,6 @@ async def page_params(
             include_removed=include_removed,
         ),
     )
-
-
-@dataclass(frozen=True)
-class AsOfParams:
-    """A list's parameters and the moment it is asked for (None: now)."""
-
-    at: datetime | None
-    params: ListParams
 
 
 Paging = Annotated[AsOfParams, Depends(page_params)]

@@ -252,8 +252,8 @@ _cache_lock = threading.Lock()
 def build_snapshot(db: Database, at: datetime) -> Database:
     """A new database holding the inventory as it stood at ``at`` (the caller disposes of it)."""
     directory = Path(tempfile.mkdtemp(prefix="iroa-as-of-"))
+    snapshot = Database(f"sqlite:///{directory / 'as-of.db'}")
     try:
-        snapshot = Database(f"sqlite:///{directory / 'as-of.db'}")
         upgrade(snapshot.engine)
         started = utcnow()
         with db.engine.connect() as source:
@@ -278,6 +278,7 @@ def build_snapshot(db: Database, at: datetime) -> Database:
             ", ".join(f"{k} {v}" for k, v in counts.items()),
         )
     except BaseException:
+        snapshot.dispose()
         shutil.rmtree(directory, ignore_errors=True)
         raise
     return snapshot
