@@ -58,6 +58,19 @@ class Settings(BaseSettings):
     """vCPUs of powered-on VMs per physical core above this, per cluster or standalone host."""
     findings_memory_overcommit_max: float = Field(default=1.0, gt=0.0)
     """Memory of powered-on VMs per host memory above this, per cluster or standalone host."""
+    change_retention_days: int = Field(default=400, ge=0)
+    """Keep change rows this many days (0: forever); older ones are pruned after each sync.
+
+    History (``as_of``) before the pruning horizon can no longer be answered.
+    """
+    export_dir: Path | None = None
+    """Where ``iroa serve`` writes scheduled exports (unset: no scheduled export)."""
+    export_interval_s: int = Field(default=86_400, ge=60)
+    """Seconds between scheduled exports (default daily)."""
+    export_keep: int = Field(default=30, ge=1)
+    """How many scheduled exports to keep in ``export_dir``; older ones are deleted."""
+    export_format: Literal["xlsx", "csv"] = "xlsx"
+    """``xlsx``: one workbook per export; ``csv``: one directory of sheet files per export."""
 
     @property
     def resolved_database_url(self) -> str:

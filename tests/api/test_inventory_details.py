@@ -32,13 +32,16 @@ def test_vm_detail_has_every_relation(inventory_api: InventoryApi) -> None:
         {"kind": "custom_attribute", "key": "backup", "value": "daily"},
         {"kind": "custom_attribute", "key": "owner", "value": "team-a"},
     ]
-    assert [c["action"] for c in vm["changes"]] == ["added"]
+    assert [c["action"] for c in vm["changes"] if c["object_type"] == "vm"] == ["added"]
+    assert {(c["object_type"], c["action"]) for c in vm["changes"]} == {
+        (part, "added") for part in ("vm", "vm_disk", "vm_nic", "vm_snapshot")
+    }
     assert vm["metrics"] is None
 
 
 def test_vm_changes_are_newest_first_with_fields(inventory_api: InventoryApi) -> None:
     vm_id = find(inventory_api, "/vms", vc_vm_name(RESIZED_VM))["id"]
-    changes = inventory_api.get(f"/vms/{vm_id}")["changes"]
+    changes = [c for c in inventory_api.get(f"/vms/{vm_id}")["changes"] if c["object_type"] == "vm"]
     assert [c["action"] for c in changes] == ["modified", "added"]
     assert changes[0]["fields"] == {"num_cpu": [2, 8]}
     assert changes[0]["changed_at"] > changes[1]["changed_at"]
@@ -49,7 +52,8 @@ def test_removed_vm_detail_stays_readable(inventory_api: InventoryApi) -> None:
     detail = inventory_api.get(f"/vms/{vm['id']}")
     assert detail["removed_at"] is not None
     assert detail["disks"] == [] and detail["datastores"] == []
-    assert [c["action"] for c in detail["changes"]] == ["removed", "added"]
+    own = [c["action"] for c in detail["changes"] if c["object_type"] == "vm"]
+    assert own == ["removed", "added"]
 
 
 def test_host_detail(inventory_api: InventoryApi) -> None:

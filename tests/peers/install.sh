@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# Install what tests/peers needs: the vCenter simulator's build, the browser, Prometheus and
-# Zabbix 6.0 (server + PHP frontend) (root, Debian).
-# Idempotent: does nothing, not even `apt-get update`, when everything is present.
+# Install what tests/peers needs: the vCenter simulator's build, the browser, Prometheus,
+# Zabbix 6.0 (server + PHP frontend) and LibreOffice Calc (which opens exported workbooks)
+# (root, Debian). Idempotent: does nothing, not even `apt-get update`, when everything is present.
 set -euo pipefail
 
 packages=(
     golang-go golang-github-vmware-govmomi-dev chromium
     prometheus
     zabbix-server-pgsql zabbix-frontend-php php-cli php-pgsql php-cgi
+    libreoffice-calc-nogui
 )
 
 missing=()

@@ -28,6 +28,7 @@ from iroa.crypto import SecretBox, load_secret_key
 from iroa.db.base import utcnow
 from iroa.db.engine import Database
 from iroa.db.migrate import upgrade
+from iroa.exports.scheduled import ExportSchedule
 from iroa.sync.background import ProgressBroker
 from iroa.sync.engine import recover_stale_runs
 from iroa.sync.queue import SyncQueue
@@ -78,9 +79,22 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
             )
             scheduler.start()
         app.state.scheduler = scheduler
+        exports = None
+        if settings.scheduler and settings.export_dir is not None:
+            exports = ExportSchedule(
+                db,
+                settings.export_dir,
+                settings.export_interval_s,
+                settings.export_keep,
+                settings.export_format,
+            )
+            exports.start()
+        app.state.export_schedule = exports
         try:
             yield
         finally:
+            if exports is not None:
+                exports.stop()
             if scheduler is not None:
                 scheduler.stop()
             if queue is not None:

@@ -20,6 +20,7 @@ from iroa.auth.service import (
 from iroa.connectors.registry import UnsupportedKindError
 from iroa.crypto import SecretKeyError
 from iroa.integrations.service import IntegrationError, IntegrationNotFoundError
+from iroa.inventory.listing import InvalidQueryError
 from iroa.sync.background import SyncStartTimeoutError
 from iroa.sync.engine import SyncAlreadyRunningError
 
@@ -95,6 +96,7 @@ def install_error_handlers(app: FastAPI) -> None:
         (UserError, 422),
         (IntegrationError, 422),
         (UnsupportedKindError, 422),
+        (InvalidQueryError, 422),
         (InvalidCredentialsError, 401),
         (SecretKeyError, 500),
         (SyncStartTimeoutError, 503),

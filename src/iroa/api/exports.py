@@ -11,11 +11,12 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
 
@@ -25,6 +26,8 @@ from iroa.db.engine import Database
 from iroa.exports.csv import list_csv, stream_sheet_csv, write_text_atomically
 from iroa.exports.service import SHEETS
 from iroa.exports.xlsx import write_xlsx
+from iroa.inventory.history import parse_as_of
+from iroa.inventory.listing import InvalidQueryError
 from iroa.inventory.queries import LISTABLE
 
 router = APIRouter(prefix="/api/v1", tags=["exports"], dependencies=[Depends(require_operator)])
@@ -38,6 +41,24 @@ ExportType = StrEnum(  # type: ignore[misc]
 IntegrationFilter = Annotated[
     str | None, Query(max_length=200, description="Only objects of this integration (name)")
 ]
+AsOf = Annotated[
+    str | None,
+    Query(
+        max_length=64,
+        description="ISO-8601 timestamp (UTC if no zone): the inventory as it stood then "
+        "(see docs/history.md)",
+    ),
+]
+
+
+def _as_of(value: str | None) -> datetime | None:
+    """The parsed ``as_of``; a bad one answers 422 with the reason."""
+    if value is None:
+        return None
+    try:
+        return parse_as_of(value)
+    except InvalidQueryError as exc:
+        raise HTTPException(422, str(exc)) from exc
 
 
 def file_response(
@@ -67,12 +88,14 @@ def file_response(
     response_class=FileResponse,
     responses={200: {"content": {XLSX_MEDIA_TYPE: {}}, "description": "The workbook"}},
 )
-def export_xlsx(db: DB, integration: IntegrationFilter = None) -> FileResponse:
+def export_xlsx(db: DB, integration: IntegrationFilter = None, as_of: AsOf = None) -> FileResponse:
     """Sheets vInfo, vCPU, vMemory, vDisk, vNetwork, vSnapshot, vTools, vCluster, vHost,
     vDatastore and vHealth for both platforms (see docs/exports.md)."""
 
+    at = _as_of(as_of)
+
     def write(path: Path) -> None:
-        write_xlsx(db, path, integration=integration)
+        write_xlsx(db, path, integration=integration, as_of=at)
 
     return file_response(write, XLSX_MEDIA_TYPE, ".xlsx", "iroa-inventory")
 
@@ -87,19 +110,23 @@ def export_csv(
     db: DB,
     type: ExportType,
     integration: IntegrationFilter = None,
+    as_of: AsOf = None,
 ) -> FileResponse:
     """A list (`vms`, `hosts` …: the columns of the API list's items) or a sheet of the
     workbook (`vInfo`, `vHealth` …: its columns)."""
     name = str(type.value)
+    at = _as_of(as_of)
     return file_response(
-        lambda path: write_text_atomically(path, _csv_chunks(db, name, integration)),
+        lambda path: write_text_atomically(path, _csv_chunks(db, name, integration, at)),
         CSV_MEDIA_TYPE,
         ".csv",
         f"iroa-{name}",
     )
 
 
-def _csv_chunks(db: Database, name: str, integration: str | None) -> Iterator[str]:
+def _csv_chunks(
+    db: Database, name: str, integration: str | None, as_of: datetime | None
+) -> Iterator[str]:
     if name in LISTABLE:
-        return list_csv(db, name, integration=integration)
-    return stream_sheet_csv(db, name, integration=integration)
+        return list_csv(db, name, integration=integration, as_of=as_of)
+    return stream_sheet_csv(db, name, integration=integration, as_of=as_of)

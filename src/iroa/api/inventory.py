@@ -8,7 +8,7 @@ answers 422 with the core's message.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
@@ -22,6 +22,7 @@ from iroa.api.responses import FastJSONResponse
 from iroa.db.engine import Database
 from iroa.findings.listing import count_open_findings
 from iroa.inventory.details import get_object
+from iroa.inventory.history import list_page_as_of, parse_as_of
 from iroa.inventory.listing import (
     DEFAULT_LIMIT,
     MAX_INT,
@@ -29,7 +30,6 @@ from iroa.inventory.listing import (
     MAX_SEARCH_LENGTH,
     InvalidQueryError,
     ListParams,
-    list_page,
     platform_inventory,
 )
 from iroa.inventory.overview import get_summary, list_changes
@@ -80,6 +80,14 @@ class PageOut(BaseModel):
     )
 
 
+@dataclass(frozen=True)
+class AsOfParams:
+    """A list's parameters and the moment it is asked for (None: now)."""
+
+    at: datetime | None
+    params: ListParams
+
+
 async def page_params(
     integration: Annotated[
         str | None, Query(max_length=200, description="Only objects of this integration (name)")
@@ -107,36 +115,54 @@ async def page_params(
     include_removed: Annotated[
         bool, Query(description="Also list objects that vanished from their source")
     ] = False,
-) -> ListParams:
+    as_of: Annotated[
+        str | None,
+        Query(
+            max_length=64,
+            description="ISO-8601 timestamp (UTC if no zone): the objects present at that moment, "
+            "with the values they had then (see docs/history.md); 422 if it lies before the "
+            "history horizon of change retention",
+        ),
+    ] = None,
+) -> AsOfParams:
     """The parameters every list takes."""
-    return ListParams(
-        integration=integration,
-        q=q,
-        sort=sort,
-        limit=limit,
-        cursor=cursor,
-        include_removed=include_removed,
+    at = None
+    if as_of is not None:
+        try:
+            at = parse_as_of(as_of)
+        except InvalidQueryError as exc:
+            raise HTTPException(422, str(exc)) from exc
+    return AsOfParams(
+        at,
+        ListParams(
+            integration=integration,
+            q=q,
+            sort=sort,
+            limit=limit,
+            cursor=cursor,
+            include_removed=include_removed,
+        ),
     )
 
 
-Paging = Annotated[ListParams, Depends(page_params)]
+Paging = Annotated[AsOfParams, Depends(page_params)]
 PlatformFilter = Annotated[Platform | None, Query(description="Only objects of this platform")]
 
 
 def _page(
     db: Database,
     plural: str,
-    params: ListParams,
+    paging: AsOfParams,
     platform: str | None,
     **filters: Any,
 ) -> JSONResponse:
     params = replace(
-        params,
+        paging.params,
         platform=platform,
         filters={k: v.value if isinstance(v, StrEnum) else v for k, v in filters.items()},
     )
     try:
-        return FastJSONResponse(list_page(db, plural, params).as_dict())
+        return FastJSONResponse(list_page_as_of(db, plural, params, paging.at).as_dict())
     except InvalidQueryError as exc:
         raise HTTPException(422, str(exc)) from exc
 
@@ -410,6 +436,14 @@ def changes(
     object_id: IdFilter = None,
     integration: TextFilter = None,
     action: Action | None = None,
+    field: Annotated[
+        str | None,
+        Query(
+            max_length=100,
+            description="Only changes of this field (`memory_mib`, `power_state`; references "
+            "as `host_external_id`)",
+        ),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     cursor: Annotated[str | None, Query(max_length=2000)] = None,
 ) -> JSONResponse:
@@ -423,6 +457,7 @@ def changes(
             object_id=object_id,
             integration=integration,
             action=action.value if action else None,
+            field=field,
             limit=limit,
             cursor=cursor,
         )

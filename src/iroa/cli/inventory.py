@@ -9,6 +9,7 @@ import typer
 
 from iroa.cli.context import get_context
 from iroa.cli.output import console, print_json, print_table
+from iroa.inventory.history import inventory_as_of, parse_as_of
 from iroa.inventory.queries import list_objects
 from iroa.sync.history import list_runs
 
@@ -77,9 +78,15 @@ def get_command(
     object_type: Annotated[ListableType, typer.Argument(help="What to list")],
     integration: Annotated[str | None, typer.Option(help="Only this integration")] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="ISO-8601 time (UTC if no zone): the objects present then"),
+    ] = None,
 ) -> None:
     """List inventory objects of one type."""
-    rows = list_objects(get_context(ctx).db, object_type.value, integration=integration)
+    at = parse_as_of(as_of) if as_of is not None else None
+    with inventory_as_of(get_context(ctx).db, at) as db:
+        rows = list_objects(db, object_type.value, integration=integration)
     if json_output:
         print_json(rows)
         return

@@ -18,6 +18,7 @@ from iroa.connectors.base import ConnectorError
 from iroa.crypto import SecretKeyError
 from iroa.db.schema import SchemaOutdatedError
 from iroa.integrations.service import IntegrationError
+from iroa.inventory.listing import InvalidQueryError
 from iroa.inventory.queries import UnknownObjectTypeError
 
 app = typer.Typer(
@@ -42,6 +43,7 @@ USER_ERRORS = (
     ConnectorError,
     ExecutionModeError,
     IntegrationError,
+    InvalidQueryError,
     SchemaOutdatedError,
     SecretKeyError,
     UnknownObjectTypeError,

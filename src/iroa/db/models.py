@@ -7,13 +7,14 @@ from iroa.findings.models import Finding
 from iroa.integrations.models import Integration
 from iroa.inventory import models as inventory_models
 from iroa.monitoring.models import MetricValue, ZabbixHostRow, ZabbixLink, ZabbixProblemRow
-from iroa.sync.models import Change, Summary, SyncRun
+from iroa.sync.models import Change, ChangePrune, Summary, SyncRun
 
 __all__ = [
     "ApiToken",
     "AuditEntry",
     "Base",
     "Change",
+    "ChangePrune",
     "Finding",
     "Integration",
     "LoginFailure",

@@ -66,12 +66,17 @@ def sheet_csv(
 
 
 def stream_sheet_csv(
-    db: Database, name: str, *, integration: str | None = None, now: datetime | None = None
+    db: Database,
+    name: str,
+    *,
+    integration: str | None = None,
+    now: datetime | None = None,
+    as_of: datetime | None = None,
 ) -> Iterator[str]:
     """Sheet ``name`` as CSV text, read in one transaction (checks the name before reading)."""
     sheet = sheet_named(name)
-    with snapshot_connection(db) as conn:
-        scope = resolve_scope(conn, integration, now)
+    with snapshot_connection(db, as_of) as conn:
+        scope = resolve_scope(conn, integration, now or as_of)
         yield from sheet_csv(conn, sheet, scope)
 
 
@@ -82,6 +87,7 @@ def write_csv_directory(
     integration: str | None = None,
     progress: Progress | None = None,
     now: datetime | None = None,
+    as_of: datetime | None = None,
 ) -> dict[str, Path]:
     """Write ``DIRECTORY/<sheet>.csv`` for every sheet of the workbook; the files written."""
     if directory.exists() and not directory.is_dir():
@@ -90,8 +96,8 @@ def write_csv_directory(
         )
     directory.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}
-    with snapshot_connection(db) as conn:
-        scope = resolve_scope(conn, integration, now)
+    with snapshot_connection(db, as_of) as conn:
+        scope = resolve_scope(conn, integration, now or as_of)
         for sheet in SHEETS:
             path = directory / f"{sheet.name}.csv"
             write_text_atomically(path, sheet_csv(conn, sheet, scope, progress))
@@ -99,11 +105,13 @@ def write_csv_directory(
     return written
 
 
-def list_csv(db: Database, plural: str, *, integration: str | None = None) -> Iterator[str]:
-    """The present objects of one type as CSV, with the columns of the API list's items."""
+def list_csv(
+    db: Database, plural: str, *, integration: str | None = None, as_of: datetime | None = None
+) -> Iterator[str]:
+    """The present objects of one type (at ``as_of``) as CSV, as the API lists their items."""
     kind = object_type(plural)
     stmt = list_query(kind, integration=integration)
-    with snapshot_connection(db) as conn:
+    with snapshot_connection(db, as_of) as conn:
         resolve_scope(conn, integration)
         result = conn.execution_options(yield_per=CHUNK_SIZE).execute(stmt)
         keys = list(result.keys()) + (["datastores", "networks"] if plural == "vms" else [])

@@ -14,6 +14,7 @@ from iroa.exports.health import VHEALTH
 from iroa.exports.sheets import INVENTORY_SHEETS, Scope, SheetSource
 from iroa.integrations.models import Integration
 from iroa.integrations.service import IntegrationNotFoundError
+from iroa.inventory.history import inventory_as_of
 
 SHEETS: tuple[SheetSource, ...] = (*INVENTORY_SHEETS, VHEALTH)
 BY_NAME = {sheet.name: sheet for sheet in SHEETS}
@@ -33,8 +34,10 @@ def sheet_named(name: str) -> SheetSource:
 
 
 @contextmanager
-def snapshot_connection(db: Database) -> Iterator[Connection]:
+def snapshot_connection(db: Database, as_of: datetime | None = None) -> Iterator[Connection]:
     """One read transaction for a whole export, so every sheet shows the same moment.
+
+    With ``as_of``, it reads the inventory as it stood then (:mod:`iroa.inventory.history`).
 
     PostgreSQL gets REPEATABLE READ; SQLite's deferred read transaction in WAL
     mode already sees one snapshot until it ends. Rows are streamed through
@@ -42,11 +45,11 @@ def snapshot_connection(db: Database) -> Iterator[Connection]:
     rows by default (nested loops over the per-VM counts: minutes at 100,000
     VMs); an export reads every row, so it asks for plans of the whole result.
     """
-    with db.engine.connect() as conn:
-        if not db.is_sqlite:
+    with inventory_as_of(db, as_of) as source, source.engine.connect() as conn:
+        if not source.is_sqlite:
             conn = conn.execution_options(isolation_level="REPEATABLE READ")
         with conn.begin():
-            if not db.is_sqlite:
+            if not source.is_sqlite:
                 conn.exec_driver_sql("SET LOCAL cursor_tuple_fraction = 1.0")
             yield conn
 

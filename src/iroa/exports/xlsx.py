@@ -39,15 +39,18 @@ def write_xlsx(
     integration: str | None = None,
     progress: Progress | None = None,
     now: datetime | None = None,
+    as_of: datetime | None = None,
 ) -> dict[str, int]:
     """Write every sheet to ``target``; the number of rows of each sheet.
+
+    ``as_of`` exports the inventory as it stood at that moment (ages counted from it).
 
     A path is written through a temporary file beside it and renamed at the end,
     so a failed export never leaves half a workbook behind.
     """
     if isinstance(target, Path):
-        return _write_atomically(db, target, integration, progress, now)
-    return _write(db, target, integration, progress or NullProgress(), now)
+        return _write_atomically(db, target, integration, progress, now, as_of)
+    return _write(db, target, integration, progress or NullProgress(), now, as_of)
 
 
 def _write_atomically(
@@ -56,6 +59,7 @@ def _write_atomically(
     integration: str | None,
     progress: Progress | None,
     now: datetime | None,
+    as_of: datetime | None,
 ) -> dict[str, int]:
     if path.is_dir():
         raise IsADirectoryError(21, "is a directory, not a file", str(path))
@@ -64,7 +68,7 @@ def _write_atomically(
     fd, partial = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as stream:
-            rows = _write(db, stream, integration, progress or NullProgress(), now)
+            rows = _write(db, stream, integration, progress or NullProgress(), now, as_of)
         os.chmod(partial, 0o644)
         os.replace(partial, path)
     except BaseException:
@@ -79,11 +83,12 @@ def _write(
     integration: str | None,
     progress: Progress,
     now: datetime | None,
+    as_of: datetime | None,
 ) -> dict[str, int]:
     workbook = Workbook(write_only=True)
     written: dict[str, int] = {}
-    with snapshot_connection(db) as conn:
-        scope = resolve_scope(conn, integration, now)
+    with snapshot_connection(db, as_of) as conn:
+        scope = resolve_scope(conn, integration, now or as_of)
         for sheet in SHEETS:
             progress.start(sheet.name, sheet.count(conn, scope))
             worksheet: Any = workbook.create_sheet(sheet.name)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Executable, Select, func, select
+from sqlalchemy import ColumnElement, Executable, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from iroa.db.engine import Database
@@ -235,17 +235,39 @@ def _tags(session: Session, kind: ObjectType, detail: dict[str, Any]) -> list[di
     return _rows(session, stmt)
 
 
+VM_PARTS = ("vm_disks", "vm_nics", "vm_snapshots")
+"""Objects that belong to a VM: their changes are part of the VM's timeline."""
+
+
 def _changes(session: Session, kind: ObjectType, object_id: int) -> list[dict[str, Any]]:
-    """The object's latest changes, newest first."""
+    """The object's latest changes, newest first; a VM's include its disks', NICs', snapshots'."""
+    mine = and_(Change.object_type == kind.name, Change.object_id == object_id)
+    condition: ColumnElement[bool] = mine
+    if kind.plural == "vms":
+        parts = [
+            and_(
+                Change.object_type == BY_PLURAL[plural].name,
+                Change.object_id.in_(
+                    select(BY_PLURAL[plural].table.c.id).where(
+                        BY_PLURAL[plural].table.c.vm_id == object_id
+                    )
+                ),
+            )
+            for plural in VM_PARTS
+        ]
+        condition = or_(mine, *parts)
     stmt = (
         select(
             Change.id,
             Change.changed_at,
             Change.sync_run_id,
+            Change.object_type,
+            Change.object_id,
+            Change.object_name,
             Change.action,
             Change.fields,
         )
-        .where(Change.object_type == kind.name, Change.object_id == object_id)
+        .where(condition)
         .order_by(Change.changed_at.desc(), Change.id.desc())
         .limit(CHANGES_LIMIT)
     )

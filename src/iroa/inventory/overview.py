@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select, tuple_
+from sqlalchemy import ColumnElement, func, select, tuple_, type_coerce
+from sqlalchemy.dialects.postgresql import JSONB
 
 from iroa.db.engine import Database
 from iroa.integrations.models import INVENTORY_KINDS, Integration
@@ -117,10 +118,15 @@ def list_changes(
     object_id: int | None = None,
     integration: str | None = None,
     action: str | None = None,
+    field: str | None = None,
     limit: int = 100,
     cursor: str | None = None,
 ) -> Page:
-    """Changes newest first (``since`` inclusive, ``until`` exclusive), paged by keyset."""
+    """Changes newest first (``since`` inclusive, ``until`` exclusive), paged by keyset.
+
+    ``field`` keeps the changes that changed that field (``memory_mib``; references
+    by their record name, ``host_external_id``).
+    """
     limit = check_limit(limit)
     conditions: list[ColumnElement[bool]] = []
     if since is not None:
@@ -149,6 +155,8 @@ def list_changes(
                 f"unknown action {action!r}: choose one of {', '.join(ACTIONS)}"
             )
         conditions.append(Change.action == action)
+    if field is not None:
+        conditions.append(_changed_field(db, field))
     stmt = (
         select(
             Change.id,
@@ -180,6 +188,26 @@ def list_changes(
         rows = rows[:limit]
         next_cursor = encode_cursor(CHANGES_SORT, rows[-1].changed_at, rows[-1].id)
     return Page(jsonable_rows(rows), total, next_cursor)
+
+
+CHANGE_FIELDS = frozenset(
+    column.name.removesuffix("_id") + "_external_id" if column.name in kind.refs else column.name
+    for kind in BY_NAME.values()
+    for column in kind.data_columns
+)
+"""Every field a change can record (references by external id, as the sync compares them)."""
+
+
+def _changed_field(db: Database, field: str) -> ColumnElement[bool]:
+    if field not in CHANGE_FIELDS:
+        raise InvalidQueryError(
+            f"unknown field {field!r}: choose a field of an object type, such as "
+            "name, power_state, memory_mib or host_external_id"
+        )
+    if db.is_sqlite:
+        return func.json_type(Change.fields, f'$."{field}"').is_not(None)
+    has_key: ColumnElement[bool] = type_coerce(Change.fields, JSONB).has_key(field)
+    return has_key
 
 
 def _decode_change_cursor(cursor: str) -> tuple[datetime, int]:

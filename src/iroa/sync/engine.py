@@ -36,6 +36,7 @@ from iroa.sync.reconcile import (
     hold_reason,
     plan_type,
 )
+from iroa.sync.retention import prune_changes
 from iroa.sync.schedule import SchedulePolicy, next_after_failure, next_after_success
 from iroa.sync.summary import write_summary
 
@@ -118,6 +119,7 @@ def run_sync(
     timeout_s: float | None = None,
     thresholds: Thresholds | None = None,
     run_id: int | None = None,
+    change_retention_days: int | None = None,
 ) -> SyncResult:
     """Sync one integration now; raise :class:`SyncAlreadyRunningError` if one is going.
 
@@ -129,7 +131,9 @@ def run_sync(
     run fails and the collection is abandoned. Applying is one transaction, never
     cut short. Every finished run sets the integration's next automatic sync.
     After a successful run the integration's health findings are refreshed
-    (``thresholds``, default: the ``IROA_FINDINGS_*`` settings).
+    (``thresholds``, default: the ``IROA_FINDINGS_*`` settings), and change rows
+    older than ``change_retention_days`` are pruned (default: the
+    ``IROA_CHANGE_RETENTION_DAYS`` setting).
     """
     progress = progress or NullProgress()
     policy = policy or SchedulePolicy()
@@ -169,9 +173,15 @@ def run_sync(
         except BaseException:
             _finish_failed(db, run_id, "interrupted while applying changes", "interrupted")
             raise
-        if result.succeeded:
-            _refresh_findings(db, integration_id, thresholds)
-        return result
+    if result.succeeded:
+        _refresh_findings(db, integration_id, thresholds)
+        if change_retention_days is None:
+            change_retention_days = get_settings().change_retention_days
+        try:
+            prune_changes(db, change_retention_days)
+        except Exception:
+            log.exception("sync run %s: pruning old changes failed", run_id)
+    return result
 
 
 def _refresh_findings(db: Database, integration_id: int, thresholds: Thresholds | None) -> None:

@@ -111,3 +111,14 @@ class Summary(Base):
     vm_provisioned_bytes: Mapped[int] = mapped_column(BigInteger)
     vcpu_per_core: Mapped[float | None] = mapped_column(Float)
     memory_overcommit: Mapped[float | None] = mapped_column(Float)
+
+
+class ChangePrune(Base):
+    """One pruning of old change rows: the history before ``horizon`` is gone from then on."""
+
+    __tablename__ = "change_prunes"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    pruned_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    horizon: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    deleted: Mapped[int] = mapped_column(BigInteger)
