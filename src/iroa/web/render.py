@@ -22,6 +22,7 @@ NAVIGATION = (
     ("/datastores", "Datastores"),
     ("/networks", "Networks"),
     ("/findings", "Findings"),
+    ("/monitoring", "Monitoring"),
     ("/integrations", "Integrations"),
 )
 DETAIL_PLURALS = {

@@ -47,6 +47,7 @@ from iroa.sync.engine import SyncAlreadyRunningError
 from iroa.sync.history import get_run, list_runs_page
 from iroa.web.charts import trend_chart
 from iroa.web.formatting import format_time
+from iroa.web.monitoring import monitoring_coverage, monitoring_panel
 from iroa.web.render import DETAIL_PLURALS, message_page, render
 from iroa.web.session import (
     LOGIN_CSRF_COOKIE,
@@ -169,6 +170,7 @@ def overview(request: Request, user: PageUser, db: DB) -> Response:
             "chart": chart,
             "trend": trend,
             "findings": count_open_findings(db),
+            "coverage": monitoring_coverage(db),
         },
     )
 
@@ -324,11 +326,10 @@ def _detail_handler(plural: str, label: str) -> Callable[..., Response]:
                 404,
                 user,
             )
-        return render(
-            request,
-            f"{plural.removesuffix('s')}.html",
-            {"user": user, "object": found, "label": label, "plural": plural},
-        )
+        context = {"user": user, "object": found, "label": label, "plural": plural}
+        if plural in ("vms", "hosts"):
+            context["monitoring"] = monitoring_panel(db, plural[:-1], object_id)
+        return render(request, f"{plural.removesuffix('s')}.html", context)
 
     handler.__name__ = f"{plural}_detail_page"
     return handler
