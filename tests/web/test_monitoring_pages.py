@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,8 @@ from tests.monitoring.test_prometheus import SERIES, add_prometheus
 from tests.monitoring.test_prometheus import sync as sync_prometheus
 from tests.monitoring.test_zabbix import add_zabbix
 from tests.monitoring.test_zabbix import sync as sync_zabbix
+from tests.peers.prometheus import PASSWORD as prom_password
+from tests.peers.prometheus import USERNAME as prom_user
 from tests.peers.prometheus import PrometheusPeer
 from tests.web.support import Web, log_in, start
 
@@ -136,3 +139,67 @@ def test_without_monitoring_integrations_the_pages_say_how_to_add_one(bare: Web)
     assert "No Prometheus or Zabbix integration yet" in html
     assert "iroa integration add prometheus|zabbix" in html
     assert 'id="not-in-zabbix"' not in html and 'id="unmatched"' not in html
+
+
+def test_the_add_form_takes_prometheus_and_zabbix_settings(
+    bare: Web, prometheus: PrometheusPeer, zabbix_estate: ZabbixEstate
+) -> None:
+    csrf = log_in(bare.client, "admin")
+    form = bare.client.get("/integrations").text
+    assert '<option value="prometheus">Prometheus</option>' in form
+    assert '<option value="zabbix">Zabbix</option>' in form
+    assert 'name="token"' in form and 'name="preset"' in form and 'name="match"' in form
+
+    def add(**fields: str) -> Any:
+        return bare.client.post("/integrations", data={"csrf_token": csrf, **fields})
+
+    wrong = add(
+        kind="prometheus",
+        name="prom",
+        url=prometheus.url,
+        username=prom_user,
+        password="not-the-password",
+    )
+    assert wrong.status_code == 422 and "rejected the credentials" in wrong.text
+    assert (
+        add(
+            kind="prometheus",
+            name="prom",
+            url=prometheus.url,
+            username=prom_user,
+            password=prom_password,
+            preset="windows_exporter",
+        ).status_code
+        == 201
+    )
+    assert (
+        add(
+            kind="zabbix",
+            name="zbx",
+            url=zabbix_estate.peer.url,
+            password=zabbix_estate.token,
+            token="on",
+            match="host, ip",
+        ).status_code
+        == 201
+    )
+    stored = {i["name"]: i for i in bare.client.get("/api/v1/integrations").json()["items"]}
+    assert stored["prom"]["monitoring"]["preset"] == "windows_exporter"
+    assert stored["zbx"]["token"] is True
+    assert stored["zbx"]["monitoring"]["match"] == ["host", "ip"]
+    listing = bare.client.get("/integrations").text
+    assert 'aria-label="Sync zbx now"' in listing
+
+    started = bare.client.post(
+        f"/integrations/{stored['zbx']['id']}/sync", data={"csrf_token": csrf}
+    )
+    assert started.status_code == 303 and started.headers["location"].startswith("/syncs/")
+    run_id = started.headers["location"].rsplit("/", 1)[1]
+    deadline = time.monotonic() + 60
+    while (run := bare.client.get(f"/api/v1/syncs/{run_id}").json())["status"] == "running":
+        assert time.monotonic() < deadline, run
+        time.sleep(0.2)
+    assert run["status"] == "succeeded", run
+    assert run["totals"]["zabbix_hosts"] == 6
+    edit = bare.client.get(f"/integrations/{stored['zbx']['id']}/edit").text
+    assert "Match order <code>host,ip</code>" in edit and 'id="token" name="token"' in edit
