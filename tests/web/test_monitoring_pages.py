@@ -203,3 +203,15 @@ def test_the_add_form_takes_prometheus_and_zabbix_settings(
     assert run["totals"]["zabbix_hosts"] == 6
     edit = bare.client.get(f"/integrations/{stored['zbx']['id']}/edit").text
     assert "Match order <code>host,ip</code>" in edit and 'id="token" name="token"' in edit
+
+
+def test_sparkline_scales_history_between_its_low_and_high() -> None:
+    from iroa.web.charts import sparkline
+
+    spark = sparkline([["t0", 10], ["t1", 30], ["t2", None], ["t3", 20]])
+    assert spark is not None
+    assert (spark.low, spark.high, spark.count) == (10.0, 30.0, 3)
+    assert spark.points == "2.0,30.0 80.0,2.0 158.0,16.0"
+    assert sparkline([["t0", 5]]) is None and sparkline(None) is None
+    flat = sparkline([["t0", 7], ["t1", 7]])
+    assert flat is not None and flat.points == "2.0,30.0 158.0,30.0"
