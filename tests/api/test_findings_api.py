@@ -118,16 +118,16 @@ def test_counts_per_severity_on_the_summary(inventory_api: InventoryApi) -> None
 
 def test_rule_catalogue(inventory_api: InventoryApi) -> None:
     rules = {rule["id"]: rule for rule in inventory_api.get("/findings/rules")}
-    assert len(rules) == 13
+    assert len(rules) == 15
     assert rules["snapshot_too_old"]["condition"] == "oldest snapshot older than 7 days"
     assert all(rule["condition"] for rule in rules.values() if rule["active"])
     assert rules["cpu_overcommit"]["object_types"] == ["cluster", "host"]
-    assert [r for r, rule in rules.items() if not rule["active"]] == [
-        "vm_not_in_zabbix",
-        "vm_zabbix_problems",
-        "vm_without_prometheus_metrics",
-    ]
-    assert rules["vm_not_in_zabbix"]["needs"] == "a Zabbix integration"
+    assert all(rule["active"] and rule["needs"] is None for rule in rules.values())
+    assert rules["vm_not_in_zabbix"]["condition"] == (
+        "no monitored Zabbix host matches the VM (once an enabled Zabbix integration has synced)"
+    )
+    assert rules["vm_zabbix_problems"]["severity"] == "critical"
+    assert rules["host_not_in_zabbix"]["object_types"] == ["host"]
 
 
 def test_details_carry_their_open_findings(inventory_api: InventoryApi) -> None:

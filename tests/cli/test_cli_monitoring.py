@@ -116,6 +116,36 @@ def test_wrong_url_or_password_is_one_line_and_keeps_inventory(
     assert failed_sync.returncode == 1 and failed.startswith("error: sync of 'zbx-bad' failed: ")
     assert "rejected the login" in failed and "not-the-password" not in failed_sync.stderr
     assert iroa.json("get", "vms") == vms_before
+
+    iroa(
+        "integration",
+        "add",
+        "prometheus",
+        "prom-bad",
+        "--url",
+        prometheus.url,
+        "--username",
+        USERNAME,
+        "--password-stdin",
+        stdin="not-the-password\n",
+    )
+    iroa("integration", "add", "zabbix", "zbx-down", "--url", closed, "--username", "x")
+    for name, expected in (
+        ("prom-bad", "rejected the credentials (HTTP 401)"),
+        ("zbx-down", f"cannot connect to Zabbix at {closed}"),
+    ):
+        assert expected in one_line_error(iroa("integration", "test", name, ok=False)), name
+    for name, expected in (
+        ("down", f"cannot connect to {closed}"),
+        ("prom-bad", "rejected the credentials (HTTP 401)"),
+        ("zbx-down", f"cannot connect to Zabbix at {closed}"),
+    ):
+        run = iroa("sync", name, ok=False)
+        last = run.stderr.strip().splitlines()[-1]
+        assert run.returncode == 1 and last.startswith(f"error: sync of '{name}' failed: "), name
+        assert expected in last and "not-the-password" not in run.stderr, (name, last)
+    assert [h["status"] for h in iroa.json("history", "prom-bad")] == ["failed"]
+    assert iroa.json("get", "vms") == vms_before
     assert "no monitoring settings" in one_line_error(
         iroa("integration", "add", "vcenter", "x", "--url", "https://vc", "--match", "ip", ok=False)
     )

@@ -240,16 +240,19 @@ def test_thresholds_read_every_setting() -> None:
     assert Thresholds.from_settings(Settings()) == Thresholds()
 
 
-def test_monitoring_rules_are_listed_but_inactive(db: Database) -> None:
-    inactive = {rule.id: rule.needs for rule in RULES if not rule.active}
-    assert inactive == {
-        "vm_not_in_zabbix": "a Zabbix integration",
-        "vm_zabbix_problems": "a Zabbix integration",
-        "vm_without_prometheus_metrics": "a Prometheus integration",
+def test_monitoring_rules_hold_for_nothing_without_monitoring(db: Database) -> None:
+    monitoring = {
+        "vm_not_in_zabbix",
+        "vm_zabbix_problems",
+        "vm_without_prometheus_metrics",
+        "host_not_in_zabbix",
+        "host_zabbix_problems",
     }
+    assert monitoring <= {rule.id for rule in RULES if rule.active}
     vc = add_integration(db, "vcenter", "vc")
+    zbx = add_integration(db, "zabbix", "zbx")  # never synced: no claim either
     sync(db, vc, vcenter_estate(utcnow()))
-    assert not {f.rule for f in findings(db, vc)} & inactive.keys()
+    assert zbx and not {f.rule for f in findings(db, vc)} & monitoring
 
 
 def test_a_failed_refresh_does_not_fail_the_sync(

@@ -121,4 +121,5 @@ def test_findings_page_explains_each_rule(web: Web) -> None:
     rules = html.split("<details>", 1)[1].split("</details>", 1)[0]
     assert "<code>snapshot_too_old</code>" in rules
     assert "oldest snapshot older than 7 days" in rules
-    assert "inactive: needs a Zabbix integration" in rules
+    assert "<code>vm_not_in_zabbix</code>" in rules
+    assert "once an enabled Zabbix integration has synced" in rules

@@ -78,8 +78,10 @@ def root(
     level = logging.getLevelName(settings.log_level.upper())
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if level != logging.DEBUG:
-        # Alembic narrates every schema check at INFO; a command's output is not the place.
-        logging.getLogger("alembic").setLevel(logging.WARNING)
+        # Alembic narrates every schema check at INFO, httpx every request (Prometheus
+        # connector): a command's output, and its one-line errors, are not the place.
+        for noisy in ("alembic", "httpx", "httpcore"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
     context = CliContext(settings)
     ctx.obj = context
     ctx.call_on_close(context.close)

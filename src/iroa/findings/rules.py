@@ -3,8 +3,10 @@
 A rule's ``evaluate`` gets a connection and the :class:`Context` of the
 integration being checked and returns a :class:`Hit` for every present object
 the rule holds for. Adding a rule is one such function and one entry in
-:data:`RULES`. Rules that need data IROA does not collect yet (monitoring) are
-listed with ``needs`` set and evaluate to nothing until that data exists.
+:data:`RULES`. The monitoring rules read the monitoring tables and hold for
+nothing until an enabled integration of their kind (Zabbix, Prometheus) has had
+a successful run. A rule with ``needs`` set waits for data IROA does not collect
+and evaluates to nothing.
 """
 
 from __future__ import annotations
@@ -12,13 +14,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Connection, Float, Select, and_, func, or_, select, type_coerce
+from sqlalchemy import Connection, Float, Select, and_, exists, func, or_, select, type_coerce
 
 from iroa.config import Settings
 from iroa.db.base import UTCDateTime
+from iroa.integrations.models import Integration
 from iroa.inventory.models import Cluster, Datastore, Host, Vm, VmSnapshot
+from iroa.monitoring.models import MetricValue, ZabbixHostRow, ZabbixLink, ZabbixProblemRow
 from iroa.sync.models import Change
 
 GIB = 1 << 30
@@ -363,9 +367,153 @@ def memory_overcommit(conn: Connection, ctx: Context) -> Iterable[Hit]:
     )
 
 
-def needs_monitoring(conn: Connection, ctx: Context) -> Iterable[Hit]:
-    """A monitoring rule without its data yet: holds for nothing."""
-    return ()
+ZABBIX_SEVERITY_NAMES = ("not classified", "information", "warning", "average", "high", "disaster")
+
+
+def zabbix_finding_severity(zabbix_severity: int) -> str:
+    """Zabbix high and disaster are critical, warning and average a warning, the rest info."""
+    if zabbix_severity >= 4:
+        return "critical"
+    if zabbix_severity >= 2:
+        return "warning"
+    return "info"
+
+
+def _zabbix_severity_name(severity: int) -> str:
+    if 0 <= severity < len(ZABBIX_SEVERITY_NAMES):
+        return ZABBIX_SEVERITY_NAMES[severity]
+    return str(severity)
+
+
+def _monitoring_ready(conn: Connection, kind: str) -> bool:
+    """Whether an enabled integration of ``kind`` has had a successful run.
+
+    Without one a monitoring rule holds for nothing: a VM is not "unmonitored in
+    Zabbix" where IROA reads no Zabbix at all.
+    """
+    return bool(
+        conn.execute(
+            select(
+                exists().where(
+                    Integration.kind == kind,
+                    Integration.enabled.is_(True),
+                    Integration.last_success_at.is_not(None),
+                )
+            )
+        ).scalar()
+    )
+
+
+def _enabled_source(model: Any) -> Any:
+    """Rows of an enabled monitoring integration (a disabled one's last data does not count)."""
+    return exists().where(Integration.id == model.integration_id, Integration.enabled.is_(True))
+
+
+def _objects(ctx: Context, object_type: str) -> Select[Any]:
+    if object_type == "vm":
+        return _vms(ctx)
+    return cast(
+        "Select[Any]", select(Host.id, Host.external_id, Host.name).where(_present(Host, ctx))
+    )
+
+
+def _not_in_zabbix(conn: Connection, ctx: Context, object_type: str) -> Iterable[Hit]:
+    if not _monitoring_ready(conn, "zabbix"):
+        return
+    table = Vm if object_type == "vm" else Host
+    linked = exists().where(
+        ZabbixLink.object_type == object_type,
+        ZabbixLink.object_id == table.id,
+        ZabbixHostRow.id == ZabbixLink.zabbix_host_row_id,
+        ZabbixHostRow.enabled.is_(True),
+        _enabled_source(ZabbixHostRow),
+    )
+    what = "VM" if object_type == "vm" else "host"
+    for object_id, external_id, name in conn.execute(_objects(ctx, object_type).where(~linked)):
+        yield Hit(
+            object_type,
+            object_id,
+            external_id,
+            name,
+            "warning",
+            f"no monitored Zabbix host matches this {what}",
+        )
+
+
+def vm_not_in_zabbix(conn: Connection, ctx: Context) -> Iterable[Hit]:
+    """VMs (not templates) no enabled Zabbix host matches, once Zabbix has been read."""
+    return _not_in_zabbix(conn, ctx, "vm")
+
+
+def host_not_in_zabbix(conn: Connection, ctx: Context) -> Iterable[Hit]:
+    """Hosts no enabled Zabbix host matches, once Zabbix has been read."""
+    return _not_in_zabbix(conn, ctx, "host")
+
+
+def _zabbix_problems(conn: Connection, ctx: Context, object_type: str) -> Iterable[Hit]:
+    """Objects whose matched Zabbix hosts have active problems; severity from the worst one."""
+    if not _monitoring_ready(conn, "zabbix"):
+        return
+    table = Vm if object_type == "vm" else Host
+    stmt = (
+        _objects(ctx, object_type)
+        .add_columns(
+            ZabbixProblemRow.severity,
+            ZabbixProblemRow.name,
+            type_coerce(ZabbixProblemRow.started_at, UTCDateTime),
+        )
+        .join(
+            ZabbixLink,
+            and_(ZabbixLink.object_type == object_type, ZabbixLink.object_id == table.id),
+        )
+        .join(
+            ZabbixHostRow,
+            and_(ZabbixHostRow.id == ZabbixLink.zabbix_host_row_id, ZabbixHostRow.enabled),
+        )
+        .join(ZabbixProblemRow, ZabbixProblemRow.zabbix_host_row_id == ZabbixHostRow.id)
+        .where(_enabled_source(ZabbixHostRow))
+        .order_by(table.id, ZabbixProblemRow.severity.desc(), ZabbixProblemRow.started_at)
+    )
+    grouped: dict[int, list[Any]] = {}
+    for row in conn.execute(stmt):
+        grouped.setdefault(row[0], []).append(row)
+    for object_id, rows in grouped.items():
+        _, external_id, name, severity, problem, started_at = rows[0]
+        count = (
+            "an active Zabbix problem" if len(rows) == 1 else f"{len(rows)} active Zabbix problems"
+        )
+        since = f" since {started_at:%Y-%m-%d %H:%M} UTC" if started_at is not None else ""
+        yield Hit(
+            object_type,
+            object_id,
+            external_id,
+            name,
+            zabbix_finding_severity(severity),
+            f"{count}, the worst {_zabbix_severity_name(severity)}: {problem}{since}",
+        )
+
+
+def vm_zabbix_problems(conn: Connection, ctx: Context) -> Iterable[Hit]:
+    return _zabbix_problems(conn, ctx, "vm")
+
+
+def host_zabbix_problems(conn: Connection, ctx: Context) -> Iterable[Hit]:
+    return _zabbix_problems(conn, ctx, "host")
+
+
+def vm_without_prometheus_metrics(conn: Connection, ctx: Context) -> Iterable[Hit]:
+    """Running VMs no enabled Prometheus integration has a series for, once Prometheus has been
+    read (a powered-off VM exports nothing, so it is left out)."""
+    if not _monitoring_ready(conn, "prometheus"):
+        return
+    measured = exists().where(
+        MetricValue.object_type == "vm",
+        MetricValue.object_id == Vm.id,
+        _enabled_source(MetricValue),
+    )
+    stmt = _vms(ctx).where(Vm.power_state == "on", ~measured)
+    for vm_id, external_id, name in conn.execute(stmt):
+        yield Hit("vm", vm_id, external_id, name, "warning", "no Prometheus series for this VM")
 
 
 RULES: tuple[Rule, ...] = (
@@ -402,24 +550,35 @@ RULES: tuple[Rule, ...] = (
         "VM not monitored in Zabbix",
         ("vm",),
         "warning",
-        needs_monitoring,
-        needs="a Zabbix integration",
+        vm_not_in_zabbix,
     ),
     Rule(
         "vm_zabbix_problems",
         "VM with active Zabbix problems",
         ("vm",),
-        "warning",
-        needs_monitoring,
-        needs="a Zabbix integration",
+        "critical",
+        vm_zabbix_problems,
     ),
     Rule(
         "vm_without_prometheus_metrics",
         "VM with no Prometheus metrics",
         ("vm",),
         "warning",
-        needs_monitoring,
-        needs="a Prometheus integration",
+        vm_without_prometheus_metrics,
+    ),
+    Rule(
+        "host_not_in_zabbix",
+        "Host not monitored in Zabbix",
+        ("host",),
+        "warning",
+        host_not_in_zabbix,
+    ),
+    Rule(
+        "host_zabbix_problems",
+        "Host with active Zabbix problems",
+        ("host",),
+        "critical",
+        host_zabbix_problems,
     ),
 )
 RULES_BY_ID = {rule.id: rule for rule in RULES}
@@ -442,4 +601,17 @@ def describe_conditions(thresholds: Thresholds) -> dict[str, str]:
         "guest_tools_outdated": "VMware Tools or Hyper-V integration services need an update",
         "vm_powered_off_long": f"powered off for more than {_number(t.powered_off_days)} days",
         "host_in_maintenance": "in maintenance mode (Hyper-V: paused or draining)",
+        "vm_not_in_zabbix": f"no monitored Zabbix host matches the VM{_ONCE_ZABBIX}",
+        "vm_zabbix_problems": f"{_PROBLEMS}{_ONCE_ZABBIX}",
+        "vm_without_prometheus_metrics": "a running VM no Prometheus series names "
+        "(once an enabled Prometheus integration has synced)",
+        "host_not_in_zabbix": f"no monitored Zabbix host matches the host{_ONCE_ZABBIX}",
+        "host_zabbix_problems": f"{_PROBLEMS}{_ONCE_ZABBIX}",
     }
+
+
+_ONCE_ZABBIX = " (once an enabled Zabbix integration has synced)"
+_PROBLEMS = (
+    "its Zabbix host has active problems: high or disaster critical, "
+    "average or warning a warning, information or not classified info"
+)

@@ -22,6 +22,7 @@ from iroa.db.engine import WRITE_OPTION, Database
 from iroa.findings.models import SEVERITY_LEVELS, Finding
 from iroa.findings.rules import RULES, Context, Hit, Rule, Thresholds
 from iroa.integrations.models import INVENTORY_KINDS, Integration
+from iroa.sync.locks import sync_lock
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +80,32 @@ def refresh_all_findings(db: Database, thresholds: Thresholds) -> dict[str, Refr
             select(Integration.id, Integration.name).where(Integration.kind.in_(INVENTORY_KINDS))
         ).all()
     return {name: refresh_findings(db, i, thresholds) for i, name in integrations}
+
+
+def refresh_findings_after_monitoring(
+    db: Database, thresholds: Thresholds, *, now: datetime | None = None
+) -> dict[str, RefreshResult]:
+    """Refresh every inventory integration's findings after monitoring data changed.
+
+    Each integration is refreshed under its sync lock; one whose sync is running is
+    skipped (that sync refreshes its findings when it ends). A failure is logged
+    and the other integrations are still refreshed.
+    """
+    with db.session() as session:
+        integrations = session.execute(
+            select(Integration.id, Integration.name).where(Integration.kind.in_(INVENTORY_KINDS))
+        ).all()
+    results: dict[str, RefreshResult] = {}
+    for integration_id, name in integrations:
+        with sync_lock(db, integration_id) as taken:
+            if not taken:
+                log.info("findings of %r: its sync is running and will refresh them", name)
+                continue
+            try:
+                results[name] = refresh_findings(db, integration_id, thresholds, now=now)
+            except Exception:
+                log.exception("integration %r: refreshing health findings failed", name)
+    return results
 
 
 def _record(

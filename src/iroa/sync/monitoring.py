@@ -14,6 +14,7 @@ from typing import cast
 
 from sqlalchemy import select, update
 
+from iroa.config import get_settings
 from iroa.connectors.base import Connector, ConnectorError, NullProgress, Progress
 from iroa.connectors.monitoring import (
     MetricsSnapshot,
@@ -25,6 +26,8 @@ from iroa.connectors.registry import MONITORING_KINDS, create_monitoring_connect
 from iroa.crypto import SecretBox
 from iroa.db.base import utcnow
 from iroa.db.engine import Database
+from iroa.findings.rules import Thresholds
+from iroa.findings.service import refresh_findings_after_monitoring
 from iroa.integrations.models import Integration
 from iroa.integrations.monitoring import resolve_settings
 from iroa.integrations.service import connection_options
@@ -56,8 +59,12 @@ def run_monitoring_sync(
     on_start: Callable[[int], None] | None = None,
     policy: SchedulePolicy | None = None,
     run_id: int | None = None,
+    thresholds: Thresholds | None = None,
 ) -> SyncResult:
     """Read one monitoring integration now and replace its stored monitoring data.
+
+    Once stored, and the integration's lock released, the health findings of every
+    inventory integration are refreshed (the monitoring rules read this data).
 
     ``run_id`` names a ``queued`` run that this one carries out (queue mode).
 
@@ -132,7 +139,18 @@ def run_monitoring_sync(
         except BaseException:
             _finish_failed(db, run_id, "interrupted while storing monitoring data", "interrupted")
             raise
+    _refresh_findings(db, thresholds)
     return SyncResult(run_id, "succeeded", None, {}, totals)
+
+
+def _refresh_findings(db: Database, thresholds: Thresholds | None) -> None:
+    """Findings follow the committed data; failing to compute them does not fail the run."""
+    try:
+        refresh_findings_after_monitoring(
+            db, thresholds or Thresholds.from_settings(get_settings())
+        )
+    except Exception:
+        log.exception("refreshing health findings after a monitoring run failed")
 
 
 def is_monitoring(kind: str) -> bool:

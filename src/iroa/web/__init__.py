@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from iroa.web.findings import router as findings_router
+from iroa.web.monitoring import router as monitoring_router
 from iroa.web.render import message_page
 from iroa.web.routes import router
 from iroa.web.session import CsrfRejectedError, LoginRequiredError
@@ -21,6 +22,7 @@ def install_dashboard(app: FastAPI) -> None:
     """Serve the dashboard at ``/`` and its assets at ``/static``."""
     app.include_router(router)
     app.include_router(findings_router)
+    app.include_router(monitoring_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     async def login_required(_: Request, exc: Exception) -> Response:

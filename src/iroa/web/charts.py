@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 WIDTH = 640
 HEIGHT = 200
@@ -70,3 +71,36 @@ def trend_chart(lines: dict[str, list[tuple[str, int]]], max_labels: int = 4) ->
     ]
     ticks = sorted({0, top // 2, top})
     return TrendChart(WIDTH, HEIGHT, series, [(y(t), t) for t in ticks], x_labels, baseline)
+
+
+SPARK_WIDTH = 160
+SPARK_HEIGHT = 32
+
+
+@dataclass(frozen=True, slots=True)
+class Sparkline:
+    """A metric's stored history as one SVG polyline, scaled between its own low and high."""
+
+    width: int
+    height: int
+    points: str
+    low: float
+    high: float
+    count: int
+
+
+def sparkline(history: list[list[Any]] | None) -> Sparkline | None:
+    """``[[iso timestamp, value], ...]`` (oldest first) as a polyline; None below two values."""
+    values = [float(v) for _, v in (history or []) if isinstance(v, int | float)]
+    if len(values) < 2:
+        return None
+    low, high = min(values), max(values)
+    span = (high - low) or 1.0
+    pad = 2.0
+    last = len(values) - 1
+    coords = " ".join(
+        f"{round(pad + (SPARK_WIDTH - 2 * pad) * i / last, 1)},"
+        f"{round(pad + (SPARK_HEIGHT - 2 * pad) * (1 - (v - low) / span), 1)}"
+        for i, v in enumerate(values)
+    )
+    return Sparkline(SPARK_WIDTH, SPARK_HEIGHT, coords, low, high, len(values))

@@ -22,6 +22,7 @@ NAVIGATION = (
     ("/datastores", "Datastores"),
     ("/networks", "Networks"),
     ("/findings", "Findings"),
+    ("/monitoring", "Monitoring"),
     ("/integrations", "Integrations"),
 )
 DETAIL_PLURALS = {
@@ -33,11 +34,21 @@ DETAIL_PLURALS = {
     "network": "networks",
 }
 """Object types (as changes name them) that have a detail page, and its path."""
+KIND_LABELS = {
+    "vcenter": "VMware vCenter",
+    "hyperv": "Microsoft Hyper-V",
+    "prometheus": "Prometheus",
+    "zabbix": "Zabbix",
+}
 
 templates = Jinja2Templates(directory=TEMPLATES_DIR)
 templates.env.filters.update(FILTERS)
 templates.env.globals.update(
-    navigation=NAVIGATION, version=__version__, percent=percent, detail_plurals=DETAIL_PLURALS
+    navigation=NAVIGATION,
+    version=__version__,
+    percent=percent,
+    detail_plurals=DETAIL_PLURALS,
+    kind_labels=KIND_LABELS,
 )
 
 

@@ -25,7 +25,12 @@ from iroa.auth.service import (
     end_session,
 )
 from iroa.connectors.base import ConnectionOptions, ConnectorError
-from iroa.connectors.registry import AVAILABLE_KINDS, UnsupportedKindError, check_connection
+from iroa.connectors.registry import (
+    AVAILABLE_KINDS,
+    MONITORING_KINDS,
+    UnsupportedKindError,
+    check_connection,
+)
 from iroa.crypto import SecretBox
 from iroa.db.engine import Database
 from iroa.exports.csv import (
@@ -39,6 +44,7 @@ from iroa.exports.xlsx import write_xlsx
 from iroa.findings.listing import count_open_findings
 from iroa.integrations import service
 from iroa.integrations.models import INVENTORY_KINDS
+from iroa.integrations.monitoring import PRESETS, resolve_settings
 from iroa.inventory.details import get_object
 from iroa.inventory.listing import InvalidQueryError, ListParams, Page, list_page
 from iroa.inventory.overview import get_summary, list_changes, vm_count_trend
@@ -47,6 +53,7 @@ from iroa.sync.engine import SyncAlreadyRunningError
 from iroa.sync.history import get_run, list_runs_page
 from iroa.web.charts import trend_chart
 from iroa.web.formatting import format_time
+from iroa.web.monitoring import monitoring_coverage, monitoring_panel
 from iroa.web.render import DETAIL_PLURALS, message_page, render
 from iroa.web.session import (
     LOGIN_CSRF_COOKIE,
@@ -63,7 +70,17 @@ from iroa.web.tables import LIST_VIEWS, ListView
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
 RECENT_CHANGES = 15
-INTEGRATION_FIELDS = ("kind", "name", "url", "username", "ca_file", "transport", "interval_seconds")
+INTEGRATION_FIELDS = (
+    "kind",
+    "name",
+    "url",
+    "username",
+    "ca_file",
+    "transport",
+    "interval_seconds",
+    "preset",
+    "match",
+)
 
 
 def _session_ended_text(reason: str | None, request: Request) -> str | None:
@@ -169,6 +186,7 @@ def overview(request: Request, user: PageUser, db: DB) -> Response:
             "chart": chart,
             "trend": trend,
             "findings": count_open_findings(db),
+            "coverage": monitoring_coverage(db),
         },
     )
 
@@ -324,11 +342,10 @@ def _detail_handler(plural: str, label: str) -> Callable[..., Response]:
                 404,
                 user,
             )
-        return render(
-            request,
-            f"{plural.removesuffix('s')}.html",
-            {"user": user, "object": found, "label": label, "plural": plural},
-        )
+        context = {"user": user, "object": found, "label": label, "plural": plural}
+        if plural in ("vms", "hosts"):
+            context["monitoring"] = monitoring_panel(db, plural[:-1], object_id)
+        return render(request, f"{plural.removesuffix('s')}.html", context)
 
     handler.__name__ = f"{plural}_detail_page"
     return handler
@@ -357,7 +374,7 @@ def _integrations_page(
     integrations = [service.integration_as_dict(i) for i in service.list_integrations(db)]
     for entry in integrations:
         entry["last_run"] = _last_run(db, entry["id"])
-        entry["syncable"] = entry["kind"] in INVENTORY_KINDS
+        entry["syncable"] = True
     return render(
         request,
         "integrations.html",
@@ -369,6 +386,7 @@ def _integrations_page(
             "notice": notice,
             "kinds": AVAILABLE_KINDS,
             "transports": service.TRANSPORTS,
+            "presets": tuple(PRESETS),
         },
         status,
     )
@@ -401,6 +419,7 @@ def _add_integration(
 ) -> Response:
     shown = {k: form.get(k, "") for k in INTEGRATION_FIELDS}
     shown["insecure"] = "on" if form.get("insecure") else ""
+    shown["token"] = "on" if form.get("token") else ""
 
     def refuse(message: str) -> Response:
         return _integrations_page(request, user, db, form=shown, form_error=message, status=422)
@@ -420,6 +439,8 @@ def _add_integration(
                 insecure=bool(form.get("insecure")),
                 transport=form.get("transport") or None,
                 interval_seconds=int(interval) if interval else None,
+                token=bool(form.get("token")),
+                monitoring=_monitoring_form(form),
             )
         )
         check_connection(
@@ -431,6 +452,8 @@ def _add_integration(
                 ca_file=data.ca_file,
                 insecure=data.insecure,
                 transport=data.transport,
+                token=data.token,
+                settings=resolve_settings(data.kind, data.monitoring),
             ),
         )
         box: SecretBox = request.app.state.box
@@ -446,6 +469,17 @@ def _add_integration(
         notice={"ok": True, "text": f"Added {added.name}: the connection works. Sync it now."},
         status=201,
     )
+
+
+def _monitoring_form(form: dict[str, str]) -> dict[str, Any] | None:
+    """The form's Prometheus preset or Zabbix match order, for that kind only; queries,
+    label, join and history are set with the CLI or the API."""
+    kind = form.get("kind", "")
+    if kind == "prometheus" and form.get("preset", "").strip():
+        return {"preset": form["preset"].strip()}
+    if kind == "zabbix" and form.get("match", "").strip():
+        return {"match": [f.strip() for f in form["match"].split(",") if f.strip()]}
+    return None
 
 
 @router.post("/integrations/{integration_id}/test")
@@ -604,7 +638,8 @@ def _integration_page(
             "older": older,
             "paged": before is not None,
             "held": _held(latest),
-            "syncable": integration["kind"] in INVENTORY_KINDS,
+            "syncable": True,
+            "inventory": integration["kind"] in INVENTORY_KINDS,
             "notice": notice,
         },
         status,
@@ -665,6 +700,7 @@ def edit_integration_page(
     if integration is None:
         return _no_integration(request, user, integration_id)
     form = {k: integration[k] for k in (*EDIT_FIELDS, "insecure", "enabled")}
+    form["token"] = bool(integration.get("token"))
     return _edit_page(request, user, integration, form)
 
 
@@ -689,6 +725,7 @@ def _edit_integration(
     shown: dict[str, Any] = {k: form.get(k, "") for k in EDIT_FIELDS}
     shown["insecure"] = bool(form.get("insecure"))
     shown["enabled"] = bool(form.get("enabled"))
+    shown["token"] = bool(form.get("token"))
     interval = form.get("interval_seconds", "").strip()
     if interval and not interval.isdigit():
         return _edit_page(
@@ -709,6 +746,7 @@ def _edit_integration(
         transport=form.get("transport") or None,
         interval_seconds=int(interval) if interval else 0,
         enabled=shown["enabled"],
+        token=bool(form.get("token")) if integration["kind"] in MONITORING_KINDS else None,
     )
     try:
         service.update_integration(
