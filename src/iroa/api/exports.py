@@ -111,13 +111,21 @@ def export_csv(
     type: ExportType,
     integration: IntegrationFilter = None,
     as_of: AsOf = None,
+    raw: Annotated[
+        bool,
+        Query(
+            description="Text exactly as stored: no leading ' before text starting with "
+            "= + - @, tab or carriage return (for programs, not spreadsheets)"
+        ),
+    ] = False,
 ) -> FileResponse:
     """A list (`vms`, `hosts` …: the columns of the API list's items) or a sheet of the
-    workbook (`vInfo`, `vHealth` …: its columns)."""
+    workbook (`vInfo`, `vHealth` …: its columns). Text cells a spreadsheet would run as a
+    formula get a leading `'` unless `raw=true` (see docs/exports.md)."""
     name = str(type.value)
     at = _as_of(as_of)
     return file_response(
-        lambda path: write_text_atomically(path, _csv_chunks(db, name, integration, at)),
+        lambda path: write_text_atomically(path, _csv_chunks(db, name, integration, at, raw)),
         CSV_MEDIA_TYPE,
         ".csv",
         f"iroa-{name}",
@@ -125,8 +133,8 @@ def export_csv(
 
 
 def _csv_chunks(
-    db: Database, name: str, integration: str | None, as_of: datetime | None
+    db: Database, name: str, integration: str | None, as_of: datetime | None, raw: bool
 ) -> Iterator[str]:
     if name in LISTABLE:
-        return list_csv(db, name, integration=integration, as_of=as_of)
-    return stream_sheet_csv(db, name, integration=integration, as_of=as_of)
+        return list_csv(db, name, integration=integration, as_of=as_of, raw=raw)
+    return stream_sheet_csv(db, name, integration=integration, as_of=as_of, raw=raw)
