@@ -16,7 +16,7 @@ import csv
 import io
 import os
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -97,7 +97,7 @@ def stream_sheet_csv(
     now: datetime | None = None,
     as_of: datetime | None = None,
     raw: bool = False,
-) -> Iterator[str]:
+) -> Generator[str, None, None]:
     """Sheet ``name`` as CSV text, read in one transaction (checks the name before reading)."""
     sheet = sheet_named(name)
     with snapshot_connection(db, as_of) as conn:
@@ -138,7 +138,7 @@ def list_csv(
     integration: str | None = None,
     as_of: datetime | None = None,
     raw: bool = False,
-) -> Iterator[str]:
+) -> Generator[str, None, None]:
     """The present objects of one type (at ``as_of``) as CSV, as the API lists their items."""
     kind = object_type(plural)
     stmt = list_query(kind, integration=integration)
@@ -154,7 +154,7 @@ def list_csv(
             yield _lines(([item[k] for k in keys] for item in items), raw)
 
 
-def list_view_csv(db: Database, plural: str, params: ListParams) -> Iterator[str]:
+def list_view_csv(db: Database, plural: str, params: ListParams) -> Generator[str, None, None]:
     """What a paged list shows with these filters, search and sort — all its pages — as CSV
     with the columns of :func:`list_csv`, read in one transaction (``limit`` and ``cursor``
     are ignored). A bad parameter raises
