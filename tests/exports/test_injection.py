@@ -39,9 +39,11 @@ HOSTILE = {
 }
 
 
-def sync_hostile(db: Database, box: SecretBox) -> None:
+def sync_hostile(db: Database, box: SecretBox, name: str = "vc1") -> None:
     """One vCenter integration whose VM vm-1 carries formula-like text in several fields."""
-    integration_id = add_integration(db, box, IntegrationInput("vcenter", "vc1", "https://vc1")).id
+    integration_id = add_integration(
+        db, box, IntegrationInput("vcenter", name, f"https://{name}")
+    ).id
     fields = {field: text for field, (text, _) in HOSTILE.items()}
     snapshot = estate([vm(1, **fields), vm(2)])
     assert run_sync(db, integration_id, StaticConnector(snapshot)).succeeded
