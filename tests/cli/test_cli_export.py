@@ -9,12 +9,14 @@ from typing import Any
 import openpyxl
 import pytest
 
+from iroa.crypto import SecretBox
 from iroa.db.engine import Database
 from iroa.exports.csv import cell_text
 from iroa.inventory.queries import list_objects
 from tests.api.inventory_estate import HV_VMS, build_estate
 from tests.cli.test_cli import one_line_error
 from tests.cli.test_cli_hyperv import InProcessIroa
+from tests.exports.test_injection import sync_hostile
 
 SHEETS = "vInfo vCPU vMemory vDisk vNetwork vSnapshot vTools vCluster vHost vDatastore vHealth"
 
@@ -85,3 +87,23 @@ def test_export_errors_are_one_line_and_leave_nothing_behind(
         message: Any = one_line_error(failed)
         assert expected in message, (args, message)
     assert sorted(p.name for p in tmp_path.iterdir() if p.name != "data") == ["a-file"]
+
+
+def test_csv_exports_guard_formula_like_text_unless_raw(
+    iroa: InProcessIroa, db: Database, box: SecretBox, tmp_path: Path
+) -> None:
+    sync_hostile(db, box, name="hostile")
+    guarded, raw = tmp_path / "vms.csv", tmp_path / "vms-raw.csv"
+    iroa("export", "--format", "csv", "--list", "vms", "--output", str(guarded))
+    iroa("export", "--format", "csv", "--list", "vms", "--output", str(raw), "--raw")
+
+    def names(path: Path) -> set[str]:
+        with path.open(encoding="utf-8", newline="") as stream:
+            return {row["name"] for row in csv.DictReader(stream)}
+
+    assert "'=1+2" in names(guarded) and "=1+2" not in names(guarded)
+    assert "=1+2" in names(raw)
+    directory = tmp_path / "raw-sheets"
+    iroa("export", "--format", "csv", "--output", str(directory), "--raw")
+    with (directory / "vInfo.csv").open(encoding="utf-8", newline="") as stream:
+        assert "=1+2" in {row["VM"] for row in csv.DictReader(stream)}

@@ -101,8 +101,20 @@ def test_operators_download_the_workbook_and_per_type_csv(web: Web) -> None:
     assert web.client.get("/export/nope.csv").status_code == 404
 
 
+def test_the_overview_links_the_exports_for_operators(web: Web) -> None:
+    log_in(web.client, "operator")
+    page = web.client.get("/").text
+    links = re.findall(r'href="(/export[^"]*)" download', page)
+    assert "/export.xlsx" in links and "/export/vms.csv" in links and "/export/vHealth.csv" in links
+    for link in links:
+        response = web.client.get(link)
+        assert response.status_code == 200, link
+        assert response.headers["content-disposition"].startswith("attachment"), link
+
+
 def test_viewers_get_no_exports(web: Web) -> None:
     log_in(web.client, "viewer")
+    assert "/export" not in web.client.get("/").text
     for path in ("/export.xlsx", "/export/vms.csv", "/export/vInfo.csv"):
         response = web.client.get(path)
         assert response.status_code == 403, path

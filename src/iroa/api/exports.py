@@ -1,29 +1,35 @@
 """Export routes: the RVTools-like workbook and CSV files of sheets and lists, for operators.
 
-Each export is written to a temporary file first (constant memory, one
-consistent read of the database), then streamed from disk and deleted; an
-error such as an unknown integration therefore answers as JSON before any byte
-of the file is sent.
+The workbook is written to a temporary file first (openpyxl writes the zip at
+the end), then streamed from disk and deleted. CSV files stream as they are
+read (:func:`csv_stream_response`): the first chunk — which opens the read
+transaction and checks the parameters — is produced before the response
+starts, so an error such as an unknown integration still answers as JSON
+before any byte of the file is sent.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from datetime import datetime
 from enum import StrEnum
+from itertools import chain
 from pathlib import Path
 from typing import Annotated, Any
 
+import anyio
 from fastapi import APIRouter, Depends, HTTPException, Query
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, StreamingResponse
 from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
+from starlette.types import Receive, Scope, Send
 
 from iroa.api.deps import DB, require_operator
 from iroa.db.base import utcnow
 from iroa.db.engine import Database
-from iroa.exports.csv import list_csv, stream_sheet_csv, write_text_atomically
+from iroa.exports.csv import list_csv, stream_sheet_csv
 from iroa.exports.service import SHEETS
 from iroa.exports.xlsx import write_xlsx
 from iroa.inventory.history import parse_as_of
@@ -82,6 +88,47 @@ def file_response(
     )
 
 
+class ClosingStreamingResponse(StreamingResponse):
+    """A streaming response that closes its generator however the response ends — done,
+    failed, or the client gone — so the generator's read transaction and database
+    connection are given back at once (not when the generator is garbage-collected)."""
+
+    def __init__(self, chunks: Generator[str, None, None], first: str, **kwargs: Any) -> None:
+        self._chunks = chunks
+        super().__init__(chain([first], chunks), **kwargs)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            # Starlette waits for a running next() to return before cancelling, so the
+            # generator is not executing here; shielded, as the task may be cancelled.
+            with anyio.CancelScope(shield=True):
+                await run_in_threadpool(self._chunks.close)
+
+
+def csv_stream_response(chunks: Generator[str, None, None], stem: str) -> StreamingResponse:
+    """Stream CSV text as an attachment named ``stem-<UTC time>.csv``.
+
+    The first chunk is read before answering: any error of the parameters (an
+    unknown integration, a bad filter) is raised here, before the response starts.
+    """
+    try:
+        first = next(chunks)
+    except StopIteration:
+        first = ""
+    except BaseException:
+        chunks.close()
+        raise
+    filename = f"{stem}-{utcnow():%Y%m%d-%H%M%S}.csv"
+    return ClosingStreamingResponse(
+        chunks,
+        first,
+        media_type=CSV_MEDIA_TYPE,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
 @router.get(
     "/export.xlsx",
     summary="The inventory as an RVTools-like workbook",
@@ -103,7 +150,7 @@ def export_xlsx(db: DB, integration: IntegrationFilter = None, as_of: AsOf = Non
 @router.get(
     "/export/{type}.csv",
     summary="One list or one sheet as CSV",
-    response_class=FileResponse,
+    response_class=StreamingResponse,
     responses={200: {"content": {"text/csv": {}}, "description": "The CSV file"}},
 )
 def export_csv(
@@ -111,22 +158,25 @@ def export_csv(
     type: ExportType,
     integration: IntegrationFilter = None,
     as_of: AsOf = None,
-) -> FileResponse:
+    raw: Annotated[
+        bool,
+        Query(
+            description="Text exactly as stored: no leading ' before text starting with "
+            "= + - @, tab or carriage return (for programs, not spreadsheets)"
+        ),
+    ] = False,
+) -> StreamingResponse:
     """A list (`vms`, `hosts` …: the columns of the API list's items) or a sheet of the
-    workbook (`vInfo`, `vHealth` …: its columns)."""
+    workbook (`vInfo`, `vHealth` …: its columns). Text cells a spreadsheet would run as a
+    formula get a leading `'` unless `raw=true` (see docs/exports.md)."""
     name = str(type.value)
     at = _as_of(as_of)
-    return file_response(
-        lambda path: write_text_atomically(path, _csv_chunks(db, name, integration, at)),
-        CSV_MEDIA_TYPE,
-        ".csv",
-        f"iroa-{name}",
-    )
+    return csv_stream_response(_csv_chunks(db, name, integration, at, raw), f"iroa-{name}")
 
 
 def _csv_chunks(
-    db: Database, name: str, integration: str | None, as_of: datetime | None
-) -> Iterator[str]:
+    db: Database, name: str, integration: str | None, as_of: datetime | None, raw: bool
+) -> Generator[str, None, None]:
     if name in LISTABLE:
-        return list_csv(db, name, integration=integration, as_of=as_of)
-    return stream_sheet_csv(db, name, integration=integration, as_of=as_of)
+        return list_csv(db, name, integration=integration, as_of=as_of, raw=raw)
+    return stream_sheet_csv(db, name, integration=integration, as_of=as_of, raw=raw)

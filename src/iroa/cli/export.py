@@ -64,6 +64,14 @@ def export_command(
         int | None,
         typer.Option(min=1, help="With --output-dir: then delete all but the newest N exports"),
     ] = None,
+    raw: Annotated[
+        bool,
+        typer.Option(
+            "--raw",
+            help="CSV: write text exactly as stored, without the leading ' that keeps "
+            "spreadsheets from running text starting with = + - @ as a formula",
+        ),
+    ] = False,
 ) -> None:
     """Export the inventory: sheets vInfo … vHealth for both platforms (see docs/exports.md)."""
     context = get_context(ctx)
@@ -76,7 +84,8 @@ def export_command(
         if export_format is not ExportFormat.csv or output is None:
             raise _usage_error("--list needs --format csv and --output")
         write_text_atomically(
-            output, list_csv(context.db, list_type.value, integration=integration, as_of=at)
+            output,
+            list_csv(context.db, list_type.value, integration=integration, as_of=at, raw=raw),
         )
         typer.echo(f"wrote {output} ({list_type.value})")
         return
@@ -88,6 +97,7 @@ def export_command(
             keep=keep,
             integration=integration,
             as_of=at,
+            raw=raw,
         )
         typer.echo(f"wrote {path}" + (f"; deleted {', '.join(deleted)}" if deleted else ""))
         return
@@ -101,7 +111,12 @@ def export_command(
             message = f"wrote {output} (rows: {summary})"
         else:
             files = write_csv_directory(
-                context.db, output, integration=integration, progress=progress, as_of=at
+                context.db,
+                output,
+                integration=integration,
+                progress=progress,
+                as_of=at,
+                raw=raw,
             )
             message = f"wrote {len(files)} CSV files to {output}: {', '.join(files)}"
     typer.echo(message)

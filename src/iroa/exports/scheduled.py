@@ -73,6 +73,7 @@ def write_dated_export(
     keep: int | None = None,
     now: datetime | None = None,
     integration: str | None = None,
+    raw: bool = False,
     as_of: datetime | None = None,
 ) -> tuple[Path, list[str]]:
     """Write one export named after ``now`` into ``directory``; then keep the newest ``keep``.
@@ -89,7 +90,7 @@ def write_dated_export(
     else:
         partial = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".partial", dir=directory))
         try:
-            write_csv_directory(db, partial, integration=integration, as_of=as_of)
+            write_csv_directory(db, partial, integration=integration, as_of=as_of, raw=raw)
             os.chmod(partial, 0o755)
             if path.exists():
                 shutil.rmtree(path)

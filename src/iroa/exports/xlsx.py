@@ -3,6 +3,10 @@
 Write-only mode cannot measure cells after the fact, so column widths are
 fitted from each header and a typical width for its content (names, UUIDs,
 timestamps …), set before the first row.
+
+Inventory text is data, never a formula: openpyxl stores a string starting with
+``=`` as a formula and one of Excel's error codes (``#N/A`` …) as an error, so
+such strings are written as explicit string cells (see :func:`text_cells`).
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from typing import IO, Any
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import Cell
+from openpyxl.cell.cell import ERROR_CODES, Cell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
@@ -25,6 +29,9 @@ from iroa.exports.service import CHUNK_SIZE, SHEETS, resolve_scope, snapshot_con
 
 HEADER_FONT = Font(bold=True)
 MAX_WIDTH = 60
+# Strings openpyxl would not store as text: formulas ("=…") and error codes ("#N/A" …).
+_NOT_TEXT_STARTS = ("=", "#")
+_ERROR_CODES = frozenset(ERROR_CODES)
 
 
 def column_width(header: str, typical: int) -> int:
@@ -102,7 +109,7 @@ def _write(
             rows = 0
             for chunk, read in sheet.chunks(conn, scope, CHUNK_SIZE):
                 for row in chunk:
-                    worksheet.append(row)
+                    worksheet.append(text_cells(worksheet, row))
                 rows += len(chunk)
                 progress.advance(read)
             last = get_column_letter(len(sheet.columns))
@@ -115,4 +122,25 @@ def _write(
 def _header(worksheet: Any, text: str) -> Cell:
     cell = WriteOnlyCell(worksheet, value=text)
     cell.font = HEADER_FONT
+    return cell
+
+
+def text_cells(worksheet: Any, row: list[Any] | tuple[Any, ...]) -> list[Any]:
+    """``row`` with every string openpyxl would store as a formula or an error code
+    replaced by an explicit string cell; other values are left for openpyxl to type."""
+    return [
+        _text_cell(worksheet, value)
+        if type(value) is str and value.startswith(_NOT_TEXT_STARTS) and _not_text(value)
+        else value
+        for value in row
+    ]
+
+
+def _not_text(value: str) -> bool:
+    return (len(value) > 1 and value[0] == "=") or value in _ERROR_CODES
+
+
+def _text_cell(worksheet: Any, value: str) -> Cell:
+    cell = WriteOnlyCell(worksheet, value=value)
+    cell.data_type = "s"
     return cell

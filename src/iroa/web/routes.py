@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -15,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from iroa.api.auth import start_session
 from iroa.api.deps import CSRF_COOKIE, DB, SESSION_COOKIE, Clock, session_idle_timeout
-from iroa.api.exports import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, file_response
+from iroa.api.exports import XLSX_MEDIA_TYPE, csv_stream_response, file_response
 from iroa.auth.service import (
     SESSION_LIFETIME,
     AuthError,
@@ -37,7 +36,6 @@ from iroa.exports.csv import (
     list_csv,
     list_view_csv,
     stream_sheet_csv,
-    write_text_atomically,
 )
 from iroa.exports.service import SHEETS
 from iroa.exports.xlsx import write_xlsx
@@ -317,11 +315,8 @@ def _list_csv_handler(view: ListView) -> Callable[..., Response]:
         chosen = _chosen(view, q, platform, integration, power_state, sort, datacenter_id)
         try:
             params = _list_params(view, chosen, None)
-            return file_response(
-                lambda path: write_text_atomically(path, list_view_csv(db, view.plural, params)),
-                CSV_MEDIA_TYPE,
-                ".csv",
-                f"iroa-{view.plural}-view",
+            return csv_stream_response(
+                list_view_csv(db, view.plural, params), f"iroa-{view.plural}-view"
             )
         except InvalidQueryError as exc:
             return message_page(request, "Cannot download this view", str(exc), 400, user)
@@ -853,8 +848,5 @@ def export_csv(request: Request, user: PageUser, db: DB, name: str) -> Response:
             user,
         )
 
-    def write(path: Path) -> None:
-        rows = list_csv(db, name) if name in LIST_VIEWS else stream_sheet_csv(db, name)
-        write_text_atomically(path, rows)
-
-    return file_response(write, CSV_MEDIA_TYPE, ".csv", f"iroa-{name}")
+    rows = list_csv(db, name) if name in LIST_VIEWS else stream_sheet_csv(db, name)
+    return csv_stream_response(rows, f"iroa-{name}")
