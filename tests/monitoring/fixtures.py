@@ -33,6 +33,11 @@ def zabbix_estate(zabbix: ZabbixPeer) -> Iterator[ZabbixEstate]:
     """Hosts for some simulator VMs (by name, DNS, IP), an orphan, and one active problem."""
     api = ZabbixAPI(url=zabbix.url)
     api.login(user=USERNAME, password=PASSWORD)
+    # The stock "Zabbix server" host watches an agent nobody runs here: about three minutes
+    # into a session its trigger would raise a problem of its own. Disabled, it stays a host
+    # (an unmatched one) and raises nothing.
+    for host in api.host.get(filter={"host": "Zabbix server"}, output=["hostid"]):
+        api.host.update(hostid=host["hostid"], status=1)
     group_id = api.hostgroup.create(name="IROA tests")["groupids"][0]
     groups = [{"groupid": group_id}]
     specs = {
