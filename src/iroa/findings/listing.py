@@ -21,13 +21,13 @@ from iroa.inventory.listing import (
     MAX_SEARCH_LENGTH,
     InvalidQueryError,
     Page,
-    _after,
-    _order,
-    _python_type,
     check_limit,
     check_text,
     decode_cursor,
     encode_cursor,
+    keyset_after,
+    keyset_order,
+    python_type,
 )
 from iroa.inventory.queries import jsonable_rows
 
@@ -156,10 +156,10 @@ def list_findings(db: Database, params: FindingParams) -> Page:
     )
     cursor: dict[str, Any] = {}
     if params.cursor is not None:
-        value, last_id = decode_cursor(params.cursor, sort, _python_type(key))
-        stmt = stmt.where(_after(key, table.c.id, value is None, descending))
+        value, last_id = decode_cursor(params.cursor, sort, python_type(key))
+        stmt = stmt.where(keyset_after(key, table.c.id, value is None, descending))
         cursor = {"after_value": value, "after_id": last_id}
-    stmt = stmt.order_by(*_order(key, table.c.id, descending)).limit(limit + 1)
+    stmt = stmt.order_by(*keyset_order(key, table.c.id, descending)).limit(limit + 1)
     count = select(func.count()).select_from(table).where(*conditions)
     with db.engine.connect() as conn:
         total = int(conn.execute(count).scalar_one())

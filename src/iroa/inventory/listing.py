@@ -225,7 +225,7 @@ def list_page(db: Database, plural: str, params: ListParams) -> Page:
     after: bool | None = None  # no cursor; else whether the cursor's sort value is NULL
     if params.cursor is not None:
         key = kind.table.c[sort_field]
-        value, last_id = decode_cursor(params.cursor, params.sort or "name", _python_type(key))
+        value, last_id = decode_cursor(params.cursor, params.sort or "name", python_type(key))
         after = value is None
         values |= {"after_value": value, "after_id": last_id}
     count, page = _statements(db.is_sqlite, plural, shape, sort_field, descending, after)
@@ -259,7 +259,7 @@ def ordered_query(
     stmt = (
         select_objects(kind)
         .where(*_conditions(db.is_sqlite, kind, shape))
-        .order_by(*_order(table.c[sort_field], table.c.id, descending))
+        .order_by(*keyset_order(table.c[sort_field], table.c.id, descending))
     )
     return stmt, values
 
@@ -344,12 +344,12 @@ def _statements(
     key = table.c[sort_field]
     stmt = select_objects(kind).where(*conditions)
     if after is not None:
-        stmt = stmt.where(_after(key, table.c.id, after, descending))
-    stmt = stmt.order_by(*_order(key, table.c.id, descending))
+        stmt = stmt.where(keyset_after(key, table.c.id, after, descending))
+    stmt = stmt.order_by(*keyset_order(key, table.c.id, descending))
     stmt = stmt.limit(bindparam("page_limit", type_=Integer()))
     if plural == "vms":
         stmt = with_vm_placements(
-            stmt, lambda c: _order(c[sort_field], c.id, descending, nullable=key.nullable)
+            stmt, lambda c: keyset_order(c[sort_field], c.id, descending, nullable=key.nullable)
         )
     count = select(func.count()).select_from(table).where(*conditions)
     return count, stmt
@@ -471,14 +471,14 @@ def _parse_sort(plural: str, sort: str | None) -> tuple[str, bool]:
     return name, descending
 
 
-def _python_type(column: Column[Any]) -> type:
+def python_type(column: Column[Any]) -> type:
     column_type = column.type
     if isinstance(column_type, TypeDecorator):
         column_type = column_type.impl_instance
     return column_type.python_type
 
 
-def _order(
+def keyset_order(
     key: ColumnElement[Any],
     id_column: ColumnElement[Any],
     descending: bool,
@@ -493,10 +493,10 @@ def _order(
     return [ordered, id_column.desc() if descending else id_column.asc()]
 
 
-def _after(
+def keyset_after(
     key: Column[Any], id_column: Column[Any], null: bool, descending: bool
 ) -> ColumnElement[bool]:
-    """Rows after the bound (``after_value``, ``after_id``) in the order of :func:`_order`.
+    """Rows after the bound (``after_value``, ``after_id``) in the order of :func:`keyset_order`.
 
     NULLs sort last; ``null`` says whether the cursor's value is one.
     """

@@ -141,20 +141,20 @@ def run_sync(
         if not taken:
             raise SyncAlreadyRunningError("a sync of this integration is already running")
         interrupt_stale_runs(db, integration_id)
-        run_id, option_timeout_s = _start_run(db, integration_id, trigger, force, run_id)
+        run_id, option_timeout_s = start_run(db, integration_id, trigger, force, run_id)
         if on_start is not None:
             on_start(run_id)
         try:
             progress.start("connect")
-            snapshot = _collect_within(connector, progress, timeout_s or option_timeout_s)
+            snapshot = collect_within(connector, progress, timeout_s or option_timeout_s)
         except (ConnectorError, SyncTimeoutError) as exc:
-            return _finish_failed(db, run_id, str(exc), policy=policy)
+            return finish_failed(db, run_id, str(exc), policy=policy)
         except BaseException as exc:
             if not isinstance(exc, Exception):
-                _finish_failed(db, run_id, "interrupted during collection", "interrupted")
+                finish_failed(db, run_id, "interrupted during collection", "interrupted")
                 raise
             log.exception("sync run %s: collection failed", run_id)
-            return _finish_failed(
+            return finish_failed(
                 db, run_id, f"collection failed: {type(exc).__name__}: {exc}", policy=policy
             )
         try:
@@ -169,9 +169,9 @@ def run_sync(
                 policy,
             )
         except DuplicateExternalIdError as exc:
-            return _finish_failed(db, run_id, f"the snapshot is inconsistent: {exc}", policy=policy)
+            return finish_failed(db, run_id, f"the snapshot is inconsistent: {exc}", policy=policy)
         except BaseException:
-            _finish_failed(db, run_id, "interrupted while applying changes", "interrupted")
+            finish_failed(db, run_id, "interrupted while applying changes", "interrupted")
             raise
     if result.succeeded:
         _refresh_findings(db, integration_id, thresholds)
@@ -192,7 +192,7 @@ def _refresh_findings(db: Database, integration_id: int, thresholds: Thresholds 
         log.exception("integration %s: refreshing health findings failed", integration_id)
 
 
-def _collect_within(connector: Connector, progress: Progress, timeout_s: float) -> Snapshot:
+def collect_within(connector: Connector, progress: Progress, timeout_s: float) -> Snapshot:
     """Collect in a thread of its own; give up on it after ``timeout_s``.
 
     The abandoned collection never reaches the database: it ends at its next
@@ -311,7 +311,7 @@ def fail_queued_run(db: Database, run_id: int, error: str) -> None:
         )
 
 
-def _start_run(
+def start_run(
     db: Database, integration_id: int, trigger: str, force: bool, queued_id: int | None = None
 ) -> tuple[int, float]:
     """Record the run (or start the queued one); return its id and the collection timeout."""
@@ -354,7 +354,7 @@ def _start_run(
         return run.id, timeout_s
 
 
-def _finish_failed(
+def finish_failed(
     db: Database,
     run_id: int,
     error: str,
@@ -402,7 +402,7 @@ def _schedule_retry(
     )
 
 
-def _schedule_next(
+def schedule_next(
     conn: Connection, integration_id: int, finished_at: datetime, policy: SchedulePolicy
 ) -> None:
     """After a run that read the source: the next sync one interval on, failures forgotten."""
@@ -511,7 +511,7 @@ def _apply(
                         "(run again with --allow-mass-removal to apply it)",
                     )
                 )
-                _schedule_next(conn, integration_id, utcnow(), policy)
+                schedule_next(conn, integration_id, utcnow(), policy)
                 return SyncResult(run_id, "held", reason, counts, totals)
             external_to_id = {
                 table: {ext: i for i, ext in ids.items()} for table, ids in id_to_external.items()
@@ -536,7 +536,7 @@ def _apply(
                 .where(Integration.id == integration_id)
                 .values(last_success_at=now)
             )
-            _schedule_next(conn, integration_id, utcnow(), policy)
+            schedule_next(conn, integration_id, utcnow(), policy)
             added = sum(c["added"] for c in counts.values())
             modified = sum(c["modified"] for c in counts.values())
             removed = sum(c["removed"] for c in counts.values())

@@ -36,11 +36,11 @@ from iroa.sync.engine import (
     SyncAlreadyRunningError,
     SyncResult,
     SyncTimeoutError,
-    _collect_within,
-    _finish_failed,
-    _schedule_next,
-    _start_run,
+    collect_within,
+    finish_failed,
     interrupt_stale_runs,
+    schedule_next,
+    start_run,
 )
 from iroa.sync.locks import sync_lock
 from iroa.sync.models import SyncRun
@@ -77,7 +77,7 @@ def run_monitoring_sync(
         if not taken:
             raise SyncAlreadyRunningError("a sync of this integration is already running")
         interrupt_stale_runs(db, integration_id)
-        run_id, timeout_s = _start_run(db, integration_id, trigger, False, run_id)
+        run_id, timeout_s = start_run(db, integration_id, trigger, False, run_id)
         if on_start is not None:
             on_start(run_id)
         try:
@@ -85,16 +85,16 @@ def run_monitoring_sync(
             # The inventory engine's timeout guard; it only calls ``collect(progress)``.
             snapshot = cast(
                 MonitoringSnapshot,
-                _collect_within(cast(Connector, connector), progress, timeout_s),
+                collect_within(cast(Connector, connector), progress, timeout_s),
             )
         except (ConnectorError, SyncTimeoutError) as exc:
-            return _finish_failed(db, run_id, str(exc), policy=policy)
+            return finish_failed(db, run_id, str(exc), policy=policy)
         except BaseException as exc:
             if not isinstance(exc, Exception):
-                _finish_failed(db, run_id, "interrupted during collection", "interrupted")
+                finish_failed(db, run_id, "interrupted during collection", "interrupted")
                 raise
             log.exception("monitoring run %s: collection failed", run_id)
-            return _finish_failed(
+            return finish_failed(
                 db, run_id, f"collection failed: {type(exc).__name__}: {exc}", policy=policy
             )
         try:
@@ -119,7 +119,7 @@ def run_monitoring_sync(
                         .where(Integration.id == integration_id)
                         .values(last_success_at=now)
                     )
-                    _schedule_next(conn, integration_id, utcnow(), policy)
+                    schedule_next(conn, integration_id, utcnow(), policy)
                     conn.execute(
                         update(SyncRun)
                         .where(SyncRun.id == run_id)
@@ -137,7 +137,7 @@ def run_monitoring_sync(
                         )
                     )
         except BaseException:
-            _finish_failed(db, run_id, "interrupted while storing monitoring data", "interrupted")
+            finish_failed(db, run_id, "interrupted while storing monitoring data", "interrupted")
             raise
     _refresh_findings(db, thresholds)
     return SyncResult(run_id, "succeeded", None, {}, totals)
