@@ -6,6 +6,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -49,11 +50,12 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def postgres_database_url() -> Iterator[str]:
-    """A fresh PostgreSQL database for this test session, migrated to head."""
+@contextmanager
+def migrated_postgres_database(prefix: str) -> Iterator[str]:
+    """A new PostgreSQL database named ``prefix`` + a random suffix, migrated to head,
+    dropped on exit; unavailable PostgreSQL skips (or fails under ``CI=true``)."""
     admin_url = make_url(POSTGRES_URL)
-    name = f"iroa_test_{uuid.uuid4().hex[:10]}"
+    name = f"{prefix}{uuid.uuid4().hex[:10]}"
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
@@ -71,6 +73,13 @@ def postgres_database_url() -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_database_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test session, migrated to head."""
+    with migrated_postgres_database("iroa_test_") as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

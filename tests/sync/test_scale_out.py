@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
@@ -17,8 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, select, text, update
-from sqlalchemy.engine import make_url
+from sqlalchemy import select, text, update
 
 from iroa.audit.service import CLI_ACTOR
 from iroa.config import Settings
@@ -36,7 +34,7 @@ from iroa.sync.schedule import ScheduleEntry, jitter_cap_s
 from iroa.sync.scheduler import Scheduler
 from tests.api.fixtures import start_api
 from tests.api.test_sync_api import read_events
-from tests.conftest import POSTGRES_URL, unavailable
+from tests.conftest import migrated_postgres_database
 from tests.peers import vsphere_ops
 from tests.peers.vcsim import Topology, VcsimServer
 from tests.peers.winrm.server import WinrmServer
@@ -58,23 +56,8 @@ STALLED_AFTER_S = 4.0
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """A database of its own (the queue's tables are not reset between tests), migrated."""
-    admin_url = make_url(POSTGRES_URL)
-    name = f"iroa_scale_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:
-        admin.dispose()
-        unavailable(f"PostgreSQL at {admin_url.render_as_string()} is not available: {exc}")
-    url = admin_url.set(database=name).render_as_string(hide_password=False)
-    database = Database(url)
-    upgrade(database.engine)
-    database.dispose()
-    yield url
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with migrated_postgres_database("iroa_scale_") as url:
+        yield url
 
 
 class Processes:
