@@ -6,8 +6,10 @@ dashboard's session cookie; a cookie-authenticated request that changes
 something must also carry the session's CSRF token in ``X-CSRF-Token``.
 
 Dependencies that do no I/O are coroutines: FastAPI runs a plain ``def`` one in
-its thread pool, a hop that costs more than they do. :func:`current_user` reads
-the database, so it is a plain ``def`` and stays off the event loop.
+its thread pool, a hop that costs more than they do. :func:`current_user` is one
+too: a token verified moments ago is answered from memory
+(:mod:`iroa.auth.recent`), and only a token it has not seen lately is looked up in
+the database, in the thread pool.
 """
 
 from __future__ import annotations
@@ -15,12 +17,19 @@ from __future__ import annotations
 import hmac
 from collections.abc import Callable, Coroutine
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, status
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from iroa.auth.service import Principal, authenticate_token, csrf_token_for
+from iroa.auth.service import (
+    Principal,
+    authenticate_token,
+    csrf_token_for,
+    remembered_principal,
+)
 from iroa.config import Settings
 from iroa.db.base import utcnow
 from iroa.db.engine import Database
@@ -62,7 +71,7 @@ def _unauthorized(message: str) -> HTTPException:
     )
 
 
-def current_user(
+async def current_user(
     request: Request,
     db: Annotated[Database, Depends(get_db)],
     clock: Annotated[Callable[[], datetime], Depends(get_clock)],
@@ -70,14 +79,14 @@ def current_user(
 ) -> Principal:
     """The authenticated user, from a Bearer token or the session cookie; else 401."""
     if credentials is not None:
-        principal = authenticate_token(db, credentials.credentials, clock)
+        principal = await _verify(db, credentials.credentials, clock)
         if principal is None:
             raise _unauthorized("the token is invalid, expired or revoked")
         return principal
     session_secret = request.cookies.get(SESSION_COOKIE)
     if session_secret is None:
         raise _unauthorized("authentication required: send an Authorization: Bearer token")
-    principal = authenticate_token(
+    principal = await _verify(
         db, session_secret, clock, kind="session", idle_timeout=session_idle_timeout(request)
     )
     if principal is None:
@@ -87,6 +96,24 @@ def current_user(
         if not hmac.compare_digest(sent, csrf_token_for(session_secret)):
             raise HTTPException(status.HTTP_403_FORBIDDEN, "missing or wrong CSRF token")
     return principal
+
+
+async def _verify(
+    db: Database,
+    secret: str,
+    clock: Callable[[], datetime],
+    *,
+    kind: str = "api",
+    idle_timeout: timedelta | None = None,
+) -> Principal | None:
+    """A token verified moments ago is answered on the event loop; any other is looked
+    up in the database, off the loop."""
+    principal = remembered_principal(db, secret, clock, kind=kind, idle_timeout=idle_timeout)
+    if principal is not None:
+        return principal
+    return await run_in_threadpool(
+        partial(authenticate_token, db, secret, clock, kind=kind, idle_timeout=idle_timeout)
+    )
 
 
 def _require(role: str) -> Callable[[Principal], Coroutine[Any, Any, Principal]]:

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from iroa.audit.service import Actor, record
 from iroa.auth.models import ROLES, ApiToken, LoginFailure, User
+from iroa.auth.recent import Verified, recent_tokens
 from iroa.db.base import utcnow
 from iroa.db.engine import Database
 
@@ -266,6 +267,7 @@ def update_user(
             before=before,
             after=after,
         )
+    forget_verified_tokens(db)
     return user
 
 
@@ -281,6 +283,7 @@ def delete_user(db: Database, actor: Actor, user_id: int) -> None:
             session, actor, "user.delete", "user", user.id, user.username, before=_audit_user(user)
         )
         session.delete(user)
+    forget_verified_tokens(db)
 
 
 def authenticate_password(
@@ -424,6 +427,7 @@ def revoke_token(db: Database, actor: Actor, token_id: int, clock: Clock = utcno
             token.name,
             before={"user": user.username if user else None, "prefix": token.prefix},
         )
+    forget_verified_tokens(db)
 
 
 def end_session(db: Database, secret: str, clock: Clock = utcnow) -> None:
@@ -434,6 +438,7 @@ def end_session(db: Database, secret: str, clock: Clock = utcnow) -> None:
             .where(ApiToken.token_hash == hash_token(secret), ApiToken.kind == "session")
             .values(revoked_at=clock())
         )
+    forget_verified_tokens(db)
 
 
 _TOKEN_LOOKUP = (
@@ -455,6 +460,29 @@ _TOKEN_LOOKUP = (
 """Built once: every authenticated request runs it, so it stays a plain Core select."""
 
 
+def remembered_principal(
+    db: Database,
+    secret: str,
+    clock: Clock = utcnow,
+    *,
+    kind: str = "api",
+    idle_timeout: timedelta | None = None,
+) -> Principal | None:
+    """The user of a token verified moments ago and still live, without any I/O; None
+    if it was not (then ask :func:`authenticate_token`). See :mod:`iroa.auth.recent`."""
+    if not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
+        return None
+    verified = recent_tokens(db.url).get(kind, hash_token(secret))
+    if verified is None:
+        return None
+    now = clock()
+    if _lapsed(verified, now, idle_timeout) is not None:
+        return None
+    if now - verified.last_used_at >= LAST_USED_RESOLUTION:
+        return None  # its use is due to be recorded: that extends a session's idle time
+    return verified.principal
+
+
 def authenticate_token(
     db: Database,
     secret: str,
@@ -466,32 +494,52 @@ def authenticate_token(
     """The user a live token of ``kind`` belongs to, or None.
 
     With ``idle_timeout``, a token not used for that long is no longer live (its
-    last use is recorded to the minute, see :data:`LAST_USED_RESOLUTION`).
+    last use is recorded to the minute, see :data:`LAST_USED_RESOLUTION`). A token
+    verified moments ago is not looked up again (:mod:`iroa.auth.recent`).
     """
-    if not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
-        return None
+    remembered = remembered_principal(db, secret, clock, kind=kind, idle_timeout=idle_timeout)
+    if remembered is not None or not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
+        return remembered
     now = clock()
+    token_hash = hash_token(secret)
+    recent = recent_tokens(db.url)
+    generation = recent.generation
     with db.engine.connect() as conn:
-        row = conn.execute(_TOKEN_LOOKUP, {"token_hash": hash_token(secret), "kind": kind}).first()
+        row = conn.execute(_TOKEN_LOOKUP, {"token_hash": token_hash, "kind": kind}).first()
     if row is None:
         return None
     if _end_reason(row, now, idle_timeout) is not None:
         return None
-    if row.last_used_at is None or now - row.last_used_at >= LAST_USED_RESOLUTION:
+    last_used_at = row.last_used_at
+    if last_used_at is None or now - last_used_at >= LAST_USED_RESOLUTION:
         # Written at most once a minute per token, so reads do not turn into writes.
         with db.write_session() as session:
             session.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))
-    return Principal(row.user_id, row.username, row.role, row.id, row.kind)
+        last_used_at = now
+    principal = Principal(row.user_id, row.username, row.role, row.id, row.kind)
+    verified = Verified(principal, row.created_at, row.expires_at, last_used_at)
+    recent.remember(kind, token_hash, verified, generation)
+    return principal
 
 
 def _end_reason(row: Any, now: datetime, idle_timeout: timedelta | None) -> str | None:
     if row.revoked_at is not None or not row.active:
         return "ended"
-    if row.expires_at is not None and row.expires_at <= now:
+    return _lapsed(row, now, idle_timeout)
+
+
+def _lapsed(token: Any, now: datetime, idle_timeout: timedelta | None) -> str | None:
+    """``expired`` or ``idle`` if a token's time is over at ``now``, else None."""
+    if token.expires_at is not None and token.expires_at <= now:
         return "expired"
-    if idle_timeout is not None and now - (row.last_used_at or row.created_at) >= idle_timeout:
+    if idle_timeout is not None and now - (token.last_used_at or token.created_at) >= idle_timeout:
         return "idle"
     return None
+
+
+def forget_verified_tokens(db: Database) -> None:
+    """After a token ended (or may have): check every token against the database again."""
+    recent_tokens(db.url).forget_all()
 
 
 def session_end_reason(

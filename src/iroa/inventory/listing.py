@@ -46,11 +46,10 @@ from iroa.db.engine import Database
 from iroa.integrations.models import INVENTORY_KINDS, Integration
 from iroa.inventory import models
 from iroa.inventory.queries import (
-    jsonable_rows,
     object_type,
+    rows_as_dicts,
     select_objects,
     split_vm_placements,
-    timestamp_fields,
     with_vm_placements,
 )
 from iroa.inventory.types import BY_PLURAL, ObjectType
@@ -91,6 +90,9 @@ class Filter:
 
 @dataclass(frozen=True)
 class Page:
+    """One page of a list. Its items hold timestamps as aware datetimes: orjson (the API's
+    renderer) writes them as ISO-8601 itself, faster than converting them first."""
+
     items: list[dict[str, Any]]
     total: int
     next_cursor: str | None
@@ -237,7 +239,7 @@ def list_page(db: Database, plural: str, params: ListParams) -> Page:
         rows = rows[:limit]
         last = rows[-1]._mapping
         next_cursor = encode_cursor(params.sort or "name", last[sort_field], last["id"])
-    items = jsonable_rows(rows, timestamp_fields(kind))
+    items = rows_as_dicts(rows)
     if plural == "vms":
         split_vm_placements(items)
     return Page(items, total, next_cursor)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from functools import cache
 from typing import Any
 
 from sqlalchemy import Connection, Result, Select, bindparam, case, func, select
-from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from iroa.db.engine import Database
 from iroa.integrations.models import Integration
@@ -180,42 +179,22 @@ def jsonable_row(mapping: Any) -> dict[str, Any]:
     }
 
 
-def jsonable_rows(
-    result: Result[Any] | Sequence[Any], timestamps: Collection[str] | None = None
-) -> list[dict[str, Any]]:
-    """Rows as :func:`jsonable_row` makes them, for many rows of one result at less cost.
-
-    ``timestamps`` names the fields that can hold one (see :func:`timestamp_fields`);
-    without it every value is looked at.
-    """
+def rows_as_dicts(result: Result[Any] | Sequence[Any]) -> list[dict[str, Any]]:
+    """Rows as dicts keyed by field, with the values the database gave (timestamps as
+    datetimes)."""
     rows = result.all() if isinstance(result, Result) else result
     if not rows:
         return []
     keys = list(rows[0]._fields)
-    items = [dict(zip(keys, row, strict=True)) for row in rows]
-    for key in keys if timestamps is None else timestamps:
+    return [dict(zip(keys, row, strict=True)) for row in rows]
+
+
+def jsonable_rows(result: Result[Any] | Sequence[Any]) -> list[dict[str, Any]]:
+    """Rows as :func:`jsonable_row` makes them, for many rows of one result at less cost."""
+    items = rows_as_dicts(result)
+    for key in items[0] if items else ():
         for item in items:
             value = item[key]
             if isinstance(value, datetime):
                 item[key] = value.isoformat()
     return items
-
-
-@cache
-def timestamp_fields(object_type: ObjectType) -> frozenset[str]:
-    """The fields of :func:`select_objects` rows whose values are timestamps."""
-    return frozenset(
-        key
-        for key, column in select_objects(object_type).selected_columns.items()
-        if _python_type(column.type) is datetime
-    )
-
-
-def _python_type(column_type: TypeEngine[Any]) -> type | None:
-    if isinstance(column_type, TypeDecorator):
-        column_type = column_type.impl_instance
-    try:
-        python_type: type = column_type.python_type
-    except NotImplementedError:
-        return None
-    return python_type
