@@ -7,6 +7,7 @@ from pathlib import Path
 
 from iroa.connectors.base import VmRecord
 from iroa.db.engine import Database
+from iroa.inventory.listing import encode_cursor
 from tests.api.inventory_estate import sync_snapshot, vcenter_snapshot
 from tests.api.inventory_fixtures import open_inventory_api
 
@@ -68,3 +69,21 @@ def test_search_follows_renames_and_removals(db: Database, tmp_path: Path) -> No
         sync_snapshot(db, api.ids.vcenter_id, vcenter_snapshot())  # vm-7 comes back
         assert api.get("/vms", q="web-07")["total"] == 1
         assert api.get("/vms", q="renamed")["total"] == 0
+
+
+def test_every_page_carries_the_total_even_past_the_last_object(
+    db: Database, tmp_path: Path
+) -> None:
+    with open_inventory_api(db, tmp_path) as api:
+        for plural in ("vms", "hosts", "datastores"):
+            total = api.get(f"/{plural}")["total"]
+            assert total > 1
+            first = api.get(f"/{plural}", limit=1)
+            assert first["total"] == total and len(first["items"]) == 1
+            # A cursor past the last object (its objects removed after the page was read):
+            # no row carries the total, so it is counted on its own.
+            beyond = encode_cursor("name", "\U0010ffff", 2**62)
+            empty = api.get(f"/{plural}", cursor=beyond)
+            assert (empty["items"], empty["total"], empty["next_cursor"]) == ([], total, None)
+            nothing = api.get(f"/{plural}", q="no-object-is-called-this")
+            assert (nothing["items"], nothing["total"]) == ([], 0)

@@ -8,16 +8,16 @@ answers 422 with the core's message.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from iroa.api.deps import get_db, require_viewer
+from iroa.api.query import query_of, query_openapi
 from iroa.api.responses import FastJSONResponse
 from iroa.db.engine import Database
 from iroa.findings.listing import count_open_findings
@@ -80,91 +80,139 @@ class PageOut(BaseModel):
     )
 
 
-@dataclass(frozen=True)
-class AsOfParams:
-    """A list's parameters and the moment it is asked for (None: now)."""
-
-    at: datetime | None
-    params: ListParams
+PAGING_FIELDS = frozenset(
+    {"integration", "q", "sort", "limit", "cursor", "include_removed", "as_of", "platform"}
+)
 
 
-async def page_params(
-    integration: Annotated[
-        str | None, Query(max_length=200, description="Only objects of this integration (name)")
-    ] = None,
-    q: Annotated[
-        str | None,
-        Query(
-            max_length=MAX_SEARCH_LENGTH,
-            description="Case-insensitive substring search over the name and a few obvious "
-            "fields (for VMs: guest hostname, IP addresses, BIOS uuid)",
-        ),
-    ] = None,
-    sort: Annotated[
-        str | None,
-        Query(
-            max_length=100,
-            description="A field of the object; prefix `-` for descending. Default `name`",
-        ),
-    ] = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size")] = DEFAULT_LIMIT,
-    cursor: Annotated[
-        str | None,
-        Query(max_length=2000, description="The `next_cursor` of the previous page"),
-    ] = None,
-    include_removed: Annotated[
-        bool, Query(description="Also list objects that vanished from their source")
-    ] = False,
-    as_of: Annotated[
-        str | None,
-        Query(
-            max_length=64,
-            description="ISO-8601 timestamp (UTC if no zone): the objects present at that moment, "
-            "with the values they had then (see docs/history.md); 422 if it lies before the "
-            "history horizon of change retention",
-        ),
-    ] = None,
-) -> AsOfParams:
+class Paging(BaseModel):
     """The parameters every list takes."""
-    at = None
-    if as_of is not None:
-        try:
-            at = parse_as_of(as_of)
-        except InvalidQueryError as exc:
-            raise HTTPException(422, str(exc)) from exc
-    return AsOfParams(
-        at,
-        ListParams(
-            integration=integration,
-            q=q,
-            sort=sort,
-            limit=limit,
-            cursor=cursor,
-            include_removed=include_removed,
-        ),
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    integration: str | None = Field(
+        None, max_length=200, description="Only objects of this integration (name)"
+    )
+    q: str | None = Field(
+        None,
+        max_length=MAX_SEARCH_LENGTH,
+        description="Case-insensitive substring search over the name and a few obvious "
+        "fields (for VMs: guest hostname, IP addresses, BIOS uuid)",
+    )
+    sort: str | None = Field(
+        None,
+        max_length=100,
+        description="A field of the object; prefix `-` for descending. Default `name`",
+    )
+    limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="Page size")
+    cursor: str | None = Field(
+        None, max_length=2000, description="The `next_cursor` of the previous page"
+    )
+    include_removed: bool = Field(
+        False, description="Also list objects that vanished from their source"
+    )
+    as_of: str | None = Field(
+        None,
+        max_length=64,
+        description="ISO-8601 timestamp (UTC if no zone): the objects present at that moment, "
+        "with the values they had then (see docs/history.md); 422 if it lies before the "
+        "history horizon of change retention",
     )
 
 
-Paging = Annotated[AsOfParams, Depends(page_params)]
-PlatformFilter = Annotated[Platform | None, Query(description="Only objects of this platform")]
+class PlatformPaging(Paging):
+    """A list of every platform's objects: it may be narrowed to one."""
+
+    platform: Platform | None = Field(None, description="Only objects of this platform")
 
 
 def _page(
-    db: Database,
-    plural: str,
-    paging: AsOfParams,
-    platform: str | None,
-    **filters: Any,
+    db: Database, plural: str, query: Paging, platform: Platform | None = None
 ) -> JSONResponse:
-    params = replace(
-        paging.params,
-        platform=platform,
-        filters={k: v.value if isinstance(v, StrEnum) else v for k, v in filters.items()},
-    )
+    """The page ``query`` asks for; its fields besides the paging ones are the filters."""
+    if platform is None and isinstance(query, PlatformPaging):
+        platform = query.platform
     try:
-        return FastJSONResponse(list_page_as_of(db, plural, params, paging.at).as_dict())
+        at = None if query.as_of is None else parse_as_of(query.as_of)
+        params = ListParams(
+            integration=query.integration,
+            platform=platform.value if platform else None,
+            q=query.q,
+            sort=query.sort,
+            limit=query.limit,
+            cursor=query.cursor,
+            include_removed=query.include_removed,
+            filters={
+                name: value.value if isinstance(value, StrEnum) else value
+                for name, value in query
+                if name not in PAGING_FIELDS
+            },
+        )
+        return FastJSONResponse(list_page_as_of(db, plural, params, at).as_dict())
     except InvalidQueryError as exc:
         raise HTTPException(422, str(exc)) from exc
+
+
+NameField = Annotated[str | None, Field(max_length=500)]
+IdField = Annotated[int | None, Field(ge=1, le=MAX_INT)]
+
+
+class VmFilters(BaseModel):
+    """VM filters; `host`, `cluster`, `datacenter`, `datastore`, `network` match by name."""
+
+    power_state: VmPowerState | None = None
+    is_template: bool | None = None
+    host: NameField = None
+    host_id: IdField = None
+    cluster: NameField = None
+    cluster_id: IdField = None
+    datacenter: NameField = None
+    datacenter_id: IdField = None
+    datastore: NameField = None
+    datastore_id: IdField = None
+    network: NameField = None
+    network_id: IdField = None
+    guest_os: NameField = None
+
+
+class VmQuery(VmFilters, PlatformPaging):
+    pass
+
+
+class PlatformVmQuery(VmFilters, Paging):
+    pass
+
+
+class HostQuery(PlatformPaging):
+    cluster: NameField = None
+    cluster_id: IdField = None
+    datacenter: NameField = None
+    datacenter_id: IdField = None
+    connection_state: NameField = None
+    power_state: HostPowerState | None = None
+    in_maintenance: bool | None = None
+
+
+class ClusterQuery(PlatformPaging):
+    datacenter: NameField = None
+    datacenter_id: IdField = None
+
+
+class DatastoreQuery(PlatformPaging):
+    cluster: NameField = None
+    cluster_id: IdField = None
+    datacenter: NameField = None
+    datacenter_id: IdField = None
+    type: NameField = None
+    accessible: bool | None = None
+
+
+class NetworkQuery(PlatformPaging):
+    datacenter: NameField = None
+    datacenter_id: IdField = None
+    type: NameField = None
+    vlan_id: Annotated[int | None, Field(ge=0, le=MAX_INT)] = None
+    switch_name: NameField = None
 
 
 def _detail(db: Database, plural: str, object_id: int, label: str) -> JSONResponse:
@@ -176,53 +224,19 @@ def _detail(db: Database, plural: str, object_id: int, label: str) -> JSONRespon
     return FastJSONResponse(found)
 
 
-async def vm_filters(
-    power_state: VmPowerState | None = None,
-    is_template: bool | None = None,
-    host: TextFilter = None,
-    host_id: IdFilter = None,
-    cluster: TextFilter = None,
-    cluster_id: IdFilter = None,
-    datacenter: TextFilter = None,
-    datacenter_id: IdFilter = None,
-    datastore: TextFilter = None,
-    datastore_id: IdFilter = None,
-    network: TextFilter = None,
-    network_id: IdFilter = None,
-    guest_os: TextFilter = None,
-) -> dict[str, Any]:
-    """VM filters; `host`, `cluster`, `datacenter`, `datastore`, `network` match by name."""
-    return {
-        "power_state": power_state,
-        "is_template": is_template,
-        "host": host,
-        "host_id": host_id,
-        "cluster": cluster,
-        "cluster_id": cluster_id,
-        "datacenter": datacenter,
-        "datacenter_id": datacenter_id,
-        "datastore": datastore,
-        "datastore_id": datastore_id,
-        "network": network,
-        "network_id": network_id,
-        "guest_os": guest_os,
-    }
-
-
-VmFilters = Annotated[dict[str, Any], Depends(vm_filters)]
-
-
-@router.get("/vms", summary="List virtual machines", response_model=PageOut)
-def list_vms(
-    db: DB, paging: Paging, filters: VmFilters, platform: PlatformFilter = None
-) -> JSONResponse:
+@router.get(
+    "/vms", summary="List virtual machines", response_model=PageOut, **query_openapi(VmQuery)
+)
+def list_vms(db: DB, query: Annotated[VmQuery, Depends(query_of(VmQuery))]) -> JSONResponse:
     """VMs and templates; `host`, `cluster`, `datastore`… match that object's name."""
-    return _page(db, "vms", paging, platform.value if platform else None, **filters)
+    return _page(db, "vms", query)
 
 
 def _platform_vms(platform: Platform) -> Callable[..., JSONResponse]:
-    def handler(db: DB, paging: Paging, filters: VmFilters) -> JSONResponse:
-        return _page(db, "vms", paging, platform.value, **filters)
+    def handler(
+        db: DB, query: Annotated[PlatformVmQuery, Depends(query_of(PlatformVmQuery))]
+    ) -> JSONResponse:
+        return _page(db, "vms", query, platform)
 
     handler.__doc__ = f"The VMs of {platform.value} integrations: `/vms` with `platform` fixed."
     handler.__name__ = f"list_{platform.value}_vms"
@@ -261,6 +275,7 @@ for _platform in Platform:
         methods=["GET"],
         summary=f"List {_platform.value} virtual machines",
         response_model=PageOut,
+        **query_openapi(PlatformVmQuery),
     )
     router.add_api_route(
         f"/{_platform.value}/inventory",
@@ -270,110 +285,56 @@ for _platform in Platform:
     )
 
 
-@router.get("/hosts", summary="List hosts", response_model=PageOut)
-def list_hosts(
-    db: DB,
-    paging: Paging,
-    platform: PlatformFilter = None,
-    cluster: TextFilter = None,
-    cluster_id: IdFilter = None,
-    datacenter: TextFilter = None,
-    datacenter_id: IdFilter = None,
-    connection_state: TextFilter = None,
-    power_state: HostPowerState | None = None,
-    in_maintenance: bool | None = None,
-) -> JSONResponse:
+@router.get("/hosts", summary="List hosts", response_model=PageOut, **query_openapi(HostQuery))
+def list_hosts(db: DB, query: Annotated[HostQuery, Depends(query_of(HostQuery))]) -> JSONResponse:
     """Hypervisor hosts, standalone or in a cluster."""
-    return _page(
-        db,
-        "hosts",
-        paging,
-        platform.value if platform else None,
-        cluster=cluster,
-        cluster_id=cluster_id,
-        datacenter=datacenter,
-        datacenter_id=datacenter_id,
-        connection_state=connection_state,
-        power_state=power_state,
-        in_maintenance=in_maintenance,
-    )
+    return _page(db, "hosts", query)
 
 
-@router.get("/clusters", summary="List clusters", response_model=PageOut)
+@router.get(
+    "/clusters", summary="List clusters", response_model=PageOut, **query_openapi(ClusterQuery)
+)
 def list_clusters(
-    db: DB,
-    paging: Paging,
-    platform: PlatformFilter = None,
-    datacenter: TextFilter = None,
-    datacenter_id: IdFilter = None,
+    db: DB, query: Annotated[ClusterQuery, Depends(query_of(ClusterQuery))]
 ) -> JSONResponse:
     """vSphere clusters and Hyper-V failover clusters."""
-    return _page(
-        db,
-        "clusters",
-        paging,
-        platform.value if platform else None,
-        datacenter=datacenter,
-        datacenter_id=datacenter_id,
-    )
+    return _page(db, "clusters", query)
 
 
-@router.get("/datacenters", summary="List datacenters", response_model=PageOut)
-def list_datacenters(db: DB, paging: Paging, platform: PlatformFilter = None) -> JSONResponse:
+@router.get(
+    "/datacenters",
+    summary="List datacenters",
+    response_model=PageOut,
+    **query_openapi(PlatformPaging),
+)
+def list_datacenters(
+    db: DB, query: Annotated[PlatformPaging, Depends(query_of(PlatformPaging))]
+) -> JSONResponse:
     """vSphere datacenters."""
-    return _page(db, "datacenters", paging, platform.value if platform else None)
+    return _page(db, "datacenters", query)
 
 
-@router.get("/datastores", summary="List datastores", response_model=PageOut)
+@router.get(
+    "/datastores",
+    summary="List datastores",
+    response_model=PageOut,
+    **query_openapi(DatastoreQuery),
+)
 def list_datastores(
-    db: DB,
-    paging: Paging,
-    platform: PlatformFilter = None,
-    cluster: TextFilter = None,
-    cluster_id: IdFilter = None,
-    datacenter: TextFilter = None,
-    datacenter_id: IdFilter = None,
-    type: TextFilter = None,
-    accessible: bool | None = None,
+    db: DB, query: Annotated[DatastoreQuery, Depends(query_of(DatastoreQuery))]
 ) -> JSONResponse:
     """Datastores, cluster shared volumes and host volumes."""
-    return _page(
-        db,
-        "datastores",
-        paging,
-        platform.value if platform else None,
-        cluster=cluster,
-        cluster_id=cluster_id,
-        datacenter=datacenter,
-        datacenter_id=datacenter_id,
-        type=type,
-        accessible=accessible,
-    )
+    return _page(db, "datastores", query)
 
 
-@router.get("/networks", summary="List networks", response_model=PageOut)
+@router.get(
+    "/networks", summary="List networks", response_model=PageOut, **query_openapi(NetworkQuery)
+)
 def list_networks(
-    db: DB,
-    paging: Paging,
-    platform: PlatformFilter = None,
-    datacenter: TextFilter = None,
-    datacenter_id: IdFilter = None,
-    type: TextFilter = None,
-    vlan_id: Annotated[int | None, Query(ge=0, le=MAX_INT)] = None,
-    switch_name: TextFilter = None,
+    db: DB, query: Annotated[NetworkQuery, Depends(query_of(NetworkQuery))]
 ) -> JSONResponse:
     """Port groups and Hyper-V virtual switches."""
-    return _page(
-        db,
-        "networks",
-        paging,
-        platform.value if platform else None,
-        datacenter=datacenter,
-        datacenter_id=datacenter_id,
-        type=type,
-        vlan_id=vlan_id,
-        switch_name=switch_name,
-    )
+    return _page(db, "networks", query)
 
 
 @router.get("/vms/{vm_id}", summary="A virtual machine")

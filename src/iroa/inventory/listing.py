@@ -47,7 +47,6 @@ from iroa.integrations.models import INVENTORY_KINDS, Integration
 from iroa.inventory import models
 from iroa.inventory.queries import (
     object_type,
-    rows_as_dicts,
     select_objects,
     split_vm_placements,
     with_vm_placements,
@@ -55,6 +54,7 @@ from iroa.inventory.queries import (
 from iroa.inventory.types import BY_PLURAL, ObjectType
 
 DEFAULT_LIMIT = 100
+TOTAL_COLUMN = "total_matching"
 MAX_LIMIT = 1000
 MAX_SEARCH_LENGTH = 200
 MAX_INT = 2**63 - 1
@@ -219,7 +219,11 @@ def sortable_fields(plural: str) -> tuple[str, ...]:
 
 
 def list_page(db: Database, plural: str, params: ListParams) -> Page:
-    """One page of a type's objects, the total matching, and the cursor of the next page."""
+    """One page of a type's objects, the total matching, and the cursor of the next page.
+
+    One statement: its rows carry the total as a last column (see :func:`_statements`);
+    only a page past the last row, which has no row to carry it, counts on its own.
+    """
     kind = object_type(plural)
     shape, values = _query_shape(db, kind, params)
     sort_field, descending = _parse_sort(plural, params.sort)
@@ -231,15 +235,21 @@ def list_page(db: Database, plural: str, params: ListParams) -> Page:
         after = value is None
         values |= {"after_value": value, "after_id": last_id}
     count, page = _statements(db.is_sqlite, plural, shape, sort_field, descending, after)
-    with db.engine.connect() as conn:
-        total = int(conn.execute(count, values).scalar_one())
+    with db.single_read() as conn:
         rows = conn.execute(page, values | {"page_limit": limit + 1}).all()
+        if rows:
+            total = int(rows[0][-1])
+        elif after is None:
+            total = 0  # nothing matches: the first page is empty
+        else:
+            total = int(conn.execute(count, values).scalar_one())
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
         last = rows[-1]._mapping
         next_cursor = encode_cursor(params.sort or "name", last[sort_field], last["id"])
-    items = rows_as_dicts(rows)
+    fields = rows[0]._fields[:-1] if rows else ()  # all but the total, the last column
+    items = [dict(zip(fields, row, strict=False)) for row in rows]
     if plural == "vms":
         split_vm_placements(items)
     return Page(items, total, next_cursor)
@@ -339,7 +349,12 @@ def _statements(
     descending: bool,
     after: bool | None,
 ) -> tuple[Select[Any], Select[Any]]:
-    """The count and the page of one list shape, with their values as named parameters."""
+    """The count and the page of one list shape, with their values as named parameters.
+
+    The page's rows end with the count as column :data:`TOTAL_COLUMN`: an
+    uncorrelated scalar subquery, which SQLite and PostgreSQL run once per
+    statement, so a page and its total take one round trip.
+    """
     kind = object_type(plural)
     table = kind.table
     conditions = _conditions(is_sqlite, kind, shape)
@@ -354,7 +369,8 @@ def _statements(
             stmt, lambda c: keyset_order(c[sort_field], c.id, descending, nullable=key.nullable)
         )
     count = select(func.count()).select_from(table).where(*conditions)
-    return count, stmt
+    total = count.correlate(None).scalar_subquery().label(TOTAL_COLUMN)
+    return count, stmt.add_columns(total)
 
 
 def _conditions(is_sqlite: bool, kind: ObjectType, shape: _Shape) -> list[ColumnElement[bool]]:

@@ -154,7 +154,10 @@ def split_vm_placements(items: list[dict[str, Any]]) -> None:
     for item in items:
         for key, *_ in _PLACEMENTS:
             joined = item[key]
-            item[key] = sorted(joined.split(PLACEMENT_SEPARATOR)) if joined else []
+            names = joined.split(PLACEMENT_SEPARATOR) if joined else []
+            if len(names) > 1:
+                names.sort()
+            item[key] = names
 
 
 def add_vm_placements(conn: Connection, items: list[dict[str, Any]]) -> None:
@@ -179,19 +182,11 @@ def jsonable_row(mapping: Any) -> dict[str, Any]:
     }
 
 
-def rows_as_dicts(result: Result[Any] | Sequence[Any]) -> list[dict[str, Any]]:
-    """Rows as dicts keyed by field, with the values the database gave (timestamps as
-    datetimes)."""
-    rows = result.all() if isinstance(result, Result) else result
-    if not rows:
-        return []
-    keys = list(rows[0]._fields)
-    return [dict(zip(keys, row, strict=True)) for row in rows]
-
-
 def jsonable_rows(result: Result[Any] | Sequence[Any]) -> list[dict[str, Any]]:
     """Rows as :func:`jsonable_row` makes them, for many rows of one result at less cost."""
-    items = rows_as_dicts(result)
+    rows = result.all() if isinstance(result, Result) else result
+    keys = rows[0]._fields if rows else ()
+    items = [dict(zip(keys, row, strict=True)) for row in rows]
     for key in items[0] if items else ():
         for item in items:
             value = item[key]
