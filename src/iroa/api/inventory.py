@@ -80,11 +80,6 @@ class PageOut(BaseModel):
     )
 
 
-PAGING_FIELDS = frozenset(
-    {"integration", "q", "sort", "limit", "cursor", "include_removed", "as_of", "platform"}
-)
-
-
 class Paging(BaseModel):
     """The parameters every list takes."""
 
@@ -124,6 +119,10 @@ class PlatformPaging(Paging):
     """A list of every platform's objects: it may be narrowed to one."""
 
     platform: Platform | None = Field(None, description="Only objects of this platform")
+
+
+PAGING_FIELDS = frozenset(PlatformPaging.model_fields)
+"""The fields of a list's query that are not filters."""
 
 
 def _page(
