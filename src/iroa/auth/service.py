@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from iroa.audit.service import Actor, record
 from iroa.auth.models import ROLES, ApiToken, LoginFailure, User
-from iroa.auth.recent import Verified, recent_tokens
+from iroa.auth.recent import RecentTokens, Verified, recent_tokens
 from iroa.db.base import utcnow
 from iroa.db.engine import Database
 
@@ -470,13 +470,24 @@ def remembered_principal(
 ) -> Principal | None:
     """The user of a token verified moments ago and still live, without any I/O; None
     if it was not (then ask :func:`authenticate_token`). See :mod:`iroa.auth.recent`."""
-    if not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
+    if not _well_formed(secret):
         return None
-    verified = recent_tokens(db.url).get(kind, hash_token(secret))
-    if verified is None:
-        return None
-    now = clock()
-    if _lapsed(verified, now, idle_timeout) is not None:
+    return _remembered(recent_tokens(db.url), kind, hash_token(secret), clock(), idle_timeout)
+
+
+def _well_formed(secret: str) -> bool:
+    return secret.startswith(TOKEN_PREFIX) and len(secret) <= 200
+
+
+def _remembered(
+    recent: RecentTokens,
+    kind: str,
+    token_hash: str,
+    now: datetime,
+    idle_timeout: timedelta | None,
+) -> Principal | None:
+    verified = recent.get(kind, token_hash)
+    if verified is None or _lapsed(verified, now, idle_timeout) is not None:
         return None
     if now - verified.last_used_at >= LAST_USED_RESOLUTION:
         return None  # its use is due to be recorded: that extends a session's idle time
@@ -497,14 +508,16 @@ def authenticate_token(
     last use is recorded to the minute, see :data:`LAST_USED_RESOLUTION`). A token
     verified moments ago is not looked up again (:mod:`iroa.auth.recent`).
     """
-    remembered = remembered_principal(db, secret, clock, kind=kind, idle_timeout=idle_timeout)
-    if remembered is not None or not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
-        return remembered
+    if not _well_formed(secret):
+        return None
     now = clock()
     token_hash = hash_token(secret)
     recent = recent_tokens(db.url)
+    remembered = _remembered(recent, kind, token_hash, now, idle_timeout)
+    if remembered is not None:
+        return remembered
     generation = recent.generation
-    with db.engine.connect() as conn:
+    with db.single_read() as conn:
         row = conn.execute(_TOKEN_LOOKUP, {"token_hash": token_hash, "kind": kind}).first()
     if row is None:
         return None
@@ -548,9 +561,9 @@ def session_end_reason(
     """Why a dashboard session is no longer live: ``idle`` (unused for ``idle_timeout``),
     ``expired`` (its absolute lifetime is over), ``ended`` (logged out, revoked, or the user
     disabled); None if there is no such session or it is live."""
-    if not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
+    if not _well_formed(secret):
         return None
-    with db.engine.connect() as conn:
+    with db.single_read() as conn:
         row = conn.execute(
             _TOKEN_LOOKUP, {"token_hash": hash_token(secret), "kind": "session"}
         ).first()
