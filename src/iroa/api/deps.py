@@ -73,11 +73,16 @@ def _unauthorized(message: str) -> HTTPException:
 
 async def current_user(
     request: Request,
-    db: Annotated[Database, Depends(get_db)],
-    clock: Annotated[Callable[[], datetime], Depends(get_clock)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
 ) -> Principal:
-    """The authenticated user, from a Bearer token or the session cookie; else 401."""
+    """The authenticated user, from a Bearer token or the session cookie; else 401.
+
+    Every route but a few public ones runs this, so the database and the clock are
+    read as :func:`get_db` and :func:`get_clock` would give them, without two more
+    dependencies for FastAPI to solve on each request.
+    """
+    db = await get_db(request)
+    clock = await get_clock(request)
     if credentials is not None:
         principal = await _verify(db, credentials.credentials, clock)
         if principal is None:

@@ -19,4 +19,9 @@ class FastJSONResponse(JSONResponse):
     """
 
     def render(self, content: Any) -> bytes:
-        return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS)
+        try:
+            return orjson.dumps(content)
+        except orjson.JSONEncodeError:
+            # A key that is not a plain str: orjson's option for those is slower on
+            # every dict, so it is only taken when needed.
+            return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS)

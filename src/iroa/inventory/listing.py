@@ -47,6 +47,7 @@ from iroa.integrations.models import INVENTORY_KINDS, Integration
 from iroa.inventory import models
 from iroa.inventory.queries import (
     object_type,
+    row_keys,
     select_objects,
     split_vm_placements,
     with_vm_placements,
@@ -248,7 +249,7 @@ def list_page(db: Database, plural: str, params: ListParams) -> Page:
         rows = rows[:limit]
         last = rows[-1]._mapping
         next_cursor = encode_cursor(params.sort or "name", last[sort_field], last["id"])
-    fields = rows[0]._fields[:-1] if rows else ()  # all but the total, the last column
+    fields = row_keys(rows)[:-1]  # all but the total, the last column
     items = [dict(zip(fields, row, strict=False)) for row in rows]
     if plural == "vms":
         split_vm_placements(items)
