@@ -82,11 +82,19 @@ class InvalidQueryError(ValueError):
 
 @dataclass(frozen=True)
 class Filter:
-    """One type-specific filter: its value type and the condition it adds."""
+    """One type-specific filter: its value type and the condition it adds.
+
+    ``narrow`` marks a condition that holds for a small share of the rows (the
+    VMs of one cluster). SQLite is told so (``unlikely()``): otherwise it may walk
+    the list's sort order checking each row, which for a name that matches
+    nothing reads every VM (160 ms at 100,000 VMs, against 0.1 ms from the
+    cluster's index; 27 ms against 5 ms for a cluster of 675 VMs).
+    """
 
     value_type: type
     condition: Callable[[Table, Any], ColumnElement[bool]]
     choices: tuple[str, ...] = ()
+    narrow: bool = False
 
 
 @dataclass(frozen=True)
@@ -120,18 +128,18 @@ def _equals(column: str) -> Callable[[Table, Any], ColumnElement[bool]]:
     return lambda table, value: table.c[column] == value
 
 
-def _ref_name(column: str, target: str) -> Filter:
+def _ref_name(column: str, target: str, *, narrow: bool = False) -> Filter:
     """The object referenced by ``column`` (``cluster_id``), of table ``target``, has this name."""
     target_table = BY_PLURAL[target].table
 
     def condition(table: Table, value: Any) -> ColumnElement[bool]:
         return table.c[column].in_(select(target_table.c.id).where(target_table.c.name == value))
 
-    return Filter(str, condition)
+    return Filter(str, condition, narrow=narrow)
 
 
-def _ref_id(column: str) -> Filter:
-    return Filter(int, _equals(column))
+def _ref_id(column: str, *, narrow: bool = False) -> Filter:
+    return Filter(int, _equals(column), narrow=narrow)
 
 
 def _related(
@@ -165,8 +173,8 @@ def _placement_filters(*, cluster: bool = True) -> dict[str, Filter]:
     }
     if cluster:
         found |= {
-            "cluster": _ref_name("cluster_id", "clusters"),
-            "cluster_id": _ref_id("cluster_id"),
+            "cluster": _ref_name("cluster_id", "clusters", narrow=True),
+            "cluster_id": _ref_id("cluster_id", narrow=True),
         }
     return found
 
@@ -174,8 +182,8 @@ def _placement_filters(*, cluster: bool = True) -> dict[str, Filter]:
 FILTERS: dict[str, dict[str, Filter]] = {
     "vms": {
         **_placement_filters(),
-        "host": _ref_name("host_id", "hosts"),
-        "host_id": _ref_id("host_id"),
+        "host": _ref_name("host_id", "hosts", narrow=True),
+        "host_id": _ref_id("host_id", narrow=True),
         "datastore": _related(models.VmDatastore, "datastore_id", models.Datastore, by_name=True),
         "datastore_id": _related(
             models.VmDatastore, "datastore_id", models.Datastore, by_name=False
@@ -401,7 +409,12 @@ def _conditions(is_sqlite: bool, kind: ObjectType, shape: _Shape) -> list[Column
     allowed = FILTERS[kind.plural]
     for name in shape.filters:
         spec = allowed[name]
-        conditions.append(spec.condition(table, bindparam(f"filter_{name}")))
+        condition = spec.condition(table, bindparam(f"filter_{name}"))
+        if spec.narrow and is_sqlite:
+            # Untyped: as a Boolean, SQLAlchemy would compare it with 1, which hides the
+            # condition from SQLite's index planning.
+            condition = func.unlikely(condition)
+        conditions.append(condition)
     return conditions
 
 
