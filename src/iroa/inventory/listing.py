@@ -368,11 +368,18 @@ def _statements(
     table = kind.table
     conditions = _conditions(is_sqlite, kind, shape)
     key = table.c[sort_field]
-    stmt = select_objects(kind).where(*conditions)
+    order = keyset_order(key, table.c.id, descending)
+    # The page's ids first, from the listed table alone, then its rows with their
+    # joins: a sort by a column without an index then sorts ids, not joined rows.
+    # SQLite would read those ids through the removed_at index, row by row; a scan
+    # of the table is several times cheaper (sort=memory_mib at 100,000 VMs:
+    # 240 ms -> 30 ms).
+    scan = is_sqlite and not _sorted_by_index(table, sort_field)
+    ids = select(table.c.id).where(*_conditions(is_sqlite, kind, shape, removed_at_index=not scan))
     if after is not None:
-        stmt = stmt.where(keyset_after(key, table.c.id, after, descending))
-    stmt = stmt.order_by(*keyset_order(key, table.c.id, descending))
-    stmt = stmt.limit(bindparam("page_limit", type_=Integer()))
+        ids = ids.where(keyset_after(key, table.c.id, after, descending))
+    page_ids = ids.order_by(*order).limit(bindparam("page_limit", type_=Integer())).subquery("ids")
+    stmt = select_objects(kind).join(page_ids, page_ids.c.id == table.c.id).order_by(*order)
     if plural == "vms":
         stmt = with_vm_placements(
             stmt, lambda c: keyset_order(c[sort_field], c.id, descending, nullable=key.nullable)
@@ -382,13 +389,25 @@ def _statements(
     return count, stmt.add_columns(total)
 
 
-def _conditions(is_sqlite: bool, kind: ObjectType, shape: _Shape) -> list[ColumnElement[bool]]:
+def _sorted_by_index(table: Table, sort_field: str) -> bool:
+    """Whether an index on (``removed_at``, the sort field, …) gives a list its order."""
+    return any(
+        [column.name for column in index.columns][:2] == ["removed_at", sort_field]
+        for index in table.indexes
+    )
+
+
+def _conditions(
+    is_sqlite: bool, kind: ObjectType, shape: _Shape, *, removed_at_index: bool = True
+) -> list[ColumnElement[bool]]:
+    """The conditions of a list shape; on SQLite, ``removed_at_index=False`` keeps the
+    planner off the indexes that start with ``removed_at``."""
     table = kind.table
     conditions: list[ColumnElement[bool]] = []
     if not shape.include_removed:
-        if shape.search == "index":
+        if shape.search == "index" or not removed_at_index:
             # Unary + keeps SQLite from walking the removed_at index: the ids the search
-            # index returns are the cheaper place to start.
+            # index returns, or a scan of the table, are the cheaper place to start.
             conditions.append(literal_column(f"+{table.name}.removed_at").is_(None))
         else:
             conditions.append(table.c.removed_at.is_(None))
