@@ -38,12 +38,12 @@ from iroa.db.base import utcnow
 from iroa.db.engine import Database
 from iroa.db.migrate import upgrade
 from iroa.exports.xlsx import write_xlsx
+from iroa.history.models import Change
+from iroa.history.retention import prune_changes
 from iroa.integrations.service import IntegrationInput, add_integration
 from iroa.inventory.history import clear_snapshots, list_page_as_of
 from iroa.inventory.listing import ListParams
 from iroa.sync.engine import run_sync
-from iroa.sync.models import Change
-from iroa.sync.retention import prune_changes
 
 
 def churned(snapshot: Any, round_no: int, churn: float) -> Any:

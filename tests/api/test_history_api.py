@@ -10,9 +10,9 @@ from datetime import datetime, timedelta
 import openpyxl
 import pytest
 
+from iroa.history.retention import prune_changes
 from iroa.integrations.service import IntegrationInput, add_integration
 from iroa.inventory.history import clear_snapshots
-from iroa.sync.retention import prune_changes
 from tests.api.fixtures import Api
 from tests.inventory.history_estate import run_sequence
 

@@ -7,9 +7,9 @@ import threading
 from typing import Any
 
 from iroa.connectors.base import Progress, Snapshot, SourceInfo
+from iroa.db.locks import sync_lock
 from iroa.integrations.service import IntegrationInput, add_integration
 from iroa.sync.engine import run_sync
-from iroa.sync.locks import sync_lock
 from tests.api.fixtures import Api
 from tests.peers.vcsim import Topology, VcsimServer
 

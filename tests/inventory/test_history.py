@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from iroa.crypto import SecretBox
 from iroa.db.engine import Database
+from iroa.history.retention import prune_changes
 from iroa.integrations.service import IntegrationInput, add_integration
 from iroa.inventory.history import (
     HistoryUnavailableError,
@@ -26,7 +27,6 @@ from iroa.inventory.history import (
 from iroa.inventory.listing import InvalidQueryError, ListParams, list_page
 from iroa.inventory.queries import LISTABLE, list_objects
 from iroa.inventory.types import OBJECT_TYPES
-from iroa.sync.retention import prune_changes
 from tests.inventory.history_estate import BOOT, run_sequence
 
 CHILD_TABLES = [t for t in OBJECT_TYPES if not t.primary]

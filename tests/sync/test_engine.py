@@ -23,12 +23,13 @@ from iroa.connectors.base import (
 )
 from iroa.crypto import SecretBox
 from iroa.db.engine import Database
+from iroa.db.locks import sync_lock
+from iroa.history.models import Change, Summary
 from iroa.integrations.service import IntegrationInput, add_integration
 from iroa.inventory.models import Host, Vm, VmDisk
 from iroa.inventory.queries import list_objects
 from iroa.sync.engine import SyncAlreadyRunningError, run_sync
-from iroa.sync.locks import sync_lock
-from iroa.sync.models import Change, Summary, SyncRun
+from iroa.sync.models import SyncRun
 
 SOURCE = SourceInfo(name="vc", product="test")
 BOOT = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)

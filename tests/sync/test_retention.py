@@ -9,10 +9,10 @@ from sqlalchemy import func, select, update
 from iroa.crypto import SecretBox
 from iroa.db.base import utcnow
 from iroa.db.engine import Database
+from iroa.history.models import Change, ChangePrune
+from iroa.history.retention import history_horizon, prune_changes, retention_cutoff
 from iroa.integrations.service import IntegrationInput, add_integration
 from iroa.sync.engine import run_sync
-from iroa.sync.models import Change, ChangePrune
-from iroa.sync.retention import history_horizon, prune_changes, retention_cutoff
 from tests.inventory.history_estate import SEQUENCE, StaticConnector
 
 

@@ -24,11 +24,12 @@ from iroa.crypto import SecretBox, load_secret_key
 from iroa.db.base import utcnow
 from iroa.db.engine import Database
 from iroa.db.migrate import upgrade
+from iroa.history.models import Change
 from iroa.integrations.models import Integration
 from iroa.integrations.service import IntegrationInput, add_integration
 from iroa.inventory.models import Vm
 from iroa.sync.background import ProgressBroker, start_integration_sync
-from iroa.sync.models import Change, SyncRun
+from iroa.sync.models import SyncRun
 from iroa.sync.queue import SyncQueue
 from iroa.sync.schedule import ScheduleEntry, jitter_cap_s
 from iroa.sync.scheduler import Scheduler

@@ -29,10 +29,10 @@ from iroa.connectors.base import (
 from iroa.crypto import SecretBox, load_secret_key
 from iroa.db.base import utcnow
 from iroa.db.engine import Database
+from iroa.db.locks import sync_lock
 from iroa.integrations.models import Integration
 from iroa.integrations.service import IntegrationError, IntegrationInput, add_integration
 from iroa.sync.background import ProgressBroker
-from iroa.sync.locks import sync_lock
 from iroa.sync.models import SyncRun
 from iroa.sync.schedule import SchedulePolicy, jitter_cap_s, retry_delay_s
 from iroa.sync.scheduler import Scheduler

@@ -13,10 +13,10 @@ from iroa.connectors.base import ConnectionOptions, Progress, Snapshot, SourceIn
 from iroa.connectors.vcenter.connector import VCenterConnector
 from iroa.crypto import SecretBox
 from iroa.db.engine import Database
+from iroa.history.models import Change
 from iroa.integrations.service import IntegrationInput, add_integration
 from iroa.inventory.queries import list_objects
 from iroa.sync.engine import SyncResult, run_sync
-from iroa.sync.models import Change
 from tests.peers import vsphere_ops as ops
 from tests.peers.vcsim import Topology, VcsimServer
 

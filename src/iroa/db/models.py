@@ -4,10 +4,11 @@ from iroa.audit.models import AuditEntry
 from iroa.auth.models import ApiToken, LoginFailure, User
 from iroa.db.base import Base
 from iroa.findings.models import Finding
+from iroa.history.models import Change, ChangePrune, Summary
 from iroa.integrations.models import Integration
 from iroa.inventory import models as inventory_models
 from iroa.monitoring.models import MetricValue, ZabbixHostRow, ZabbixLink, ZabbixProblemRow
-from iroa.sync.models import Change, ChangePrune, Summary, SyncRun
+from iroa.sync.models import SyncRun
 
 __all__ = [
     "ApiToken",

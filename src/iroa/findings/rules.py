@@ -20,10 +20,10 @@ from sqlalchemy import Connection, Float, Select, and_, exists, func, or_, selec
 
 from iroa.config import Settings
 from iroa.db.base import UTCDateTime
+from iroa.history.models import Change
 from iroa.integrations.models import Integration
 from iroa.inventory.models import Cluster, Datastore, Host, Vm, VmSnapshot
 from iroa.monitoring.models import MetricValue, ZabbixHostRow, ZabbixLink, ZabbixProblemRow
-from iroa.sync.models import Change
 
 GIB = 1 << 30
 TOOLS_NOT_RUNNING = ("toolsNotRunning", "toolsNotInstalled", "guestToolsNotRunning")

@@ -16,10 +16,10 @@ from sqlalchemy.orm import Session
 from iroa.db.engine import Database
 from iroa.findings.listing import open_findings_of
 from iroa.findings.models import OBJECT_TYPES as FINDING_OBJECT_TYPES
+from iroa.history.models import Change
 from iroa.inventory import models
 from iroa.inventory.queries import jsonable_row, jsonable_rows, object_type, select_objects
 from iroa.inventory.types import BY_PLURAL, ObjectType
-from iroa.sync.models import Change
 
 RELATED_LIMIT = 1000
 CHANGES_LIMIT = 100

@@ -42,11 +42,11 @@ from sqlalchemy import Connection, func, insert, select
 from iroa.db.base import UTCDateTime, utcnow
 from iroa.db.engine import Database
 from iroa.db.migrate import upgrade
+from iroa.history.models import Change, Summary
+from iroa.history.retention import history_horizon
 from iroa.integrations.models import Integration
 from iroa.inventory.listing import InvalidQueryError, ListParams, Page, list_page, to_utc
 from iroa.inventory.types import OBJECT_TYPES, ObjectType
-from iroa.sync.models import Change, Summary
-from iroa.sync.retention import history_horizon
 
 log = logging.getLogger(__name__)
 

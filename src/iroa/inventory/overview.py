@@ -9,6 +9,7 @@ from sqlalchemy import ColumnElement, func, select, tuple_, type_coerce
 from sqlalchemy.dialects.postgresql import JSONB
 
 from iroa.db.engine import Database
+from iroa.history.models import Change, Summary
 from iroa.integrations.models import INVENTORY_KINDS, Integration
 from iroa.inventory.listing import (
     MAX_INT,
@@ -22,7 +23,7 @@ from iroa.inventory.listing import (
 )
 from iroa.inventory.queries import jsonable_rows
 from iroa.inventory.types import BY_NAME
-from iroa.sync.models import ACTIONS, Change, Summary
+from iroa.vocabulary import ChangeAction
 
 COUNT_KPIS = (
     "datacenters",
@@ -150,9 +151,9 @@ def list_changes(
             Change.integration_id.in_(select(Integration.id).where(Integration.name == integration))
         )
     if action is not None:
-        if action not in ACTIONS:
+        if action not in tuple(ChangeAction):
             raise InvalidQueryError(
-                f"unknown action {action!r}: choose one of {', '.join(ACTIONS)}"
+                f"unknown action {action!r}: choose one of {', '.join(ChangeAction)}"
             )
         conditions.append(Change.action == action)
     if field is not None:

@@ -22,12 +22,14 @@ from iroa.config import get_settings
 from iroa.connectors.base import Connector, ConnectorError, NullProgress, Progress, Snapshot
 from iroa.db.base import utcnow
 from iroa.db.engine import Database
+from iroa.db.locks import sync_lock
 from iroa.findings.rules import Thresholds
 from iroa.findings.service import refresh_findings
+from iroa.history.models import Change
+from iroa.history.retention import prune_changes
 from iroa.integrations.models import Integration
 from iroa.inventory.types import OBJECT_TYPES, ObjectType
-from iroa.sync.locks import sync_lock
-from iroa.sync.models import Change, SyncRun
+from iroa.sync.models import SyncRun
 from iroa.sync.reconcile import (
     DuplicateExternalIdError,
     Plan,
@@ -36,7 +38,6 @@ from iroa.sync.reconcile import (
     hold_reason,
     plan_type,
 )
-from iroa.sync.retention import prune_changes
 from iroa.sync.schedule import SchedulePolicy, next_after_failure, next_after_success
 from iroa.sync.summary import write_summary
 

@@ -26,6 +26,7 @@ from iroa.connectors.registry import MONITORING_KINDS, create_monitoring_connect
 from iroa.crypto import SecretBox
 from iroa.db.base import utcnow
 from iroa.db.engine import Database
+from iroa.db.locks import sync_lock
 from iroa.findings.rules import Thresholds
 from iroa.findings.service import refresh_findings_after_monitoring
 from iroa.integrations.models import Integration
@@ -42,7 +43,6 @@ from iroa.sync.engine import (
     schedule_next,
     start_run,
 )
-from iroa.sync.locks import sync_lock
 from iroa.sync.models import SyncRun
 from iroa.sync.schedule import SchedulePolicy
 

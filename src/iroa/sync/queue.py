@@ -5,7 +5,7 @@ each due time once (see :mod:`iroa.sync.scheduler`) and API or dashboard syncs
 record a ``queued`` run. Any number of workers take jobs from the queue; each
 job carries Procrastinate's ``lock`` of its integration, so jobs of one
 integration run one after the other, and the engine's own lock
-(:mod:`iroa.sync.locks`) still guards against a sync started elsewhere.
+(:mod:`iroa.db.locks`) still guards against a sync started elsewhere.
 
 A worker that dies (``SIGKILL``, lost machine) stops sending heartbeats; the
 others then release its jobs (failed) and mark its runs ``interrupted``, so the

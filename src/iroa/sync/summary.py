@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, case, func, insert, select
 
+from iroa.history.models import Summary
 from iroa.inventory.models import Cluster, Datacenter, Datastore, Host, Network, Vm
-from iroa.sync.models import Summary
 
 
 def write_summary(conn: Connection, integration_id: int, run_id: int, taken_at: datetime) -> None:

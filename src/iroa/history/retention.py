@@ -16,7 +16,7 @@ from sqlalchemy import Connection, delete, func, insert, select
 
 from iroa.db.base import utcnow
 from iroa.db.engine import Database
-from iroa.sync.models import Change, ChangePrune
+from iroa.history.models import Change, ChangePrune
 
 log = logging.getLogger(__name__)
 

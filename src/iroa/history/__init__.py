@@ -1,0 +1,1 @@
+"""Inventory history: the change rows every sync writes, KPI summaries, and their retention."""

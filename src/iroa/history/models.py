@@ -1,0 +1,87 @@
+"""What syncs leave behind: one change row per object they touched, the KPIs after each run,
+and a record of each pruning of old changes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from iroa.db.base import Base, JSONType, UTCDateTime
+from iroa.db.types import IdType
+
+
+class Change(Base):
+    __tablename__ = "changes"
+    __table_args__ = (
+        Index("ix_changes_object_type_object_id", "object_type", "object_id"),
+        Index("ix_changes_integration_id_changed_at", "integration_id", "changed_at"),
+        Index("ix_changes_changed_at_id", "changed_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    sync_run_id: Mapped[int] = mapped_column(
+        IdType, ForeignKey("sync_runs.id", ondelete="CASCADE"), index=True
+    )
+    integration_id: Mapped[int] = mapped_column(
+        IdType, ForeignKey("integrations.id", ondelete="CASCADE")
+    )
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    object_type: Mapped[str] = mapped_column(String(32))
+    object_id: Mapped[int] = mapped_column(IdType)
+    external_id: Mapped[str] = mapped_column(String(500))
+    object_name: Mapped[str | None] = mapped_column(String(500))
+    action: Mapped[str] = mapped_column(String(16))
+    fields: Mapped[dict[str, list[Any]] | None] = mapped_column(JSONType)
+    """For ``modified`` (and a return after removal): ``{field: [old, new]}``."""
+
+
+class Summary(Base):
+    """An integration's KPIs as they stood after one successful run."""
+
+    __tablename__ = "summaries"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    sync_run_id: Mapped[int] = mapped_column(
+        IdType, ForeignKey("sync_runs.id", ondelete="CASCADE"), unique=True
+    )
+    integration_id: Mapped[int] = mapped_column(
+        IdType, ForeignKey("integrations.id", ondelete="CASCADE"), index=True
+    )
+    taken_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    datacenters: Mapped[int] = mapped_column(Integer)
+    clusters: Mapped[int] = mapped_column(Integer)
+    hosts: Mapped[int] = mapped_column(Integer)
+    datastores: Mapped[int] = mapped_column(Integer)
+    networks: Mapped[int] = mapped_column(Integer)
+    vms: Mapped[int] = mapped_column(Integer)
+    vms_on: Mapped[int] = mapped_column(Integer)
+    vms_off: Mapped[int] = mapped_column(Integer)
+    vms_suspended: Mapped[int] = mapped_column(Integer)
+    templates: Mapped[int] = mapped_column(Integer)
+    vcpus: Mapped[int] = mapped_column(Integer)
+    vcpus_on: Mapped[int] = mapped_column(Integer)
+    vm_memory_mib: Mapped[int] = mapped_column(BigInteger)
+    vm_memory_on_mib: Mapped[int] = mapped_column(BigInteger)
+    host_cpu_cores: Mapped[int] = mapped_column(Integer)
+    host_cpu_threads: Mapped[int] = mapped_column(Integer)
+    host_memory_mib: Mapped[int] = mapped_column(BigInteger)
+    storage_capacity_bytes: Mapped[int] = mapped_column(BigInteger)
+    storage_free_bytes: Mapped[int] = mapped_column(BigInteger)
+    storage_used_bytes: Mapped[int] = mapped_column(BigInteger)
+    vm_provisioned_bytes: Mapped[int] = mapped_column(BigInteger)
+    vcpu_per_core: Mapped[float | None] = mapped_column(Float)
+    memory_overcommit: Mapped[float | None] = mapped_column(Float)
+
+
+class ChangePrune(Base):
+    """One pruning of old change rows: the history before ``horizon`` is gone from then on."""
+
+    __tablename__ = "change_prunes"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    pruned_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    horizon: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    deleted: Mapped[int] = mapped_column(BigInteger)
