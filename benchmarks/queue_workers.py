@@ -38,9 +38,9 @@ from iroa.crypto import SecretBox, load_secret_key  # noqa: E402
 from iroa.db.engine import Database  # noqa: E402
 from iroa.db.migrate import upgrade  # noqa: E402
 from iroa.integrations.service import IntegrationInput, add_integration  # noqa: E402
-from iroa.sync.engine import record_queued_run  # noqa: E402
 from iroa.sync.models import SyncRun  # noqa: E402
 from iroa.sync.queue import SyncQueue  # noqa: E402
+from iroa.sync.runs import record_queued_run  # noqa: E402
 from tests.peers.vcsim import Topology, VcsimServer, build_vcsim  # noqa: E402
 
 

@@ -71,7 +71,7 @@ def child_sync(args: argparse.Namespace) -> dict[str, Any]:
     from iroa.crypto import SecretBox
     from iroa.integrations.service import IntegrationInput, add_integration
     from iroa.sync.engine import run_sync
-    from iroa.sync.reconcile import Safeguard
+    from iroa.sync.policy import SyncPolicy
 
     db = fresh_database(args.database_url, Path(args.workdir), "sync")
     integration = add_integration(
@@ -79,7 +79,7 @@ def child_sync(args: argparse.Namespace) -> dict[str, Any]:
     )
     connector = VCenterConnector(options(args.url, args.username, args.password))
     start = time.perf_counter()
-    result = run_sync(db, integration.id, connector, safeguard=Safeguard())
+    result = run_sync(db, integration.id, connector, policy=SyncPolicy())
     elapsed = time.perf_counter() - start
     assert result.succeeded, result.error
     out: dict[str, Any] = {"sync_s": elapsed, "rss_mb": peak_rss_mb(), "totals": result.totals}
@@ -99,7 +99,7 @@ def child_sync(args: argparse.Namespace) -> dict[str, Any]:
                     writes.append(table)
 
         start = time.perf_counter()
-        again = run_sync(db, integration.id, connector, safeguard=Safeguard())
+        again = run_sync(db, integration.id, connector, policy=SyncPolicy())
         out["resync_s"] = time.perf_counter() - start
         assert again.succeeded, again.error
         out["resync_inventory_writes"] = len(writes)

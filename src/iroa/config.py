@@ -10,8 +10,10 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
+from iroa.errors import InvalidInputError
 
-class ExecutionModeError(ValueError):
+
+class ExecutionModeError(InvalidInputError):
     """The execution mode does not fit the database."""
 
 

@@ -12,9 +12,10 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from iroa.config import Settings
+from iroa.errors import IroaError
 
 
-class SecretKeyError(Exception):
+class SecretKeyError(IroaError):
     """The instance secret key is missing, unreadable or wrong."""
 
 

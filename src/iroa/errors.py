@@ -13,7 +13,7 @@ class IroaError(Exception):
     """Something a user asked for could not be done; ``str(error)`` says why."""
 
 
-class InvalidInputError(IroaError):
+class InvalidInputError(IroaError, ValueError):
     """What was sent is malformed or out of range (HTTP 422)."""
 
 

@@ -33,7 +33,8 @@ from iroa.connectors.base import (
 from iroa.db.base import utcnow
 from iroa.db.engine import Database
 from iroa.integrations.models import Integration
-from iroa.sync.engine import SyncResult, run_sync
+from iroa.sync.engine import run_sync
+from iroa.sync.runs import SyncResult
 
 GIB = 1 << 30
 CREATED = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
@@ -45,7 +46,7 @@ HV_VMS = 6
 class StaticConnector:
     """Hands the sync engine a prepared snapshot, as a connector would after collecting."""
 
-    kind = "test"
+    kind = "vcenter"
 
     def __init__(self, snapshot: Snapshot) -> None:
         self.snapshot = snapshot

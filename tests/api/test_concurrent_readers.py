@@ -37,7 +37,7 @@ from iroa.crypto import SecretBox, load_secret_key
 from iroa.db.engine import Database
 from iroa.db.migrate import upgrade
 from iroa.integrations.service import IntegrationInput, add_integration
-from iroa.sync import background as sync_background
+from iroa.sync import service as sync_service
 
 VMS = 2_000
 READERS = 20
@@ -117,7 +117,7 @@ def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Served]:
         db, box, IntegrationInput("vcenter", "big", "https://big.example.com")
     )
     monkeypatch.setattr(
-        sync_background, "create_connector", lambda kind, options: SyntheticConnector(options)
+        sync_service, "create_any_connector", lambda kind, options: SyntheticConnector(options)
     )
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))

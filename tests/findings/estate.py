@@ -27,7 +27,7 @@ GIB = 1 << 30
 class StaticConnector:
     """Hands the sync engine a prepared snapshot, as a connector would after collecting."""
 
-    kind = "test"
+    kind = "vcenter"
 
     def __init__(self, snapshot: Snapshot) -> None:
         self.snapshot = snapshot

@@ -18,7 +18,9 @@ from iroa.findings.rules import RULES, Thresholds
 from iroa.findings.service import refresh_all_findings, refresh_findings
 from iroa.integrations.models import Integration
 from iroa.inventory.models import Vm
-from iroa.sync.engine import SyncResult, run_sync
+from iroa.sync.engine import run_sync
+from iroa.sync.policy import SyncPolicy
+from iroa.sync.runs import SyncResult
 from tests.findings.estate import StaticConnector, hyperv_estate, vcenter_estate
 
 VCENTER_FINDINGS = {
@@ -213,7 +215,7 @@ def test_thresholds_come_from_settings(db: Database, monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("IROA_FINDINGS_VCPU_PER_CORE_MAX", "10")
     monkeypatch.setenv("IROA_FINDINGS_MEMORY_OVERCOMMIT_MAX", "1.6")
     vc = add_integration(db, "vcenter", "vc")
-    sync(db, vc, vcenter_estate(utcnow()))
+    sync(db, vc, vcenter_estate(utcnow()), policy=SyncPolicy.from_settings(Settings()))
     found = summary(findings(db, vc))
     assert {(rule, name, severity) for rule, _, name, severity in found} == {
         ("datastore_low_free_space", "ds-ok", "warning"),

@@ -19,8 +19,8 @@ from iroa.integrations.service import (
 )
 from iroa.monitoring.models import MetricValue
 from iroa.monitoring.queries import coverage, object_monitoring, objects_without_metrics
+from iroa.sync.engine import run_sync
 from iroa.sync.models import SyncRun
-from iroa.sync.monitoring import run_monitoring_sync
 from tests.monitoring.estate import (
     HOSTNAME_VM,
     HOSTNAME_VM_FQDN,
@@ -70,7 +70,7 @@ def add_prometheus(
 def sync(db: Database, box: SecretBox, integration_id: int) -> Any:
     integration = get_integration_by_id(db, integration_id)
     connector = create_monitoring_connector("prometheus", connection_options(integration, box))
-    return run_monitoring_sync(db, integration_id, connector)
+    return run_sync(db, integration_id, connector)
 
 
 BY_NAME = {

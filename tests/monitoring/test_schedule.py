@@ -16,6 +16,7 @@ from iroa.monitoring.models import MetricValue
 from iroa.sync.background import ProgressBroker
 from iroa.sync.models import SyncRun
 from iroa.sync.scheduler import Scheduler
+from iroa.sync.service import SyncDeps
 from tests.monitoring.estate import NAMED_VM, build_estate
 from tests.monitoring.test_prometheus import BY_NAME, SERIES
 from tests.peers.prometheus import PASSWORD, USERNAME, PrometheusPeer
@@ -42,7 +43,7 @@ def test_a_due_prometheus_integration_is_synced_by_the_scheduler(
             .where(Integration.id == integration_id)
             .values(next_sync_at=utcnow())
         )
-    scheduler = Scheduler(db, box, ProgressBroker())
+    scheduler = Scheduler(SyncDeps(db, box), ProgressBroker())
 
     started = scheduler.tick()
 

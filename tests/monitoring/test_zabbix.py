@@ -24,7 +24,7 @@ from iroa.monitoring.queries import (
     objects_not_in_zabbix,
     unmatched_zabbix_hosts,
 )
-from iroa.sync.monitoring import run_monitoring_sync
+from iroa.sync.engine import run_sync
 from tests.monitoring.estate import (
     HOSTNAME_VM,
     IP_VM,
@@ -71,7 +71,7 @@ def add_zabbix(
 def sync(db: Database, box: SecretBox, integration_id: int) -> Any:
     integration = get_integration_by_id(db, integration_id)
     connector = create_monitoring_connector("zabbix", connection_options(integration, box))
-    return run_monitoring_sync(db, integration_id, connector)
+    return run_sync(db, integration_id, connector)
 
 
 def test_vms_are_mapped_to_zabbix_hosts_with_problems_and_coverage(

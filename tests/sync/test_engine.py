@@ -28,8 +28,9 @@ from iroa.history.models import Change, Summary
 from iroa.integrations.service import IntegrationInput, add_integration
 from iroa.inventory.models import Host, Vm, VmDisk
 from iroa.inventory.queries import list_objects
-from iroa.sync.engine import SyncAlreadyRunningError, run_sync
+from iroa.sync.engine import run_sync
 from iroa.sync.models import SyncRun
+from iroa.sync.runs import SyncAlreadyRunningError
 
 SOURCE = SourceInfo(name="vc", product="test")
 BOOT = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
@@ -275,7 +276,7 @@ def test_references_to_objects_outside_the_snapshot_are_empty(
 def test_large_writes_refresh_planner_statistics(
     db: Database, integration_id: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("iroa.sync.engine.ANALYZE_AFTER_WRITES", 5)
+    monkeypatch.setattr("iroa.sync.apply.ANALYZE_AFTER_WRITES", 5)
     assert sync(db, integration_id, estate(7)).succeeded
     if db.is_sqlite:
         return  # PRAGMA optimize leaves nothing a test can read reliably

@@ -16,7 +16,8 @@ from iroa.history.models import Change
 from iroa.integrations.service import IntegrationInput, add_integration
 from iroa.inventory.queries import jsonable_row, list_objects, list_query
 from iroa.inventory.types import BY_PLURAL
-from iroa.sync.engine import SyncResult, run_sync
+from iroa.sync.engine import run_sync
+from iroa.sync.runs import SyncResult
 from tests.peers.winrm.record import guid
 from tests.peers.winrm.server import Reply, WinrmServer, envelope_reply, powershell_error
 

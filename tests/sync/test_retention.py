@@ -13,6 +13,7 @@ from iroa.history.models import Change, ChangePrune
 from iroa.history.retention import history_horizon, prune_changes, retention_cutoff
 from iroa.integrations.service import IntegrationInput, add_integration
 from iroa.sync.engine import run_sync
+from iroa.sync.policy import SyncPolicy
 from tests.inventory.history_estate import SEQUENCE, StaticConnector
 
 
@@ -34,14 +35,19 @@ def test_a_sync_prunes_old_changes_and_records_the_horizon(db: Database, box: Se
     with db.write_session() as session:
         session.execute(update(Change).values(changed_at=utcnow() - timedelta(days=30)))
     assert run_sync(
-        db, integration_id, StaticConnector(SEQUENCE[1]), change_retention_days=0
+        db, integration_id, StaticConnector(SEQUENCE[1]), policy=SyncPolicy(change_retention_days=0)
     ).succeeded
     second = change_count(db)
     assert second > first  # kept forever with 0
     with db.engine.connect() as conn:
         assert history_horizon(conn) is None
     before = utcnow()
-    result = run_sync(db, integration_id, StaticConnector(SEQUENCE[2]), change_retention_days=10)
+    result = run_sync(
+        db,
+        integration_id,
+        StaticConnector(SEQUENCE[2]),
+        policy=SyncPolicy(change_retention_days=10),
+    )
     assert result.succeeded
     assert change_count(db) == second - first + sum(
         c["added"] + c["modified"] + c["removed"] for c in result.counts.values()

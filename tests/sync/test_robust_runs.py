@@ -20,7 +20,8 @@ from iroa.db.engine import Database
 from iroa.integrations.service import IntegrationInput, add_integration
 from iroa.inventory.models import VmDisk
 from iroa.inventory.queries import list_objects
-from iroa.sync.engine import CollectionAbandonedError, run_sync
+from iroa.sync.collect import CollectionAbandonedError
+from iroa.sync.engine import run_sync
 from iroa.sync.history import get_run
 from tests.peers import vsphere_ops as ops
 from tests.peers.winrm.server import recording

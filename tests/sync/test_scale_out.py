@@ -33,6 +33,8 @@ from iroa.sync.models import SyncRun
 from iroa.sync.queue import SyncQueue
 from iroa.sync.schedule import ScheduleEntry, jitter_cap_s
 from iroa.sync.scheduler import Scheduler
+from iroa.sync.service import SyncDeps
+from iroa.vocabulary import Trigger
 from tests.api.fixtures import start_api
 from tests.api.test_sync_api import read_events
 from tests.conftest import migrated_postgres_database
@@ -339,7 +341,12 @@ def test_a_worker_killed_while_applying_leaves_its_run_interrupted_and_the_inven
 
     def sync() -> int:
         return start_integration_sync(
-            db, box, ProgressBroker(), integration_id, CLI_ACTOR, trigger="api", queue=queue
+            SyncDeps(db, box),
+            ProgressBroker(),
+            integration_id,
+            CLI_ACTOR,
+            trigger=Trigger.API,
+            queue=queue,
         )
 
     try:
@@ -471,7 +478,7 @@ def test_two_schedulers_queue_each_due_time_once(pg_url: str, tmp_path: Path) ->
     with db.write_session() as session:
         session.execute(update(Integration).values(next_sync_at=past))
     queue = SyncQueue(pg_url).open()
-    schedulers = [Scheduler(db, box, ProgressBroker(), queue=queue) for _ in range(2)]
+    schedulers = [Scheduler(SyncDeps(db, box), ProgressBroker(), queue=queue) for _ in range(2)]
 
     def jobs() -> list[Any]:
         with db.engine.connect() as conn:

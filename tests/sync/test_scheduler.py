@@ -34,8 +34,10 @@ from iroa.integrations.models import Integration
 from iroa.integrations.service import IntegrationError, IntegrationInput, add_integration
 from iroa.sync.background import ProgressBroker
 from iroa.sync.models import SyncRun
+from iroa.sync.policy import SyncPolicy
 from iroa.sync.schedule import SchedulePolicy, jitter_cap_s, retry_delay_s
 from iroa.sync.scheduler import Scheduler
+from iroa.sync.service import SyncDeps
 from tests.peers.vcsim import Topology, VcsimServer
 
 TICK_S = 0.2
@@ -61,11 +63,13 @@ class FakeConnector:
         return Snapshot(SourceInfo("fake", "fake"), vms=[VmRecord("vm-1", "one")])
 
 
-def fake_factory(gate: threading.Event | None = None) -> Callable[..., Connector]:
+def fake_deps(db: Database, box: SecretBox, gate: threading.Event | None = None) -> SyncDeps:
+    """Sync dependencies whose connectors are all :class:`FakeConnector`."""
+
     def factory(kind: str, options: ConnectionOptions) -> Connector:
         return FakeConnector(gate)
 
-    return factory
+    return SyncDeps(db, box, connectors=factory)
 
 
 def add(
@@ -117,9 +121,8 @@ def test_integrations_sync_at_their_intervals_and_a_failing_one_backs_off(
     }
     down_interval = 8
     down = add(db, box, "down", f"http://127.0.0.1:{closed_port()}", down_interval, **login).id
-    scheduler = Scheduler(
-        db, box, ProgressBroker(), policy=SchedulePolicy(1, random.Random(6)), tick_s=TICK_S
-    )
+    policy = SyncPolicy(schedule=SchedulePolicy(1, random.Random(6)))
+    scheduler = Scheduler(SyncDeps(db, box, policy), ProgressBroker(), tick_s=TICK_S)
     began = utcnow()
     scheduler.start()
     time.sleep(RUN_FOR_S)
@@ -163,7 +166,7 @@ def test_integrations_sync_at_their_intervals_and_a_failing_one_backs_off(
 def test_next_sync_times_survive_a_restart(db: Database, box: SecretBox) -> None:
     integration_id = add(db, box, "vc", "https://vc.example.com", 600).id
     now = utcnow()
-    first = Scheduler(db, box, ProgressBroker(), connector_factory=fake_factory())
+    first = Scheduler(fake_deps(db, box), ProgressBroker())
     first.clock = lambda: now
     assert first.tick() == []  # scheduled now, for a moment within its jitter
     scheduled_at = integration(db, integration_id).next_sync_at
@@ -177,7 +180,7 @@ def test_next_sync_times_survive_a_restart(db: Database, box: SecretBox) -> None
 
     restarted_db = Database(db.url)
     try:
-        second = Scheduler(restarted_db, box, ProgressBroker(), connector_factory=fake_factory())
+        second = Scheduler(fake_deps(restarted_db, box), ProgressBroker())
         second.clock = lambda: synced_at - timedelta(seconds=1)
         assert second.tick() == []
         assert integration(db, integration_id).next_sync_at == synced_at
@@ -192,7 +195,7 @@ def test_next_sync_times_survive_a_restart(db: Database, box: SecretBox) -> None
 def test_a_sync_already_going_is_skipped_not_started_twice(db: Database, box: SecretBox) -> None:
     integration_id = add(db, box, "vc", "https://vc.example.com", 60).id
     gate = threading.Event()
-    scheduler = Scheduler(db, box, ProgressBroker(), connector_factory=fake_factory(gate))
+    scheduler = Scheduler(fake_deps(db, box, gate), ProgressBroker())
     with db.write_session() as session:
         session.execute(
             update(Integration)

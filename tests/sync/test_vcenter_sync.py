@@ -16,7 +16,8 @@ from iroa.db.engine import Database
 from iroa.history.models import Change
 from iroa.integrations.service import IntegrationInput, add_integration
 from iroa.inventory.queries import list_objects
-from iroa.sync.engine import SyncResult, run_sync
+from iroa.sync.engine import run_sync
+from iroa.sync.runs import SyncResult
 from tests.peers import vsphere_ops as ops
 from tests.peers.vcsim import Topology, VcsimServer
 

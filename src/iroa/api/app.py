@@ -24,16 +24,12 @@ from iroa.api import (
 from iroa.api.errors import install_error_handlers
 from iroa.api.metrics import install_metrics
 from iroa.config import Settings, get_settings
-from iroa.crypto import SecretBox, load_secret_key
 from iroa.db.base import utcnow
 from iroa.db.engine import Database
-from iroa.db.migrate import upgrade
 from iroa.exports.scheduled import ExportSchedule
+from iroa.runtime import open_runtime
 from iroa.sync.background import ProgressBroker
-from iroa.sync.engine import recover_stale_runs
-from iroa.sync.queue import SyncQueue
-from iroa.sync.reconcile import Safeguard
-from iroa.sync.schedule import SchedulePolicy
+from iroa.sync.runs import recover_stale_runs
 from iroa.sync.scheduler import Scheduler
 from iroa.web import install_dashboard
 
@@ -54,35 +50,27 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
     """The application; the database is migrated when it starts."""
     settings = settings or get_settings()
 
+    broker = ProgressBroker()
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        db = Database(settings.resolved_database_url)
-        upgrade(db.engine)
-        app.state.db = db
-        app.state.box = SecretBox(load_secret_key(settings))
-        recover_stale_runs(db)
-        settings.check_execution()
-        queue = None
-        if settings.execution == "queue":
-            queue = SyncQueue(settings.resolved_database_url).open()
-        app.state.queue = queue
+        runtime = open_runtime(settings, broker=broker, clock=clock, with_queue=True)
+        app.state.runtime = runtime
+        app.state.db = runtime.db
+        app.state.box = runtime.box
+        app.state.queue = runtime.queue
+        recover_stale_runs(runtime.db)
         scheduler = None
         if settings.scheduler:
             scheduler = Scheduler(
-                db,
-                app.state.box,
-                app.state.broker,
-                app.state.safeguard,
-                SchedulePolicy(settings.min_sync_interval_s),
-                settings.scheduler_tick_s,
-                queue=queue,
+                runtime.sync, runtime.broker, settings.scheduler_tick_s, queue=runtime.queue
             )
             scheduler.start()
         app.state.scheduler = scheduler
         exports = None
         if settings.scheduler and settings.export_dir is not None:
             exports = ExportSchedule(
-                db,
+                runtime.db,
                 settings.export_dir,
                 settings.export_interval_s,
                 settings.export_keep,
@@ -97,9 +85,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
                 exports.stop()
             if scheduler is not None:
                 scheduler.stop()
-            if queue is not None:
-                queue.close()
-            db.dispose()
+            runtime.close()
 
     app = FastAPI(
         title="IROA",
@@ -111,9 +97,8 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
     )
     app.state.settings = settings
     app.state.clock = clock
-    app.state.broker = ProgressBroker()
+    app.state.broker = broker
     app.state.queue = None
-    app.state.safeguard = Safeguard(settings.mass_removal_share, settings.mass_removal_min_objects)
     install_error_handlers(app)
     install_metrics(app, public=settings.metrics_public)
     # Routes are tried in order: the inventory, which most requests read, comes first

@@ -33,6 +33,7 @@ from iroa.auth.service import (
 from iroa.config import Settings
 from iroa.db.base import utcnow
 from iroa.db.engine import Database
+from iroa.runtime import Runtime
 
 SESSION_COOKIE = "iroa_session"
 CSRF_COOKIE = "iroa_csrf"
@@ -42,10 +43,15 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 bearer_scheme = HTTPBearer(auto_error=False, description="An API token: `Bearer iroa_…`")
 
 
+async def get_runtime(request: Request) -> Runtime:
+    """What this process runs with (:mod:`iroa.runtime`), opened when the app started."""
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
 async def get_db(request: Request) -> Database:
     """The application's database."""
-    db: Database = request.app.state.db
-    return db
+    return (await get_runtime(request)).db
 
 
 async def get_settings(request: Request) -> Settings:
@@ -142,4 +148,6 @@ Viewer = Annotated[Principal, Depends(require_viewer)]
 Operator = Annotated[Principal, Depends(require_operator)]
 Admin = Annotated[Principal, Depends(require_admin)]
 DB = Annotated[Database, Depends(get_db)]
+AppRuntime = Annotated[Runtime, Depends(get_runtime)]
+AppSettings = Annotated[Settings, Depends(get_settings)]
 Clock = Annotated[Callable[[], datetime], Depends(get_clock)]

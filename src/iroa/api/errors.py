@@ -22,7 +22,7 @@ from iroa.crypto import SecretKeyError
 from iroa.integrations.service import IntegrationError, IntegrationNotFoundError
 from iroa.inventory.listing import InvalidQueryError
 from iroa.sync.background import SyncStartTimeoutError
-from iroa.sync.engine import SyncAlreadyRunningError
+from iroa.sync.runs import SyncAlreadyRunningError
 
 
 def describe_validation_error(error: dict[str, Any]) -> str:

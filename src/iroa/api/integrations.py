@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, HTTPException, Request, Response, status
+from fastapi import APIRouter, Body, Depends, HTTPException, Response, status
 
-from iroa.api.deps import DB, Admin, Operator, Viewer
+from iroa.api.deps import DB, Admin, AppRuntime, AppSettings, Operator, Viewer
 from iroa.api.schemas import (
     CheckResult,
     Id,
@@ -26,14 +26,14 @@ from iroa.integrations import service
 from iroa.integrations.models import Integration
 from iroa.sync.background import start_integration_sync
 from iroa.sync.history import get_run
+from iroa.vocabulary import Trigger
 
 router = APIRouter(prefix="/api/v1/integrations", tags=["integrations"])
 NOT_FOUND: dict[int | str, dict[str, object]] = {404: {"model": Problem}}
 
 
-def get_box(request: Request) -> SecretBox:
-    box: SecretBox = request.app.state.box
-    return box
+async def get_box(runtime: AppRuntime) -> SecretBox:
+    return runtime.box
 
 
 Box = Annotated[SecretBox, Depends(get_box)]
@@ -60,13 +60,13 @@ def list_integrations(_: Viewer, db: DB) -> IntegrationList:
     responses={422: {"model": Problem}},
 )
 def create_integration(
-    body: IntegrationCreate, admin: Admin, db: DB, box: Box, request: Request
+    body: IntegrationCreate, admin: Admin, db: DB, box: Box, settings: AppSettings
 ) -> IntegrationOut:
     """Add an integration; its password is stored encrypted and never returned."""
     data = service.IntegrationInput(
         **body.model_dump(exclude={"monitoring"}), monitoring=_settings(body.monitoring)
     )
-    min_interval_s = request.app.state.settings.min_sync_interval_s
+    min_interval_s = settings.min_sync_interval_s
     return _out(service.add_integration(db, box, data, admin.actor, min_interval_s=min_interval_s))
 
 
@@ -77,14 +77,19 @@ def get_integration(integration_id: Id, _: Viewer, db: DB) -> IntegrationOut:
 
 @router.patch("/{integration_id}", response_model=IntegrationOut, responses=NOT_FOUND)
 def update_integration(
-    integration_id: Id, body: IntegrationPatch, admin: Admin, db: DB, box: Box, request: Request
+    integration_id: Id,
+    body: IntegrationPatch,
+    admin: Admin,
+    db: DB,
+    box: Box,
+    settings: AppSettings,
 ) -> IntegrationOut:
     """Change an integration; without ``password`` the stored secret is kept."""
     given = body.model_dump(exclude_unset=True, exclude={"monitoring"})
     if body.monitoring is not None:
         given["monitoring"] = _settings(body.monitoring)
     changes = service.IntegrationUpdate(**given)
-    min_interval_s = request.app.state.settings.min_sync_interval_s
+    min_interval_s = settings.min_sync_interval_s
     return _out(
         service.update_integration(
             db, box, integration_id, changes, admin.actor, min_interval_s=min_interval_s
@@ -127,8 +132,7 @@ def start_sync(
     integration_id: Id,
     user: Operator,
     db: DB,
-    box: Box,
-    request: Request,
+    runtime: AppRuntime,
     body: Annotated[SyncRequest | None, Body()] = None,
 ) -> SyncRunOut:
     """Start a sync in the background; follow it at ``/api/v1/syncs/{id}/events``."""
@@ -136,15 +140,13 @@ def start_sync(
     if force and not user.has_role("admin"):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "only admins can force a sync")
     run_id = start_integration_sync(
-        db,
-        box,
-        request.app.state.broker,
+        runtime.sync,
+        runtime.broker,
         integration_id,
         user.actor,
-        trigger="api",
+        trigger=Trigger.API,
         force=force,
-        safeguard=request.app.state.safeguard,
-        queue=request.app.state.queue,
+        queue=runtime.queue,
     )
     run = get_run(db, run_id)
     if run is None:

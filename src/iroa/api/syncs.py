@@ -5,24 +5,24 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from iroa.api.deps import DB, Viewer
+from iroa.api.deps import DB, AppRuntime, Viewer
 from iroa.api.schemas import MAX_ID, Id, Problem, SyncRunList, SyncRunOut
 from iroa.db.engine import Database
 from iroa.sync.background import ProgressBroker
 from iroa.sync.history import get_run, list_runs_page
+from iroa.vocabulary import RunStatus
 
 router = APIRouter(prefix="/api/v1/syncs", tags=["syncs"])
 NOT_FOUND: dict[int | str, dict[str, object]] = {404: {"model": Problem}}
 BROKER_POLL_S = 0.1
 DB_POLL_S = 1.0
 KEEPALIVE_S = 15.0
-Status = Literal["queued", "running", "succeeded", "failed", "held", "interrupted"]
 
 
 def _cursor(value: str | None) -> int | None:
@@ -44,7 +44,7 @@ def list_syncs(
         str | None,
         Query(max_length=200, pattern=r"^[^\x00]*$", description="Only the integration named so"),
     ] = None,
-    run_status: Annotated[Status | None, Query(alias="status")] = None,
+    run_status: Annotated[RunStatus | None, Query(alias="status")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
     cursor: Annotated[str | None, Query(max_length=20)] = None,
 ) -> SyncRunList:
@@ -85,15 +85,15 @@ def _event(name: str, data: Any) -> str:
     },
     response_class=StreamingResponse,
 )
-async def sync_events(run_id: Id, _: Viewer, request: Request) -> StreamingResponse:
+async def sync_events(
+    run_id: Id, _: Viewer, runtime: AppRuntime, request: Request
+) -> StreamingResponse:
     """Follow a run: ``progress`` events with phase, done and total, ending with ``result``."""
-    db: Database = request.app.state.db
-    run = await run_in_threadpool(get_run, db, run_id)
+    run = await run_in_threadpool(get_run, runtime.db, run_id)
     if run is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no sync run with id {run_id}")
-    broker: ProgressBroker = request.app.state.broker
     return StreamingResponse(
-        _follow(db, broker, run_id, run, request),
+        _follow(runtime.db, runtime.broker, run_id, run, request),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

@@ -22,6 +22,13 @@ from iroa.auth.models import ROLES, ApiToken, LoginFailure, User
 from iroa.auth.recent import RecentTokens, Verified, recent_tokens
 from iroa.db.base import utcnow
 from iroa.db.engine import Database
+from iroa.errors import (
+    ConflictError,
+    InvalidInputError,
+    IroaError,
+    NotFoundError,
+    UnauthenticatedError,
+)
 
 Clock = Callable[[], datetime]
 
@@ -37,11 +44,11 @@ MIN_PASSWORD_LENGTH = 8
 _USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,149}$")
 
 
-class AuthError(Exception):
+class AuthError(IroaError):
     """Authentication failed, in one readable line."""
 
 
-class InvalidCredentialsError(AuthError):
+class InvalidCredentialsError(UnauthenticatedError, AuthError):
     pass
 
 
@@ -53,19 +60,19 @@ class LoginThrottledError(AuthError):
         self.retry_after_s = retry_after_s
 
 
-class UserError(ValueError):
+class UserError(InvalidInputError):
     """A request about users or tokens that cannot be carried out, in one readable line."""
 
 
-class UserNotFoundError(UserError):
+class UserNotFoundError(NotFoundError, UserError):
     pass
 
 
-class UserConflictError(UserError):
+class UserConflictError(ConflictError, UserError):
     pass
 
 
-class TokenNotFoundError(UserError):
+class TokenNotFoundError(NotFoundError, UserError):
     pass
 
 

@@ -11,6 +11,8 @@ from iroa.config import Settings
 from iroa.crypto import SecretBox, load_secret_key
 from iroa.db.engine import Database
 from iroa.db.schema import ensure_schema
+from iroa.sync.policy import SyncPolicy
+from iroa.sync.service import SyncDeps
 
 
 @dataclass
@@ -29,6 +31,11 @@ class CliContext:
     @cached_property
     def box(self) -> SecretBox:
         return SecretBox(load_secret_key(self.settings))
+
+    @cached_property
+    def sync(self) -> SyncDeps:
+        """What a sync started from the command line runs with."""
+        return SyncDeps(self.db, self.box, SyncPolicy.from_settings(self.settings))
 
     def close(self) -> None:
         if self._db is not None:

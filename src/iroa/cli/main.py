@@ -145,7 +145,8 @@ def worker(
     ones, once per due time, and those started from the API and dashboard)
     instead of running them. All processes share IROA_SECRET_KEY.
     """
-    from iroa.sync.queue import run_worker
+    from iroa.runtime import open_runtime
+    from iroa.sync.queue import run_worker, worker_pool_size
 
     context = get_context(ctx)
     if not context.settings.is_postgresql:
@@ -153,8 +154,11 @@ def worker(
             "iroa worker needs PostgreSQL: set IROA_DATABASE_URL=postgresql://..."
         )
     context.db  # noqa: B018 - fails early, in one line, if the schema is not current
-    context.box  # noqa: B018 - and if the secret key is missing
-    run_worker(context.settings, concurrency, name)
+    runtime = open_runtime(context.settings, pool_size=worker_pool_size(concurrency), migrate=False)
+    try:
+        run_worker(runtime.sync, context.settings, concurrency, name)
+    finally:
+        runtime.close()
 
 
 def ensure_first_admin(settings: Settings) -> None:

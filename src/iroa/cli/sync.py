@@ -12,16 +12,13 @@ from iroa.audit.service import CLI_ACTOR, record_sync_start
 from iroa.cli.context import get_context
 from iroa.cli.output import console, print_json, print_table
 from iroa.cli.progress import TerminalProgress
-from iroa.connectors.registry import (
-    MONITORING_KINDS,
-    create_connector,
-    create_monitoring_connector,
-)
-from iroa.integrations.service import connection_options, get_integration
-from iroa.sync.engine import SyncAlreadyRunningError, run_sync
+from iroa.integrations.service import get_integration
 from iroa.sync.history import get_run
-from iroa.sync.monitoring import run_monitoring_sync
-from iroa.sync.reconcile import Safeguard
+from iroa.sync.runs import SyncAlreadyRunningError
+from iroa.sync.service import sync_integration
+from iroa.vocabulary import RunStatus, Trigger
+
+HELD_ADVICE = " (run again with --allow-mass-removal to apply it)"
 
 
 def sync_command(
@@ -39,36 +36,20 @@ def sync_command(
     """Sync one integration now. Exit 0 only if the run succeeded."""
     context = get_context(ctx)
     integration = get_integration(context.db, name)
-    options = connection_options(integration, context.box)
-    safeguard = Safeguard(
-        context.settings.mass_removal_share, context.settings.mass_removal_min_objects
-    )
 
     def audit_start(run_id: int) -> None:
         record_sync_start(context.db, CLI_ACTOR, integration.id, name, run_id, allow_mass_removal)
 
     try:
         with TerminalProgress(Console(stderr=True)) as progress:
-            if integration.kind in MONITORING_KINDS:
-                result = run_monitoring_sync(
-                    context.db,
-                    integration.id,
-                    create_monitoring_connector(integration.kind, options),
-                    trigger="manual",
-                    progress=progress,
-                    on_start=audit_start,
-                )
-            else:
-                result = run_sync(
-                    context.db,
-                    integration.id,
-                    create_connector(integration.kind, options),
-                    trigger="manual",
-                    force=allow_mass_removal,
-                    progress=progress,
-                    safeguard=safeguard,
-                    on_start=audit_start,
-                )
+            result = sync_integration(
+                context.sync,
+                integration.id,
+                trigger=Trigger.MANUAL,
+                force=allow_mass_removal,
+                progress=progress,
+                on_start=audit_start,
+            )
     except SyncAlreadyRunningError:
         print(f"error: a sync of {name!r} is already running", file=sys.stderr)
         raise typer.Exit(1) from None
@@ -80,7 +61,10 @@ def sync_command(
         _report(name, run)
     if not result.succeeded:
         if not json_output:
-            print(f"error: sync of {name!r} {result.status}: {run['error']}", file=sys.stderr)
+            advice = HELD_ADVICE if result.status == RunStatus.HELD else ""
+            print(
+                f"error: sync of {name!r} {result.status}: {run['error']}{advice}", file=sys.stderr
+            )
         raise typer.Exit(1)
 
 

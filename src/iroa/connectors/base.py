@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Protocol
 
+from iroa.errors import IroaError
+
 
 @dataclass(frozen=True, slots=True)
 class DatacenterRecord:
@@ -312,7 +314,7 @@ class Connector(Protocol):
         ...
 
 
-class ConnectorError(Exception):
+class ConnectorError(IroaError):
     """A failure talking to an external system, with a one-line, secret-free message."""
 
 

@@ -1,48 +1,121 @@
-"""Which connector reads which kind of integration; vendor SDKs load only when used."""
+"""Which connector reads which kind of integration, and what it reads; vendor SDKs load only when
+used.
+
+This is the one place that tells kinds apart. Everything else asks it: which
+connector to build, and whether a kind's sync reads an inventory or monitoring
+data (:class:`Reads`), which decides how the sync engine applies it.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from importlib import import_module
+from typing import cast
+
 from iroa.connectors.base import ConnectionOptions, Connector, SourceInfo
 from iroa.connectors.monitoring import MonitoringConnector
+from iroa.errors import InvalidInputError
+from iroa.vocabulary import IntegrationKind
 
-AVAILABLE_KINDS = ("vcenter", "hyperv", "prometheus", "zabbix")
-MONITORING_KINDS = ("prometheus", "zabbix")
+AnyConnector = Connector | MonitoringConnector
 
 
-class UnsupportedKindError(ValueError):
+class Reads(StrEnum):
+    """What a kind's connector reads, and so how its snapshot is applied."""
+
+    INVENTORY = "inventory"
+    """Objects of the common model (vCenter, Hyper-V): reconciled into the inventory."""
+    MONITORING = "monitoring"
+    """What a monitoring system knows (Prometheus, Zabbix): matched against the inventory."""
+
+
+@dataclass(frozen=True, slots=True)
+class KindEntry:
+    """Everything IROA needs to know about one kind of integration."""
+
+    kind: IntegrationKind
+    reads: Reads
+    connector: str
+    """``module:Class`` of the connector, imported on first use."""
+
+    def create(self, options: ConnectionOptions) -> AnyConnector:
+        module, name = self.connector.split(":")
+        factory: Callable[[ConnectionOptions], AnyConnector] = getattr(import_module(module), name)
+        return factory(options)
+
+
+KINDS: dict[IntegrationKind, KindEntry] = {
+    entry.kind: entry
+    for entry in (
+        KindEntry(
+            IntegrationKind.VCENTER,
+            Reads.INVENTORY,
+            "iroa.connectors.vcenter.connector:VCenterConnector",
+        ),
+        KindEntry(
+            IntegrationKind.HYPERV,
+            Reads.INVENTORY,
+            "iroa.connectors.hyperv.connector:HyperVConnector",
+        ),
+        KindEntry(
+            IntegrationKind.PROMETHEUS,
+            Reads.MONITORING,
+            "iroa.connectors.prometheus.connector:PrometheusConnector",
+        ),
+        KindEntry(
+            IntegrationKind.ZABBIX,
+            Reads.MONITORING,
+            "iroa.connectors.zabbix.connector:ZabbixConnector",
+        ),
+    )
+}
+AVAILABLE_KINDS = tuple(KINDS)
+MONITORING_KINDS = tuple(k for k, entry in KINDS.items() if entry.reads is Reads.MONITORING)
+INVENTORY_KINDS = tuple(k for k, entry in KINDS.items() if entry.reads is Reads.INVENTORY)
+
+
+class UnsupportedKindError(InvalidInputError):
     """No connector exists for this kind of integration in this version."""
+
+
+def entry_of(kind: str) -> KindEntry:
+    """The registry entry of ``kind``; :class:`UnsupportedKindError` if there is none."""
+    try:
+        return KINDS[IntegrationKind(kind)]
+    except ValueError:
+        raise UnsupportedKindError(
+            f"{kind} integrations are not supported by this version of IROA"
+        ) from None
+
+
+def reads_of(kind: str) -> Reads:
+    """Whether ``kind`` reads an inventory or monitoring data."""
+    return entry_of(kind).reads
+
+
+def create_any_connector(kind: str, options: ConnectionOptions) -> AnyConnector:
+    """The connector that reads one integration of ``kind``, whatever it reads."""
+    return entry_of(kind).create(options)
 
 
 def check_connection(kind: str, options: ConnectionOptions) -> SourceInfo:
     """Connect and log in to an integration of any kind; raise a ``ConnectorError`` if not."""
-    if kind in MONITORING_KINDS:
-        return create_monitoring_connector(kind, options).check()
-    return create_connector(kind, options).check()
+    return create_any_connector(kind, options).check()
 
 
 def create_connector(kind: str, options: ConnectionOptions) -> Connector:
     """A connector that reads the inventory of one integration of ``kind`` (vCenter, Hyper-V)."""
-    if kind == "vcenter":
-        from iroa.connectors.vcenter.connector import VCenterConnector
-
-        return VCenterConnector(options)
-    if kind == "hyperv":
-        from iroa.connectors.hyperv.connector import HyperVConnector
-
-        return HyperVConnector(options)
-    if kind in MONITORING_KINDS:
+    entry = entry_of(kind)
+    if entry.reads is not Reads.INVENTORY:
         raise UnsupportedKindError(f"{kind} integrations read monitoring data, not an inventory")
-    raise UnsupportedKindError(f"{kind} integrations are not supported by this version of IROA")
+    return cast(Connector, entry.create(options))
 
 
 def create_monitoring_connector(kind: str, options: ConnectionOptions) -> MonitoringConnector:
     """A connector that reads a monitoring system (Prometheus, Zabbix)."""
-    if kind == "prometheus":
-        from iroa.connectors.prometheus.connector import PrometheusConnector
-
-        return PrometheusConnector(options)
-    if kind == "zabbix":
-        from iroa.connectors.zabbix.connector import ZabbixConnector
-
-        return ZabbixConnector(options)
-    raise UnsupportedKindError(f"{kind} is not a monitoring kind")
+    entry = entry_of(kind)
+    if entry.reads is not Reads.MONITORING:
+        raise UnsupportedKindError(f"{kind} is not a monitoring kind")
+    return cast(MonitoringConnector, entry.create(options))

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from iroa.db.engine import Database
 from iroa.db.migrate import current_revision, head_revision, upgrade
+from iroa.errors import UnavailableError
 
 
-class SchemaOutdatedError(RuntimeError):
+class SchemaOutdatedError(UnavailableError):
     """The database was created by another version of IROA."""
 
 

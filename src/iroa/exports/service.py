@@ -10,6 +10,7 @@ from sqlalchemy import Connection, select
 
 from iroa.db.base import utcnow
 from iroa.db.engine import Database
+from iroa.errors import InvalidInputError
 from iroa.exports.health import VHEALTH
 from iroa.exports.sheets import INVENTORY_SHEETS, Scope, SheetSource
 from iroa.integrations.models import Integration
@@ -21,7 +22,7 @@ BY_NAME = {sheet.name: sheet for sheet in SHEETS}
 CHUNK_SIZE = 1000
 
 
-class UnknownSheetError(ValueError):
+class UnknownSheetError(InvalidInputError):
     pass
 
 

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from iroa.connectors.monitoring import JOINS, METRICS, ZABBIX_MATCHES
+from iroa.errors import InvalidInputError
 
 PRESETS: dict[str, dict[str, Any]] = {
     "node_exporter": {
@@ -61,7 +62,7 @@ PROMETHEUS_KEYS = ("preset", "label", "join", "queries", "history_hours", "histo
 ZABBIX_KEYS = ("match",)
 
 
-class MonitoringSettingsError(ValueError):
+class MonitoringSettingsError(InvalidInputError):
     """Monitoring settings that cannot be used, in one readable line."""
 
 

@@ -20,6 +20,7 @@ from iroa.connectors.base import ConnectionOptions
 from iroa.connectors.registry import AVAILABLE_KINDS
 from iroa.crypto import SecretBox
 from iroa.db.engine import Database
+from iroa.errors import InvalidInputError, NotFoundError
 from iroa.integrations.models import KINDS, Integration
 from iroa.integrations.monitoring import (
     MonitoringSettingsError,
@@ -35,11 +36,11 @@ MIN_SYNC_TIMEOUT_S = 10
 MAX_SYNC_TIMEOUT_S = 24 * 3600
 
 
-class IntegrationError(ValueError):
+class IntegrationError(InvalidInputError):
     """A request about integrations that cannot be carried out, in one readable line."""
 
 
-class IntegrationNotFoundError(IntegrationError):
+class IntegrationNotFoundError(NotFoundError, IntegrationError):
     pass
 
 

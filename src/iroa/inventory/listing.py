@@ -43,6 +43,7 @@ from sqlalchemy import (
 from sqlalchemy.types import TypeDecorator
 
 from iroa.db.engine import Database
+from iroa.errors import InvalidInputError
 from iroa.integrations.models import INVENTORY_KINDS, Integration
 from iroa.inventory import models
 from iroa.inventory.queries import (
@@ -76,7 +77,7 @@ VM_SEARCH_TABLE = "vm_search"
 TRIGRAM = 3
 
 
-class InvalidQueryError(ValueError):
+class InvalidQueryError(InvalidInputError):
     """A list parameter that cannot be honoured; the message says which and why."""
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, Result, Select, bindparam, case, func, select
 
 from iroa.db.engine import Database
+from iroa.errors import InvalidInputError
 from iroa.integrations.models import Integration
 from iroa.inventory.models import Datastore, Network, VmDatastore, VmNetwork
 from iroa.inventory.types import BY_PLURAL, BY_TABLE, ObjectType
@@ -17,7 +18,7 @@ from iroa.inventory.types import BY_PLURAL, BY_TABLE, ObjectType
 LISTABLE = ("vms", "hosts", "clusters", "datacenters", "datastores", "networks")
 
 
-class UnknownObjectTypeError(ValueError):
+class UnknownObjectTypeError(InvalidInputError):
     pass
 
 

@@ -1,4 +1,5 @@
-"""Syncs started by the API: run in a thread of the serving process, progress kept for streaming.
+"""Syncs started by the API, the dashboard and the scheduler: run in a thread of the serving
+process, progress kept for streaming.
 
 A :class:`ProgressBroker` keeps the live state of each run started here; the API
 streams it to clients. Runs started elsewhere (the CLI, another process) are
@@ -12,24 +13,15 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
 from iroa.audit.service import Actor, record_sync_start
-from iroa.connectors.base import Connector
-from iroa.connectors.monitoring import MonitoringConnector
-from iroa.connectors.registry import (
-    MONITORING_KINDS,
-    create_connector,
-    create_monitoring_connector,
-)
-from iroa.crypto import SecretBox
-from iroa.db.engine import Database
-from iroa.integrations.service import connection_options, get_integration_by_id
-from iroa.sync.engine import SyncResult, fail_queued_run, record_queued_run, run_sync
-from iroa.sync.monitoring import run_monitoring_sync, sync_all_monitoring
+from iroa.errors import UnavailableError
+from iroa.integrations.service import get_integration_by_id
 from iroa.sync.queue import SyncQueue
-from iroa.sync.reconcile import Safeguard
-from iroa.sync.schedule import SchedulePolicy
+from iroa.sync.runs import SyncResult, fail_queued_run, record_queued_run
+from iroa.sync.service import SyncDeps, sync_integration
+from iroa.vocabulary import RunStatus, Trigger
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +29,7 @@ KEEP_FINISHED = 200
 START_TIMEOUT_S = 120.0
 
 
-class SyncStartTimeoutError(Exception):
+class SyncStartTimeoutError(UnavailableError):
     """A background sync could not record its run in time."""
 
 
@@ -164,28 +156,25 @@ class _Start:
     error: BaseException | None = None
 
 
-def start_background_sync(
-    db: Database,
-    integration_id: int,
-    connector: Connector | MonitoringConnector,
+def start_sync(
+    deps: SyncDeps,
     broker: ProgressBroker,
+    integration_id: int,
     *,
-    trigger: str = "api",
+    trigger: Trigger,
     force: bool = False,
-    safeguard: Safeguard | None = None,
     on_start: Callable[[int], Any] | None = None,
-    policy: SchedulePolicy | None = None,
     on_finish: Callable[[SyncResult | None], Any] | None = None,
-    after_inventory: Callable[[], Any] | None = None,
 ) -> int:
-    """Start a sync in a daemon thread; return its run id once the run is recorded.
+    """Run :func:`~iroa.sync.service.sync_integration` in a daemon thread; return the run's id
+    once the run is recorded.
 
-    ``on_start`` runs in that thread with the run id before collection begins
-    (before the run takes the write lock for applying); ``after_inventory`` runs
-    there after an inventory run that succeeded (to refresh monitoring data);
+    ``on_start`` runs in that thread with the run id before collection begins;
     ``on_finish`` runs there last, with the result (None if the run raised or
-    never started). Raises :class:`SyncAlreadyRunningError` if the integration
-    is being synced. A monitoring connector runs a monitoring sync.
+    never started). The broker hears that the run finished before what follows
+    it (say, the monitoring refresh after an inventory run). Raises what
+    prevented the run from starting: :class:`~iroa.sync.runs.SyncAlreadyRunningError`
+    if the integration is being synced.
     """
     started = _Start()
     progress = BrokerProgress(broker)
@@ -203,43 +192,14 @@ def start_background_sync(
     def work() -> None:
         result: SyncResult | None = None
         try:
-            result = run()
-            inventory_done = result is not None and result.succeeded
-            if inventory_done and after_inventory and connector.kind not in MONITORING_KINDS:
-                after_inventory()
-        except Exception:
-            log.exception("sync of integration %s: refreshing monitoring failed", integration_id)
-        finally:
-            if on_finish is not None:
-                try:
-                    on_finish(result)
-                except Exception:
-                    log.exception("sync of integration %s: finish hook failed", integration_id)
-
-    def run() -> SyncResult | None:
-        try:
-            if connector.kind in MONITORING_KINDS:
-                return _finished(
-                    run_monitoring_sync(
-                        db,
-                        integration_id,
-                        cast(MonitoringConnector, connector),
-                        trigger=trigger,
-                        progress=progress,
-                        on_start=started_run,
-                        policy=policy,
-                    )
-                )
-            result = run_sync(
-                db,
+            result = sync_integration(
+                deps,
                 integration_id,
-                cast(Connector, connector),
                 trigger=trigger,
                 force=force,
                 progress=progress,
-                safeguard=safeguard,
                 on_start=started_run,
-                policy=policy,
+                on_result=lambda finished: broker.finish(finished.run_id, finished.status),
             )
         except BaseException as exc:
             if started.run_id is None:
@@ -247,15 +207,15 @@ def start_background_sync(
                 started.event.set()
             else:
                 log.exception("sync run %s failed", started.run_id)
-                broker.finish(started.run_id, "failed")
+                broker.finish(started.run_id, RunStatus.FAILED)
             if not isinstance(exc, Exception):
                 raise
-            return None
-        return _finished(result)
-
-    def _finished(result: SyncResult) -> SyncResult:
-        broker.finish(result.run_id, result.status)
-        return result
+        finally:
+            if on_finish is not None:
+                try:
+                    on_finish(result)
+                except Exception:
+                    log.exception("sync of integration %s: finish hook failed", integration_id)
 
     thread = threading.Thread(target=work, name=f"iroa-sync-{integration_id}", daemon=True)
     thread.start()
@@ -268,50 +228,35 @@ def start_background_sync(
 
 
 def start_integration_sync(
-    db: Database,
-    box: SecretBox,
+    deps: SyncDeps,
     broker: ProgressBroker,
     integration_id: int,
     actor: Actor,
     *,
-    trigger: str,
+    trigger: Trigger,
     force: bool = False,
-    safeguard: Safeguard | None = None,
     queue: SyncQueue | None = None,
 ) -> int:
-    """Start an audited background sync of one stored integration; return its run id.
+    """Start an audited sync of one stored integration for the API or dashboard; return its
+    run id.
 
     Given a ``queue`` (``IROA_EXECUTION=queue``), the run is recorded ``queued``
     and a worker carries it out; jobs of one integration run one after another.
     """
-    integration = get_integration_by_id(db, integration_id)
-    options = connection_options(integration, box)
-    connector: Connector | MonitoringConnector
-    if integration.kind in MONITORING_KINDS:
-        connector = create_monitoring_connector(integration.kind, options)
-    else:
-        connector = create_connector(integration.kind, options)
-    if queue is not None:
-        run_id = record_queued_run(db, integration.id, trigger, force)
-        record_sync_start(db, actor, integration.id, integration.name, run_id, force)
-        try:
-            queue.enqueue(integration.id, trigger=trigger, force=force, run_id=run_id)
-        except Exception as exc:
-            fail_queued_run(db, run_id, f"the sync could not be queued: {type(exc).__name__}")
-            raise
-        return run_id
+    integration = get_integration_by_id(deps.db, integration_id)
 
     def audit_start(run_id: int) -> None:
-        record_sync_start(db, actor, integration.id, integration.name, run_id, force)
+        record_sync_start(deps.db, actor, integration.id, integration.name, run_id, force)
 
-    return start_background_sync(
-        db,
-        integration.id,
-        connector,
-        broker,
-        trigger=trigger,
-        force=force,
-        safeguard=safeguard,
-        on_start=audit_start,
-        after_inventory=lambda: sync_all_monitoring(db, box, trigger=trigger),
-    )
+    if queue is None:
+        return start_sync(
+            deps, broker, integration.id, trigger=trigger, force=force, on_start=audit_start
+        )
+    run_id = record_queued_run(deps.db, integration.id, trigger, force)
+    audit_start(run_id)
+    try:
+        queue.enqueue(integration.id, trigger=trigger, force=force, run_id=run_id)
+    except Exception as exc:
+        fail_queued_run(deps.db, run_id, f"the sync could not be queued: {type(exc).__name__}")
+        raise
+    return run_id

@@ -28,26 +28,16 @@ from procrastinate.exceptions import AlreadyEnqueued
 from sqlalchemy.engine import make_url
 
 from iroa.config import Settings
-from iroa.connectors.base import Connector
-from iroa.connectors.monitoring import MonitoringConnector
-from iroa.connectors.registry import (
-    MONITORING_KINDS,
-    create_connector,
-    create_monitoring_connector,
-)
-from iroa.crypto import SecretBox, load_secret_key
 from iroa.db.engine import Database
-from iroa.integrations.service import connection_options, get_integration_by_id
-from iroa.sync.engine import (
+from iroa.integrations.service import IntegrationNotFoundError
+from iroa.sync.runs import (
     SyncAlreadyRunningError,
     SyncResult,
     fail_queued_run,
     recover_stale_runs,
-    run_sync,
 )
-from iroa.sync.monitoring import run_monitoring_sync, sync_all_monitoring
-from iroa.sync.reconcile import Safeguard
-from iroa.sync.schedule import SchedulePolicy
+from iroa.sync.service import SyncDeps, SyncNotStartedError, sync_integration
+from iroa.vocabulary import Trigger
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +86,7 @@ class SyncQueue:
         self,
         integration_id: int,
         *,
-        trigger: str,
+        trigger: Trigger,
         force: bool = False,
         run_id: int | None = None,
         once: bool = False,
@@ -124,56 +114,23 @@ class SyncQueue:
 
 @dataclass
 class WorkerContext:
-    """What a worker's jobs need: the database, the key to stored secrets, the policies."""
+    """What a worker's jobs need: the sync dependencies of this process."""
 
-    db: Database
-    box: SecretBox
-    safeguard: Safeguard
-    policy: SchedulePolicy
+    deps: SyncDeps
 
-    @classmethod
-    def from_settings(cls, settings: Settings, concurrency: int = 1) -> WorkerContext:
-        # Each running sync holds two connections: its lock, and its reads and writes.
-        pool_size = max(5, 2 * concurrency + 2)
-        return cls(
-            Database(settings.resolved_database_url, pool_size=pool_size),
-            SecretBox(load_secret_key(settings)),
-            Safeguard(settings.mass_removal_share, settings.mass_removal_min_objects),
-            SchedulePolicy(settings.min_sync_interval_s),
-        )
+    @property
+    def db(self) -> Database:
+        return self.deps.db
 
-    def sync(self, integration_id: int, trigger: str, force: bool, run_id: int | None) -> str:
+    def sync(self, integration_id: int, trigger: Trigger, force: bool, run_id: int | None) -> str:
         """Carry out one sync job; return the run's status."""
         try:
-            integration = get_integration_by_id(self.db, integration_id)
-            options = connection_options(integration, self.box)
-            monitor: MonitoringConnector | None = None
-            connector: Connector | None = None
-            if integration.kind in MONITORING_KINDS:
-                monitor = create_monitoring_connector(integration.kind, options)
-            else:
-                connector = create_connector(integration.kind, options)
-        except Exception as exc:
+            result = self._run(integration_id, trigger, force, run_id)
+        except (SyncNotStartedError, IntegrationNotFoundError) as exc:
             if run_id is not None:
                 fail_queued_run(self.db, run_id, f"the sync could not start: {exc}")
             log.warning("sync job of integration %s not started: %s", integration_id, exc)
             return "not started"
-        try:
-            if monitor is not None:
-                result = run_monitoring_sync(
-                    self.db,
-                    integration_id,
-                    monitor,
-                    trigger=trigger,
-                    policy=self.policy,
-                    run_id=run_id,
-                )
-            else:
-                assert connector is not None
-                result = self._run(integration_id, connector, trigger, force, run_id)
-                if result.succeeded:
-                    # As in embedded mode: monitoring is matched against the new inventory.
-                    sync_all_monitoring(self.db, self.box, trigger=trigger)
         except SyncAlreadyRunningError:
             # Started outside the queue (say, `iroa sync` on a shell): that run does the work.
             if run_id is not None:
@@ -182,30 +139,18 @@ class WorkerContext:
                 )
             log.info("integration %s is being synced elsewhere; job dropped", integration_id)
             return "skipped"
-        log.info("sync run %s of %r: %s", result.run_id, integration.name, result.status)
+        log.info("sync run %s of integration %s: %s", result.run_id, integration_id, result.status)
         return result.status
 
     def _run(
-        self,
-        integration_id: int,
-        connector: Connector,
-        trigger: str,
-        force: bool,
-        run_id: int | None,
+        self, integration_id: int, trigger: Trigger, force: bool, run_id: int | None
     ) -> SyncResult:
         """Run the sync; wait briefly for the lock, which a worker checking for stale runs
         may hold for an instant."""
         for attempt in range(LOCK_ATTEMPTS):
             try:
-                return run_sync(
-                    self.db,
-                    integration_id,
-                    connector,
-                    trigger=trigger,
-                    force=force,
-                    safeguard=self.safeguard,
-                    policy=self.policy,
-                    run_id=run_id,
+                return sync_integration(
+                    self.deps, integration_id, trigger=trigger, force=force, run_id=run_id
                 )
             except SyncAlreadyRunningError:
                 if attempt == LOCK_ATTEMPTS - 1:
@@ -221,10 +166,10 @@ def build_worker_app(context: WorkerContext, database_url: str) -> procrastinate
     )
 
     @app.task(name=TASK_NAME, queue=QUEUE_NAME)
-    def sync_integration(
+    def sync_integration_job(
         integration_id: int, trigger: str, force: bool = False, run_id: int | None = None
     ) -> str:
-        return context.sync(integration_id, trigger, force, run_id)
+        return context.sync(integration_id, Trigger(trigger), force, run_id)
 
     return app
 
@@ -263,9 +208,16 @@ async def _reap_forever(
         await asyncio.sleep(REAP_EVERY_S)
 
 
-def run_worker(settings: Settings, concurrency: int, name: str | None = None) -> None:
+def worker_pool_size(concurrency: int) -> int:
+    """Database connections a worker needs: each running sync holds its lock and its session."""
+    return max(5, 2 * concurrency + 2)
+
+
+def run_worker(
+    deps: SyncDeps, settings: Settings, concurrency: int, name: str | None = None
+) -> None:
     """Execute sync jobs until SIGINT or SIGTERM (then finish the running ones)."""
-    context = WorkerContext.from_settings(settings, concurrency)
+    context = WorkerContext(deps)
     app = build_worker_app(context, settings.resolved_database_url)
     options: dict[str, Any] = {
         "queues": [QUEUE_NAME],
@@ -293,7 +245,4 @@ def run_worker(settings: Settings, concurrency: int, name: str | None = None) ->
                 with contextlib.suppress(asyncio.CancelledError):
                     await reaper
 
-    try:
-        asyncio.run(main())
-    finally:
-        context.db.dispose()
+    asyncio.run(main())

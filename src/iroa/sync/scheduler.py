@@ -24,29 +24,17 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from iroa.connectors.base import ConnectionOptions, Connector
-from iroa.connectors.monitoring import MonitoringConnector
-from iroa.connectors.registry import (
-    MONITORING_KINDS,
-    create_connector,
-    create_monitoring_connector,
-)
-from iroa.crypto import SecretBox
 from iroa.db.base import utcnow
 from iroa.db.engine import Database
 from iroa.integrations.models import Integration
-from iroa.integrations.service import connection_options
-from iroa.sync.background import ProgressBroker, start_background_sync
-from iroa.sync.engine import SyncAlreadyRunningError
-from iroa.sync.monitoring import sync_all_monitoring
+from iroa.sync.background import ProgressBroker, start_sync
 from iroa.sync.queue import SyncQueue
-from iroa.sync.reconcile import Safeguard
-from iroa.sync.schedule import ScheduleEntry, SchedulePolicy, due_integrations, first_sync_at
+from iroa.sync.runs import SyncAlreadyRunningError
+from iroa.sync.schedule import ScheduleEntry, due_integrations, first_sync_at
+from iroa.sync.service import SyncDeps, SyncNotStartedError
+from iroa.vocabulary import Trigger
 
 log = logging.getLogger(__name__)
-
-
-Factory = Callable[[str, ConnectionOptions], Connector]
 
 
 @dataclass
@@ -57,20 +45,20 @@ class Scheduler:
     integration (here or in another process) is never started again.
     """
 
-    db: Database
-    box: SecretBox
+    deps: SyncDeps
     broker: ProgressBroker
-    safeguard: Safeguard = field(default_factory=Safeguard)
-    policy: SchedulePolicy = field(default_factory=SchedulePolicy)
     tick_s: float = 5.0
     clock: Callable[[], datetime] = utcnow
-    connector_factory: Factory = create_connector
     queue: SyncQueue | None = None
     """Enqueue due syncs for ``iroa worker`` processes instead of running them here."""
     _running: set[int] = field(default_factory=set, init=False)
     _changed: threading.Condition = field(default_factory=threading.Condition, init=False)
     _stop: threading.Event = field(default_factory=threading.Event, init=False)
     _thread: threading.Thread | None = field(default=None, init=False)
+
+    @property
+    def db(self) -> Database:
+        return self.deps.db
 
     def start(self) -> None:
         """Begin ticking in a daemon thread."""
@@ -146,7 +134,7 @@ class Scheduler:
         entries: list[ScheduleEntry] = []
         for integration_id, enabled, interval_s, next_sync_at, last_success_at in rows:
             if next_sync_at is None and interval_s:
-                jitter_s = self.policy.draw_jitter_s(interval_s)
+                jitter_s = self.deps.policy.schedule.draw_jitter_s(interval_s)
                 next_sync_at = first_sync_at(now, interval_s, last_success_at, jitter_s)
                 self._set_next(integration_id, next_sync_at, only_if_unset=True)
             entries.append(ScheduleEntry(integration_id, enabled, interval_s, next_sync_at))
@@ -161,7 +149,9 @@ class Scheduler:
 
     def _claim(self, entry: ScheduleEntry, now: datetime) -> bool:
         """Take this due time for this process: true for exactly one scheduler."""
-        lease = now + timedelta(seconds=entry.interval_seconds or self.policy.min_interval_s)
+        lease = now + timedelta(
+            seconds=entry.interval_seconds or self.deps.policy.schedule.min_interval_s
+        )
         stmt = (
             update(Integration)
             .where(
@@ -178,7 +168,7 @@ class Scheduler:
             log.debug("scheduler: integration %s was claimed elsewhere", entry.integration_id)
             return None
         try:
-            job_id = queue.enqueue(entry.integration_id, trigger="schedule", once=True)
+            job_id = queue.enqueue(entry.integration_id, trigger=Trigger.SCHEDULE, once=True)
         except Exception:
             log.exception(
                 "scheduler: queueing the sync of integration %s failed", entry.integration_id
@@ -191,23 +181,6 @@ class Scheduler:
         return job_id
 
     def _start_one(self, integration_id: int, now: datetime) -> int | None:
-        with self.db.session() as session:
-            integration = session.get(Integration, integration_id)
-        if integration is None:
-            return None
-        try:
-            options = connection_options(integration, self.box)
-            connector: Connector | MonitoringConnector
-            if integration.kind in MONITORING_KINDS:
-                connector = create_monitoring_connector(integration.kind, options)
-            else:
-                connector = self.connector_factory(integration.kind, options)
-        except Exception as exc:
-            # Nothing to run (say, a kind this version cannot sync): look again an interval later.
-            log.warning("scheduler: cannot sync %r: %s", integration.name, exc)
-            delay = timedelta(seconds=integration.interval_seconds or self.policy.min_interval_s)
-            self._set_next(integration_id, now + delay)
-            return None
         with self._changed:
             self._running.add(integration_id)
 
@@ -217,24 +190,31 @@ class Scheduler:
                 self._changed.notify_all()
 
         try:
-            run_id = start_background_sync(
-                self.db,
-                integration_id,
-                connector,
-                self.broker,
-                trigger="schedule",
-                safeguard=self.safeguard,
-                policy=self.policy,
-                on_finish=finished,
-                after_inventory=lambda: sync_all_monitoring(self.db, self.box),
+            run_id = start_sync(
+                self.deps, self.broker, integration_id, trigger=Trigger.SCHEDULE, on_finish=finished
             )
+        except SyncNotStartedError as exc:
+            # Nothing to run (say, a kind this version cannot sync): look again an interval later.
+            log.warning("scheduler: %s", exc)
+            finished(None)
+            self._set_next(integration_id, now + self._retry_delay(integration_id))
+            return None
         except SyncAlreadyRunningError:
-            log.debug("scheduler: %r is being synced elsewhere; skipped", integration.name)
+            log.debug(
+                "scheduler: integration %s is being synced elsewhere; skipped", integration_id
+            )
             finished(None)
             return None
         except Exception:
-            log.exception("scheduler: starting the sync of %r failed", integration.name)
+            log.exception("scheduler: starting the sync of integration %s failed", integration_id)
             finished(None)
             return None
-        log.info("scheduler: started sync run %s of %r", run_id, integration.name)
+        log.info("scheduler: started sync run %s of integration %s", run_id, integration_id)
         return run_id
+
+    def _retry_delay(self, integration_id: int) -> timedelta:
+        with self.db.session() as session:
+            interval_s = session.scalar(
+                select(Integration.interval_seconds).where(Integration.id == integration_id)
+            )
+        return timedelta(seconds=interval_s or self.deps.policy.schedule.min_interval_s)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -32,6 +31,7 @@ from iroa.connectors.registry import (
 )
 from iroa.crypto import SecretBox
 from iroa.db.engine import Database
+from iroa.errors import IroaError
 from iroa.exports.csv import (
     list_csv,
     list_view_csv,
@@ -46,9 +46,10 @@ from iroa.integrations.monitoring import PRESETS, resolve_settings
 from iroa.inventory.details import get_object
 from iroa.inventory.listing import InvalidQueryError, ListParams, Page, list_page
 from iroa.inventory.overview import get_summary, list_changes, vm_count_trend
-from iroa.sync.background import SyncStartTimeoutError, start_integration_sync
-from iroa.sync.engine import SyncAlreadyRunningError
+from iroa.runtime import Runtime
+from iroa.sync.background import start_integration_sync
 from iroa.sync.history import get_run, list_runs_page
+from iroa.vocabulary import RunStatus, Trigger
 from iroa.web.charts import trend_chart
 from iroa.web.formatting import format_time
 from iroa.web.monitoring import monitoring_coverage, monitoring_panel
@@ -527,23 +528,17 @@ def _sync_now(
     force: bool = False,
 ) -> Response:
     try:
+        runtime: Runtime = request.app.state.runtime
         run_id = start_integration_sync(
-            db,
-            request.app.state.box,
-            request.app.state.broker,
+            runtime.sync,
+            runtime.broker,
             integration_id,
             user.principal.actor,
-            trigger="manual",
+            trigger=Trigger.MANUAL,
             force=force,
-            safeguard=request.app.state.safeguard,
-            queue=request.app.state.queue,
+            queue=runtime.queue,
         )
-    except (
-        service.IntegrationError,
-        UnsupportedKindError,
-        SyncAlreadyRunningError,
-        SyncStartTimeoutError,
-    ) as exc:
+    except IroaError as exc:
         notice = {"ok": False, "text": f"Sync not started: {exc}"}
         if back and not isinstance(exc, service.IntegrationNotFoundError):
             return _integration_page(request, user, db, integration_id, notice=notice, status=409)
@@ -577,11 +572,10 @@ SAVED_NOTICES = {
 
 
 def _held(run: dict[str, Any] | None) -> dict[str, Any] | None:
-    """A held run with ``reason``: its error without the CLI's advice (here a button forces)."""
-    if run is None or run["status"] != "held":
+    """A held run with ``reason``, the safeguard's words (here a button forces the run)."""
+    if run is None or run["status"] != RunStatus.HELD:
         return None
     reason = (run["error"] or "it would remove too much").removeprefix("held: ")
-    reason = re.sub(r"\s*\(run again with --allow-mass-removal[^)]*\)", "", reason)
     return {**run, "reason": reason}
 
 
