@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test lint format bench peers clean
+.PHONY: run test check lint format bench peers clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "IROA needs Python 3.11 or newer")'
@@ -33,6 +33,10 @@ peers:
 ## test: set up, install the test peers, lint and run every test on SQLite and PostgreSQL
 test: $(STAMP) peers lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## check: the inner loop: lint, type check and every test that needs no peer
+check: $(STAMP) lint
+	$(BIN)/python -m pytest -m "not peer" -q $(PYTEST_ARGS)
 
 ## lint: ruff and mypy (strict on src/)
 lint: $(STAMP)

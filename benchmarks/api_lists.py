@@ -47,9 +47,9 @@ from fastapi import FastAPI
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
 
-from iroa.api.app import create_app
 from iroa.audit.service import CLI_ACTOR
-from iroa.auth.service import create_token, create_user
+from iroa.auth.tokens import create_token
+from iroa.auth.users import create_user
 from iroa.config import Settings
 from iroa.connectors.base import (
     ClusterRecord,
@@ -70,6 +70,7 @@ from iroa.crypto import SecretBox
 from iroa.db.engine import Database
 from iroa.db.migrate import upgrade
 from iroa.integrations.service import IntegrationInput, add_integration
+from iroa.server import create_app
 from iroa.sync.engine import run_sync
 
 SQLITE_P95_TARGET_MS = 50.0

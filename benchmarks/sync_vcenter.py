@@ -54,7 +54,7 @@ def fresh_database(database_url: str | None, workdir: Path, name: str) -> Any:
     url = database_url or f"sqlite:///{path}"
     db = Database(url)
     if database_url:
-        from iroa.db.models import Base
+        from iroa.models import Base
 
         Base.metadata.drop_all(db.engine)
         with db.engine.begin() as conn:

@@ -17,7 +17,7 @@ from iroa.config import Settings
 from iroa.crypto import SecretBox
 from iroa.db.engine import Database
 from iroa.db.migrate import upgrade
-from iroa.db.models import Base
+from iroa.models import Base
 
 pytest_plugins = [
     "tests.peers.plugin",

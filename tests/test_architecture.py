@@ -63,3 +63,9 @@ def test_connectors_do_not_touch_the_database() -> None:
         offenders("connectors", ("sqlalchemy", "alembic", "iroa.db", "iroa.inventory", "iroa.sync"))
         == []
     )
+
+
+@pytest.mark.parametrize(("package", "other"), [("api", "web"), ("web", "api")])
+def test_the_api_and_the_dashboard_stand_side_by_side(package: str, other: str) -> None:
+    """What both need lives in ``iroa.http``; the app factory (``iroa.server``) joins them."""
+    assert offenders(package, (f"iroa.{other}",)) == []

@@ -11,12 +11,13 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from iroa.api.app import create_app
 from iroa.audit.service import CLI_ACTOR
 from iroa.auth.models import User
-from iroa.auth.service import create_token, hash_password
+from iroa.auth.service import hash_password
+from iroa.auth.tokens import create_token
 from iroa.config import Settings
 from iroa.db.engine import Database
+from iroa.server import create_app
 
 ROLES = ("viewer", "operator", "admin")
 PASSWORD = "correct horse battery"

@@ -17,12 +17,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
-from iroa.api.app import create_app
 from iroa.audit.service import CLI_ACTOR
-from iroa.auth.service import create_token, create_user
+from iroa.auth.tokens import create_token
+from iroa.auth.users import create_user
 from iroa.config import Settings
 from iroa.db.engine import Database
-from iroa.db.models import Base
+from iroa.models import Base
+from iroa.server import create_app
 from tests.api.inventory_estate import EstateIds, build_estate
 
 MAX_PAGES = 200

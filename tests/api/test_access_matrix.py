@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 
-from iroa.api.app import PUBLIC_ROUTES, create_app
 from iroa.config import Settings
+from iroa.server import PUBLIC_ROUTES, create_app
 from tests.api.fixtures import ROLES, Api
 
 ADMIN_ONLY_PREFIXES = ("/api/v1/users", "/api/v1/audit")
@@ -29,7 +29,7 @@ MISSING_ID = "987654"
 
 
 def required_role(method: str, path: str) -> str | None:
-    """The least role a route needs by the rules of SPEC §5.2; None for public routes."""
+    """The least role a route needs by the role rules of docs/api.md; None for public routes."""
     if (method, path) in PUBLIC_ROUTES:
         return None
     if path.startswith(ADMIN_ONLY_PREFIXES):

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from iroa.db.models import Base
+from iroa.models import Base
 from tests.api.fixtures import Api
 from tests.api.test_sync_api import read_events
 from tests.peers.vcsim import Topology

@@ -13,9 +13,9 @@ import httpx
 import pytest
 import uvicorn
 
-from iroa.api.app import create_app
 from iroa.audit.service import CLI_ACTOR
-from iroa.auth.service import create_token, create_user
+from iroa.auth.tokens import create_token
+from iroa.auth.users import create_user
 from iroa.config import Settings
 from iroa.connectors.base import (
     ClusterRecord,
@@ -37,6 +37,7 @@ from iroa.crypto import SecretBox, load_secret_key
 from iroa.db.engine import Database
 from iroa.db.migrate import upgrade
 from iroa.integrations.service import IntegrationInput, add_integration
+from iroa.server import create_app
 from iroa.sync import service as sync_service
 
 VMS = 2_000

@@ -6,10 +6,10 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from iroa.api.app import create_app
 from iroa.config import Settings
 from iroa.db.engine import Database
 from iroa.db.migrate import is_up_to_date
+from iroa.server import create_app
 
 
 def test_app_migrates_on_start_and_reports_health(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from iroa.connectors.base import VmRecord
 from iroa.db.engine import Database
-from iroa.inventory.listing import encode_cursor
+from iroa.paging import encode_cursor
 from tests.api.inventory_estate import sync_snapshot, vcenter_snapshot
 from tests.api.inventory_fixtures import open_inventory_api
 

@@ -9,7 +9,6 @@ import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from iroa.api.app import create_app
 from iroa.config import Settings
 from iroa.connectors.base import (
     DatacenterRecord,
@@ -20,6 +19,7 @@ from iroa.connectors.base import (
     VmRecord,
 )
 from iroa.integrations.service import IntegrationInput, add_integration
+from iroa.server import create_app
 from iroa.sync.engine import run_sync
 from tests.api.fixtures import Api
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine, select
 from sqlalchemy.sql.elements import quoted_name
 
-from iroa.api.responses import FastJSONResponse
+from iroa.http.responses import FastJSONResponse
 from iroa.inventory.queries import jsonable_rows, row_keys
 
 

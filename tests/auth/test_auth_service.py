@@ -16,15 +16,9 @@ from iroa.auth.service import (
     UserConflictError,
     UserError,
     authenticate_password,
-    authenticate_token,
-    create_token,
-    create_user,
-    delete_user,
-    ensure_initial_admin,
-    hash_token,
-    revoke_token,
-    update_user,
 )
+from iroa.auth.tokens import authenticate_token, create_token, hash_token, revoke_token
+from iroa.auth.users import create_user, delete_user, ensure_initial_admin, update_user
 from iroa.db.engine import Database
 from tests.api.fixtures import FrozenClock
 

@@ -12,17 +12,9 @@ from sqlalchemy import event, update
 from iroa.audit.service import CLI_ACTOR
 from iroa.auth.models import ApiToken
 from iroa.auth.recent import RECENT_SECONDS, RecentTokens, Verified, recent_tokens
-from iroa.auth.service import (
-    Principal,
-    authenticate_token,
-    create_token,
-    create_user,
-    delete_user,
-    end_session,
-    hash_token,
-    revoke_token,
-    update_user,
-)
+from iroa.auth.service import Principal
+from iroa.auth.tokens import authenticate_token, create_token, end_session, hash_token, revoke_token
+from iroa.auth.users import create_user, delete_user, update_user
 from iroa.db.base import utcnow
 from iroa.db.engine import Database
 from tests.api.fixtures import FrozenClock

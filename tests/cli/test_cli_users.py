@@ -15,7 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from iroa.auth.service import UserError, authenticate_password, authenticate_token
+from iroa.auth.service import UserError, authenticate_password
+from iroa.auth.tokens import authenticate_token
 from iroa.cli.main import ensure_first_admin, main
 from iroa.config import Settings
 from iroa.db.engine import Database

@@ -8,7 +8,7 @@ from sqlalchemy import text
 
 from iroa.db.engine import Database
 from iroa.db.migrate import head_revision, include_name, is_up_to_date
-from iroa.db.models import Base
+from iroa.models import Base
 
 
 def test_models_and_migrations_agree(db: Database) -> None:

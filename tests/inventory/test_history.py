@@ -24,9 +24,10 @@ from iroa.inventory.history import (
     inventory_as_of,
     parse_as_of,
 )
-from iroa.inventory.listing import InvalidQueryError, ListParams, list_page
+from iroa.inventory.listing import ListParams, list_page
 from iroa.inventory.queries import LISTABLE, list_objects
 from iroa.inventory.types import OBJECT_TYPES
+from iroa.paging import InvalidQueryError
 from tests.inventory.history_estate import BOOT, run_sequence
 
 CHILD_TABLES = [t for t in OBJECT_TYPES if not t.primary]

@@ -40,6 +40,19 @@ class StartVcsim(Protocol):
     ) -> VcsimServer: ...
 
 
+PEER_FIXTURES = frozenset(
+    {"vcsim_binary", "vcsim", "winrm", "prometheus", "zabbix", "zabbix_estate", "browser"}
+)
+"""Fixtures that start a local peer; the tests that use one are marked ``peer``."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark ``peer`` every test that starts a peer, so ``make check`` can leave them out."""
+    for item in items:
+        if PEER_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.peer)
+
+
 def missing_peer(reason: str) -> None:
     """Skip locally, but fail in CI, where a missing peer means a broken setup."""
     if os.environ.get("CI") == "true":

@@ -16,7 +16,6 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
-from iroa.api.app import create_app
 from iroa.config import Settings
 from iroa.connectors.base import (
     ConnectionOptions,
@@ -32,6 +31,7 @@ from iroa.db.engine import Database
 from iroa.db.locks import sync_lock
 from iroa.integrations.models import Integration
 from iroa.integrations.service import IntegrationError, IntegrationInput, add_integration
+from iroa.server import create_app
 from iroa.sync.background import ProgressBroker
 from iroa.sync.models import SyncRun
 from iroa.sync.policy import SyncPolicy

@@ -9,10 +9,10 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from iroa.api.app import create_app
 from iroa.auth.models import User
 from iroa.config import Settings
 from iroa.db.engine import Database
+from iroa.server import create_app
 from tests.api.fixtures import PASSWORD, ROLES, FrozenClock, password_hash
 from tests.api.inventory_estate import EstateIds, build_estate, resync_vcenter
 

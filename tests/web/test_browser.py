@@ -25,10 +25,10 @@ from typing import Any
 import pytest
 import uvicorn
 
-from iroa.api.app import create_app
 from iroa.config import Settings
 from iroa.db.engine import Database
 from iroa.db.migrate import upgrade
+from iroa.server import create_app
 from tests.api.fixtures import PASSWORD
 from tests.peers import vsphere_ops as ops
 from tests.peers.plugin import StartVcsim, missing_peer

@@ -215,7 +215,7 @@ def test_a_held_run_shows_why_and_an_admin_forces_a_sync_after_confirming(web: W
 
 
 def test_run_history_pages_back(web: Web, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("iroa.web.routes.RUNS_PAGE_SIZE", 2)
+    monkeypatch.setattr("iroa.web.integrations.RUNS_PAGE_SIZE", 2)
     log_in(web.client, "viewer")
     path: str | None = f"/integrations/{vc(web)}"
     seen: list[int] = []

@@ -154,7 +154,7 @@ def test_vm_list_searches_filters_sorts_and_pages(web: Web) -> None:
 
 
 def test_vm_list_pages_with_the_cursor(web: Web, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("iroa.web.routes.PAGE_SIZE", 10)
+    monkeypatch.setattr("iroa.web.inventory.PAGE_SIZE", 10)
     log_in(web.client, "viewer")
     seen: list[str] = []
     path = "/vms?sort=-num_cpu"

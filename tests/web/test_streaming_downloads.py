@@ -19,13 +19,14 @@ import pytest
 import uvicorn
 from sqlalchemy import create_engine, text
 
-from iroa.api.app import create_app
 from iroa.audit.service import CLI_ACTOR
-from iroa.auth.service import create_token, create_user
+from iroa.auth.tokens import create_token
+from iroa.auth.users import create_user
 from iroa.config import Settings
 from iroa.crypto import SecretBox
 from iroa.db.engine import Database
 from iroa.integrations.service import IntegrationInput, add_integration
+from iroa.server import create_app
 from iroa.sync.engine import run_sync
 from tests.api.test_concurrent_readers import large_snapshot
 from tests.inventory.history_estate import StaticConnector

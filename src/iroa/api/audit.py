@@ -6,9 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, status
 
-from iroa.api.deps import DB, Admin
 from iroa.api.schemas import AuditList, AuditOut
 from iroa.audit.service import list_entries
+from iroa.http.deps import DB, Admin
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 

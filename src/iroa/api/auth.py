@@ -2,28 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from fastapi import APIRouter, Request, Response, status
 
-from iroa.api.deps import (
+from iroa.api.schemas import LoginIn, Me, Problem, SessionOut, TokenCreated
+from iroa.audit.service import Actor
+from iroa.auth.service import authenticate_password
+from iroa.auth.tokens import create_token, end_session
+from iroa.http.deps import (
     CSRF_COOKIE,
     DB,
     SESSION_COOKIE,
     Clock,
     CurrentUser,
 )
-from iroa.api.schemas import LoginIn, Me, Problem, SessionOut, TokenCreated
-from iroa.audit.service import Actor
-from iroa.auth.models import User
-from iroa.auth.service import (
-    SESSION_LIFETIME,
-    authenticate_password,
-    create_token,
-    csrf_token_for,
-    end_session,
-)
-from iroa.db.engine import Database
+from iroa.http.sessions import start_session
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 LOGIN_ERRORS: dict[int | str, dict[str, object]] = {
@@ -60,44 +54,6 @@ def issue_token(body: LoginIn, db: DB, clock: Clock) -> TokenCreated:
             "expires_at": expires_at,
         }
     )
-
-
-def start_session(
-    db: Database, user: User, clock: Clock, request: Request, response: Response
-) -> tuple[str, datetime]:
-    """Open a dashboard session for ``user``: set its cookies; return the CSRF token and expiry."""
-    expires_at = clock() + SESSION_LIFETIME
-    issued = create_token(
-        db,
-        Actor(user.id, user.username),
-        user.id,
-        "dashboard session",
-        expires_at=expires_at,
-        kind="session",
-        clock=clock,
-    )
-    csrf = csrf_token_for(issued.secret)
-    secure = request.url.scheme == "https"
-    max_age = int(SESSION_LIFETIME.total_seconds())
-    response.set_cookie(
-        SESSION_COOKIE,
-        issued.secret,
-        max_age=max_age,
-        httponly=True,
-        secure=secure,
-        samesite="strict",
-        path="/",
-    )
-    response.set_cookie(
-        CSRF_COOKIE,
-        csrf,
-        max_age=max_age,
-        httponly=False,
-        secure=secure,
-        samesite="strict",
-        path="/",
-    )
-    return csrf, expires_at
 
 
 @router.post("/session", response_model=SessionOut, responses=LOGIN_ERRORS)

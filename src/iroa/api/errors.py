@@ -1,4 +1,5 @@
-"""Errors as JSON ``{"detail": "one clear message"}``: bad input 422, unknown ids 404."""
+"""Errors as JSON ``{"detail": "one clear message"}``, one status per group of
+:mod:`iroa.errors`: bad input 422, unknown ids 404, conflicts 409, bad credentials 401."""
 
 from __future__ import annotations
 
@@ -9,20 +10,15 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from iroa.auth.service import (
-    InvalidCredentialsError,
-    LoginThrottledError,
-    TokenNotFoundError,
-    UserConflictError,
-    UserError,
-    UserNotFoundError,
+from iroa.auth.service import LoginThrottledError
+from iroa.errors import (
+    ConflictError,
+    InvalidInputError,
+    IroaError,
+    NotFoundError,
+    UnauthenticatedError,
+    UnavailableError,
 )
-from iroa.connectors.registry import UnsupportedKindError
-from iroa.crypto import SecretKeyError
-from iroa.integrations.service import IntegrationError, IntegrationNotFoundError
-from iroa.inventory.listing import InvalidQueryError
-from iroa.sync.background import SyncStartTimeoutError
-from iroa.sync.runs import SyncAlreadyRunningError
 
 
 def describe_validation_error(error: dict[str, Any]) -> str:
@@ -87,19 +83,15 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation)
     _describe_422_as_a_message(app)
 
+    # Starlette picks the handler of the first class in an error's MRO that has one,
+    # so each error class lists its group first among its bases.
     mapping: list[tuple[type[Exception], int]] = [
-        (UserNotFoundError, 404),
-        (TokenNotFoundError, 404),
-        (IntegrationNotFoundError, 404),
-        (UserConflictError, 409),
-        (SyncAlreadyRunningError, 409),
-        (UserError, 422),
-        (IntegrationError, 422),
-        (UnsupportedKindError, 422),
-        (InvalidQueryError, 422),
-        (InvalidCredentialsError, 401),
-        (SecretKeyError, 500),
-        (SyncStartTimeoutError, 503),
+        (IroaError, 500),
+        (InvalidInputError, 422),
+        (NotFoundError, 404),
+        (ConflictError, 409),
+        (UnauthenticatedError, 401),
+        (UnavailableError, 503),
     ]
     for exc_type, status in mapping:
 

@@ -10,36 +10,26 @@ before any byte of the file is sent.
 
 from __future__ import annotations
 
-import os
-import tempfile
-from collections.abc import Callable, Generator
+from collections.abc import Generator
 from datetime import datetime
 from enum import StrEnum
-from itertools import chain
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
-import anyio
 from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import FileResponse, StreamingResponse
-from starlette.background import BackgroundTask
-from starlette.concurrency import run_in_threadpool
-from starlette.types import Receive, Scope, Send
 
-from iroa.api.deps import DB, require_operator
-from iroa.db.base import utcnow
 from iroa.db.engine import Database
 from iroa.exports.csv import list_csv, stream_sheet_csv
 from iroa.exports.service import SHEETS
 from iroa.exports.xlsx import write_xlsx
+from iroa.http.deps import DB, require_operator
+from iroa.http.responses import XLSX_MEDIA_TYPE, csv_stream_response, file_response
 from iroa.inventory.history import parse_as_of
-from iroa.inventory.listing import InvalidQueryError
 from iroa.inventory.queries import LISTABLE
+from iroa.paging import InvalidQueryError
 
 router = APIRouter(prefix="/api/v1", tags=["exports"], dependencies=[Depends(require_operator)])
-
-XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
 
 ExportType = StrEnum(  # type: ignore[misc]
     "ExportType", [(name, name) for name in (*LISTABLE, *(sheet.name for sheet in SHEETS))]
@@ -65,68 +55,6 @@ def _as_of(value: str | None) -> datetime | None:
         return parse_as_of(value)
     except InvalidQueryError as exc:
         raise HTTPException(422, str(exc)) from exc
-
-
-def file_response(
-    write: Callable[[Path], Any], media_type: str, suffix: str, stem: str
-) -> FileResponse:
-    """Write the export to a temporary file, and answer with it; the file is deleted after."""
-    fd, name = tempfile.mkstemp(prefix="iroa-export-", suffix=suffix)
-    os.close(fd)
-    path = Path(name)
-    try:
-        write(path)
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
-    filename = f"{stem}-{utcnow():%Y%m%d-%H%M%S}{suffix}"
-    return FileResponse(
-        path,
-        media_type=media_type,
-        filename=filename,
-        background=BackgroundTask(path.unlink, missing_ok=True),
-    )
-
-
-class ClosingStreamingResponse(StreamingResponse):
-    """A streaming response that closes its generator however the response ends — done,
-    failed, or the client gone — so the generator's read transaction and database
-    connection are given back at once (not when the generator is garbage-collected)."""
-
-    def __init__(self, chunks: Generator[str, None, None], first: str, **kwargs: Any) -> None:
-        self._chunks = chunks
-        super().__init__(chain([first], chunks), **kwargs)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        try:
-            await super().__call__(scope, receive, send)
-        finally:
-            # Starlette waits for a running next() to return before cancelling, so the
-            # generator is not executing here; shielded, as the task may be cancelled.
-            with anyio.CancelScope(shield=True):
-                await run_in_threadpool(self._chunks.close)
-
-
-def csv_stream_response(chunks: Generator[str, None, None], stem: str) -> StreamingResponse:
-    """Stream CSV text as an attachment named ``stem-<UTC time>.csv``.
-
-    The first chunk is read before answering: any error of the parameters (an
-    unknown integration, a bad filter) is raised here, before the response starts.
-    """
-    try:
-        first = next(chunks)
-    except StopIteration:
-        first = ""
-    except BaseException:
-        chunks.close()
-        raise
-    filename = f"{stem}-{utcnow():%Y%m%d-%H%M%S}.csv"
-    return ClosingStreamingResponse(
-        chunks,
-        first,
-        media_type=CSV_MEDIA_TYPE,
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
 
 
 @router.get(

@@ -8,9 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 
-from iroa.api.deps import get_db, require_viewer
 from iroa.api.inventory import IdFilter, PageOut, Platform, TextFilter
-from iroa.api.responses import FastJSONResponse
 from iroa.config import Settings
 from iroa.db.engine import Database
 from iroa.findings.listing import (
@@ -21,7 +19,10 @@ from iroa.findings.listing import (
     list_findings,
 )
 from iroa.findings.rules import RULES, Thresholds, describe_conditions
-from iroa.inventory.listing import DEFAULT_LIMIT, MAX_LIMIT, MAX_SEARCH_LENGTH, InvalidQueryError
+from iroa.http.deps import get_db, require_viewer
+from iroa.http.responses import FastJSONResponse
+from iroa.inventory.listing import MAX_SEARCH_LENGTH
+from iroa.paging import DEFAULT_LIMIT, MAX_LIMIT, InvalidQueryError
 
 router = APIRouter(
     prefix="/api/v1/findings", tags=["findings"], dependencies=[Depends(require_viewer)]

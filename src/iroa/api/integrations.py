@@ -6,7 +6,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Response, status
 
-from iroa.api.deps import DB, Admin, AppRuntime, AppSettings, Operator, Viewer
 from iroa.api.schemas import (
     CheckResult,
     Id,
@@ -22,6 +21,7 @@ from iroa.api.schemas import (
 from iroa.connectors.base import ConnectorError
 from iroa.connectors.registry import check_connection
 from iroa.crypto import SecretBox
+from iroa.http.deps import DB, Admin, AppRuntime, AppSettings, Operator, Viewer
 from iroa.integrations import service
 from iroa.integrations.models import Integration
 from iroa.sync.background import start_integration_sync

@@ -17,24 +17,16 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from iroa.api.deps import get_db, require_viewer
 from iroa.api.query import query_of, query_openapi
-from iroa.api.responses import FastJSONResponse
 from iroa.db.engine import Database
-from iroa.findings.listing import count_open_findings
-from iroa.inventory.details import get_object
+from iroa.findings.listing import count_open_findings, object_detail
+from iroa.http.deps import get_db, require_viewer
+from iroa.http.responses import FastJSONResponse
 from iroa.inventory.history import list_page_as_of, parse_as_of
-from iroa.inventory.listing import (
-    DEFAULT_LIMIT,
-    MAX_INT,
-    MAX_LIMIT,
-    MAX_SEARCH_LENGTH,
-    InvalidQueryError,
-    ListParams,
-    platform_inventory,
-)
+from iroa.inventory.listing import MAX_SEARCH_LENGTH, ListParams, platform_inventory
 from iroa.inventory.overview import get_summary, list_changes
 from iroa.monitoring.queries import monitoring_of
+from iroa.paging import DEFAULT_LIMIT, MAX_INT, MAX_LIMIT, InvalidQueryError
 
 router = APIRouter(prefix="/api/v1", tags=["inventory"], dependencies=[Depends(require_viewer)])
 
@@ -228,7 +220,7 @@ class NetworkQuery(PlatformPaging):
 
 
 def _detail(db: Database, plural: str, object_id: int, label: str) -> JSONResponse:
-    found = get_object(db, plural, object_id)
+    found = object_detail(db, plural, object_id)
     if found is None:
         raise HTTPException(404, f"no {label} with id {object_id}")
     if plural in ("vms", "hosts"):

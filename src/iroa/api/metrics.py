@@ -12,8 +12,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from iroa.api.deps import current_user
 from iroa.db.engine import Database
+from iroa.http.deps import current_user
 from iroa.sync.stats import read_stats
 
 

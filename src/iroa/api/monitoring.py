@@ -7,8 +7,8 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 
-from iroa.api.deps import DB, require_viewer
-from iroa.api.responses import FastJSONResponse
+from iroa.http.deps import DB, require_viewer
+from iroa.http.responses import FastJSONResponse
 from iroa.monitoring import queries
 
 router = APIRouter(

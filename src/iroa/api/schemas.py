@@ -9,12 +9,10 @@ from fastapi import Path
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from iroa.integrations.service import MAX_INTERVAL_S, MAX_SYNC_TIMEOUT_S, MIN_SYNC_TIMEOUT_S
+from iroa.vocabulary import IntegrationKind, Role, RunStatus, Transport
 
 MAX_ID = 2**63 - 1
 Id = Annotated[int, Path(ge=1, le=MAX_ID, description="The object's id")]
-Role = Literal["viewer", "operator", "admin"]
-Kind = Literal["vcenter", "hyperv", "prometheus", "zabbix"]
-Transport = Literal["ntlm", "kerberos", "credssp", "basic"]
 
 
 class Problem(BaseModel):
@@ -154,7 +152,7 @@ class MonitoringSettingsIn(_In):
 
 class IntegrationOut(BaseModel):
     id: int
-    kind: Kind
+    kind: IntegrationKind
     name: str
     url: str
     username: str | None
@@ -184,7 +182,7 @@ class IntegrationList(BaseModel):
 
 
 class IntegrationCreate(_In):
-    kind: Kind
+    kind: IntegrationKind
     name: str = Field(min_length=1, max_length=200)
     url: str = Field(min_length=1, max_length=2000, examples=["https://vcenter.example.com"])
     username: str | None = Field(default=None, max_length=500)
@@ -241,7 +239,7 @@ class SyncRunOut(BaseModel):
     integration: str
     platform: str
     trigger: str
-    status: Literal["queued", "running", "succeeded", "failed", "held", "interrupted"]
+    status: RunStatus
     forced: bool
     started_at: datetime
     finished_at: datetime | None

@@ -11,9 +11,9 @@ from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from iroa.api.deps import DB, AppRuntime, Viewer
 from iroa.api.schemas import MAX_ID, Id, Problem, SyncRunList, SyncRunOut
 from iroa.db.engine import Database
+from iroa.http.deps import DB, AppRuntime, Viewer
 from iroa.sync.background import ProgressBroker
 from iroa.sync.history import get_run, list_runs_page
 from iroa.vocabulary import RunStatus

@@ -9,8 +9,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from iroa.db.base import Base, UTCDateTime, utcnow
 from iroa.db.types import IdType
+from iroa.vocabulary import Role
 
-ROLES = ("viewer", "operator", "admin")
+ROLES = tuple(Role)
 TOKEN_KINDS = ("api", "session")
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -21,28 +20,15 @@ from iroa.integrations.service import (
     list_integrations,
     remove_integration,
 )
+from iroa.vocabulary import IntegrationKind, Transport
 
 app = typer.Typer(help="Manage the systems IROA reads.", no_args_is_help=True)
-
-
-class Kind(StrEnum):
-    vcenter = "vcenter"
-    hyperv = "hyperv"
-    prometheus = "prometheus"
-    zabbix = "zabbix"
-
-
-class Transport(StrEnum):
-    ntlm = "ntlm"
-    kerberos = "kerberos"
-    credssp = "credssp"
-    basic = "basic"
 
 
 @app.command("add")
 def add(
     ctx: typer.Context,
-    kind: Annotated[Kind, typer.Argument(help="Kind of system")],
+    kind: Annotated[IntegrationKind, typer.Argument(help="IntegrationKind of system")],
     name: Annotated[str, typer.Argument(help="A unique name")],
     url: Annotated[str, typer.Option(help="e.g. https://vcenter.example.com")],
     username: Annotated[str | None, typer.Option(help="Login name")] = None,
@@ -166,7 +152,7 @@ def list_command(
         rows,
         [
             ("name", "Name"),
-            ("kind", "Kind"),
+            ("kind", "IntegrationKind"),
             ("url", "URL"),
             ("username", "User"),
             ("has_secret", "Secret"),

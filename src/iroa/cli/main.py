@@ -10,16 +10,11 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
-from iroa.auth.service import AuthError, UserError
+from iroa.auth.service import UserError
 from iroa.cli import export, integrations, inventory, sync, users
 from iroa.cli.context import CliContext, get_context
 from iroa.config import ExecutionModeError, Settings
-from iroa.connectors.base import ConnectorError
-from iroa.crypto import SecretKeyError
-from iroa.db.schema import SchemaOutdatedError
-from iroa.integrations.service import IntegrationError
-from iroa.inventory.listing import InvalidQueryError
-from iroa.inventory.queries import UnknownObjectTypeError
+from iroa.errors import IroaError
 
 app = typer.Typer(
     name="iroa",
@@ -38,18 +33,8 @@ app.command("get")(inventory.get_command)
 app.command("history")(inventory.history_command)
 app.command("export")(export.export_command)
 
-USER_ERRORS = (
-    AuthError,
-    ConnectorError,
-    ExecutionModeError,
-    IntegrationError,
-    InvalidQueryError,
-    SchemaOutdatedError,
-    SecretKeyError,
-    UnknownObjectTypeError,
-    UserError,
-    OSError,
-)
+USER_ERRORS = (IroaError, OSError)
+"""Failures reported as one line on stderr with exit code 1; anything else is a bug."""
 
 
 @app.callback()
@@ -111,7 +96,7 @@ def serve(
     """Serve the API and dashboard. On first start, creates user admin and says how to log in."""
     import uvicorn
 
-    from iroa.api.app import create_app
+    from iroa.server import create_app
 
     context = get_context(ctx)
     context.settings.check_execution()
@@ -163,7 +148,7 @@ def worker(
 
 def ensure_first_admin(settings: Settings) -> None:
     """Create user admin if there are no users, and say once how to log in."""
-    from iroa.auth.service import ensure_initial_admin
+    from iroa.auth.users import ensure_initial_admin
     from iroa.db.engine import Database
     from iroa.db.migrate import upgrade
 

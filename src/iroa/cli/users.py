@@ -9,8 +9,10 @@ from typing import Annotated
 import typer
 
 from iroa.audit.service import CLI_ACTOR
-from iroa.auth.service import UserError, create_token, create_user, generate_password
-from iroa.auth.service import get_user_by_name as find_user
+from iroa.auth.service import UserError
+from iroa.auth.tokens import create_token
+from iroa.auth.users import create_user, generate_password
+from iroa.auth.users import get_user_by_name as find_user
 from iroa.cli.context import get_context
 
 user_app = typer.Typer(help="Manage users.", no_args_is_help=True)

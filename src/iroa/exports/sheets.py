@@ -23,7 +23,7 @@ from iroa.inventory import models as m
 
 MIB = 1 << 20
 POWER_STATES = {"on": "poweredOn", "off": "poweredOff", "suspended": "suspended"}
-"""IROA's power states (SPEC §3) as RVTools writes them, for Hyper-V VMs too."""
+"""IROA's power states (docs/model.md) as RVTools writes them, for Hyper-V VMs too."""
 
 Getter = Callable[[Any], Any]
 

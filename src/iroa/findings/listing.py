@@ -12,13 +12,16 @@ from typing import Any
 from sqlalchemy import Column, ColumnElement, Table, func, or_, select
 from sqlalchemy.orm import Session
 
+from iroa.connectors.registry import INVENTORY_KINDS
 from iroa.db.engine import Database
 from iroa.findings.models import OBJECT_TYPES, SEVERITIES, SEVERITY_LEVELS, Finding
 from iroa.findings.rules import RULES_BY_ID
-from iroa.integrations.models import INVENTORY_KINDS, Integration
-from iroa.inventory.listing import (
+from iroa.integrations.models import Integration
+from iroa.inventory.details import read_object
+from iroa.inventory.listing import MAX_SEARCH_LENGTH
+from iroa.inventory.queries import jsonable_rows, object_type
+from iroa.paging import (
     DEFAULT_LIMIT,
-    MAX_SEARCH_LENGTH,
     InvalidQueryError,
     Page,
     check_limit,
@@ -29,7 +32,6 @@ from iroa.inventory.listing import (
     keyset_order,
     python_type,
 )
-from iroa.inventory.queries import jsonable_rows
 
 TABLE: Table = Finding.__table__  # type: ignore[assignment]
 STATUSES = ("open", "resolved", "all")
@@ -230,3 +232,14 @@ def open_findings_of(session: Session, object_type: str, object_id: int) -> list
     return _with_titles(
         [dict(item, resolved_at=None) for item in jsonable_rows(session.execute(stmt))]
     )
+
+
+def object_detail(db: Database, plural: str, object_id: int) -> dict[str, Any] | None:
+    """An inventory object's detail (:func:`~iroa.inventory.details.read_object`) with its open
+    findings, read in one session; None if there is no such object."""
+    with db.session() as session:
+        detail = read_object(session, plural, object_id)
+        kind = object_type(plural)
+        if detail is not None and kind.name in OBJECT_TYPES:
+            detail["findings"] = open_findings_of(session, kind.name, object_id)
+    return detail

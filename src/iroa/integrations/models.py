@@ -10,9 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from iroa.db.base import Base, JSONType, UTCDateTime, utcnow
 from iroa.db.types import IdType
-
-KINDS = ("vcenter", "hyperv", "prometheus", "zabbix")
-INVENTORY_KINDS = ("vcenter", "hyperv")
+from iroa.vocabulary import Platform
 
 
 class Integration(Base):
@@ -42,4 +40,5 @@ class Integration(Base):
 
     @property
     def platform(self) -> str | None:
-        return self.kind if self.kind in INVENTORY_KINDS else None
+        """The platform of an inventory integration; None for a monitoring one."""
+        return self.kind if self.kind in tuple(Platform) else None

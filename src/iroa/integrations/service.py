@@ -17,18 +17,19 @@ from sqlalchemy.orm import Session
 
 from iroa.audit.service import CLI_ACTOR, Actor, record
 from iroa.connectors.base import ConnectionOptions
-from iroa.connectors.registry import AVAILABLE_KINDS
+from iroa.connectors.registry import AVAILABLE_KINDS, check_connection
 from iroa.crypto import SecretBox
 from iroa.db.engine import Database
 from iroa.errors import InvalidInputError, NotFoundError
-from iroa.integrations.models import KINDS, Integration
+from iroa.integrations.models import Integration
 from iroa.integrations.monitoring import (
     MonitoringSettingsError,
     resolve_settings,
     validate_settings,
 )
+from iroa.vocabulary import IntegrationKind, Transport
 
-TRANSPORTS = ("ntlm", "kerberos", "credssp", "basic")
+TRANSPORTS = tuple(Transport)
 MIN_INTERVAL_S = 60
 """The default shortest auto-sync interval (``IROA_MIN_SYNC_INTERVAL_S`` changes it)."""
 MAX_INTERVAL_S = 7 * 24 * 3600
@@ -68,8 +69,10 @@ def validate_input(
     data: IntegrationInput, min_interval_s: int = MIN_INTERVAL_S
 ) -> IntegrationInput:
     """Check an integration's settings; raise :class:`IntegrationError` with the first problem."""
-    if data.kind not in KINDS:
-        raise IntegrationError(f"unknown kind {data.kind!r}: choose one of {', '.join(KINDS)}")
+    if data.kind not in tuple(IntegrationKind):
+        raise IntegrationError(
+            f"unknown kind {data.kind!r}: choose one of {', '.join(IntegrationKind)}"
+        )
     if data.kind not in AVAILABLE_KINDS:
         raise IntegrationError(
             f"{data.kind} integrations are not supported by this version of IROA "
@@ -220,9 +223,28 @@ def add_integration(
     actor: Actor = CLI_ACTOR,
     *,
     min_interval_s: int = MIN_INTERVAL_S,
+    check: bool = False,
 ) -> Integration:
-    """Store a new integration, its secret encrypted."""
+    """Store a new integration, its secret encrypted.
+
+    With ``check``, connect and log in with the given settings first, and store
+    nothing if that fails (the connector's ``ConnectorError`` is raised).
+    """
     data = validate_input(data, min_interval_s)
+    if check:
+        check_connection(
+            data.kind,
+            ConnectionOptions(
+                url=data.url,
+                username=data.username,
+                password=data.password,
+                ca_file=data.ca_file,
+                insecure=data.insecure,
+                transport=data.transport,
+                token=data.token,
+                settings=resolve_settings(data.kind, data.monitoring),
+            ),
+        )
     integration = Integration(
         kind=data.kind,
         name=data.name,

@@ -14,8 +14,6 @@ from sqlalchemy import ColumnElement, Executable, Select, and_, func, or_, selec
 from sqlalchemy.orm import Session
 
 from iroa.db.engine import Database
-from iroa.findings.listing import open_findings_of
-from iroa.findings.models import OBJECT_TYPES as FINDING_OBJECT_TYPES
 from iroa.history.models import Change
 from iroa.inventory import models
 from iroa.inventory.queries import jsonable_row, jsonable_rows, object_type, select_objects
@@ -32,17 +30,20 @@ Host = models.Host
 
 def get_object(db: Database, plural: str, object_id: int) -> dict[str, Any] | None:
     """The object of type ``plural`` with this id and its relations, or None if there is none."""
-    kind = object_type(plural)
     with db.session() as session:
-        row = session.execute(select_objects(kind).where(kind.table.c.id == object_id)).first()
-        if row is None:
-            return None
-        detail = jsonable_row(row._mapping)
-        detail.update(_RELATIONS[plural](session, detail))
-        detail["tags"] = _tags(session, kind, detail)
-        detail["changes"] = _changes(session, kind, object_id)
-        if kind.name in FINDING_OBJECT_TYPES:
-            detail["findings"] = open_findings_of(session, kind.name, object_id)
+        return read_object(session, plural, object_id)
+
+
+def read_object(session: Session, plural: str, object_id: int) -> dict[str, Any] | None:
+    """:func:`get_object` in the caller's session, so that more can be read beside it."""
+    kind = object_type(plural)
+    row = session.execute(select_objects(kind).where(kind.table.c.id == object_id)).first()
+    if row is None:
+        return None
+    detail = jsonable_row(row._mapping)
+    detail.update(_RELATIONS[plural](session, detail))
+    detail["tags"] = _tags(session, kind, detail)
+    detail["changes"] = _changes(session, kind, object_id)
     return detail
 
 

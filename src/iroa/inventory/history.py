@@ -45,8 +45,9 @@ from iroa.db.migrate import upgrade
 from iroa.history.models import Change, Summary
 from iroa.history.retention import history_horizon
 from iroa.integrations.models import Integration
-from iroa.inventory.listing import InvalidQueryError, ListParams, Page, list_page, to_utc
+from iroa.inventory.listing import ListParams, list_page
 from iroa.inventory.types import OBJECT_TYPES, ObjectType
+from iroa.paging import InvalidQueryError, Page, to_utc
 
 log = logging.getLogger(__name__)
 

@@ -12,40 +12,37 @@ an object that stayed.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from functools import cache, lru_cache
 from typing import Any
 
 from sqlalchemy import (
     JSON,
-    Column,
     ColumnElement,
     Integer,
     Select,
     Table,
     Text,
-    and_,
     bindparam,
     cast,
-    false,
     func,
     literal_column,
     or_,
     select,
     text,
-    tuple_,
 )
-from sqlalchemy.types import TypeDecorator
 
+from iroa.connectors.registry import INVENTORY_KINDS
 from iroa.db.engine import Database
-from iroa.errors import InvalidInputError
-from iroa.integrations.models import INVENTORY_KINDS, Integration
-from iroa.inventory import models
+from iroa.integrations.models import Integration
+from iroa.inventory.filters import (
+    FILTERS,
+    SEARCH_FIELDS,
+    TRIGRAM,
+    VM_SEARCH_TABLE,
+    check_value,
+)
 from iroa.inventory.queries import (
     object_type,
     row_keys,
@@ -54,61 +51,22 @@ from iroa.inventory.queries import (
     with_vm_placements,
 )
 from iroa.inventory.types import BY_PLURAL, ObjectType
+from iroa.paging import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    InvalidQueryError,
+    Page,
+    check_limit,
+    check_text,
+    decode_cursor,
+    encode_cursor,
+    keyset_after,
+    keyset_order,
+    python_type,
+)
 
-DEFAULT_LIMIT = 100
 TOTAL_COLUMN = "total_matching"
-MAX_LIMIT = 1000
 MAX_SEARCH_LENGTH = 200
-MAX_INT = 2**63 - 1
-VM_POWER_STATES = ("on", "off", "suspended", "unknown")
-HOST_POWER_STATES = ("on", "off", "standby", "unknown")
-
-SEARCH_FIELDS: dict[str, tuple[str, ...]] = {
-    "vms": ("name", "guest_hostname", "ip_addresses", "uuid"),
-    "hosts": ("name", "model", "serial_number"),
-    "clusters": ("name",),
-    "datacenters": ("name",),
-    "datastores": ("name", "url"),
-    "networks": ("name", "switch_name", "vlan"),
-}
-"""The fields ``q`` searches, case-insensitively, as a substring."""
-VM_SEARCH_TABLE = "vm_search"
-"""SQLite's FTS5 trigram index over the VM search fields (migration 0004)."""
-TRIGRAM = 3
-
-
-class InvalidQueryError(InvalidInputError):
-    """A list parameter that cannot be honoured; the message says which and why."""
-
-
-@dataclass(frozen=True)
-class Filter:
-    """One type-specific filter: its value type and the condition it adds.
-
-    ``narrow`` marks a condition that holds for a small share of the rows (the
-    VMs of one cluster). SQLite is told so (``unlikely()``): otherwise it may walk
-    the list's sort order checking each row, which for a name that matches
-    nothing reads every VM (160 ms at 100,000 VMs, against 0.2 ms from the
-    cluster's index; 27 ms against 5 ms for a cluster of 675 VMs).
-    """
-
-    value_type: type
-    condition: Callable[[Table, Any], ColumnElement[bool]]
-    choices: tuple[str, ...] = ()
-    narrow: bool = False
-
-
-@dataclass(frozen=True)
-class Page:
-    """One page of a list. Its items hold timestamps as aware datetimes: orjson (the API's
-    renderer) writes them as ISO-8601 itself, faster than converting them first."""
-
-    items: list[dict[str, Any]]
-    total: int
-    next_cursor: str | None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"items": self.items, "total": self.total, "next_cursor": self.next_cursor}
 
 
 @dataclass(frozen=True)
@@ -123,99 +81,6 @@ class ListParams:
     limit: int = DEFAULT_LIMIT
     cursor: str | None = None
     include_removed: bool = False
-
-
-def _equals(column: str) -> Callable[[Table, Any], ColumnElement[bool]]:
-    return lambda table, value: table.c[column] == value
-
-
-def _ref_name(column: str, target: str, *, narrow: bool = False) -> Filter:
-    """The object referenced by ``column`` (``cluster_id``), of table ``target``, has this name."""
-    target_table = BY_PLURAL[target].table
-
-    def condition(table: Table, value: Any) -> ColumnElement[bool]:
-        return table.c[column].in_(select(target_table.c.id).where(target_table.c.name == value))
-
-    return Filter(str, condition, narrow=narrow)
-
-
-def _ref_id(column: str, *, narrow: bool = False) -> Filter:
-    return Filter(int, _equals(column), narrow=narrow)
-
-
-def _related(
-    relation: type[models.VmDatastore] | type[models.VmNetwork],
-    column: str,
-    target: type[models.Datastore] | type[models.Network],
-    *,
-    by_name: bool,
-) -> Filter:
-    """VMs related (through vm_datastores / vm_networks) to an object with this name or id."""
-    rel = relation.__table__
-    target_table = target.__table__
-
-    def condition(table: Table, value: Any) -> ColumnElement[bool]:
-        targets = (
-            select(target_table.c.id).where(target_table.c.name == value)
-            if by_name
-            else select(target_table.c.id).where(target_table.c.id == value)
-        )
-        return table.c.id.in_(
-            select(rel.c.vm_id).where(rel.c.removed_at.is_(None), rel.c[column].in_(targets))
-        )
-
-    return Filter(str if by_name else int, condition)
-
-
-def _placement_filters(*, cluster: bool = True) -> dict[str, Filter]:
-    found = {
-        "datacenter": _ref_name("datacenter_id", "datacenters"),
-        "datacenter_id": _ref_id("datacenter_id"),
-    }
-    if cluster:
-        found |= {
-            "cluster": _ref_name("cluster_id", "clusters", narrow=True),
-            "cluster_id": _ref_id("cluster_id", narrow=True),
-        }
-    return found
-
-
-FILTERS: dict[str, dict[str, Filter]] = {
-    "vms": {
-        **_placement_filters(),
-        "host": _ref_name("host_id", "hosts", narrow=True),
-        "host_id": _ref_id("host_id", narrow=True),
-        "datastore": _related(models.VmDatastore, "datastore_id", models.Datastore, by_name=True),
-        "datastore_id": _related(
-            models.VmDatastore, "datastore_id", models.Datastore, by_name=False
-        ),
-        "network": _related(models.VmNetwork, "network_id", models.Network, by_name=True),
-        "network_id": _related(models.VmNetwork, "network_id", models.Network, by_name=False),
-        "power_state": Filter(str, _equals("power_state"), VM_POWER_STATES),
-        "is_template": Filter(bool, _equals("is_template")),
-        "guest_os": Filter(str, _equals("guest_os")),
-    },
-    "hosts": {
-        **_placement_filters(),
-        "connection_state": Filter(str, _equals("connection_state")),
-        "power_state": Filter(str, _equals("power_state"), HOST_POWER_STATES),
-        "in_maintenance": Filter(bool, _equals("in_maintenance")),
-    },
-    "clusters": _placement_filters(cluster=False),
-    "datacenters": {},
-    "datastores": {
-        **_placement_filters(),
-        "type": Filter(str, _equals("type")),
-        "accessible": Filter(bool, _equals("accessible")),
-    },
-    "networks": {
-        **_placement_filters(cluster=False),
-        "type": Filter(str, _equals("type")),
-        "vlan_id": Filter(int, _equals("vlan_id")),
-        "switch_name": Filter(str, _equals("switch_name")),
-    },
-}
-"""Type-specific filters; ``cluster`` and friends match the referenced object's name."""
 
 
 @cache
@@ -338,7 +203,7 @@ def _query_shape(
             raise InvalidQueryError(
                 f"unknown filter {name!r} for {kind.plural}: choose one of {choices}"
             )
-        values[f"filter_{name}"] = _check_value(name, value, spec)
+        values[f"filter_{name}"] = check_value(name, value, spec)
         names.append(name)
     shape = _Shape(
         include_removed=params.include_removed,
@@ -467,48 +332,6 @@ def _search(is_sqlite: bool, kind: ObjectType, index: bool) -> ColumnElement[boo
     return or_(*matches)
 
 
-def _check_value(name: str, value: Any, spec: Filter) -> Any:
-    if spec.value_type is bool:
-        if not isinstance(value, bool):
-            raise InvalidQueryError(f"{name} must be true or false")
-        return value
-    if spec.value_type is int:
-        if isinstance(value, bool) or not isinstance(value, int) or abs(value) > MAX_INT:
-            raise InvalidQueryError(f"{name} must be an integer")
-        return value
-    if not isinstance(value, str):
-        raise InvalidQueryError(f"{name} must be a string")
-    check_text(name, value)
-    if spec.choices and value not in spec.choices:
-        raise InvalidQueryError(
-            f"unknown {name} {value!r}: choose one of {', '.join(spec.choices)}"
-        )
-    return value
-
-
-def check_text(name: str, value: str) -> None:
-    """Refuse what no database column can hold (PostgreSQL rejects NUL in text)."""
-    if "\x00" in value:
-        raise InvalidQueryError(f"{name} must not contain NUL characters")
-
-
-def to_utc(value: datetime, name: str) -> datetime:
-    """A timestamp in UTC (taken as UTC if it has no zone), if UTC can represent it."""
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    try:
-        return value.astimezone(UTC)
-    except OverflowError as exc:
-        raise InvalidQueryError(f"{name} is out of range") from exc
-
-
-def check_limit(limit: int) -> int:
-    """The page size, if it is within bounds."""
-    if not 1 <= limit <= MAX_LIMIT:
-        raise InvalidQueryError(f"limit must be between 1 and {MAX_LIMIT}, not {limit}")
-    return limit
-
-
 def _parse_sort(plural: str, sort: str | None) -> tuple[str, bool]:
     if sort is None:
         return "name", False
@@ -521,98 +344,6 @@ def _parse_sort(plural: str, sort: str | None) -> tuple[str, bool]:
             "(prefix - for descending)"
         )
     return name, descending
-
-
-def python_type(column: Column[Any]) -> type:
-    column_type = column.type
-    if isinstance(column_type, TypeDecorator):
-        column_type = column_type.impl_instance
-    return column_type.python_type
-
-
-def keyset_order(
-    key: ColumnElement[Any],
-    id_column: ColumnElement[Any],
-    descending: bool,
-    *,
-    nullable: bool | None = None,
-) -> list[Any]:
-    if key is id_column or key.key == "id":
-        return [id_column.desc() if descending else id_column.asc()]
-    ordered = key.desc() if descending else key.asc()
-    if key.nullable if nullable is None else nullable:
-        ordered = ordered.nulls_last()
-    return [ordered, id_column.desc() if descending else id_column.asc()]
-
-
-def keyset_after(
-    key: Column[Any], id_column: Column[Any], null: bool, descending: bool
-) -> ColumnElement[bool]:
-    """Rows after the bound (``after_value``, ``after_id``) in the order of :func:`keyset_order`.
-
-    NULLs sort last; ``null`` says whether the cursor's value is one.
-    """
-    last_id = bindparam("after_id", type_=id_column.type)
-    if key is id_column:
-        return id_column < last_id if descending else id_column > last_id
-    if null:
-        if not key.nullable:
-            return false()
-        return and_(key.is_(None), id_column < last_id if descending else id_column > last_id)
-    pair = tuple_(key, id_column)
-    # Typed binds, so that timestamps are stored-form (naive UTC on SQLite) like the column.
-    last = tuple_(bindparam("after_value", type_=key.type), last_id)
-    beyond = pair < last if descending else pair > last
-    return or_(key.is_(None), beyond) if key.nullable else beyond
-
-
-def encode_cursor(sort: str, value: Any, last_id: int) -> str:
-    """An opaque cursor: base64 of the sort, the last row's sort value and its id."""
-    if isinstance(value, datetime):
-        value = value.isoformat()
-    raw = json.dumps({"s": sort, "v": value, "i": last_id}, separators=(",", ":"))
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str, sort: str, expected: type) -> tuple[Any, int]:
-    """The sort value (of type ``expected``, or None) and id a cursor of ``sort`` holds."""
-    invalid = InvalidQueryError("invalid cursor: use the next_cursor of a previous page as is")
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        data = json.loads(raw)
-    except (binascii.Error, ValueError, RecursionError) as exc:
-        raise invalid from exc
-    if not isinstance(data, dict) or set(data) != {"s", "v", "i"}:
-        raise invalid
-    if data["s"] != sort:
-        raise InvalidQueryError(
-            f"this cursor belongs to sort={data['s']!r}, not sort={sort!r}: "
-            "start again without a cursor"
-        )
-    last_id, value = data["i"], data["v"]
-    if isinstance(last_id, bool) or not isinstance(last_id, int) or abs(last_id) > MAX_INT:
-        raise invalid
-    if value is None:
-        return None, last_id
-    if expected is datetime:
-        if not isinstance(value, str):
-            raise invalid
-        try:
-            parsed = datetime.fromisoformat(value)
-        except ValueError as exc:
-            raise invalid from exc
-        if parsed.tzinfo is None:
-            raise invalid
-        return to_utc(parsed, "cursor"), last_id
-    if expected is bool:
-        if not isinstance(value, bool):
-            raise invalid
-    elif expected is int:
-        if isinstance(value, bool) or not isinstance(value, int) or abs(value) > MAX_INT:
-            raise invalid
-    elif not isinstance(value, str) or "\x00" in value:
-        raise invalid
-    return value, last_id
 
 
 PLATFORM_INVENTORY_TYPES = ("datacenters", "clusters", "hosts", "datastores", "networks", "vms")

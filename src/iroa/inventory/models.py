@@ -1,4 +1,4 @@
-"""Inventory tables: the common model of both platforms (SPEC §3).
+"""Inventory tables: the common model of both platforms (docs/model.md).
 
 Every inventory row belongs to one integration and is identified there by its
 ``external_id``; ``removed_at`` is set when the object vanishes from its source

@@ -8,10 +8,13 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, select, tuple_, type_coerce
 from sqlalchemy.dialects.postgresql import JSONB
 
+from iroa.connectors.registry import INVENTORY_KINDS
 from iroa.db.engine import Database
 from iroa.history.models import Change, Summary
-from iroa.integrations.models import INVENTORY_KINDS, Integration
-from iroa.inventory.listing import (
+from iroa.integrations.models import Integration
+from iroa.inventory.queries import jsonable_rows
+from iroa.inventory.types import BY_NAME
+from iroa.paging import (
     MAX_INT,
     InvalidQueryError,
     Page,
@@ -21,8 +24,6 @@ from iroa.inventory.listing import (
     encode_cursor,
     to_utc,
 )
-from iroa.inventory.queries import jsonable_rows
-from iroa.inventory.types import BY_NAME
 from iroa.vocabulary import ChangeAction
 
 COUNT_KPIS = (
@@ -73,7 +74,7 @@ def get_summary(db: Database) -> dict[str, Any]:
         rows = session.execute(stmt).all()
     integrations = []
     totals = _empty()
-    platforms = {kind: _empty() for kind in INVENTORY_KINDS}
+    platforms: dict[str, dict[str, Any]] = {kind: _empty() for kind in INVENTORY_KINDS}
     for integration_id, name, kind, summary in rows:
         entry: dict[str, Any] = {"id": integration_id, "name": name, "platform": kind}
         if summary is None:

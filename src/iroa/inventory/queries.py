@@ -1,4 +1,4 @@
-"""Reading the inventory: lists of objects as plain dicts keyed by SPEC §3 field names."""
+"""Reading the inventory: objects as plain dicts keyed by the field names of docs/model.md."""
 
 from __future__ import annotations
 

@@ -9,20 +9,26 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from iroa.web.findings import router as findings_router
-from iroa.web.monitoring import router as monitoring_router
+from iroa.web import exports, findings, integrations, inventory, login, monitoring, overview, syncs
 from iroa.web.render import message_page
-from iroa.web.routes import router
-from iroa.web.session import CsrfRejectedError, LoginRequiredError
+from iroa.web.session import CsrfRejectedError, LoginRequiredError, PageForbiddenError
 
 STATIC_DIR = Path(__file__).with_name("static")
 
 
 def install_dashboard(app: FastAPI) -> None:
     """Serve the dashboard at ``/`` and its assets at ``/static``."""
-    app.include_router(router)
-    app.include_router(findings_router)
-    app.include_router(monitoring_router)
+    for area in (
+        login,
+        overview,
+        inventory,
+        integrations,
+        syncs,
+        exports,
+        findings,
+        monitoring,
+    ):
+        app.include_router(area.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     async def login_required(_: Request, exc: Exception) -> Response:
@@ -40,5 +46,10 @@ def install_dashboard(app: FastAPI) -> None:
             403,
         )
 
+    async def forbidden(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, PageForbiddenError)
+        return message_page(request, "Not allowed", str(exc), 403, exc.user)
+
     app.add_exception_handler(LoginRequiredError, login_required)
+    app.add_exception_handler(PageForbiddenError, forbidden)
     app.add_exception_handler(CsrfRejectedError, csrf_rejected)

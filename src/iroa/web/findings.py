@@ -7,14 +7,14 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from iroa.api.deps import DB
 from iroa.config import Settings
+from iroa.connectors.registry import INVENTORY_KINDS
 from iroa.findings.listing import DEFAULT_SORT, STATUSES, FindingParams, list_findings
 from iroa.findings.models import OBJECT_TYPES, SEVERITIES
 from iroa.findings.rules import RULES, Thresholds, describe_conditions
+from iroa.http.deps import DB
 from iroa.integrations import service
-from iroa.integrations.models import INVENTORY_KINDS
-from iroa.inventory.listing import InvalidQueryError, Page
+from iroa.paging import InvalidQueryError, Page
 from iroa.web.render import render
 from iroa.web.session import PageUser
 

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 from sqlalchemy import func, select
 
-from iroa.api.deps import DB
 from iroa.db.engine import Database
+from iroa.http.deps import DB
 from iroa.integrations.models import Integration
 from iroa.monitoring.queries import (
     coverage,

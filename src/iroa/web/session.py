@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import parse_qsl
 
 from fastapi import Depends, Request
 
-from iroa.api.deps import SESSION_COOKIE, Clock, get_db, session_idle_timeout
-from iroa.auth.service import Principal, authenticate_token, csrf_token_for, session_end_reason
+from iroa.auth.service import Principal
+from iroa.auth.tokens import authenticate_token, csrf_token_for, session_end_reason
 from iroa.db.engine import Database
+from iroa.http.deps import SESSION_COOKIE, Clock, get_db, session_idle_timeout
+from iroa.vocabulary import Role
 
 LOGIN_CSRF_COOKIE = "iroa_login_csrf"
 MAX_FORM_BYTES = 64 * 1024
@@ -76,6 +79,30 @@ def page_user(request: Request, db: Annotated[Database, Depends(get_db)], clock:
 
 
 PageUser = Annotated[WebUser, Depends(page_user)]
+
+
+class PageForbiddenError(Exception):
+    """The page needs a role the user does not have: answered with a "Not allowed" page."""
+
+    def __init__(self, user: WebUser, role: Role) -> None:
+        super().__init__(f"This needs the {role} role (you are {user.role}).")
+        self.user = user
+
+
+def _page_role(role: Role) -> Callable[[WebUser], WebUser]:
+    def dependency(user: PageUser) -> WebUser:
+        if not user.can(role):
+            raise PageForbiddenError(user, role)
+        return user
+
+    dependency.__name__ = f"page_{role}"
+    return dependency
+
+
+PageOperator = Annotated[WebUser, Depends(_page_role(Role.OPERATOR))]
+"""The user of a page that only operators and admins may use."""
+PageAdmin = Annotated[WebUser, Depends(_page_role(Role.ADMIN))]
+"""The user of a page that only admins may use."""
 
 
 async def read_form(request: Request) -> dict[str, str]:

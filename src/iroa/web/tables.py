@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from iroa.inventory.listing import VM_POWER_STATES
+from iroa.inventory.filters import VM_POWER_STATES
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,7 @@
 
 No Windows host is reachable from here, so these are composed, not captured:
 field names, types and enum codes follow the Hyper-V and FailoverClusters
-modules (../shared/notes/hyperv.md) as `inventory.ps1` selects them, and each
+modules (docs/hyperv.md) as `inventory.ps1` selects them, and each
 file is rendered the way PowerShell renders it — Windows PowerShell 5.1
 (``\\/Date(ms)\\/``, a byte-order mark) or PowerShell 7 (ISO-8601 with offset),
 TimeSpans as objects, enums as integers. Values are realistic, not real.

@@ -39,11 +39,12 @@ from iroa.connectors.base import (
     UntrustedCertificateError,
 )
 from iroa.connectors.values import Endpoint, parse_endpoint
+from iroa.vocabulary import Transport
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_TRANSPORT = "ntlm"
-TRANSPORTS = ("ntlm", "kerberos", "credssp", "basic")
+TRANSPORTS = tuple(Transport)
 _DEFAULT_PORTS = {"https": 5986, "http": 5985}
 _WSMAN_PATH = "/wsman"
 # CreateProcess takes at most 32,767 characters; keep room for "powershell.exe ..." around it.

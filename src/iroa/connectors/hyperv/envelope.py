@@ -1,6 +1,6 @@
 """The inventory script's output: one JSON envelope, and readers for its ConvertTo-Json renderings.
 
-The envelope (SPEC §2.2, a contract) is an object whose keys are cmdlet names
+The envelope (a contract, see docs/hyperv.md) is an object whose keys are cmdlet names
 and whose values are arrays of that cmdlet's objects. Windows PowerShell 5.1
 and PowerShell 7 render some types differently, so every reader here accepts
 each form: dates as ``/Date(ms)/`` or ISO-8601, TimeSpans as objects or

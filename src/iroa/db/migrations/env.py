@@ -6,7 +6,7 @@ from alembic import context
 from sqlalchemy import Engine
 
 from iroa.db.migrate import include_name
-from iroa.db.models import Base
+from iroa.models import Base
 
 config = context.config
 target_metadata = Base.metadata

@@ -24,12 +24,8 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from iroa.auth.service import (
-    Principal,
-    authenticate_token,
-    csrf_token_for,
-    remembered_principal,
-)
+from iroa.auth.service import Principal
+from iroa.auth.tokens import authenticate_token, csrf_token_for, remembered_principal
 from iroa.config import Settings
 from iroa.db.base import utcnow
 from iroa.db.engine import Database
@@ -43,10 +39,15 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 bearer_scheme = HTTPBearer(auto_error=False, description="An API token: `Bearer iroa_…`")
 
 
-async def get_runtime(request: Request) -> Runtime:
+def runtime_of(request: Request) -> Runtime:
     """What this process runs with (:mod:`iroa.runtime`), opened when the app started."""
     runtime: Runtime = request.app.state.runtime
     return runtime
+
+
+async def get_runtime(request: Request) -> Runtime:
+    """:func:`runtime_of` as a dependency."""
+    return runtime_of(request)
 
 
 async def get_db(request: Request) -> Database:

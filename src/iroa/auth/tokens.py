@@ -1,0 +1,297 @@
+"""API tokens and dashboard sessions: issuing, listing, revoking and verifying them."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import bindparam, select, update
+
+from iroa.audit.service import Actor, record
+from iroa.auth.models import ApiToken, User
+from iroa.auth.recent import RecentTokens, Verified, recent_tokens
+from iroa.auth.service import Clock, Principal, TokenNotFoundError, UserError, UserNotFoundError
+from iroa.db.base import utcnow
+from iroa.db.engine import Database
+
+SESSION_LIFETIME = timedelta(hours=12)
+
+
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+TOKEN_PREFIX = "iroa_"
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedToken:
+    """A token as created: ``secret`` is shown this once and never stored."""
+
+    token: ApiToken
+    secret: str
+
+
+def hash_token(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def csrf_token_for(session_secret: str) -> str:
+    """The CSRF token bound to one dashboard session (double-submit, derived from it)."""
+    return hmac.new(session_secret.encode(), b"iroa-csrf", hashlib.sha256).hexdigest()
+
+
+def token_as_dict(token: ApiToken, username: str) -> dict[str, Any]:
+    return {
+        "id": token.id,
+        "user_id": token.user_id,
+        "username": username,
+        "name": token.name,
+        "prefix": token.prefix,
+        "created_at": token.created_at.isoformat(),
+        "expires_at": token.expires_at.isoformat() if token.expires_at else None,
+        "last_used_at": token.last_used_at.isoformat() if token.last_used_at else None,
+        "revoked_at": token.revoked_at.isoformat() if token.revoked_at else None,
+    }
+
+
+def create_token(
+    db: Database,
+    actor: Actor,
+    user_id: int,
+    name: str,
+    *,
+    expires_at: datetime | None = None,
+    kind: str = "api",
+    clock: Clock = utcnow,
+) -> IssuedToken:
+    """Issue a random token for a user; only its SHA-256 hash is kept."""
+    name = name.strip()
+    if not name or len(name) > 200:
+        raise UserError("a token name must be 1-200 characters")
+    now = clock()
+    if expires_at is not None and expires_at <= now:
+        raise UserError("a token's expiry must be in the future")
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    with db.write_session() as session:
+        user = session.get(User, user_id)
+        if user is None:
+            raise UserNotFoundError(f"no user with id {user_id}")
+        token = ApiToken(
+            user_id=user_id,
+            kind=kind,
+            name=name,
+            token_hash=hash_token(secret),
+            prefix=secret[: len(TOKEN_PREFIX) + 6],
+            created_at=now,
+            expires_at=expires_at,
+        )
+        session.add(token)
+        session.flush()
+        if kind == "api":
+            record(
+                session,
+                actor,
+                "token.create",
+                "token",
+                token.id,
+                name,
+                after={
+                    "user": user.username,
+                    "prefix": token.prefix,
+                    "expires_at": expires_at.isoformat() if expires_at else None,
+                },
+            )
+    return IssuedToken(token, secret)
+
+
+def list_tokens(db: Database, user_id: int | None = None) -> list[dict[str, Any]]:
+    """API tokens (not dashboard sessions), of one user or of everyone, newest first."""
+    stmt = (
+        select(ApiToken, User.username)
+        .join(User, User.id == ApiToken.user_id)
+        .where(ApiToken.kind == "api")
+        .order_by(ApiToken.id.desc())
+    )
+    if user_id is not None:
+        stmt = stmt.where(ApiToken.user_id == user_id)
+    with db.session() as session:
+        return [token_as_dict(token, username) for token, username in session.execute(stmt)]
+
+
+def get_token(db: Database, token_id: int) -> dict[str, Any]:
+    stmt = (
+        select(ApiToken, User.username)
+        .join(User, User.id == ApiToken.user_id)
+        .where(ApiToken.id == token_id, ApiToken.kind == "api")
+    )
+    with db.session() as session:
+        row = session.execute(stmt).first()
+    if row is None:
+        raise TokenNotFoundError(f"no token with id {token_id}")
+    return token_as_dict(row[0], row[1])
+
+
+def revoke_token(db: Database, actor: Actor, token_id: int, clock: Clock = utcnow) -> None:
+    """Revoke a token at once; revoking twice is harmless."""
+    with db.write_session() as session:
+        token = session.get(ApiToken, token_id)
+        if token is None or token.kind != "api":
+            raise TokenNotFoundError(f"no token with id {token_id}")
+        if token.revoked_at is not None:
+            return
+        token.revoked_at = clock()
+        user = session.get(User, token.user_id)
+        record(
+            session,
+            actor,
+            "token.revoke",
+            "token",
+            token.id,
+            token.name,
+            before={"user": user.username if user else None, "prefix": token.prefix},
+        )
+    forget_verified_tokens(db)
+
+
+def end_session(db: Database, secret: str, clock: Clock = utcnow) -> None:
+    """Log a dashboard session out."""
+    with db.write_session() as session:
+        session.execute(
+            update(ApiToken)
+            .where(ApiToken.token_hash == hash_token(secret), ApiToken.kind == "session")
+            .values(revoked_at=clock())
+        )
+    forget_verified_tokens(db)
+
+
+_TOKEN_LOOKUP = (
+    select(
+        ApiToken.id,
+        ApiToken.kind,
+        ApiToken.created_at,
+        ApiToken.expires_at,
+        ApiToken.last_used_at,
+        ApiToken.revoked_at,
+        User.id.label("user_id"),
+        User.username,
+        User.role,
+        User.active,
+    )
+    .join_from(ApiToken, User, User.id == ApiToken.user_id)
+    .where(ApiToken.token_hash == bindparam("token_hash"), ApiToken.kind == bindparam("kind"))
+)
+"""Built once: every authenticated request runs it, so it stays a plain Core select."""
+
+
+def remembered_principal(
+    db: Database,
+    secret: str,
+    clock: Clock = utcnow,
+    *,
+    kind: str = "api",
+    idle_timeout: timedelta | None = None,
+) -> Principal | None:
+    """The user of a token verified moments ago and still live, without any I/O; None
+    if it was not (then ask :func:`authenticate_token`). See :mod:`iroa.auth.recent`."""
+    if not _well_formed(secret):
+        return None
+    return _remembered(recent_tokens(db.url), kind, hash_token(secret), clock(), idle_timeout)
+
+
+def _well_formed(secret: str) -> bool:
+    return secret.startswith(TOKEN_PREFIX) and len(secret) <= 200
+
+
+def _remembered(
+    recent: RecentTokens,
+    kind: str,
+    token_hash: str,
+    now: datetime,
+    idle_timeout: timedelta | None,
+) -> Principal | None:
+    verified = recent.get(kind, token_hash)
+    if verified is None or _lapsed(verified, now, idle_timeout) is not None:
+        return None
+    if now - verified.last_used_at >= LAST_USED_RESOLUTION:
+        return None  # its use is due to be recorded: that extends a session's idle time
+    return verified.principal
+
+
+def authenticate_token(
+    db: Database,
+    secret: str,
+    clock: Clock = utcnow,
+    *,
+    kind: str = "api",
+    idle_timeout: timedelta | None = None,
+) -> Principal | None:
+    """The user a live token of ``kind`` belongs to, or None.
+
+    With ``idle_timeout``, a token not used for that long is no longer live (its
+    last use is recorded to the minute, see :data:`LAST_USED_RESOLUTION`). A token
+    verified moments ago is not looked up again (:mod:`iroa.auth.recent`).
+    """
+    if not _well_formed(secret):
+        return None
+    now = clock()
+    token_hash = hash_token(secret)
+    recent = recent_tokens(db.url)
+    remembered = _remembered(recent, kind, token_hash, now, idle_timeout)
+    if remembered is not None:
+        return remembered
+    generation = recent.generation
+    with db.single_read() as conn:
+        row = conn.execute(_TOKEN_LOOKUP, {"token_hash": token_hash, "kind": kind}).first()
+    if row is None:
+        return None
+    if _end_reason(row, now, idle_timeout) is not None:
+        return None
+    last_used_at = row.last_used_at
+    if last_used_at is None or now - last_used_at >= LAST_USED_RESOLUTION:
+        # Written at most once a minute per token, so reads do not turn into writes.
+        with db.write_session() as session:
+            session.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))
+        last_used_at = now
+    principal = Principal(row.user_id, row.username, row.role, row.id, row.kind)
+    verified = Verified(principal, row.created_at, row.expires_at, last_used_at)
+    recent.remember(kind, token_hash, verified, generation)
+    return principal
+
+
+def _end_reason(row: Any, now: datetime, idle_timeout: timedelta | None) -> str | None:
+    if row.revoked_at is not None or not row.active:
+        return "ended"
+    return _lapsed(row, now, idle_timeout)
+
+
+def _lapsed(token: Any, now: datetime, idle_timeout: timedelta | None) -> str | None:
+    """``expired`` or ``idle`` if a token's time is over at ``now``, else None."""
+    if token.expires_at is not None and token.expires_at <= now:
+        return "expired"
+    if idle_timeout is not None and now - (token.last_used_at or token.created_at) >= idle_timeout:
+        return "idle"
+    return None
+
+
+def forget_verified_tokens(db: Database) -> None:
+    """After a token ended (or may have): check every token against the database again."""
+    recent_tokens(db.url).forget_all()
+
+
+def session_end_reason(
+    db: Database, secret: str, clock: Clock = utcnow, *, idle_timeout: timedelta | None = None
+) -> str | None:
+    """Why a dashboard session is no longer live: ``idle`` (unused for ``idle_timeout``),
+    ``expired`` (its absolute lifetime is over), ``ended`` (logged out, revoked, or the user
+    disabled); None if there is no such session or it is live."""
+    if not _well_formed(secret):
+        return None
+    with db.single_read() as conn:
+        row = conn.execute(
+            _TOKEN_LOOKUP, {"token_hash": hash_token(secret), "kind": "session"}
+        ).first()
+    return None if row is None else _end_reason(row, clock(), idle_timeout)
