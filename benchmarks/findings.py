@@ -27,7 +27,8 @@ from iroa.connectors.base import Snapshot, VmSnapshotRecord
 from iroa.db.base import utcnow
 from iroa.db.engine import Database
 from iroa.db.migrate import upgrade
-from iroa.findings.rules import RULES, Context, Thresholds
+from iroa.findings.catalog import RULES
+from iroa.findings.rules import Context, Thresholds
 from iroa.findings.service import refresh_findings
 from iroa.integrations.models import Integration
 from iroa.sync import engine

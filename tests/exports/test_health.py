@@ -13,10 +13,10 @@ from iroa.connectors.base import (
     VmSnapshotRecord,
 )
 from iroa.db.engine import Database
+from iroa.exports.columns import free_percent
 from iroa.exports.csv import cell_text
 from iroa.exports.health import VHEALTH
 from iroa.exports.service import resolve_scope, snapshot_connection
-from iroa.exports.sheets import free_percent
 from iroa.exports.xlsx import MAX_WIDTH, column_width
 from tests.api.inventory_estate import add_inventory_integration, sync_snapshot
 

@@ -13,8 +13,9 @@ from sqlalchemy import select, update
 from iroa.config import Settings, get_settings
 from iroa.db.base import utcnow
 from iroa.db.engine import Database
+from iroa.findings.catalog import RULES
 from iroa.findings.models import Finding
-from iroa.findings.rules import RULES, Thresholds
+from iroa.findings.rules import Thresholds
 from iroa.findings.service import refresh_all_findings, refresh_findings
 from iroa.integrations.models import Integration
 from iroa.inventory.models import Vm

@@ -19,7 +19,8 @@ from iroa.config import get_settings
 from iroa.crypto import SecretBox
 from iroa.db.engine import Database
 from iroa.findings.models import Finding
-from iroa.findings.rules import Thresholds, zabbix_finding_severity
+from iroa.findings.monitoring_rules import zabbix_finding_severity
+from iroa.findings.rules import Thresholds
 from iroa.findings.service import refresh_findings
 from iroa.integrations.models import Integration
 from tests.monitoring.estate import (

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from iroa.api.inventory import IdFilter, PageOut, Platform, TextFilter
 from iroa.config import Settings
 from iroa.db.engine import Database
+from iroa.findings.catalog import RULES, describe_conditions
 from iroa.findings.listing import (
     DEFAULT_SORT,
     FindingParams,
@@ -18,7 +19,7 @@ from iroa.findings.listing import (
     count_open_findings,
     list_findings,
 )
-from iroa.findings.rules import RULES, Thresholds, describe_conditions
+from iroa.findings.rules import Thresholds
 from iroa.http.deps import get_db, require_viewer
 from iroa.http.responses import FastJSONResponse
 from iroa.inventory.listing import MAX_SEARCH_LENGTH

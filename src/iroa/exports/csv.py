@@ -25,6 +25,7 @@ from sqlalchemy import Connection
 
 from iroa.connectors.base import NullProgress, Progress
 from iroa.db.engine import Database
+from iroa.exports.columns import Scope, SheetSource
 from iroa.exports.service import (
     CHUNK_SIZE,
     SHEETS,
@@ -32,7 +33,6 @@ from iroa.exports.service import (
     sheet_named,
     snapshot_connection,
 )
-from iroa.exports.sheets import Scope, SheetSource
 from iroa.inventory.listing import ListParams, ordered_query
 from iroa.inventory.queries import add_vm_placements, jsonable_rows, list_query, object_type
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Select, func, or_, select
 
-from iroa.exports.sheets import INTEGRATION, PLATFORM, Column, Scope, free_percent, key, scoped
+from iroa.exports.columns import INTEGRATION, PLATFORM, Column, Scope, free_percent, key, scoped
 from iroa.inventory import models as m
 
 SNAPSHOT_MAX_AGE = timedelta(days=7)

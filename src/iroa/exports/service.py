@@ -11,8 +11,9 @@ from sqlalchemy import Connection, select
 from iroa.db.base import utcnow
 from iroa.db.engine import Database
 from iroa.errors import InvalidInputError
+from iroa.exports.columns import Scope, SheetSource
 from iroa.exports.health import VHEALTH
-from iroa.exports.sheets import INVENTORY_SHEETS, Scope, SheetSource
+from iroa.exports.sheets import INVENTORY_SHEETS
 from iroa.integrations.models import Integration
 from iroa.integrations.service import IntegrationNotFoundError
 from iroa.inventory.history import inventory_as_of

@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 
 from iroa.connectors.registry import INVENTORY_KINDS
 from iroa.db.engine import Database
+from iroa.findings.catalog import RULES_BY_ID
 from iroa.findings.models import OBJECT_TYPES, SEVERITIES, SEVERITY_LEVELS, Finding
-from iroa.findings.rules import RULES_BY_ID
 from iroa.integrations.models import Integration
 from iroa.inventory.details import read_object
 from iroa.inventory.listing import MAX_SEARCH_LENGTH

@@ -14,16 +14,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Connection, Float, Select, and_, exists, func, or_, select, type_coerce
+from sqlalchemy import Connection, Float, Select, and_, func, or_, select, type_coerce
 
 from iroa.config import Settings
 from iroa.db.base import UTCDateTime
 from iroa.history.models import Change
-from iroa.integrations.models import Integration
 from iroa.inventory.models import Cluster, Datastore, Host, Vm, VmSnapshot
-from iroa.monitoring.models import MetricValue, ZabbixHostRow, ZabbixLink, ZabbixProblemRow
 
 GIB = 1 << 30
 TOOLS_NOT_RUNNING = ("toolsNotRunning", "toolsNotInstalled", "guestToolsNotRunning")
@@ -97,13 +95,13 @@ class Rule:
         return self.needs is None
 
 
-def _present(model: Any, ctx: Context) -> Any:
+def present(model: Any, ctx: Context) -> Any:
     return and_(model.integration_id == ctx.integration_id, model.removed_at.is_(None))
 
 
-def _vms(ctx: Context, *columns: Any) -> Select[Any]:
+def present_vms(ctx: Context, *columns: Any) -> Select[Any]:
     return select(Vm.id, Vm.external_id, Vm.name, *columns).where(
-        _present(Vm, ctx), Vm.is_template.is_(False)
+        present(Vm, ctx), Vm.is_template.is_(False)
     )
 
 
@@ -111,7 +109,7 @@ def _day(value: datetime) -> str:
     return value.strftime("%Y-%m-%d")
 
 
-def _number(value: float) -> str:
+def figure(value: float) -> str:
     return f"{value:g}"
 
 
@@ -120,12 +118,12 @@ def old_snapshots(conn: Connection, ctx: Context) -> Iterable[Hit]:
     cutoff = ctx.now - timedelta(days=ctx.thresholds.snapshot_max_age_days)
     oldest = func.min(VmSnapshot.created_at)
     stmt = (
-        _vms(ctx, type_coerce(oldest, UTCDateTime), func.count(VmSnapshot.id))
+        present_vms(ctx, type_coerce(oldest, UTCDateTime), func.count(VmSnapshot.id))
         .join(VmSnapshot, and_(VmSnapshot.vm_id == Vm.id, VmSnapshot.removed_at.is_(None)))
         .group_by(Vm.id, Vm.external_id, Vm.name)
         .having(oldest < type_coerce(cutoff, UTCDateTime))
     )
-    limit = _number(ctx.thresholds.snapshot_max_age_days)
+    limit = figure(ctx.thresholds.snapshot_max_age_days)
     for vm_id, external_id, name, taken_at, count in conn.execute(stmt):
         yield Hit(
             "vm",
@@ -142,7 +140,7 @@ def many_snapshots(conn: Connection, ctx: Context) -> Iterable[Hit]:
     """VMs with more present snapshots than the count threshold."""
     count = func.count(VmSnapshot.id)
     stmt = (
-        _vms(ctx, count)
+        present_vms(ctx, count)
         .join(VmSnapshot, and_(VmSnapshot.vm_id == Vm.id, VmSnapshot.removed_at.is_(None)))
         .group_by(Vm.id, Vm.external_id, Vm.name)
         .having(count > ctx.thresholds.snapshot_max_count)
@@ -170,7 +168,7 @@ def tools_not_running(conn: Connection, ctx: Context) -> Iterable[Hit]:
     else:
         silent = Vm.tools_status.in_(TOOLS_NOT_RUNNING)
         what = "VMware Tools are not running"
-    stmt = _vms(ctx, Vm.tools_status).where(Vm.power_state == "on", silent)
+    stmt = present_vms(ctx, Vm.tools_status).where(Vm.power_state == "on", silent)
     for vm_id, external_id, name, status in conn.execute(stmt):
         detail = f" ({status})" if status else ""
         yield Hit("vm", vm_id, external_id, name, "warning", f"{what}{detail} on a running VM")
@@ -178,7 +176,9 @@ def tools_not_running(conn: Connection, ctx: Context) -> Iterable[Hit]:
 
 def tools_outdated(conn: Connection, ctx: Context) -> Iterable[Hit]:
     """VMs whose guest tools need an update."""
-    stmt = _vms(ctx, Vm.tools_status, Vm.tools_version).where(Vm.tools_status.in_(TOOLS_OUTDATED))
+    stmt = present_vms(ctx, Vm.tools_status, Vm.tools_version).where(
+        Vm.tools_status.in_(TOOLS_OUTDATED)
+    )
     what = "Hyper-V integration services" if ctx.platform == "hyperv" else "VMware Tools"
     for vm_id, external_id, name, status, version in conn.execute(stmt):
         installed = f" (version {version})" if version else ""
@@ -197,7 +197,7 @@ def powered_off_long(conn: Connection, ctx: Context) -> Iterable[Hit]:
     last_change = func.max(Change.changed_at)
     since = type_coerce(func.coalesce(last_change, Vm.first_seen_at), UTCDateTime)
     stmt = (
-        _vms(ctx, since, last_change.is_(None))
+        present_vms(ctx, since, last_change.is_(None))
         .outerjoin(
             Change,
             and_(
@@ -210,7 +210,7 @@ def powered_off_long(conn: Connection, ctx: Context) -> Iterable[Hit]:
         .group_by(Vm.id, Vm.external_id, Vm.name, Vm.first_seen_at)
         .having(since < type_coerce(cutoff, UTCDateTime))
     )
-    limit = _number(ctx.thresholds.powered_off_days)
+    limit = figure(ctx.thresholds.powered_off_days)
     for vm_id, external_id, name, off_since, never_changed in conn.execute(stmt):
         when = (
             f"since at least {_day(off_since)}, when IROA first saw it"
@@ -231,7 +231,7 @@ def low_free_space(conn: Connection, ctx: Context) -> Iterable[Hit]:
         Datastore.free_bytes,
         Datastore.capacity_bytes,
     ).where(
-        _present(Datastore, ctx),
+        present(Datastore, ctx),
         Datastore.capacity_bytes > 0,
         Datastore.free_bytes.is_not(None),
         free_pct < max(t.datastore_free_warning_pct, t.datastore_free_critical_pct),
@@ -249,14 +249,14 @@ def low_free_space(conn: Connection, ctx: Context) -> Iterable[Hit]:
             name,
             "critical" if critical else "warning",
             f"{pct:.1f}% free ({free / GIB:,.1f} GiB of {capacity / GIB:,.1f} GiB): "
-            f"below {_number(limit)}%",
+            f"below {figure(limit)}%",
         )
 
 
 def host_unreachable(conn: Connection, ctx: Context) -> Iterable[Hit]:
     """Hosts their vCenter or failover cluster cannot reach."""
     stmt = select(Host.id, Host.external_id, Host.name, Host.connection_state).where(
-        _present(Host, ctx), Host.connection_state.in_(HOST_UNREACHABLE)
+        present(Host, ctx), Host.connection_state.in_(HOST_UNREACHABLE)
     )
     for host_id, external_id, name, state in conn.execute(stmt):
         yield Hit("host", host_id, external_id, name, "critical", f"connection state is {state}")
@@ -265,7 +265,7 @@ def host_unreachable(conn: Connection, ctx: Context) -> Iterable[Hit]:
 def host_in_maintenance(conn: Connection, ctx: Context) -> Iterable[Hit]:
     """Hosts in maintenance mode (vCenter) or paused or draining (Hyper-V cluster node)."""
     stmt = select(Host.id, Host.external_id, Host.name).where(
-        _present(Host, ctx), Host.in_maintenance.is_(True)
+        present(Host, ctx), Host.in_maintenance.is_(True)
     )
     for host_id, external_id, name in conn.execute(stmt):
         yield Hit("host", host_id, external_id, name, "info", "in maintenance mode")
@@ -287,16 +287,16 @@ def _overcommit(
     """
     demand_rows = conn.execute(
         select(Vm.cluster_id, Vm.host_id, func.sum(vm_amount))
-        .where(_present(Vm, ctx), Vm.is_template.is_(False), Vm.power_state == "on")
+        .where(present(Vm, ctx), Vm.is_template.is_(False), Vm.power_state == "on")
         .group_by(Vm.cluster_id, Vm.host_id)
     ).all()
     hosts = conn.execute(
         select(Host.id, Host.external_id, Host.name, Host.cluster_id, host_amount).where(
-            _present(Host, ctx)
+            present(Host, ctx)
         )
     ).all()
     clusters = conn.execute(
-        select(Cluster.id, Cluster.external_id, Cluster.name).where(_present(Cluster, ctx))
+        select(Cluster.id, Cluster.external_id, Cluster.name).where(present(Cluster, ctx))
     ).all()
     cluster_demand: dict[int, int] = {}
     host_demand: dict[int, int] = {}
@@ -346,7 +346,7 @@ def cpu_overcommit(conn: Connection, ctx: Context) -> Iterable[Hit]:
         limit,
         lambda ratio, vcpus, cores: (
             f"{ratio:.2f} vCPUs per core ({vcpus} vCPUs of running VMs on {cores} cores): "
-            f"above {_number(limit)}"
+            f"above {figure(limit)}"
         ),
     )
 
@@ -362,256 +362,6 @@ def memory_overcommit(conn: Connection, ctx: Context) -> Iterable[Hit]:
         limit,
         lambda ratio, vm_mib, host_mib: (
             f"memory overcommit {ratio:.2f} ({vm_mib / 1024:,.0f} GiB of running VMs on "
-            f"{host_mib / 1024:,.0f} GiB): above {_number(limit)}"
+            f"{host_mib / 1024:,.0f} GiB): above {figure(limit)}"
         ),
     )
-
-
-ZABBIX_SEVERITY_NAMES = ("not classified", "information", "warning", "average", "high", "disaster")
-
-
-def zabbix_finding_severity(zabbix_severity: int) -> str:
-    """Zabbix high and disaster are critical, warning and average a warning, the rest info."""
-    if zabbix_severity >= 4:
-        return "critical"
-    if zabbix_severity >= 2:
-        return "warning"
-    return "info"
-
-
-def _zabbix_severity_name(severity: int) -> str:
-    if 0 <= severity < len(ZABBIX_SEVERITY_NAMES):
-        return ZABBIX_SEVERITY_NAMES[severity]
-    return str(severity)
-
-
-def _monitoring_ready(conn: Connection, kind: str) -> bool:
-    """Whether an enabled integration of ``kind`` has had a successful run.
-
-    Without one a monitoring rule holds for nothing: a VM is not "unmonitored in
-    Zabbix" where IROA reads no Zabbix at all.
-    """
-    return bool(
-        conn.execute(
-            select(
-                exists().where(
-                    Integration.kind == kind,
-                    Integration.enabled.is_(True),
-                    Integration.last_success_at.is_not(None),
-                )
-            )
-        ).scalar()
-    )
-
-
-def _enabled_source(model: Any) -> Any:
-    """Rows of an enabled monitoring integration (a disabled one's last data does not count)."""
-    return exists().where(Integration.id == model.integration_id, Integration.enabled.is_(True))
-
-
-def _objects(ctx: Context, object_type: str) -> Select[Any]:
-    if object_type == "vm":
-        return _vms(ctx)
-    return cast(
-        "Select[Any]", select(Host.id, Host.external_id, Host.name).where(_present(Host, ctx))
-    )
-
-
-def _not_in_zabbix(conn: Connection, ctx: Context, object_type: str) -> Iterable[Hit]:
-    if not _monitoring_ready(conn, "zabbix"):
-        return
-    table = Vm if object_type == "vm" else Host
-    linked = exists().where(
-        ZabbixLink.object_type == object_type,
-        ZabbixLink.object_id == table.id,
-        ZabbixHostRow.id == ZabbixLink.zabbix_host_row_id,
-        ZabbixHostRow.enabled.is_(True),
-        _enabled_source(ZabbixHostRow),
-    )
-    what = "VM" if object_type == "vm" else "host"
-    for object_id, external_id, name in conn.execute(_objects(ctx, object_type).where(~linked)):
-        yield Hit(
-            object_type,
-            object_id,
-            external_id,
-            name,
-            "warning",
-            f"no monitored Zabbix host matches this {what}",
-        )
-
-
-def vm_not_in_zabbix(conn: Connection, ctx: Context) -> Iterable[Hit]:
-    """VMs (not templates) no enabled Zabbix host matches, once Zabbix has been read."""
-    return _not_in_zabbix(conn, ctx, "vm")
-
-
-def host_not_in_zabbix(conn: Connection, ctx: Context) -> Iterable[Hit]:
-    """Hosts no enabled Zabbix host matches, once Zabbix has been read."""
-    return _not_in_zabbix(conn, ctx, "host")
-
-
-def _zabbix_problems(conn: Connection, ctx: Context, object_type: str) -> Iterable[Hit]:
-    """Objects whose matched Zabbix hosts have active problems; severity from the worst one."""
-    if not _monitoring_ready(conn, "zabbix"):
-        return
-    table = Vm if object_type == "vm" else Host
-    stmt = (
-        _objects(ctx, object_type)
-        .add_columns(
-            ZabbixProblemRow.severity,
-            ZabbixProblemRow.name,
-            type_coerce(ZabbixProblemRow.started_at, UTCDateTime),
-        )
-        .join(
-            ZabbixLink,
-            and_(ZabbixLink.object_type == object_type, ZabbixLink.object_id == table.id),
-        )
-        .join(
-            ZabbixHostRow,
-            and_(ZabbixHostRow.id == ZabbixLink.zabbix_host_row_id, ZabbixHostRow.enabled),
-        )
-        .join(ZabbixProblemRow, ZabbixProblemRow.zabbix_host_row_id == ZabbixHostRow.id)
-        .where(_enabled_source(ZabbixHostRow))
-        .order_by(table.id, ZabbixProblemRow.severity.desc(), ZabbixProblemRow.started_at)
-    )
-    grouped: dict[int, list[Any]] = {}
-    for row in conn.execute(stmt):
-        grouped.setdefault(row[0], []).append(row)
-    for object_id, rows in grouped.items():
-        _, external_id, name, severity, problem, started_at = rows[0]
-        count = (
-            "an active Zabbix problem" if len(rows) == 1 else f"{len(rows)} active Zabbix problems"
-        )
-        since = f" since {started_at:%Y-%m-%d %H:%M} UTC" if started_at is not None else ""
-        yield Hit(
-            object_type,
-            object_id,
-            external_id,
-            name,
-            zabbix_finding_severity(severity),
-            f"{count}, the worst {_zabbix_severity_name(severity)}: {problem}{since}",
-        )
-
-
-def vm_zabbix_problems(conn: Connection, ctx: Context) -> Iterable[Hit]:
-    return _zabbix_problems(conn, ctx, "vm")
-
-
-def host_zabbix_problems(conn: Connection, ctx: Context) -> Iterable[Hit]:
-    return _zabbix_problems(conn, ctx, "host")
-
-
-def vm_without_prometheus_metrics(conn: Connection, ctx: Context) -> Iterable[Hit]:
-    """Running VMs no enabled Prometheus integration has a series for, once Prometheus has been
-    read (a powered-off VM exports nothing, so it is left out)."""
-    if not _monitoring_ready(conn, "prometheus"):
-        return
-    measured = exists().where(
-        MetricValue.object_type == "vm",
-        MetricValue.object_id == Vm.id,
-        _enabled_source(MetricValue),
-    )
-    stmt = _vms(ctx).where(Vm.power_state == "on", ~measured)
-    for vm_id, external_id, name in conn.execute(stmt):
-        yield Hit("vm", vm_id, external_id, name, "warning", "no Prometheus series for this VM")
-
-
-RULES: tuple[Rule, ...] = (
-    Rule("host_unreachable", "Host disconnected", ("host",), "critical", host_unreachable),
-    Rule(
-        "datastore_low_free_space",
-        "Datastore low on free space",
-        ("datastore",),
-        "critical",
-        low_free_space,
-    ),
-    Rule("snapshot_too_old", "Old VM snapshot", ("vm",), "warning", old_snapshots),
-    Rule("snapshot_too_many", "Too many VM snapshots", ("vm",), "warning", many_snapshots),
-    Rule(
-        "guest_tools_not_running",
-        "Guest tools not running",
-        ("vm",),
-        "warning",
-        tools_not_running,
-    ),
-    Rule("cpu_overcommit", "vCPU overcommit", ("cluster", "host"), "warning", cpu_overcommit),
-    Rule(
-        "memory_overcommit",
-        "Memory overcommit",
-        ("cluster", "host"),
-        "warning",
-        memory_overcommit,
-    ),
-    Rule("guest_tools_outdated", "Guest tools outdated", ("vm",), "info", tools_outdated),
-    Rule("vm_powered_off_long", "VM powered off for long", ("vm",), "info", powered_off_long),
-    Rule("host_in_maintenance", "Host in maintenance", ("host",), "info", host_in_maintenance),
-    Rule(
-        "vm_not_in_zabbix",
-        "VM not monitored in Zabbix",
-        ("vm",),
-        "warning",
-        vm_not_in_zabbix,
-    ),
-    Rule(
-        "vm_zabbix_problems",
-        "VM with active Zabbix problems",
-        ("vm",),
-        "critical",
-        vm_zabbix_problems,
-    ),
-    Rule(
-        "vm_without_prometheus_metrics",
-        "VM with no Prometheus metrics",
-        ("vm",),
-        "warning",
-        vm_without_prometheus_metrics,
-    ),
-    Rule(
-        "host_not_in_zabbix",
-        "Host not monitored in Zabbix",
-        ("host",),
-        "warning",
-        host_not_in_zabbix,
-    ),
-    Rule(
-        "host_zabbix_problems",
-        "Host with active Zabbix problems",
-        ("host",),
-        "critical",
-        host_zabbix_problems,
-    ),
-)
-RULES_BY_ID = {rule.id: rule for rule in RULES}
-
-
-def describe_conditions(thresholds: Thresholds) -> dict[str, str]:
-    """Each active rule's condition in words, with its current thresholds."""
-    t = thresholds
-    return {
-        "host_unreachable": "connection state " + ", ".join(HOST_UNREACHABLE),
-        "datastore_low_free_space": f"free space below {_number(t.datastore_free_warning_pct)}% "
-        f"(warning) or {_number(t.datastore_free_critical_pct)}% (critical)",
-        "snapshot_too_old": f"oldest snapshot older than {_number(t.snapshot_max_age_days)} days",
-        "snapshot_too_many": f"more than {t.snapshot_max_count} snapshots",
-        "guest_tools_not_running": "a running VM whose VMware Tools are not running or not "
-        "installed, or whose Hyper-V integration services report no state",
-        "cpu_overcommit": f"more than {_number(t.vcpu_per_core_max)} vCPUs of running VMs per core",
-        "memory_overcommit": "memory of running VMs above "
-        f"{_number(t.memory_overcommit_max)} times the hosts' memory",
-        "guest_tools_outdated": "VMware Tools or Hyper-V integration services need an update",
-        "vm_powered_off_long": f"powered off for more than {_number(t.powered_off_days)} days",
-        "host_in_maintenance": "in maintenance mode (Hyper-V: paused or draining)",
-        "vm_not_in_zabbix": f"no monitored Zabbix host matches the VM{_ONCE_ZABBIX}",
-        "vm_zabbix_problems": f"{_PROBLEMS}{_ONCE_ZABBIX}",
-        "vm_without_prometheus_metrics": "a running VM no Prometheus series names "
-        "(once an enabled Prometheus integration has synced)",
-        "host_not_in_zabbix": f"no monitored Zabbix host matches the host{_ONCE_ZABBIX}",
-        "host_zabbix_problems": f"{_PROBLEMS}{_ONCE_ZABBIX}",
-    }
-
-
-_ONCE_ZABBIX = " (once an enabled Zabbix integration has synced)"
-_PROBLEMS = (
-    "its Zabbix host has active problems: high or disaster critical, "
-    "average or warning a warning, information or not classified info"
-)

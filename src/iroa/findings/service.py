@@ -21,8 +21,9 @@ from iroa.connectors.registry import INVENTORY_KINDS
 from iroa.db.base import utcnow
 from iroa.db.engine import WRITE_OPTION, Database
 from iroa.db.locks import sync_lock
+from iroa.findings.catalog import RULES
 from iroa.findings.models import SEVERITY_LEVELS, Finding
-from iroa.findings.rules import RULES, Context, Hit, Rule, Thresholds
+from iroa.findings.rules import Context, Hit, Rule, Thresholds
 from iroa.integrations.models import Integration
 
 log = logging.getLogger(__name__)

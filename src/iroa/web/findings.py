@@ -9,9 +9,10 @@ from fastapi.responses import HTMLResponse, Response
 
 from iroa.config import Settings
 from iroa.connectors.registry import INVENTORY_KINDS
+from iroa.findings.catalog import RULES, describe_conditions
 from iroa.findings.listing import DEFAULT_SORT, STATUSES, FindingParams, list_findings
 from iroa.findings.models import OBJECT_TYPES, SEVERITIES
-from iroa.findings.rules import RULES, Thresholds, describe_conditions
+from iroa.findings.rules import Thresholds
 from iroa.http.deps import DB
 from iroa.integrations import service
 from iroa.paging import InvalidQueryError, Page

@@ -1,0 +1,131 @@
+"""Every rule IROA evaluates, by id, and how each condition reads with the thresholds in force."""
+
+from __future__ import annotations
+
+from iroa.findings.monitoring_rules import (
+    host_not_in_zabbix,
+    host_zabbix_problems,
+    vm_not_in_zabbix,
+    vm_without_prometheus_metrics,
+    vm_zabbix_problems,
+)
+from iroa.findings.rules import (
+    HOST_UNREACHABLE,
+    Rule,
+    Thresholds,
+    cpu_overcommit,
+    figure,
+    host_in_maintenance,
+    host_unreachable,
+    low_free_space,
+    many_snapshots,
+    memory_overcommit,
+    old_snapshots,
+    powered_off_long,
+    tools_not_running,
+    tools_outdated,
+)
+
+RULES: tuple[Rule, ...] = (
+    Rule("host_unreachable", "Host disconnected", ("host",), "critical", host_unreachable),
+    Rule(
+        "datastore_low_free_space",
+        "Datastore low on free space",
+        ("datastore",),
+        "critical",
+        low_free_space,
+    ),
+    Rule("snapshot_too_old", "Old VM snapshot", ("vm",), "warning", old_snapshots),
+    Rule("snapshot_too_many", "Too many VM snapshots", ("vm",), "warning", many_snapshots),
+    Rule(
+        "guest_tools_not_running",
+        "Guest tools not running",
+        ("vm",),
+        "warning",
+        tools_not_running,
+    ),
+    Rule("cpu_overcommit", "vCPU overcommit", ("cluster", "host"), "warning", cpu_overcommit),
+    Rule(
+        "memory_overcommit",
+        "Memory overcommit",
+        ("cluster", "host"),
+        "warning",
+        memory_overcommit,
+    ),
+    Rule("guest_tools_outdated", "Guest tools outdated", ("vm",), "info", tools_outdated),
+    Rule("vm_powered_off_long", "VM powered off for long", ("vm",), "info", powered_off_long),
+    Rule("host_in_maintenance", "Host in maintenance", ("host",), "info", host_in_maintenance),
+    Rule(
+        "vm_not_in_zabbix",
+        "VM not monitored in Zabbix",
+        ("vm",),
+        "warning",
+        vm_not_in_zabbix,
+    ),
+    Rule(
+        "vm_zabbix_problems",
+        "VM with active Zabbix problems",
+        ("vm",),
+        "critical",
+        vm_zabbix_problems,
+    ),
+    Rule(
+        "vm_without_prometheus_metrics",
+        "VM with no Prometheus metrics",
+        ("vm",),
+        "warning",
+        vm_without_prometheus_metrics,
+    ),
+    Rule(
+        "host_not_in_zabbix",
+        "Host not monitored in Zabbix",
+        ("host",),
+        "warning",
+        host_not_in_zabbix,
+    ),
+    Rule(
+        "host_zabbix_problems",
+        "Host with active Zabbix problems",
+        ("host",),
+        "critical",
+        host_zabbix_problems,
+    ),
+)
+
+
+RULES_BY_ID = {rule.id: rule for rule in RULES}
+
+
+def describe_conditions(thresholds: Thresholds) -> dict[str, str]:
+    """Each active rule's condition in words, with its current thresholds."""
+    t = thresholds
+    return {
+        "host_unreachable": "connection state " + ", ".join(HOST_UNREACHABLE),
+        "datastore_low_free_space": f"free space below {figure(t.datastore_free_warning_pct)}% "
+        f"(warning) or {figure(t.datastore_free_critical_pct)}% (critical)",
+        "snapshot_too_old": f"oldest snapshot older than {figure(t.snapshot_max_age_days)} days",
+        "snapshot_too_many": f"more than {t.snapshot_max_count} snapshots",
+        "guest_tools_not_running": "a running VM whose VMware Tools are not running or not "
+        "installed, or whose Hyper-V integration services report no state",
+        "cpu_overcommit": f"more than {figure(t.vcpu_per_core_max)} vCPUs of running VMs per core",
+        "memory_overcommit": "memory of running VMs above "
+        f"{figure(t.memory_overcommit_max)} times the hosts' memory",
+        "guest_tools_outdated": "VMware Tools or Hyper-V integration services need an update",
+        "vm_powered_off_long": f"powered off for more than {figure(t.powered_off_days)} days",
+        "host_in_maintenance": "in maintenance mode (Hyper-V: paused or draining)",
+        "vm_not_in_zabbix": f"no monitored Zabbix host matches the VM{_ONCE_ZABBIX}",
+        "vm_zabbix_problems": f"{_PROBLEMS}{_ONCE_ZABBIX}",
+        "vm_without_prometheus_metrics": "a running VM no Prometheus series names "
+        "(once an enabled Prometheus integration has synced)",
+        "host_not_in_zabbix": f"no monitored Zabbix host matches the host{_ONCE_ZABBIX}",
+        "host_zabbix_problems": f"{_PROBLEMS}{_ONCE_ZABBIX}",
+    }
+
+
+_ONCE_ZABBIX = " (once an enabled Zabbix integration has synced)"
+
+
+_PROBLEMS = (
+    "its Zabbix host has active problems: high or disaster critical, "
+    "average or warning a warning, information or not classified info"
+)
