@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 
-from iroa.api.inventory import IdFilter, PageOut, Platform, TextFilter
+from iroa.api.inventory import IdFilter, PageOut, TextFilter
 from iroa.config import Settings
 from iroa.db.engine import Database
 from iroa.findings.catalog import RULES, describe_conditions
@@ -24,6 +24,7 @@ from iroa.http.deps import get_db, require_viewer
 from iroa.http.responses import FastJSONResponse
 from iroa.inventory.listing import MAX_SEARCH_LENGTH
 from iroa.paging import DEFAULT_LIMIT, MAX_LIMIT, InvalidQueryError
+from iroa.vocabulary import Platform
 
 router = APIRouter(
     prefix="/api/v1/findings", tags=["findings"], dependencies=[Depends(require_viewer)]

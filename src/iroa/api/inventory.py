@@ -25,8 +25,10 @@ from iroa.http.responses import FastJSONResponse
 from iroa.inventory.history import list_page_as_of, parse_as_of
 from iroa.inventory.listing import MAX_SEARCH_LENGTH, ListParams, platform_inventory
 from iroa.inventory.overview import get_summary, list_changes
+from iroa.inventory.types import BY_PLURAL
 from iroa.monitoring.queries import monitoring_of
 from iroa.paging import DEFAULT_LIMIT, MAX_INT, MAX_LIMIT, InvalidQueryError
+from iroa.vocabulary import ChangeAction, HostPowerState, Platform, PowerState
 
 router = APIRouter(prefix="/api/v1", tags=["inventory"], dependencies=[Depends(require_viewer)])
 
@@ -34,31 +36,6 @@ DB = Annotated[Database, Depends(get_db)]
 ObjectId = Annotated[int, Path(ge=1, le=MAX_INT, description="The object's id")]
 TextFilter = Annotated[str | None, Query(max_length=500)]
 IdFilter = Annotated[int | None, Query(ge=1, le=MAX_INT)]
-
-
-class Platform(StrEnum):
-    vcenter = "vcenter"
-    hyperv = "hyperv"
-
-
-class VmPowerState(StrEnum):
-    on = "on"
-    off = "off"
-    suspended = "suspended"
-    unknown = "unknown"
-
-
-class HostPowerState(StrEnum):
-    on = "on"
-    off = "off"
-    standby = "standby"
-    unknown = "unknown"
-
-
-class Action(StrEnum):
-    added = "added"
-    modified = "modified"
-    removed = "removed"
 
 
 class PageOut(BaseModel):
@@ -164,7 +141,7 @@ IdField = Annotated[int | None, Field(ge=1, le=MAX_INT)]
 class VmFilters(BaseModel):
     """VM filters; `host`, `cluster`, `datacenter`, `datastore`, `network` match by name."""
 
-    power_state: VmPowerState | None = None
+    power_state: PowerState | None = None
     is_template: bool | None = None
     host: NameField = None
     host_id: IdField = None
@@ -223,8 +200,8 @@ def _detail(db: Database, plural: str, object_id: int, label: str) -> JSONRespon
     found = object_detail(db, plural, object_id)
     if found is None:
         raise HTTPException(404, f"no {label} with id {object_id}")
-    if plural in ("vms", "hosts"):
-        found["monitoring"] = monitoring_of(db, plural[:-1], object_id)
+    if BY_PLURAL[plural].monitored:
+        found["monitoring"] = monitoring_of(db, BY_PLURAL[plural].name, object_id)
     return FastJSONResponse(found)
 
 
@@ -402,7 +379,7 @@ def changes(
     ] = None,
     object_id: IdFilter = None,
     integration: TextFilter = None,
-    action: Action | None = None,
+    action: ChangeAction | None = None,
     field: Annotated[
         str | None,
         Query(

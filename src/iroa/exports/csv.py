@@ -145,11 +145,11 @@ def list_csv(
     with snapshot_connection(db, as_of) as conn:
         resolve_scope(conn, integration)
         result = conn.execution_options(yield_per=CHUNK_SIZE).execute(stmt)
-        keys = list(result.keys()) + (["datastores", "networks"] if plural == "vms" else [])
+        keys = list(result.keys()) + (["datastores", "networks"] if kind.placements else [])
         yield _lines([keys])
         for partition in result.partitions():
             items = jsonable_rows(partition)
-            if plural == "vms":
+            if kind.placements:
                 add_vm_placements(conn, items)
             yield _lines(([item[k] for k in keys] for item in items), raw)
 
@@ -160,14 +160,15 @@ def list_view_csv(db: Database, plural: str, params: ListParams) -> Generator[st
     are ignored). A bad parameter raises
     :class:`~iroa.inventory.listing.InvalidQueryError` before anything is read.
     """
+    kind = object_type(plural)
     stmt, values = ordered_query(db, plural, params)
     with snapshot_connection(db) as conn:
         result = conn.execution_options(yield_per=CHUNK_SIZE).execute(stmt, values)
-        keys = list(result.keys()) + (["datastores", "networks"] if plural == "vms" else [])
+        keys = list(result.keys()) + (["datastores", "networks"] if kind.placements else [])
         yield _lines([keys])
         for partition in result.partitions():
             items = jsonable_rows(partition)
-            if plural == "vms":
+            if kind.placements:
                 add_vm_placements(conn, items)
             yield _lines([item[k] for k in keys] for item in items)
 

@@ -125,7 +125,7 @@ def list_page(db: Database, plural: str, params: ListParams) -> Page:
         next_cursor = encode_cursor(params.sort or "name", last[sort_field], last["id"])
     fields = row_keys(rows)[:-1]  # all but the total, the last column
     items = [dict(zip(fields, row, strict=False)) for row in rows]
-    if plural == "vms":
+    if kind.placements:
         split_vm_placements(items)
     return Page(items, total, next_cursor)
 
@@ -246,7 +246,7 @@ def _statements(
         ids = ids.where(keyset_after(key, table.c.id, after, descending))
     page_ids = ids.order_by(*order).limit(bindparam("page_limit", type_=Integer())).subquery("ids")
     stmt = select_objects(kind).join(page_ids, page_ids.c.id == table.c.id).order_by(*order)
-    if plural == "vms":
+    if kind.placements:
         stmt = with_vm_placements(
             stmt, lambda c: keyset_order(c[sort_field], c.id, descending, nullable=key.nullable)
         )
@@ -305,7 +305,7 @@ def _conditions(
 
 def _uses_search_index(db: Database, kind: ObjectType, q: str) -> bool:
     """VM searches of 3+ characters on SQLite read the ``vm_search`` trigram index."""
-    return db.is_sqlite and kind.plural == "vms" and len(q) >= TRIGRAM
+    return db.is_sqlite and kind.search_index and len(q) >= TRIGRAM
 
 
 def _search(is_sqlite: bool, kind: ObjectType, index: bool) -> ColumnElement[bool]:

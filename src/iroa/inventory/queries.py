@@ -87,10 +87,11 @@ def list_objects(
     db: Database, plural: str, *, integration: str | None = None, include_removed: bool = False
 ) -> list[dict[str, Any]]:
     """Every object of one type, optionally of one integration, as JSON-ready dicts."""
-    stmt = list_query(object_type(plural), integration=integration, include_removed=include_removed)
+    kind = object_type(plural)
+    stmt = list_query(kind, integration=integration, include_removed=include_removed)
     with db.engine.connect() as conn:
         items = jsonable_rows(conn.execute(stmt))
-        if plural == "vms":
+        if kind.placements:
             add_vm_placements(conn, items)
     return items
 

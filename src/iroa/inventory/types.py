@@ -23,6 +23,12 @@ class ObjectType:
     model: type[models.InventoryRow]
     primary: bool
     """Listed on its own and guarded by the mass-removal safeguard; others follow a parent."""
+    placements: bool = False
+    """Its list items also name the datastores and networks it uses (VMs)."""
+    monitored: bool = False
+    """Monitoring systems report on it: its detail carries their metrics and problems."""
+    search_index: bool = False
+    """Searches of three characters or more read a trigram index (on SQLite)."""
 
     @property
     def table(self) -> Table:
@@ -46,10 +52,18 @@ class ObjectType:
 OBJECT_TYPES: tuple[ObjectType, ...] = (
     ObjectType("datacenter", "datacenters", models.Datacenter, primary=True),
     ObjectType("cluster", "clusters", models.Cluster, primary=True),
-    ObjectType("host", "hosts", models.Host, primary=True),
+    ObjectType("host", "hosts", models.Host, primary=True, monitored=True),
     ObjectType("datastore", "datastores", models.Datastore, primary=True),
     ObjectType("network", "networks", models.Network, primary=True),
-    ObjectType("vm", "vms", models.Vm, primary=True),
+    ObjectType(
+        "vm",
+        "vms",
+        models.Vm,
+        primary=True,
+        placements=True,
+        monitored=True,
+        search_index=True,
+    ),
     ObjectType("vm_disk", "vm_disks", models.VmDisk, primary=False),
     ObjectType("vm_nic", "vm_nics", models.VmNic, primary=False),
     ObjectType("vm_snapshot", "vm_snapshots", models.VmSnapshot, primary=False),

@@ -21,6 +21,7 @@ from iroa.http.deps import DB
 from iroa.http.responses import csv_stream_response
 from iroa.integrations import service
 from iroa.inventory.listing import ListParams, list_page
+from iroa.inventory.types import BY_PLURAL
 from iroa.paging import InvalidQueryError, Page
 from iroa.web.monitoring import monitoring_panel
 from iroa.web.render import message_page, render
@@ -168,8 +169,8 @@ def _detail_handler(plural: str, label: str) -> Callable[..., Response]:
                 user,
             )
         context = {"user": user, "object": found, "label": label, "plural": plural}
-        if plural in ("vms", "hosts"):
-            context["monitoring"] = monitoring_panel(db, plural[:-1], object_id)
+        if BY_PLURAL[plural].monitored:
+            context["monitoring"] = monitoring_panel(db, BY_PLURAL[plural].name, object_id)
         return render(request, f"{plural.removesuffix('s')}.html", context)
 
     handler.__name__ = f"{plural}_detail_page"
