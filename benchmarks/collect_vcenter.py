@@ -47,7 +47,7 @@ def run_bare(url: str, username: str, password: str) -> dict[str, float]:
     from pyVmomi import vim, vmodl
 
     from iroa.connectors.vcenter.client import parse_url
-    from iroa.connectors.vcenter.collector import CUSTOM_FIELDS_PATHS, PROPERTIES
+    from iroa.connectors.vcenter.properties import CUSTOM_FIELDS_PATHS, PROPERTIES
 
     pc_types = vmodl.query.PropertyCollector
     endpoint = parse_url(url)

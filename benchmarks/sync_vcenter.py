@@ -113,7 +113,7 @@ def child_retrieve(args: argparse.Namespace) -> dict[str, Any]:
     from pyVim.connect import Disconnect, SmartConnect
     from pyVmomi import vim, vmodl
 
-    from iroa.connectors.vcenter.collector import PROPERTIES
+    from iroa.connectors.vcenter.properties import PROPERTIES
 
     pc = vmodl.query.PropertyCollector
     host, port = args.url.split("://")[1].split(":")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pyVmomi import vim, vmodl
 
-from iroa.connectors.vcenter.collector import PROPERTIES, paths_for
+from iroa.connectors.vcenter.properties import PROPERTIES, paths_for
 from iroa.connectors.vcenter.retrieval import (
     moref_id,
     moref_type,

@@ -203,3 +203,15 @@ def as_version(value: object) -> str | None:
         return ".".join(str(number) for number in numbers) or None
     text = as_str(value)
     return None if text in (None, "0.0", "0.0.0.0") else text
+
+
+def as_list(value: object) -> list[object]:
+    """A value ``ConvertTo-Json`` rendered as one item or as an array, as a list."""
+    if isinstance(value, list):
+        return value
+    return [] if value is None else [value]
+
+
+def code_or(code: int | None) -> int:
+    """An enum code, or -1 where there is none (the key of "unknown" in the name tables)."""
+    return -1 if code is None else code

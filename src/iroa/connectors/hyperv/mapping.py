@@ -38,24 +38,20 @@ from iroa.connectors.base import (
 from iroa.connectors.hyperv.envelope import (
     Envelope,
     Item,
-    as_bool,
     as_datetime,
     as_guid,
     as_int,
     as_str,
     bytes_to_mib,
+    code_or,
     enum_code,
     first_value,
     items,
 )
 from iroa.connectors.hyperv.index import (
-    DatastoreLocator,
     HostIndex,
-    SwitchIndex,
-    network_of_adapter,
-    normal_path,
-    share_of,
 )
+from iroa.connectors.hyperv.resources import map_datastores, map_networks
 from iroa.connectors.hyperv.vm_mapping import (
     map_checkpoints,
     map_disks,
@@ -68,11 +64,7 @@ from iroa.connectors.hyperv.vm_mapping import (
 PRODUCT = "Microsoft Hyper-V"
 NODE_STATES = {0: "up", 1: "down", 2: "paused", 3: "joining", -1: "unknown"}
 _DRAIN_STATES = {0: "NotInitiated", 1: "InProgress", 2: "Completed", 3: "Failed"}
-_CSV_STATES = {0: "Inherited", 1: "Initializing", 2: "Online", 3: "Offline", 4: "Failed"}
-_CSV_ONLINE = 2
-SWITCH_TYPES = {0: "private", 1: "internal", 2: "external"}
 _AUTO_BALANCER = {0: "disabled", 1: "onNodeJoin", 2: "always"}
-_VLAN_ACCESS_MODE = 1
 
 
 def map_envelope(envelope: Envelope, now: datetime) -> Snapshot:
@@ -263,133 +255,12 @@ def _host_record(
         hypervisor_version=as_str(system_os.get("Version")),
         hypervisor_build=as_str(system_os.get("BuildNumber")),
         connection_state=(
-            NODE_STATES.get(_code_or(node_state), "unknown") if node else "up" if answered else None
+            NODE_STATES.get(code_or(node_state), "unknown") if node else "up" if answered else None
         ),
         power_state="on" if answered else None,
         in_maintenance=(node_state == 2 or drain in (1, 2)) if node else None,
         boot_time=as_datetime(system_os.get("LastBootUpTime")),
     )
-
-
-def map_datastores(
-    envelope: Envelope, index: HostIndex, cluster: ClusterIdentity | None
-) -> tuple[list[DatastoreRecord], DatastoreLocator]:
-    """Cluster shared volumes, local volumes and the SMB shares VM files live on."""
-    locator = DatastoreLocator()
-    records: dict[str, DatastoreRecord] = {}
-    for csv in items(envelope, "Get-ClusterSharedVolume"):
-        external_id = as_guid(csv.get("Id"))
-        if external_id is None:
-            continue
-        infos = [info for info in _as_list(csv.get("SharedVolumeInfo")) if isinstance(info, dict)]
-        info: Item = infos[0] if infos else {}
-        raw_partition = info.get("Partition")
-        partition: Item = raw_partition if isinstance(raw_partition, dict) else {}
-        path = as_str(info.get("FriendlyVolumeName"))
-        maintenance = as_bool(info.get("MaintenanceMode"))
-        state = enum_code(csv.get("State"), _CSV_STATES)
-        if path:
-            locator.shared.append((normal_path(path), external_id))
-        records[external_id] = DatastoreRecord(
-            external_id=external_id,
-            name=as_str(csv.get("Name")) or path or external_id,
-            cluster_external_id=cluster.external_id if cluster else None,
-            type="CSV",
-            file_system=as_str(partition.get("FileSystem")),
-            url=path,
-            capacity_bytes=as_int(partition.get("Size")),
-            free_bytes=as_int(partition.get("FreeSpace")),
-            accessible=None if state is None else state == _CSV_ONLINE,
-            maintenance_mode=None
-            if maintenance is None
-            else "inMaintenance"
-            if maintenance
-            else "normal",
-        )
-    for volume in items(envelope, "Get-Volume"):
-        external_id = (as_str(volume.get("UniqueId")) or as_str(volume.get("Path")) or "").lower()
-        host_id = index.resolve(volume.get("ComputerName"))
-        if not external_id or external_id in records:
-            continue
-        letter = as_str(volume.get("DriveLetter"))
-        label = as_str(volume.get("FileSystemLabel"))
-        file_system = as_str(volume.get("FileSystem"))
-        drive = f"{letter[0].upper()}:" if letter else None
-        if drive and host_id:
-            locator.local.setdefault(host_id, []).append((normal_path(drive), external_id))
-        host_name = index.short_names.get(host_id or "", "")
-        name = " ".join(part for part in (host_name, drive or label or external_id) if part)
-        if drive and label:
-            name += f" ({label})"
-        records[external_id] = DatastoreRecord(
-            external_id=external_id,
-            name=name,
-            cluster_external_id=None,
-            type=file_system,
-            file_system=file_system,
-            url=f"{drive}\\" if drive else as_str(volume.get("Path")),
-            capacity_bytes=as_int(volume.get("Size")),
-            free_bytes=as_int(volume.get("SizeRemaining")),
-            accessible=True,
-        )
-    paths = [item.get("Path") for item in items(envelope, "Get-VMHardDiskDrive")]
-    paths += [item.get("ConfigurationLocation") for item in items(envelope, "Get-VM")]
-    for path in paths:
-        text = as_str(path)
-        share = share_of(normal_path(text)) if text else None
-        if text and share and f"smb:{share}" not in records:
-            written = "\\\\" + "\\".join(text.replace("/", "\\").lstrip("\\").split("\\")[:2])
-            records[f"smb:{share}"] = DatastoreRecord(
-                external_id=f"smb:{share}", name=written, type="SMB", url=written
-            )
-    return list(records.values()), locator
-
-
-def map_networks(
-    envelope: Envelope, index: HostIndex, adapters: list[Item]
-) -> tuple[list[NetworkRecord], SwitchIndex]:
-    """Virtual switches as networks; also how (cluster, switch id or name) resolves to one."""
-    resolve: SwitchIndex = {}
-    switches: dict[str, tuple[str, Item]] = {}
-    for switch in items(envelope, "Get-VMSwitch"):
-        name = as_str(switch.get("Name"))
-        switch_id = as_guid(switch.get("Id"))
-        if name is None or switch_id is None:
-            continue
-        cluster_id = index.cluster_of(index.resolve(switch.get("ComputerName")))
-        external_id = f"{cluster_id}:{name.lower()}" if cluster_id else switch_id
-        switches.setdefault(external_id, (name, switch))
-        resolve[(None, switch_id)] = external_id
-        resolve.setdefault((cluster_id, name.lower()), external_id)
-    vlans: dict[str, set[int]] = defaultdict(set)
-    for adapter in adapters:
-        network_id = network_of_adapter(adapter, index, resolve)
-        vlan = _access_vlan(adapter)
-        if network_id is not None and vlan is not None:
-            vlans[network_id].add(vlan)
-    records: list[NetworkRecord] = []
-    for external_id, (name, switch) in switches.items():
-        used = sorted(vlans.get(external_id, ()))
-        records.append(
-            NetworkRecord(
-                external_id=external_id,
-                name=name,
-                type=SWITCH_TYPES.get(_code_or(enum_code(switch.get("SwitchType"), SWITCH_TYPES))),
-                vlan_id=used[0] if len(used) == 1 else None,
-                vlan=",".join(str(vlan) for vlan in used) or None,
-                switch_name=name,
-            )
-        )
-    return records, resolve
-
-
-def _access_vlan(adapter: Item) -> int | None:
-    setting = adapter.get("VlanSetting")
-    if not isinstance(setting, dict):
-        return None
-    mode = enum_code(setting.get("OperationMode"), {0: "Untagged", 1: "Access", 2: "Trunk"})
-    vlan = as_int(setting.get("AccessVlanId"))
-    return vlan if mode == _VLAN_ACCESS_MODE and vlan else None
 
 
 def source_info(
@@ -415,16 +286,6 @@ def source_info(
     )
 
 
-def _code_or(code: int | None) -> int:
-    return -1 if code is None else code
-
-
 def _upper(value: object) -> str:
     text = as_str(value)
     return text.upper() if text else ""
-
-
-def _as_list(value: object) -> list[object]:
-    if isinstance(value, list):
-        return value
-    return [] if value is None else [value]

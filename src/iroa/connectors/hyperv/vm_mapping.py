@@ -19,6 +19,7 @@ from iroa.connectors.hyperv.envelope import (
     as_datetime,
     as_guid,
     as_int,
+    as_list,
     as_str,
     as_timespan,
     as_version,
@@ -157,7 +158,7 @@ def map_nics(
                 mac_address=mac,
                 adapter_type="legacy" if as_bool(adapter.get("IsLegacy")) else "synthetic",
                 connected=as_bool(adapter.get("Connected")),
-                ip_addresses=sorted_ips(_as_list(adapter.get("IPAddresses"))),
+                ip_addresses=sorted_ips(as_list(adapter.get("IPAddresses"))),
             )
         )
     return nics
@@ -253,9 +254,3 @@ def _sum_present(values: Iterable[int | None]) -> int | None:
     """The sum of the values that are known (pass-through disks have no size), else None."""
     numbers = [number for number in values if number is not None]
     return sum(numbers) if numbers else None
-
-
-def _as_list(value: object) -> list[object]:
-    if isinstance(value, list):
-        return value
-    return [] if value is None else [value]

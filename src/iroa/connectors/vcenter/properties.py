@@ -1,0 +1,119 @@
+"""What IROA reads of each vSphere managed object type: the property paths the collector asks
+the PropertyCollector for, and the API version each needs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Final
+
+_TREE_PATHS = ("name", "parent")
+
+
+PROPERTIES: Final[Mapping[str, tuple[str, ...]]] = {
+    "Folder": _TREE_PATHS,
+    "Datacenter": (*_TREE_PATHS, "customValue"),
+    # configurationEx as a whole: vCenter refuses paths into it (its declared
+    # type lacks dasConfig), although vcsim would accept them.
+    "ClusterComputeResource": (
+        *_TREE_PATHS,
+        "configurationEx",
+        "customValue",
+        "overallStatus",
+        "summary.numCpuCores",
+        "summary.numCpuThreads",
+        "summary.numHosts",
+        "summary.totalCpu",
+        "summary.totalMemory",
+    ),
+    "ComputeResource": _TREE_PATHS,
+    "ResourcePool": _TREE_PATHS,
+    "HostSystem": (
+        *_TREE_PATHS,
+        "config.network.portgroup",
+        "customValue",
+        "overallStatus",
+        "runtime.bootTime",
+        "runtime.connectionState",
+        "runtime.inMaintenanceMode",
+        "runtime.powerState",
+        "summary.config.product",
+        "summary.hardware",
+    ),
+    "Datastore": (*_TREE_PATHS, "customValue", "host", "summary"),
+    "Network": (*_TREE_PATHS, "customValue"),
+    "DistributedVirtualPortgroup": (
+        *_TREE_PATHS,
+        "config.defaultPortConfig",
+        "config.distributedVirtualSwitch",
+        "customValue",
+        "key",
+    ),
+    "DistributedVirtualSwitch": ("name",),
+    "VirtualMachine": (
+        *_TREE_PATHS,
+        "config.annotation",
+        "config.createDate",
+        "config.guestFullName",
+        "config.guestId",
+        "config.hardware.device",
+        "config.hardware.memoryMB",
+        "config.hardware.numCPU",
+        "config.hardware.numCoresPerSocket",
+        "config.instanceUuid",
+        "config.template",
+        "config.uuid",
+        "config.version",
+        "customValue",
+        "datastore",
+        "guest.hostName",
+        "guest.ipAddress",
+        "guest.net",
+        "guest.toolsRunningStatus",
+        "guest.toolsStatus",
+        "guest.toolsVersion",
+        "network",
+        "overallStatus",
+        "resourcePool",
+        "runtime.bootTime",
+        "runtime.host",
+        "runtime.powerState",
+        "snapshot",
+        "summary.storage.committed",
+        "summary.storage.uncommitted",
+    ),
+}
+"""The properties read per managed entity type (subtypes included), keyed by vSphere type name.
+
+Each type is listed with a ContainerView; a benchmark can retrieve exactly
+these to compare with :func:`collect_inventory`.
+"""
+
+
+CUSTOM_FIELDS_PATHS: Final = ("field",)
+"""Read from the CustomFieldsManager (not an entity) for the names of custom attributes."""
+
+
+_MIN_API_VERSION: Final[Mapping[str, tuple[int, ...]]] = {"config.createDate": (6, 7)}
+
+
+SNAPSHOT_PARTS: Final = (
+    "datacenters",
+    "clusters",
+    "hosts",
+    "datastores",
+    "networks",
+    "vms",
+    "vm_disks",
+    "vm_nics",
+    "vm_snapshots",
+    "vm_datastores",
+    "vm_networks",
+    "tags",
+)
+
+
+def paths_for(type_name: str, api_version: tuple[int, ...]) -> tuple[str, ...]:
+    """The paths of :data:`PROPERTIES` for a type that a server of ``api_version`` knows."""
+    return tuple(
+        path for path in PROPERTIES[type_name] if api_version >= _MIN_API_VERSION.get(path, ())
+    )
