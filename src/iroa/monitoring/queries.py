@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import ColumnElement, exists, func, select
 from sqlalchemy.orm import Session
 
 from iroa.db.engine import Database
@@ -174,13 +174,7 @@ def objects_without_metrics(
 ) -> list[dict[str, Any]]:
     """Present VMs (not templates) or hosts that no Prometheus integration has a series for."""
     table = _TABLES[object_type]
-    conditions = [table.removed_at.is_(None), ~_has_metrics(table, object_type)]
-    if table is Vm:
-        conditions.append(Vm.is_template.is_(False))
-    rows = session.execute(
-        select(table.id, table.name).where(*conditions).order_by(table.name, table.id).limit(limit)
-    ).all()
-    return [{"id": i, "name": n, "type": object_type} for i, n in rows]
+    return _present_objects(session, object_type, ~_has_metrics(table, object_type), limit)
 
 
 def objects_not_in_zabbix(
@@ -188,7 +182,15 @@ def objects_not_in_zabbix(
 ) -> list[dict[str, Any]]:
     """Present VMs (not templates) or hosts no enabled Zabbix host matched."""
     table = _TABLES[object_type]
-    conditions = [table.removed_at.is_(None), ~_in_zabbix(table, object_type)]
+    return _present_objects(session, object_type, ~_in_zabbix(table, object_type), limit)
+
+
+def _present_objects(
+    session: Session, object_type: str, condition: ColumnElement[bool], limit: int
+) -> list[dict[str, Any]]:
+    """Present VMs (not templates) or hosts meeting ``condition``, by name."""
+    table = _TABLES[object_type]
+    conditions = [table.removed_at.is_(None), condition]
     if table is Vm:
         conditions.append(Vm.is_template.is_(False))
     rows = session.execute(

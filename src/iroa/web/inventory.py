@@ -4,10 +4,11 @@ each object's detail page."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from iroa.connectors.registry import (
@@ -36,24 +37,27 @@ router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
 
 
-def _chosen(
-    view: ListView,
-    q: str | None,
-    platform: str | None,
-    integration: str | None,
-    power_state: str | None,
-    sort: str | None,
-    datacenter_id: str | None,
-) -> dict[str, str | None]:
-    """The list parameters a request chose (empty ones as None)."""
-    return {
-        "q": (q or "").strip() or None,
-        "platform": platform or None,
-        "integration": integration or None,
-        "power_state": (power_state or None) if view.power_states else None,
-        "datacenter_id": (datacenter_id or None) if view.plural != "datacenters" else None,
-        "sort": sort or None,
-    }
+@dataclass(frozen=True)
+class ListQuery:
+    """What a list page's query string may choose (its form's fields and the sort)."""
+
+    q: str | None = None
+    platform: str | None = None
+    integration: str | None = None
+    power_state: str | None = None
+    sort: str | None = None
+    datacenter_id: str | None = None
+
+    def chosen(self, view: ListView) -> dict[str, str | None]:
+        """The choices that apply to ``view`` (empty ones as None)."""
+        return {
+            "q": (self.q or "").strip() or None,
+            "platform": self.platform or None,
+            "integration": self.integration or None,
+            "power_state": (self.power_state or None) if view.power_states else None,
+            "datacenter_id": (self.datacenter_id or None) if view.plural != "datacenters" else None,
+            "sort": self.sort or None,
+        }
 
 
 def _list_params(view: ListView, chosen: dict[str, str | None], cursor: str | None) -> ListParams:
@@ -84,15 +88,10 @@ def _list_handler(view: ListView) -> Callable[..., Response]:
         request: Request,
         user: PageUser,
         db: DB,
-        q: str | None = None,
-        platform: str | None = None,
-        integration: str | None = None,
-        power_state: str | None = None,
-        sort: str | None = None,
+        query: Annotated[ListQuery, Depends()],
         cursor: str | None = None,
-        datacenter_id: str | None = None,
     ) -> Response:
-        chosen = _chosen(view, q, platform, integration, power_state, sort, datacenter_id)
+        chosen = query.chosen(view)
         error = None
         try:
             page = list_page(db, view.plural, _list_params(view, chosen, cursor))
@@ -132,18 +131,10 @@ def _list_handler(view: ListView) -> Callable[..., Response]:
 
 def _list_csv_handler(view: ListView) -> Callable[..., Response]:
     def handler(
-        request: Request,
-        user: PageUser,
-        db: DB,
-        q: str | None = None,
-        platform: str | None = None,
-        integration: str | None = None,
-        power_state: str | None = None,
-        sort: str | None = None,
-        datacenter_id: str | None = None,
+        request: Request, user: PageUser, db: DB, query: Annotated[ListQuery, Depends()]
     ) -> Response:
         """Every row of the list as it is filtered, searched and sorted, as CSV."""
-        chosen = _chosen(view, q, platform, integration, power_state, sort, datacenter_id)
+        chosen = query.chosen(view)
         try:
             params = _list_params(view, chosen, None)
             return csv_stream_response(
