@@ -13,7 +13,6 @@ from sqlalchemy import bindparam, select, update
 
 from iroa.audit.service import Actor, record
 from iroa.auth.models import ApiToken, User
-from iroa.auth.recent import RecentTokens, Verified, recent_tokens
 from iroa.auth.service import Clock, Principal, TokenNotFoundError, UserError, UserNotFoundError
 from iroa.db.base import utcnow
 from iroa.db.engine import Database
@@ -154,7 +153,6 @@ def revoke_token(db: Database, actor: Actor, token_id: int, clock: Clock = utcno
             token.name,
             before={"user": user.username if user else None, "prefix": token.prefix},
         )
-    forget_verified_tokens(db)
 
 
 def end_session(db: Database, secret: str, clock: Clock = utcnow) -> None:
@@ -165,7 +163,6 @@ def end_session(db: Database, secret: str, clock: Clock = utcnow) -> None:
             .where(ApiToken.token_hash == hash_token(secret), ApiToken.kind == "session")
             .values(revoked_at=clock())
         )
-    forget_verified_tokens(db)
 
 
 _TOKEN_LOOKUP = (
@@ -187,38 +184,8 @@ _TOKEN_LOOKUP = (
 """Built once: every authenticated request runs it, so it stays a plain Core select."""
 
 
-def remembered_principal(
-    db: Database,
-    secret: str,
-    clock: Clock = utcnow,
-    *,
-    kind: str = "api",
-    idle_timeout: timedelta | None = None,
-) -> Principal | None:
-    """The user of a token verified moments ago and still live, without any I/O; None
-    if it was not (then ask :func:`authenticate_token`). See :mod:`iroa.auth.recent`."""
-    if not _well_formed(secret):
-        return None
-    return _remembered(recent_tokens(db.url), kind, hash_token(secret), clock(), idle_timeout)
-
-
 def _well_formed(secret: str) -> bool:
     return secret.startswith(TOKEN_PREFIX) and len(secret) <= 200
-
-
-def _remembered(
-    recent: RecentTokens,
-    kind: str,
-    token_hash: str,
-    now: datetime,
-    idle_timeout: timedelta | None,
-) -> Principal | None:
-    verified = recent.get(kind, token_hash)
-    if verified is None or _lapsed(verified, now, idle_timeout) is not None:
-        return None
-    if now - verified.last_used_at >= LAST_USED_RESOLUTION:
-        return None  # its use is due to be recorded: that extends a session's idle time
-    return verified.principal
 
 
 def authenticate_token(
@@ -233,17 +200,13 @@ def authenticate_token(
 
     With ``idle_timeout``, a token not used for that long is no longer live (its
     last use is recorded to the minute, see :data:`LAST_USED_RESOLUTION`). A token
-    verified moments ago is not looked up again (:mod:`iroa.auth.recent`).
+    ended anywhere (revoked, logged out, its user disabled) is refused from the next
+    request on, in every process: each check reads the token's row.
     """
     if not _well_formed(secret):
         return None
     now = clock()
     token_hash = hash_token(secret)
-    recent = recent_tokens(db.url)
-    remembered = _remembered(recent, kind, token_hash, now, idle_timeout)
-    if remembered is not None:
-        return remembered
-    generation = recent.generation
     with db.single_read() as conn:
         row = conn.execute(_TOKEN_LOOKUP, {"token_hash": token_hash, "kind": kind}).first()
     if row is None:
@@ -256,10 +219,7 @@ def authenticate_token(
         with db.write_session() as session:
             session.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))
         last_used_at = now
-    principal = Principal(row.user_id, row.username, row.role, row.id, row.kind)
-    verified = Verified(principal, row.created_at, row.expires_at, last_used_at)
-    recent.remember(kind, token_hash, verified, generation)
-    return principal
+    return Principal(row.user_id, row.username, row.role, row.id, row.kind)
 
 
 def _end_reason(row: Any, now: datetime, idle_timeout: timedelta | None) -> str | None:
@@ -275,11 +235,6 @@ def _lapsed(token: Any, now: datetime, idle_timeout: timedelta | None) -> str | 
     if idle_timeout is not None and now - (token.last_used_at or token.created_at) >= idle_timeout:
         return "idle"
     return None
-
-
-def forget_verified_tokens(db: Database) -> None:
-    """After a token ended (or may have): check every token against the database again."""
-    recent_tokens(db.url).forget_all()
 
 
 def session_end_reason(

@@ -12,7 +12,6 @@ from sqlalchemy.exc import IntegrityError
 from iroa.audit.service import Actor, record
 from iroa.auth.models import ROLES, ApiToken, User
 from iroa.auth.service import UserConflictError, UserError, UserNotFoundError, hash_password
-from iroa.auth.tokens import forget_verified_tokens
 from iroa.db.base import utcnow
 from iroa.db.engine import Database
 
@@ -167,7 +166,6 @@ def update_user(
             before=before,
             after=after,
         )
-    forget_verified_tokens(db)
     return user
 
 
@@ -183,7 +181,6 @@ def delete_user(db: Database, actor: Actor, user_id: int) -> None:
             session, actor, "user.delete", "user", user.id, user.username, before=_audit_user(user)
         )
         session.delete(user)
-    forget_verified_tokens(db)
 
 
 def ensure_initial_admin(db: Database, password: str | None) -> tuple[str, str | None] | None:

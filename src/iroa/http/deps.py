@@ -6,10 +6,8 @@ dashboard's session cookie; a cookie-authenticated request that changes
 something must also carry the session's CSRF token in ``X-CSRF-Token``.
 
 Dependencies that do no I/O are coroutines: FastAPI runs a plain ``def`` one in
-its thread pool, a hop that costs more than they do. :func:`current_user` is one
-too: a token verified moments ago is answered from memory
-(:mod:`iroa.auth.recent`), and only a token it has not seen lately is looked up in
-the database, in the thread pool.
+its thread pool, a hop that costs more than they do. :func:`current_user` reads
+the database, so it is a plain ``def``.
 """
 
 from __future__ import annotations
@@ -17,15 +15,13 @@ from __future__ import annotations
 import hmac
 from collections.abc import Callable, Coroutine
 from datetime import datetime, timedelta
-from functools import partial
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, status
-from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from iroa.auth.service import Principal
-from iroa.auth.tokens import authenticate_token, csrf_token_for, remembered_principal
+from iroa.auth.tokens import authenticate_token, csrf_token_for
 from iroa.config import Settings
 from iroa.db.base import utcnow
 from iroa.db.engine import Database
@@ -78,27 +74,26 @@ def _unauthorized(message: str) -> HTTPException:
     )
 
 
-async def current_user(
+def current_user(
     request: Request,
+    db: Annotated[Database, Depends(get_db)],
+    clock: Annotated[Callable[[], datetime], Depends(get_clock)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
 ) -> Principal:
     """The authenticated user, from a Bearer token or the session cookie; else 401.
 
-    Every route but a few public ones runs this, so the database and the clock are
-    read as :func:`get_db` and :func:`get_clock` would give them, without two more
-    dependencies for FastAPI to solve on each request.
+    The token's row is read on every request, so a token ended anywhere (revoked,
+    logged out, its user disabled, in this process or another) is refused at once.
     """
-    db = await get_db(request)
-    clock = await get_clock(request)
     if credentials is not None:
-        principal = await _verify(db, credentials.credentials, clock)
+        principal = authenticate_token(db, credentials.credentials, clock)
         if principal is None:
             raise _unauthorized("the token is invalid, expired or revoked")
         return principal
     session_secret = request.cookies.get(SESSION_COOKIE)
     if session_secret is None:
         raise _unauthorized("authentication required: send an Authorization: Bearer token")
-    principal = await _verify(
+    principal = authenticate_token(
         db, session_secret, clock, kind="session", idle_timeout=session_idle_timeout(request)
     )
     if principal is None:
@@ -108,24 +103,6 @@ async def current_user(
         if not hmac.compare_digest(sent, csrf_token_for(session_secret)):
             raise HTTPException(status.HTTP_403_FORBIDDEN, "missing or wrong CSRF token")
     return principal
-
-
-async def _verify(
-    db: Database,
-    secret: str,
-    clock: Callable[[], datetime],
-    *,
-    kind: str = "api",
-    idle_timeout: timedelta | None = None,
-) -> Principal | None:
-    """A token verified moments ago is answered on the event loop; any other is looked
-    up in the database, off the loop."""
-    principal = remembered_principal(db, secret, clock, kind=kind, idle_timeout=idle_timeout)
-    if principal is not None:
-        return principal
-    return await run_in_threadpool(
-        partial(authenticate_token, db, secret, clock, kind=kind, idle_timeout=idle_timeout)
-    )
 
 
 def _require(role: str) -> Callable[[Principal], Coroutine[Any, Any, Principal]]:
