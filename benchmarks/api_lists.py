@@ -365,7 +365,7 @@ async def measure(app: FastAPI, token: str, args: argparse.Namespace) -> list[di
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=transport, base_url="http://iroa", headers=headers) as client,
     ):
-        app_db: Database = app.state.db
+        app_db: Database = app.state.runtime.db
         capture = Capture(app_db)
 
         async def page(params: dict[str, Any]) -> Any:

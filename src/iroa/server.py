@@ -25,8 +25,8 @@ from iroa.api.errors import install_error_handlers
 from iroa.api.metrics import install_metrics
 from iroa.config import Settings, get_settings
 from iroa.db.base import utcnow
-from iroa.db.engine import Database
 from iroa.exports.scheduled import ExportSchedule
+from iroa.http.deps import DB
 from iroa.runtime import open_runtime
 from iroa.sync.background import ProgressBroker
 from iroa.sync.runs import recover_stale_runs
@@ -56,9 +56,6 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = open_runtime(settings, broker=broker, clock=clock, with_queue=True)
         app.state.runtime = runtime
-        app.state.db = runtime.db
-        app.state.box = runtime.box
-        app.state.queue = runtime.queue
         recover_stale_runs(runtime.db)
         scheduler = None
         if settings.scheduler:
@@ -95,10 +92,6 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
         docs_url="/api/v1/docs",
         redoc_url=None,
     )
-    app.state.settings = settings
-    app.state.clock = clock
-    app.state.broker = broker
-    app.state.queue = None
     install_error_handlers(app)
     install_metrics(app, public=settings.metrics_public)
     # Routes are tried in order: the inventory, which most requests read, comes first
@@ -117,9 +110,8 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
         app.include_router(module.router)
 
     @app.get("/api/v1/health", tags=["health"])
-    def health() -> JSONResponse:
+    def health(db: DB) -> JSONResponse:
         """Liveness and database reachability."""
-        db: Database = app.state.db
         try:
             with db.engine.connect() as conn:
                 conn.exec_driver_sql("SELECT 1")

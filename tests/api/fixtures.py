@@ -53,7 +53,7 @@ class Api:
 
     @property
     def db(self) -> Database:
-        db: Database = self.app.state.db
+        db: Database = self.app.state.runtime.db
         return db
 
     def headers(self, role: str | None) -> dict[str, str]:
@@ -65,7 +65,7 @@ class Api:
 def start_api(settings: Settings, clock: FrozenClock | None = None) -> Iterator[Api]:
     app = create_app(settings, clock) if clock is not None else create_app(settings)
     with TestClient(app, raise_server_exceptions=False) as client:
-        db: Database = app.state.db
+        db: Database = app.state.runtime.db
         tokens: dict[str, str] = {}
         user_ids: dict[str, int] = {}
         with db.write_session() as session:

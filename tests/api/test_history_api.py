@@ -21,7 +21,7 @@ from tests.inventory.history_estate import run_sequence
 def synced(api: Api) -> Iterator[tuple[Api, list[datetime]]]:
     clear_snapshots()
     integration = add_integration(
-        api.db, api.app.state.box, IntegrationInput("vcenter", "vc1", "https://vc1")
+        api.db, api.app.state.runtime.box, IntegrationInput("vcenter", "vc1", "https://vc1")
     )
     yield api, run_sequence(api.db, integration.id)
     clear_snapshots()

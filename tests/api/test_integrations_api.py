@@ -33,7 +33,7 @@ def stored_secret(api: Api, integration_id: int) -> str:
             select(Integration.secret_encrypted).where(Integration.id == integration_id)
         )
     assert encrypted is not None
-    box: SecretBox = api.app.state.box
+    box: SecretBox = api.app.state.runtime.box
     return box.decrypt(encrypted)
 
 

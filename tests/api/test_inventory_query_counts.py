@@ -46,7 +46,7 @@ STATEMENTS = ("SELECT", "INSERT", "UPDATE", "DELETE", "WITH")
 
 @contextmanager
 def counted(api: InventoryApi) -> Iterator[list[str]]:
-    engine = api.client.app.state.db.engine  # type: ignore[attr-defined]
+    engine = api.client.app.state.runtime.db.engine  # type: ignore[attr-defined]
     seen: list[str] = []
 
     def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:

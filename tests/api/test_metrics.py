@@ -49,7 +49,9 @@ def samples(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
 
 def test_metrics_report_syncs_objects_and_latency(api: Api) -> None:
     integration = add_integration(
-        api.db, api.app.state.box, IntegrationInput("vcenter", "tiny", "https://tiny.example.com")
+        api.db,
+        api.app.state.runtime.box,
+        IntegrationInput("vcenter", "tiny", "https://tiny.example.com"),
     )
     assert run_sync(api.db, integration.id, TinyConnector()).succeeded
     api.client.get("/api/v1/integrations", headers=api.headers("viewer"))

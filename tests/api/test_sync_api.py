@@ -157,7 +157,9 @@ class WaitingConnector:
 
 def test_a_run_started_elsewhere_is_followed_to_its_end(api: Api) -> None:
     integration = add_integration(
-        api.db, api.app.state.box, IntegrationInput("vcenter", "cli-run", "https://x.example.com")
+        api.db,
+        api.app.state.runtime.box,
+        IntegrationInput("vcenter", "cli-run", "https://x.example.com"),
     )
     connector = WaitingConnector()
     started = threading.Event()

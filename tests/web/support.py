@@ -69,7 +69,7 @@ def start(
     config = Settings(data_dir=tmp_path / "data", database_url=db_url, **settings)  # type: ignore[arg-type]
     app = create_app(config, clock) if clock is not None else create_app(config)
     with TestClient(app, follow_redirects=False) as client:
-        db: Database = app.state.db
+        db: Database = app.state.runtime.db
         add_users(db)
         ids = None
         if estate:

@@ -193,7 +193,7 @@ def test_a_held_run_shows_why_and_an_admin_forces_a_sync_after_confirming(web: W
     # The stored integration points at a closed port: the forced run starts, is audited, fails.
     service.update_integration(
         web.db,
-        web.client.app.state.box,
+        web.client.app.state.runtime.box,
         vc(web),
         service.IntegrationUpdate(url="http://127.0.0.1:9"),  # type: ignore[attr-defined]
     )
@@ -253,7 +253,7 @@ def test_integration_page_query_count_is_pinned(web: Web) -> None:
 def test_testing_from_the_integration_page_comes_back_to_it(web: Web) -> None:
     service.update_integration(
         web.db,
-        web.client.app.state.box,  # type: ignore[attr-defined]
+        web.client.app.state.runtime.box,  # type: ignore[attr-defined]
         vc(web),
         service.IntegrationUpdate(url="http://127.0.0.1:9"),
     )

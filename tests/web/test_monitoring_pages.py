@@ -57,7 +57,7 @@ def monitored(
     bare: Web, vcsim: Any, prometheus: PrometheusPeer, zabbix_estate: ZabbixEstate
 ) -> Monitored:
     prometheus.set_series(SERIES)
-    box: SecretBox = bare.client.app.state.box  # type: ignore[attr-defined]
+    box: SecretBox = bare.client.app.state.runtime.box  # type: ignore[attr-defined]
     estate = build_estate(bare.db, box, vcsim)
     prom = add_prometheus(bare.db, box, prometheus, "prom", HISTORY)
     zbx = add_zabbix(bare.db, box, zabbix_estate.peer.url)

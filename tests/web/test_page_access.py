@@ -16,6 +16,7 @@ import pytest
 from fastapi.routing import APIRoute
 
 from iroa.vocabulary import Role
+from iroa.web import AREAS
 from tests.web.support import Web, log_in, start
 
 PUBLIC = frozenset({("GET", "/login"), ("POST", "/login")})
@@ -39,12 +40,16 @@ def least_role(method: str, path: str) -> Role:
     return Role.VIEWER
 
 
-def dashboard_routes(web: Web) -> list[tuple[str, str]]:
-    routes = []
-    for route in web.client.app.routes:  # type: ignore[attr-defined]
-        if not isinstance(route, APIRoute) or route.path.startswith("/api/"):
-            continue
-        routes.extend((method, route.path) for method in sorted(route.methods) if method != "HEAD")
+def dashboard_routes() -> list[tuple[str, str]]:
+    """Every page and form of every dashboard module, as ``install_dashboard`` serves them."""
+    routes = [
+        (method, route.path)
+        for area in AREAS
+        for route in area.router.routes
+        if isinstance(route, APIRoute)
+        for method in sorted(route.methods)
+        if method != "HEAD"
+    ]
     return sorted(set(routes) - PUBLIC)
 
 
@@ -58,7 +63,7 @@ def web(db_url: str, tmp_path: Path) -> Iterator[Web]:
 
 
 def test_every_dashboard_route_is_found(web: Web) -> None:
-    routes = dashboard_routes(web)
+    routes = dashboard_routes()
     assert ("GET", "/") in routes
     assert ("GET", "/vms/{object_id}") in routes
     assert ("POST", "/integrations/{integration_id}/sync") in routes
@@ -66,7 +71,7 @@ def test_every_dashboard_route_is_found(web: Web) -> None:
 
 
 def test_anonymous_users_are_sent_to_the_login_page(web: Web) -> None:
-    for method, path in dashboard_routes(web):
+    for method, path in dashboard_routes():
         response = web.client.request(method, concrete(path))
         assert response.status_code == 303, (method, path, response.status_code)
         assert response.headers["location"].startswith("/login?next="), (method, path)
@@ -77,7 +82,7 @@ def test_a_role_too_low_is_refused_on_pages_and_forms(web: Web, role: Role) -> N
     csrf = log_in(web.client, role)
     refused = [
         (method, path)
-        for method, path in dashboard_routes(web)
+        for method, path in dashboard_routes()
         if not role.includes(least_role(method, path))
     ]
     assert refused
@@ -94,7 +99,7 @@ def test_a_page_is_shown_to_the_least_role_it_needs(web: Web) -> None:
     for role in Role:
         web.client.cookies.clear()
         log_in(web.client, role)
-        for method, path in dashboard_routes(web):
+        for method, path in dashboard_routes():
             if method == "GET" and least_role(method, path) == role:
                 response = web.client.get(concrete(path))
                 assert response.status_code != 403, (role, path, response.text[:200])

@@ -9,7 +9,6 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 
 from iroa.api.inventory import IdFilter, PageOut, TextFilter
-from iroa.config import Settings
 from iroa.db.engine import Database
 from iroa.findings.catalog import RULES, describe_conditions
 from iroa.findings.listing import (
@@ -20,7 +19,7 @@ from iroa.findings.listing import (
     list_findings,
 )
 from iroa.findings.rules import Thresholds
-from iroa.http.deps import get_db, require_viewer
+from iroa.http.deps import get_db, require_viewer, runtime_of
 from iroa.http.responses import FastJSONResponse
 from iroa.inventory.listing import MAX_SEARCH_LENGTH
 from iroa.paging import DEFAULT_LIMIT, MAX_LIMIT, InvalidQueryError
@@ -103,7 +102,7 @@ def rules(request: Request) -> JSONResponse:
     """Every rule: its id, title, object types, highest severity, condition in words (with
     the current thresholds), and whether it is active (monitoring rules wait for their
     integration: ``needs`` says which)."""
-    settings: Settings = request.app.state.settings
+    settings = runtime_of(request).settings
     conditions = describe_conditions(Thresholds.from_settings(settings))
     body: list[dict[str, Any]] = [
         {

@@ -23,7 +23,6 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from iroa.auth.service import Principal
 from iroa.auth.tokens import authenticate_token, csrf_token_for
 from iroa.config import Settings
-from iroa.db.base import utcnow
 from iroa.db.engine import Database
 from iroa.runtime import Runtime
 
@@ -52,20 +51,18 @@ async def get_db(request: Request) -> Database:
 
 
 async def get_settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
+    """The settings this process started with."""
+    return runtime_of(request).settings
 
 
 async def get_clock(request: Request) -> Callable[[], datetime]:
     """The clock used for expiry and throttling (replaceable in tests)."""
-    clock: Callable[[], datetime] = getattr(request.app.state, "clock", utcnow)
-    return clock
+    return runtime_of(request).clock
 
 
 def session_idle_timeout(request: Request) -> timedelta:
     """How long a dashboard session may go unused (``IROA_SESSION_IDLE_MINUTES``)."""
-    settings: Settings = request.app.state.settings
-    return timedelta(minutes=settings.session_idle_minutes)
+    return timedelta(minutes=runtime_of(request).settings.session_idle_minutes)
 
 
 def _unauthorized(message: str) -> HTTPException:

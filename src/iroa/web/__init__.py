@@ -14,20 +14,13 @@ from iroa.web.render import message_page
 from iroa.web.session import CsrfRejectedError, LoginRequiredError, PageForbiddenError
 
 STATIC_DIR = Path(__file__).with_name("static")
+AREAS = (login, overview, inventory, integrations, syncs, exports, findings, monitoring)
+"""The dashboard's modules, each with the ``router`` of its pages."""
 
 
 def install_dashboard(app: FastAPI) -> None:
     """Serve the dashboard at ``/`` and its assets at ``/static``."""
-    for area in (
-        login,
-        overview,
-        inventory,
-        integrations,
-        syncs,
-        exports,
-        findings,
-        monitoring,
-    ):
+    for area in AREAS:
         app.include_router(area.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 

@@ -7,13 +7,12 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from iroa.config import Settings
 from iroa.connectors.registry import INVENTORY_KINDS
 from iroa.findings.catalog import RULES, describe_conditions
 from iroa.findings.listing import DEFAULT_SORT, STATUSES, FindingParams, list_findings
 from iroa.findings.models import OBJECT_TYPES, SEVERITIES
 from iroa.findings.rules import Thresholds
-from iroa.http.deps import DB
+from iroa.http.deps import DB, runtime_of
 from iroa.integrations import service
 from iroa.paging import InvalidQueryError, Page
 from iroa.web.render import render
@@ -83,7 +82,7 @@ def findings_page(
             f"?{query}" if (query := urlencode({k: v for k, v in merged.items() if v})) else ""
         )
 
-    settings: Settings = request.app.state.settings
+    settings = runtime_of(request).settings
     return render(
         request,
         "findings.html",

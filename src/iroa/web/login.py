@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from iroa.auth.service import AuthError, LoginThrottledError, authenticate_password
 from iroa.auth.tokens import SESSION_LIFETIME, authenticate_token, end_session
 from iroa.db.engine import Database
-from iroa.http.deps import CSRF_COOKIE, DB, SESSION_COOKIE, Clock, session_idle_timeout
+from iroa.http.deps import CSRF_COOKIE, DB, SESSION_COOKIE, Clock, runtime_of, session_idle_timeout
 from iroa.http.sessions import start_session
 from iroa.web.render import render
 from iroa.web.session import (
@@ -31,7 +31,7 @@ router = APIRouter(include_in_schema=False)
 def _session_ended_text(reason: str | None, request: Request) -> str | None:
     """What the login page says about a session that is over (only known reasons, no echo)."""
     if reason == "idle":
-        minutes = request.app.state.settings.session_idle_minutes
+        minutes = runtime_of(request).settings.session_idle_minutes
         return (
             f"Your session ended after {minutes} minutes without activity. "
             "Log in again to continue where you were."
