@@ -19,6 +19,7 @@ import pytest
 from iroa.cli.main import main
 from tests.cli.test_cli import CONTRACT_VM_KEYS, Iroa, add_vcenter, one_line_error
 from tests.peers import vsphere_ops as ops
+from tests.peers.prometheus import free_port
 from tests.peers.vcsim import Topology
 from tests.peers.winrm.server import WinrmServer, powershell_error
 
@@ -192,3 +193,18 @@ def test_vcenter_and_hyperv_side_by_side(iroa_process: Iroa, vcsim: Any, winrm: 
     datastores = {(d["integration"], d["name"]): d["type"] for d in iroa.json("get", "datastores")}
     assert datastores[("hv", "Cluster Disk 1")] == "CSV"
     assert ("vc", "LocalDS_0") in datastores
+
+
+def test_a_cli_sync_refreshes_monitoring_as_every_other_sync_does(
+    iroa: InProcessIroa, winrm: Any
+) -> None:
+    """`iroa sync` takes the one path every sync takes: after an inventory run that succeeded,
+    each enabled monitoring integration is synced against the new inventory."""
+    server = winrm("standalone", tls=True)
+    add_hyperv(iroa, server, "hv", "--ca-file", str(server.ca_file))
+    iroa("integration", "add", "prometheus", "prom", "--url", f"http://127.0.0.1:{free_port()}")
+    (run,) = iroa.json("sync", "hv")
+    assert run["status"] == "succeeded"
+    (monitoring_run,) = iroa.json("history", "prom")
+    assert monitoring_run["status"] == "failed"  # nothing listens there: a run, recorded
+    assert "cannot connect" in monitoring_run["error"]
