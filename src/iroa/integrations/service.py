@@ -231,20 +231,6 @@ def add_integration(
     nothing if that fails (the connector's ``ConnectorError`` is raised).
     """
     data = validate_input(data, min_interval_s)
-    if check:
-        check_connection(
-            data.kind,
-            ConnectionOptions(
-                url=data.url,
-                username=data.username,
-                password=data.password,
-                ca_file=data.ca_file,
-                insecure=data.insecure,
-                transport=data.transport,
-                token=data.token,
-                settings=resolve_settings(data.kind, data.monitoring),
-            ),
-        )
     integration = Integration(
         kind=data.kind,
         name=data.name,
@@ -255,6 +241,8 @@ def add_integration(
         interval_seconds=data.interval_seconds,
         enabled=data.enabled,
     )
+    if check:
+        check_connection(integration.kind, connection_options(integration, box))
     try:
         with db.write_session() as session:
             session.add(integration)
