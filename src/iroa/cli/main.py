@@ -14,6 +14,7 @@ from iroa.auth.service import UserError
 from iroa.cli import export, integrations, inventory, sync, users
 from iroa.cli.context import CliContext, get_context
 from iroa.config import ExecutionModeError, Settings
+from iroa.db.schema import SchemaOutdatedError
 from iroa.errors import IroaError
 
 app = typer.Typer(
@@ -182,6 +183,8 @@ def main() -> None:
         message = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         if isinstance(exc, OSError) and exc.filename:
             message = f"{exc.filename}: {message}"
+        if isinstance(exc, SchemaOutdatedError):
+            message += ": run `iroa db upgrade`"
         print(f"error: {message}", file=sys.stderr)
         sys.exit(1)
     except ValidationError as exc:

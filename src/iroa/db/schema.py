@@ -21,6 +21,5 @@ def ensure_schema(db: Database) -> None:
         upgrade(db.engine)
         return
     raise SchemaOutdatedError(
-        f"the database schema is at revision {current}, this version of IROA needs {head}: "
-        "run `iroa db upgrade`"
+        f"the database schema is at revision {current}, this version of IROA needs {head}"
     )
