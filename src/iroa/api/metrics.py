@@ -14,6 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from iroa.db.engine import Database
 from iroa.http.deps import current_user
+from iroa.runtime import Runtime
 from iroa.sync.stats import read_stats
 
 
@@ -117,7 +118,13 @@ async def _public(request: Request) -> None:
 
 def install_metrics(app: FastAPI, public: bool) -> Metrics:
     """Time every request, and serve ``/metrics`` (to any signed-in user unless public)."""
-    metrics = Metrics(lambda: getattr(app.state, "db", None))
+
+    def db_of() -> Database | None:
+        # Before the app has started (and after it stopped) there is no database to read.
+        runtime: Runtime | None = getattr(app.state, "runtime", None)
+        return None if runtime is None else runtime.db
+
+    metrics = Metrics(db_of)
     app.add_middleware(LatencyMiddleware, metrics=metrics)
     guard: Any = _public if public else current_user
 
