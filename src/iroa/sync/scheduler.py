@@ -1,7 +1,7 @@
 """The thread of ``iroa serve`` that starts due syncs (see :mod:`iroa.sync.schedule`).
 
 Embedded mode: runs start the way API syncs do
-(:func:`~iroa.sync.background.start_background_sync`, trigger ``schedule``), so
+(:func:`~iroa.sync.background.start_sync`, trigger ``schedule``), so
 the per-integration lock decides, across processes, that one run at a time goes
 ahead: a run already going is skipped, not queued.
 
