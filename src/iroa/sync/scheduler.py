@@ -27,6 +27,7 @@ from sqlalchemy import select, update
 from iroa.db.base import utcnow
 from iroa.db.engine import Database
 from iroa.integrations.models import Integration
+from iroa.integrations.service import IntegrationNotFoundError
 from iroa.sync.background import ProgressBroker, start_sync
 from iroa.sync.queue import SyncQueue
 from iroa.sync.runs import SyncAlreadyRunningError
@@ -203,6 +204,10 @@ class Scheduler:
             log.debug(
                 "scheduler: integration %s is being synced elsewhere; skipped", integration_id
             )
+            finished(None)
+            return None
+        except IntegrationNotFoundError:
+            log.debug("scheduler: integration %s was removed meanwhile", integration_id)
             finished(None)
             return None
         except Exception:
