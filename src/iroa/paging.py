@@ -8,9 +8,10 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import (
     Column,
@@ -38,12 +39,16 @@ class InvalidQueryError(InvalidInputError):
     """A list parameter that cannot be honoured; the message says which and why."""
 
 
-@dataclass(frozen=True)
-class Page:
-    """One page of a list. Its items hold timestamps as aware datetimes: orjson (the API's
-    renderer) writes them as ISO-8601 itself, faster than converting them first."""
+Item_co = TypeVar("Item_co", covariant=True)
 
-    items: list[dict[str, Any]]
+
+@dataclass(frozen=True)
+class Page(Generic[Item_co]):
+    """One page of a list, of rows typed ``Item_co``. Inventory items hold timestamps as aware
+    datetimes: orjson (the API's renderer) writes them as ISO-8601 itself, faster than
+    converting them first."""
+
+    items: Sequence[Item_co]
     total: int
     next_cursor: str | None
 

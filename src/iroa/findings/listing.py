@@ -20,6 +20,7 @@ from iroa.integrations.models import Integration
 from iroa.inventory.details import read_object
 from iroa.inventory.listing import MAX_SEARCH_LENGTH
 from iroa.inventory.queries import jsonable_rows, object_type
+from iroa.inventory.rows import Detail
 from iroa.paging import (
     DEFAULT_LIMIT,
     InvalidQueryError,
@@ -137,7 +138,7 @@ def _conditions(db: Database, params: FindingParams) -> list[ColumnElement[bool]
     return conditions
 
 
-def list_findings(db: Database, params: FindingParams) -> Page:
+def list_findings(db: Database, params: FindingParams) -> Page[dict[str, Any]]:
     """One page of findings (open ones unless asked otherwise), most severe first by default."""
     conditions = _conditions(db, params)
     sort = params.sort or DEFAULT_SORT
@@ -234,7 +235,7 @@ def open_findings_of(session: Session, object_type: str, object_id: int) -> list
     )
 
 
-def object_detail(db: Database, plural: str, object_id: int) -> dict[str, Any] | None:
+def object_detail(db: Database, plural: str, object_id: int) -> Detail | None:
     """An inventory object's detail (:func:`~iroa.inventory.details.read_object`) with its open
     findings, read in one session; None if there is no such object."""
     with db.session() as session:

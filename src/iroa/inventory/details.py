@@ -8,7 +8,7 @@ related objects that can grow with the estate (a cluster's VMs) are capped at
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import ColumnElement, Executable, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
@@ -16,7 +16,19 @@ from sqlalchemy.orm import Session
 from iroa.db.engine import Database
 from iroa.history.models import Change
 from iroa.inventory import models
-from iroa.inventory.queries import jsonable_row, jsonable_rows, object_type, select_objects
+from iroa.inventory.queries import object_type, row_keys, select_objects
+from iroa.inventory.rows import (
+    ChangeRow,
+    ClusterHost,
+    ClusterRef,
+    Detail,
+    NamedRef,
+    TagRow,
+    VmDiskRow,
+    VmNicRow,
+    VmSnapshotRow,
+    VmSummary,
+)
 from iroa.inventory.types import BY_PLURAL, ObjectType
 
 RELATED_LIMIT = 1000
@@ -28,27 +40,35 @@ Vm = models.Vm
 Host = models.Host
 
 
-def get_object(db: Database, plural: str, object_id: int) -> dict[str, Any] | None:
+Row = TypeVar("Row")
+
+
+def get_object(db: Database, plural: str, object_id: int) -> Detail | None:
     """The object of type ``plural`` with this id and its relations, or None if there is none."""
     with db.session() as session:
         return read_object(session, plural, object_id)
 
 
-def read_object(session: Session, plural: str, object_id: int) -> dict[str, Any] | None:
+def read_object(session: Session, plural: str, object_id: int) -> Detail | None:
     """:func:`get_object` in the caller's session, so that more can be read beside it."""
     kind = object_type(plural)
     row = session.execute(select_objects(kind).where(kind.table.c.id == object_id)).first()
     if row is None:
         return None
-    detail = jsonable_row(row._mapping)
+    detail: dict[str, Any] = dict(zip(row_keys([row]), row, strict=True))
     detail.update(_RELATIONS[plural](session, detail))
     detail["tags"] = _tags(session, kind, detail)
     detail["changes"] = _changes(session, kind, object_id)
-    return detail
+    # The one place a detail's keys meet its type: tests/inventory/test_rows.py holds
+    # DETAILS to what this returns.
+    return cast(Detail, detail)
 
 
-def _rows(session: Session, stmt: Executable) -> list[dict[str, Any]]:
-    return jsonable_rows(session.execute(stmt))
+def _rows(session: Session, stmt: Executable, _: type[Row]) -> list[Row]:
+    """The rows of ``stmt`` as dicts of the row type its columns make."""
+    rows = session.execute(stmt).all()
+    keys = row_keys(rows)
+    return [cast(Row, dict(zip(keys, row, strict=True))) for row in rows]
 
 
 def _present_children(plural: str, parent_column: str, parent_id: int) -> Select[Any]:
@@ -59,29 +79,34 @@ def _present_children(plural: str, parent_column: str, parent_id: int) -> Select
     )
 
 
-def _vms_where(
-    session: Session, condition: ColumnElement[bool]
-) -> tuple[int, list[dict[str, Any]]]:
+def _vms_where(session: Session, condition: ColumnElement[bool]) -> tuple[int, list[VmSummary]]:
     """The count of present VMs matching ``condition`` and the first of them by name."""
     vms = BY_PLURAL["vms"]
     present = (condition, Vm.removed_at.is_(None))
     count = session.execute(select(func.count()).select_from(Vm).where(*present)).scalar_one()
     stmt = select_objects(vms).where(*present).order_by(Vm.name, Vm.id).limit(RELATED_LIMIT)
-    listed = [{k: row[k] for k in VM_SUMMARY_FIELDS} for row in _rows(session, stmt)]
-    return int(count), listed
+    stmt = stmt.with_only_columns(*(stmt.selected_columns[k] for k in VM_SUMMARY_FIELDS))
+    return int(count), _rows(session, stmt, VmSummary)
 
 
 def _vm_relations(session: Session, vm: dict[str, Any]) -> dict[str, Any]:
     vm_id = vm["id"]
     disks = _rows(
-        session, _present_children("vm_disks", "vm_id", vm_id).order_by(models.VmDisk.label)
+        session,
+        _present_children("vm_disks", "vm_id", vm_id).order_by(models.VmDisk.label),
+        VmDiskRow,
     )
-    nics = _rows(session, _present_children("vm_nics", "vm_id", vm_id).order_by(models.VmNic.label))
+    nics = _rows(
+        session,
+        _present_children("vm_nics", "vm_id", vm_id).order_by(models.VmNic.label),
+        VmNicRow,
+    )
     snapshots = _rows(
         session,
         _present_children("vm_snapshots", "vm_id", vm_id).order_by(
             models.VmSnapshot.created_at, models.VmSnapshot.id
         ),
+        VmSnapshotRow,
     )
     datastores = _rows(
         session,
@@ -89,6 +114,7 @@ def _vm_relations(session: Session, vm: dict[str, Any]) -> dict[str, Any]:
         .join(models.VmDatastore, models.VmDatastore.datastore_id == models.Datastore.id)
         .where(models.VmDatastore.vm_id == vm_id, models.VmDatastore.removed_at.is_(None))
         .order_by(models.Datastore.name, models.Datastore.id),
+        NamedRef,
     )
     networks = _rows(
         session,
@@ -96,6 +122,7 @@ def _vm_relations(session: Session, vm: dict[str, Any]) -> dict[str, Any]:
         .join(models.VmNetwork, models.VmNetwork.network_id == models.Network.id)
         .where(models.VmNetwork.vm_id == vm_id, models.VmNetwork.removed_at.is_(None))
         .order_by(models.Network.name, models.Network.id),
+        NamedRef,
     )
     return {
         "disks": disks,
@@ -128,6 +155,7 @@ def _cluster_relations(session: Session, cluster: dict[str, Any]) -> dict[str, A
         .where(Host.cluster_id == cluster_id, Host.removed_at.is_(None))
         .order_by(Host.name, Host.id)
         .limit(RELATED_LIMIT),
+        ClusterHost,
     )
     vm_count, vms = _vms_where(session, Vm.cluster_id == cluster_id)
     is_vm = Vm.is_template.is_(False)
@@ -203,6 +231,7 @@ def _datacenter_relations(session: Session, datacenter: dict[str, Any]) -> dict[
         .where(models.Cluster.datacenter_id == datacenter_id, models.Cluster.removed_at.is_(None))
         .order_by(models.Cluster.name, models.Cluster.id)
         .limit(RELATED_LIMIT),
+        ClusterRef,
     )
     return {"counts": dict(row._mapping), "clusters": clusters}
 
@@ -217,7 +246,7 @@ _RELATIONS = {
 }
 
 
-def _tags(session: Session, kind: ObjectType, detail: dict[str, Any]) -> list[dict[str, Any]]:
+def _tags(session: Session, kind: ObjectType, detail: dict[str, Any]) -> list[TagRow]:
     """Tags and custom attributes of the object, by key."""
     tag = models.Tag
     stmt = (
@@ -233,28 +262,24 @@ def _tags(session: Session, kind: ObjectType, detail: dict[str, Any]) -> list[di
         )
         .order_by(tag.kind, tag.key)
     )
-    return _rows(session, stmt)
+    return _rows(session, stmt, TagRow)
 
 
-VM_PARTS = ("vm_disks", "vm_nics", "vm_snapshots")
-"""Objects that belong to a VM: their changes are part of the VM's timeline."""
-
-
-def _changes(session: Session, kind: ObjectType, object_id: int) -> list[dict[str, Any]]:
+def _changes(session: Session, kind: ObjectType, object_id: int) -> list[ChangeRow]:
     """The object's latest changes, newest first; a VM's include its disks', NICs', snapshots'."""
     mine = and_(Change.object_type == kind.name, Change.object_id == object_id)
     condition: ColumnElement[bool] = mine
-    if kind.plural == "vms":
+    if kind.parts:
         parts = [
             and_(
                 Change.object_type == BY_PLURAL[plural].name,
                 Change.object_id.in_(
                     select(BY_PLURAL[plural].table.c.id).where(
-                        BY_PLURAL[plural].table.c.vm_id == object_id
+                        BY_PLURAL[plural].table.c[f"{kind.name}_id"] == object_id
                     )
                 ),
             )
-            for plural in VM_PARTS
+            for plural in kind.parts
         ]
         condition = or_(mine, *parts)
     stmt = (
@@ -272,4 +297,4 @@ def _changes(session: Session, kind: ObjectType, object_id: int) -> list[dict[st
         .order_by(Change.changed_at.desc(), Change.id.desc())
         .limit(CHANGES_LIMIT)
     )
-    return _rows(session, stmt)
+    return _rows(session, stmt, ChangeRow)

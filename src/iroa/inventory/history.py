@@ -46,6 +46,7 @@ from iroa.history.models import Change, Summary
 from iroa.history.retention import history_horizon
 from iroa.integrations.models import Integration
 from iroa.inventory.listing import ListParams, list_page
+from iroa.inventory.rows import ListItem
 from iroa.inventory.types import OBJECT_TYPES, ObjectType
 from iroa.paging import InvalidQueryError, Page, to_utc
 
@@ -332,7 +333,9 @@ def clear_snapshots() -> None:
                 snapshot.close()
 
 
-def list_page_as_of(db: Database, plural: str, params: ListParams, at: datetime | None) -> Page:
+def list_page_as_of(
+    db: Database, plural: str, params: ListParams, at: datetime | None
+) -> Page[ListItem]:
     """:func:`~iroa.inventory.listing.list_page` on the inventory as it stood at ``at`` (or now)."""
     if at is None:
         return list_page(db, plural, params)

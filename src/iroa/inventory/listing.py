@@ -12,7 +12,8 @@ an object that stayed.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import typing
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from typing import Any
@@ -50,6 +51,7 @@ from iroa.inventory.queries import (
     split_vm_placements,
     with_vm_placements,
 )
+from iroa.inventory.rows import ListItem
 from iroa.inventory.types import BY_PLURAL, ObjectType
 from iroa.paging import (
     DEFAULT_LIMIT,
@@ -93,7 +95,7 @@ def sortable_fields(plural: str) -> tuple[str, ...]:
     )
 
 
-def list_page(db: Database, plural: str, params: ListParams) -> Page:
+def list_page(db: Database, plural: str, params: ListParams) -> Page[ListItem]:
     """One page of a type's objects, the total matching, and the cursor of the next page.
 
     One statement: its rows carry the total as a last column (see :func:`_statements`);
@@ -127,7 +129,8 @@ def list_page(db: Database, plural: str, params: ListParams) -> Page:
     items = [dict(zip(fields, row, strict=False)) for row in rows]
     if kind.placements:
         split_vm_placements(items)
-    return Page(items, total, next_cursor)
+    # Where rows meet their type: tests/inventory/test_rows.py holds ITEMS to these keys.
+    return Page(typing.cast(list[ListItem], items), total, next_cursor)
 
 
 def ordered_query(
@@ -351,9 +354,9 @@ PLATFORM_INVENTORY_TYPES = ("datacenters", "clusters", "hosts", "datastores", "n
 
 def platform_inventory(
     db: Database, platform: str, limit: int = MAX_LIMIT
-) -> tuple[dict[str, list[dict[str, Any]]], dict[str, int]]:
+) -> tuple[dict[str, Sequence[ListItem]], dict[str, int]]:
     """Every listable type of one platform, each capped at ``limit`` by name, and the totals."""
-    inventory: dict[str, list[dict[str, Any]]] = {}
+    inventory: dict[str, Sequence[ListItem]] = {}
     totals: dict[str, int] = {}
     for plural in PLATFORM_INVENTORY_TYPES:
         page = list_page(db, plural, ListParams(platform=platform, limit=limit))

@@ -123,7 +123,7 @@ def list_changes(
     field: str | None = None,
     limit: int = 100,
     cursor: str | None = None,
-) -> Page:
+) -> Page[dict[str, Any]]:
     """Changes newest first (``since`` inclusive, ``until`` exclusive), paged by keyset.
 
     ``field`` keeps the changes that changed that field (``memory_mib``; references

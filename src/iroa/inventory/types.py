@@ -29,6 +29,9 @@ class ObjectType:
     """Monitoring systems report on it: its detail carries their metrics and problems."""
     search_index: bool = False
     """Searches of three characters or more read a trigram index (on SQLite)."""
+    parts: tuple[str, ...] = ()
+    """Types (by plural) whose rows belong to one of these, through ``<name>_id``: their
+    changes are part of its timeline."""
 
     @property
     def table(self) -> Table:
@@ -63,6 +66,7 @@ OBJECT_TYPES: tuple[ObjectType, ...] = (
         placements=True,
         monitored=True,
         search_index=True,
+        parts=("vm_disks", "vm_nics", "vm_snapshots"),
     ),
     ObjectType("vm_disk", "vm_disks", models.VmDisk, primary=False),
     ObjectType("vm_nic", "vm_nics", models.VmNic, primary=False),

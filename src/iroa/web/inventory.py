@@ -159,7 +159,12 @@ def _detail_handler(plural: str, label: str) -> Callable[..., Response]:
                 404,
                 user,
             )
-        context = {"user": user, "object": found, "label": label, "plural": plural}
+        context: dict[str, object] = {
+            "user": user,
+            "object": found,
+            "label": label,
+            "plural": plural,
+        }
         if BY_PLURAL[plural].monitored:
             context["monitoring"] = monitoring_panel(db, BY_PLURAL[plural].name, object_id)
         return render(request, f"{plural.removesuffix('s')}.html", context)
