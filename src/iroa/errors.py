@@ -8,6 +8,8 @@ exit code, the dashboard to a page message.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 
 class IroaError(Exception):
     """Something a user asked for could not be done; ``str(error)`` says why."""
@@ -31,3 +33,13 @@ class UnauthenticatedError(IroaError):
 
 class UnavailableError(IroaError):
     """Something IROA depends on is busy or out of reach right now (HTTP 503)."""
+
+
+def check_choice(
+    what: str, value: object, choices: Iterable[str], error: type[IroaError] = InvalidInputError
+) -> None:
+    """Raise ``error`` unless ``value`` is one of ``choices``, in the words every front end
+    shows: ``unknown role 'x': choose one of viewer, operator, admin``."""
+    allowed = tuple(choices)
+    if value not in allowed:
+        raise error(f"unknown {what} {value!r}: choose one of {', '.join(allowed)}")

@@ -14,6 +14,7 @@ from iroa.auth.models import ROLES, ApiToken, User
 from iroa.auth.service import UserConflictError, UserError, UserNotFoundError, hash_password
 from iroa.db.base import utcnow
 from iroa.db.engine import Database
+from iroa.errors import check_choice
 
 MIN_PASSWORD_LENGTH = 8
 
@@ -43,8 +44,7 @@ def validate_password(password: str) -> str:
 
 
 def validate_role(role: str) -> str:
-    if role not in ROLES:
-        raise UserError(f"unknown role {role!r}: choose one of {', '.join(ROLES)}")
+    check_choice("role", role, ROLES, UserError)
     return role
 
 

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import tempfile
 from collections.abc import Generator, Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -26,6 +24,7 @@ from sqlalchemy import Connection
 from iroa.connectors.base import NullProgress, Progress
 from iroa.db.engine import Database
 from iroa.exports.columns import Scope, SheetSource
+from iroa.exports.files import atomic_file
 from iroa.exports.service import (
     CHUNK_SIZE,
     SHEETS,
@@ -175,17 +174,5 @@ def list_view_csv(db: Database, plural: str, params: ListParams) -> Generator[st
 
 def write_text_atomically(path: Path, chunks: Iterable[str]) -> None:
     """Write UTF-8 text through a temporary file beside ``path``, renamed at the end."""
-    if path.is_dir():
-        raise IsADirectoryError(21, "is a directory, not a file", str(path))
-    if not path.parent.is_dir():
-        raise FileNotFoundError(2, "no such directory", str(path.parent))
-    fd, partial = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as stream:
-            for chunk in chunks:
-                stream.write(chunk)
-        os.chmod(partial, 0o644)
-        os.replace(partial, path)
-    except BaseException:
-        Path(partial).unlink(missing_ok=True)
-        raise
+    with atomic_file(path, "w", encoding="utf-8", newline="") as stream:
+        stream.writelines(chunks)

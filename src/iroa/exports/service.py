@@ -10,7 +10,7 @@ from sqlalchemy import Connection, select
 
 from iroa.db.base import utcnow
 from iroa.db.engine import Database
-from iroa.errors import InvalidInputError
+from iroa.errors import InvalidInputError, check_choice
 from iroa.exports.columns import Scope, SheetSource
 from iroa.exports.health import VHEALTH
 from iroa.exports.sheets import INVENTORY_SHEETS
@@ -29,10 +29,8 @@ class UnknownSheetError(InvalidInputError):
 
 def sheet_named(name: str) -> SheetSource:
     """The sheet called ``name`` (``vInfo``, ``vDisk`` …)."""
-    sheet = BY_NAME.get(name)
-    if sheet is None:
-        raise UnknownSheetError(f"unknown sheet {name!r}: choose one of {', '.join(BY_NAME)}")
-    return sheet
+    check_choice("sheet", name, BY_NAME, UnknownSheetError)
+    return BY_NAME[name]
 
 
 @contextmanager

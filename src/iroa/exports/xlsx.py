@@ -11,8 +11,6 @@ such strings are written as explicit string cells (see :func:`text_cells`).
 
 from __future__ import annotations
 
-import os
-import tempfile
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
@@ -25,6 +23,7 @@ from openpyxl.utils import get_column_letter
 
 from iroa.connectors.base import NullProgress, Progress
 from iroa.db.engine import Database
+from iroa.exports.files import atomic_file
 from iroa.exports.service import CHUNK_SIZE, SHEETS, resolve_scope, snapshot_connection
 
 HEADER_FONT = Font(bold=True)
@@ -68,20 +67,8 @@ def _write_atomically(
     now: datetime | None,
     as_of: datetime | None,
 ) -> dict[str, int]:
-    if path.is_dir():
-        raise IsADirectoryError(21, "is a directory, not a file", str(path))
-    if not path.parent.is_dir():
-        raise FileNotFoundError(2, "no such directory", str(path.parent))
-    fd, partial = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as stream:
-            rows = _write(db, stream, integration, progress or NullProgress(), now, as_of)
-        os.chmod(partial, 0o644)
-        os.replace(partial, path)
-    except BaseException:
-        Path(partial).unlink(missing_ok=True)
-        raise
-    return rows
+    with atomic_file(path, "wb") as stream:
+        return _write(db, stream, integration, progress or NullProgress(), now, as_of)
 
 
 def _write(

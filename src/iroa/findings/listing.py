@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from iroa.connectors.registry import INVENTORY_KINDS
 from iroa.db.engine import Database
+from iroa.errors import check_choice
 from iroa.findings.catalog import RULES_BY_ID
 from iroa.findings.models import OBJECT_TYPES, SEVERITIES, SEVERITY_LEVELS, Finding
 from iroa.integrations.models import Integration
@@ -83,8 +84,8 @@ class FindingParams:
 
 
 def _choice(name: str, value: str | None, choices: tuple[str, ...] | list[str]) -> str | None:
-    if value is not None and value not in choices:
-        raise InvalidQueryError(f"unknown {name} {value!r}: choose one of {', '.join(choices)}")
+    if value is not None:
+        check_choice(name, value, choices, InvalidQueryError)
     return value
 
 

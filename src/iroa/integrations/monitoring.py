@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from iroa.connectors.monitoring import JOINS, METRICS, ZABBIX_MATCHES
-from iroa.errors import InvalidInputError
+from iroa.errors import InvalidInputError, check_choice
 
 PRESETS: dict[str, dict[str, Any]] = {
     "node_exporter": {
@@ -91,10 +91,7 @@ def _validate_prometheus(given: dict[str, Any]) -> dict[str, Any]:
     _unknown(given, PROMETHEUS_KEYS, "prometheus")
     clean: dict[str, Any] = {}
     if "preset" in given:
-        if given["preset"] not in PRESETS:
-            raise MonitoringSettingsError(
-                f"unknown preset {given['preset']!r}: choose one of {', '.join(PRESETS)}"
-            )
+        check_choice("preset", given["preset"], PRESETS, MonitoringSettingsError)
         clean["preset"] = given["preset"]
     if "label" in given:
         label = str(given["label"]).strip()
@@ -106,10 +103,7 @@ def _validate_prometheus(given: dict[str, Any]) -> dict[str, Any]:
             raise MonitoringSettingsError(f"invalid Prometheus label name {label!r}")
         clean["label"] = label
     if "join" in given:
-        if given["join"] not in JOINS:
-            raise MonitoringSettingsError(
-                f"unknown join {given['join']!r}: choose one of {', '.join(JOINS)}"
-            )
+        check_choice("join", given["join"], JOINS, MonitoringSettingsError)
         clean["join"] = given["join"]
     if "queries" in given:
         queries = given["queries"]

@@ -20,7 +20,7 @@ from iroa.connectors.base import ConnectionOptions
 from iroa.connectors.registry import AVAILABLE_KINDS, check_connection
 from iroa.crypto import SecretBox
 from iroa.db.engine import Database
-from iroa.errors import InvalidInputError, NotFoundError
+from iroa.errors import InvalidInputError, NotFoundError, check_choice
 from iroa.integrations.models import Integration
 from iroa.integrations.monitoring import (
     MonitoringSettingsError,
@@ -69,10 +69,7 @@ def validate_input(
     data: IntegrationInput, min_interval_s: int = MIN_INTERVAL_S
 ) -> IntegrationInput:
     """Check an integration's settings; raise :class:`IntegrationError` with the first problem."""
-    if data.kind not in tuple(IntegrationKind):
-        raise IntegrationError(
-            f"unknown kind {data.kind!r}: choose one of {', '.join(IntegrationKind)}"
-        )
+    check_choice("kind", data.kind, IntegrationKind, IntegrationError)
     if data.kind not in AVAILABLE_KINDS:
         raise IntegrationError(
             f"{data.kind} integrations are not supported by this version of IROA "
@@ -103,10 +100,8 @@ def validate_input(
         except (OSError, ssl.SSLError) as exc:
             raise IntegrationError(f"cannot use CA file {data.ca_file}: {exc}") from exc
         ca_file = str(ca_path)
-    if data.transport is not None and data.transport not in TRANSPORTS:
-        raise IntegrationError(
-            f"unknown transport {data.transport!r}: choose one of {', '.join(TRANSPORTS)}"
-        )
+    if data.transport is not None:
+        check_choice("transport", data.transport, TRANSPORTS, IntegrationError)
     if (
         data.interval_seconds is not None
         and data.interval_seconds != 0

@@ -8,6 +8,7 @@ related objects that can grow with the estate (a cluster's VMs) are capped at
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import ColumnElement, Executable, Select, and_, func, or_, select
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session
 from iroa.db.engine import Database
 from iroa.history.models import Change
 from iroa.inventory import models
-from iroa.inventory.queries import object_type, row_keys, select_objects
+from iroa.inventory.queries import PLACEMENTS, object_type, row_keys, select_objects
 from iroa.inventory.rows import (
     ChangeRow,
     ClusterHost,
@@ -108,30 +109,18 @@ def _vm_relations(session: Session, vm: dict[str, Any]) -> dict[str, Any]:
         ),
         VmSnapshotRow,
     )
-    datastores = _rows(
-        session,
-        select(models.Datastore.id, models.Datastore.name)
-        .join(models.VmDatastore, models.VmDatastore.datastore_id == models.Datastore.id)
-        .where(models.VmDatastore.vm_id == vm_id, models.VmDatastore.removed_at.is_(None))
-        .order_by(models.Datastore.name, models.Datastore.id),
-        NamedRef,
-    )
-    networks = _rows(
-        session,
-        select(models.Network.id, models.Network.name)
-        .join(models.VmNetwork, models.VmNetwork.network_id == models.Network.id)
-        .where(models.VmNetwork.vm_id == vm_id, models.VmNetwork.removed_at.is_(None))
-        .order_by(models.Network.name, models.Network.id),
-        NamedRef,
-    )
-    return {
-        "disks": disks,
-        "nics": nics,
-        "snapshots": snapshots,
-        "datastores": datastores,
-        "networks": networks,
-        "metrics": None,
+    placements = {
+        key: _rows(
+            session,
+            select(target.id, target.name)
+            .join(relation, target_id == target.id)
+            .where(relation.vm_id == vm_id, relation.removed_at.is_(None))
+            .order_by(target.name, target.id),
+            NamedRef,
+        )
+        for key, relation, target_id, target in PLACEMENTS
     }
+    return {"disks": disks, "nics": nics, "snapshots": snapshots, **placements, "metrics": None}
 
 
 def _host_relations(session: Session, host: dict[str, Any]) -> dict[str, Any]:
@@ -187,30 +176,19 @@ def _cluster_relations(session: Session, cluster: dict[str, Any]) -> dict[str, A
     return {"hosts": hosts, "vm_count": vm_count, "vms": vms, "totals": totals}
 
 
-def _datastore_relations(session: Session, datastore: dict[str, Any]) -> dict[str, Any]:
-    vm_count, vms = _vms_where(
-        session,
-        Vm.id.in_(
-            select(models.VmDatastore.vm_id).where(
-                models.VmDatastore.datastore_id == datastore["id"],
-                models.VmDatastore.removed_at.is_(None),
-            )
-        ),
-    )
-    return {"vm_count": vm_count, "vms": vms}
+def _vms_placed(relation: str, target: str) -> Callable[[Session, dict[str, Any]], dict[str, Any]]:
+    """The relations of a datastore or network: the VMs with a disk or NIC on it, through
+    the ``relation`` type's ``target`` column."""
+    table = BY_PLURAL[relation].table
 
+    def relations(session: Session, placed: dict[str, Any]) -> dict[str, Any]:
+        present = select(table.c.vm_id).where(
+            table.c[target] == placed["id"], table.c.removed_at.is_(None)
+        )
+        vm_count, vms = _vms_where(session, Vm.id.in_(present))
+        return {"vm_count": vm_count, "vms": vms}
 
-def _network_relations(session: Session, network: dict[str, Any]) -> dict[str, Any]:
-    vm_count, vms = _vms_where(
-        session,
-        Vm.id.in_(
-            select(models.VmNetwork.vm_id).where(
-                models.VmNetwork.network_id == network["id"],
-                models.VmNetwork.removed_at.is_(None),
-            )
-        ),
-    )
-    return {"vm_count": vm_count, "vms": vms}
+    return relations
 
 
 def _datacenter_relations(session: Session, datacenter: dict[str, Any]) -> dict[str, Any]:
@@ -240,8 +218,8 @@ _RELATIONS = {
     "vms": _vm_relations,
     "hosts": _host_relations,
     "clusters": _cluster_relations,
-    "datastores": _datastore_relations,
-    "networks": _network_relations,
+    "datastores": _vms_placed("vm_datastores", "datastore_id"),
+    "networks": _vms_placed("vm_networks", "network_id"),
     "datacenters": _datacenter_relations,
 }
 

@@ -12,6 +12,7 @@ from sqlalchemy import (
     select,
 )
 
+from iroa.errors import check_choice
 from iroa.inventory import models
 from iroa.inventory.types import BY_PLURAL
 from iroa.paging import MAX_INT, InvalidQueryError, check_text
@@ -163,8 +164,6 @@ def check_value(name: str, value: Any, spec: Filter) -> Any:
     if not isinstance(value, str):
         raise InvalidQueryError(f"{name} must be a string")
     check_text(name, value)
-    if spec.choices and value not in spec.choices:
-        raise InvalidQueryError(
-            f"unknown {name} {value!r}: choose one of {', '.join(spec.choices)}"
-        )
+    if spec.choices:
+        check_choice(name, value, spec.choices, InvalidQueryError)
     return value

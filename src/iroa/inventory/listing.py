@@ -36,6 +36,7 @@ from sqlalchemy import (
 
 from iroa.connectors.registry import INVENTORY_KINDS
 from iroa.db.engine import Database
+from iroa.errors import check_choice
 from iroa.integrations.models import Integration
 from iroa.inventory.filters import (
     FILTERS,
@@ -190,10 +191,7 @@ def _query_shape(
         check_text("integration", params.integration)
         values["integration"] = params.integration
     if params.platform is not None:
-        if params.platform not in INVENTORY_KINDS:
-            raise InvalidQueryError(
-                f"unknown platform {params.platform!r}: choose one of {', '.join(INVENTORY_KINDS)}"
-            )
+        check_choice("platform", params.platform, INVENTORY_KINDS, InvalidQueryError)
         values["platform"] = params.platform
     allowed = FILTERS[kind.plural]
     names = []

@@ -10,6 +10,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 from iroa.connectors.registry import INVENTORY_KINDS
 from iroa.db.engine import Database
+from iroa.errors import check_choice
 from iroa.history.models import Change, Summary
 from iroa.integrations.models import Integration
 from iroa.inventory.queries import jsonable_rows
@@ -136,11 +137,7 @@ def list_changes(
     if until is not None:
         conditions.append(Change.changed_at < to_utc(until, "until"))
     if object_type is not None:
-        if object_type not in CHANGE_OBJECT_TYPES:
-            raise InvalidQueryError(
-                f"unknown object_type {object_type!r}: "
-                f"choose one of {', '.join(CHANGE_OBJECT_TYPES)}"
-            )
+        check_choice("object_type", object_type, CHANGE_OBJECT_TYPES, InvalidQueryError)
         conditions.append(Change.object_type == object_type)
     if object_id is not None:
         if abs(object_id) > MAX_INT:
@@ -152,10 +149,7 @@ def list_changes(
             Change.integration_id.in_(select(Integration.id).where(Integration.name == integration))
         )
     if action is not None:
-        if action not in tuple(ChangeAction):
-            raise InvalidQueryError(
-                f"unknown action {action!r}: choose one of {', '.join(ChangeAction)}"
-            )
+        check_choice("action", action, ChangeAction, InvalidQueryError)
         conditions.append(Change.action == action)
     if field is not None:
         conditions.append(_changed_field(db, field))

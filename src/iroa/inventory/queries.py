@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, Result, Select, bindparam, case, func, select
 
 from iroa.db.engine import Database
-from iroa.errors import InvalidInputError
+from iroa.errors import InvalidInputError, check_choice
 from iroa.integrations.models import Integration
 from iroa.inventory.models import Datastore, Network, VmDatastore, VmNetwork
 from iroa.inventory.types import BY_PLURAL, BY_TABLE, ObjectType
@@ -24,10 +24,7 @@ class UnknownObjectTypeError(InvalidInputError):
 
 def object_type(plural: str) -> ObjectType:
     """The object type listed under ``plural`` (``vms``, ``hosts`` …)."""
-    if plural not in LISTABLE:
-        raise UnknownObjectTypeError(
-            f"unknown object type {plural!r}: choose one of {', '.join(LISTABLE)}"
-        )
+    check_choice("object type", plural, LISTABLE, UnknownObjectTypeError)
     return BY_PLURAL[plural]
 
 
@@ -96,10 +93,11 @@ def list_objects(
     return items
 
 
-_PLACEMENTS = (
+PLACEMENTS = (
     ("datastores", VmDatastore, VmDatastore.datastore_id, Datastore),
     ("networks", VmNetwork, VmNetwork.network_id, Network),
 )
+"""Where a VM is placed, by key: the relation, its column naming the target, the target."""
 _IN_CHUNK = 900  # below SQLite's default limit of bound parameters per statement
 _VM_IDS = "vm_ids"
 
@@ -120,7 +118,7 @@ def _placement_queries() -> tuple[tuple[str, Select[int | None, str]], ...]:
             .where(relation.removed_at.is_(None))
             .order_by(relation.vm_id, target.name),
         )
-        for key, relation, target_id, target in _PLACEMENTS
+        for key, relation, target_id, target in PLACEMENTS
     )
 
 
@@ -139,7 +137,7 @@ def with_vm_placements(page: Select[Any], order: Callable[[Any], list[Any]]) -> 
     """
     inner = page.subquery("page")
     names = []
-    for key, relation, target_id, target in _PLACEMENTS:
+    for key, relation, target_id, target in PLACEMENTS:
         names.append(
             select(func.aggregate_strings(target.name, PLACEMENT_SEPARATOR))
             .select_from(relation)
@@ -154,7 +152,7 @@ def with_vm_placements(page: Select[Any], order: Callable[[Any], list[Any]]) -> 
 def split_vm_placements(items: list[dict[str, Any]]) -> None:
     """Turn the aggregated names of :func:`with_vm_placements` into sorted lists."""
     for item in items:
-        for key, *_ in _PLACEMENTS:
+        for key, *_ in PLACEMENTS:
             joined = item[key]
             names = joined.split(PLACEMENT_SEPARATOR) if joined else []
             if len(names) > 1:

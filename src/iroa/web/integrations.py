@@ -6,7 +6,6 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from starlette.concurrency import run_in_threadpool
 
 from iroa.connectors.base import ConnectorError
 from iroa.connectors.registry import (
@@ -24,14 +23,7 @@ from iroa.integrations.monitoring import PRESETS
 from iroa.sync.history import list_runs_page
 from iroa.vocabulary import RunStatus
 from iroa.web.render import message_page, render
-from iroa.web.session import (
-    PageAdmin,
-    PageOperator,
-    PageUser,
-    WebUser,
-    check_csrf,
-    read_form,
-)
+from iroa.web.session import PageAdmin, PageForm, PageOperator, PageUser, WebUser
 
 router = APIRouter(include_in_schema=False)
 
@@ -87,16 +79,8 @@ def integrations_page(request: Request, user: PageUser, db: DB) -> Response:
 
 
 @router.post("/integrations")
-async def add_integration(request: Request, user: PageAdmin, db: DB) -> Response:
+def add_integration(request: Request, user: PageAdmin, db: DB, form: PageForm) -> Response:
     """Check the connection with the given settings, then store the integration."""
-    form = await read_form(request)
-    check_csrf(form, user)
-    return await run_in_threadpool(_add_integration, request, user, db, form)
-
-
-def _add_integration(
-    request: Request, user: WebUser, db: Database, form: dict[str, str]
-) -> Response:
     shown = {k: form.get(k, "") for k in INTEGRATION_FIELDS}
     shown["insecure"] = "on" if form.get("insecure") else ""
     shown["token"] = "on" if form.get("token") else ""
@@ -154,19 +138,10 @@ def _monitoring_form(form: dict[str, str]) -> dict[str, Any] | None:
 
 
 @router.post("/integrations/{integration_id}/test")
-async def test_integration(
-    request: Request, user: PageOperator, db: DB, integration_id: int
+def test_integration(
+    request: Request, user: PageOperator, db: DB, form: PageForm, integration_id: int
 ) -> Response:
     """Connect and log in with the stored settings; say how it went."""
-    form = await read_form(request)
-    check_csrf(form, user)
-    back = form.get("back") == "detail"
-    return await run_in_threadpool(_test_integration, request, user, db, integration_id, back)
-
-
-def _test_integration(
-    request: Request, user: WebUser, db: Database, integration_id: int, back: bool = False
-) -> Response:
     try:
         integration = service.get_integration_by_id(db, integration_id)
         box = runtime_of(request).box
@@ -176,7 +151,7 @@ def _test_integration(
     else:
         product = " ".join(str(p) for p in (info.product, info.version) if p)
         notice = {"ok": True, "text": f"{integration.name}: connected to {product or info.name}."}
-    if back:
+    if form.get("back") == "detail":
         return render_integration(request, user, db, integration_id, notice=notice)
     return render_integrations(request, user, db, notice=notice)
 
@@ -304,18 +279,10 @@ def editrender_integration(
 
 
 @router.post("/integrations/{integration_id}/edit")
-async def edit_integration(
-    request: Request, user: PageAdmin, db: DB, integration_id: int
+def edit_integration(
+    request: Request, user: PageAdmin, db: DB, form: PageForm, integration_id: int
 ) -> Response:
     """Change an integration through the service the API uses (validated, audited)."""
-    form = await read_form(request)
-    check_csrf(form, user)
-    return await run_in_threadpool(_edit_integration, request, user, db, integration_id, form)
-
-
-def _edit_integration(
-    request: Request, user: WebUser, db: Database, integration_id: int, form: dict[str, str]
-) -> Response:
     integration = find_integration(db, integration_id)
     if integration is None:
         return no_integration_page(request, user, integration_id)
@@ -360,33 +327,28 @@ def _edit_integration(
 
 
 @router.post("/integrations/{integration_id}/enabled")
-async def set_integration_enabled(
-    request: Request, user: PageAdmin, db: DB, integration_id: int
+def set_integration_enabled(
+    request: Request, user: PageAdmin, db: DB, form: PageForm, integration_id: int
 ) -> Response:
     """Enable or disable an integration's automatic syncs (admins; audited)."""
-    form = await read_form(request)
-    check_csrf(form, user)
     enabled = form.get("enabled") == "true"
-
-    def update() -> Response:
-        try:
-            service.update_integration(
-                db,
-                runtime_of(request).box,
-                integration_id,
-                service.IntegrationUpdate(enabled=enabled),
-                user.principal.actor,
-                min_interval_s=runtime_of(request).settings.min_sync_interval_s,
-            )
-        except service.IntegrationNotFoundError:
-            return no_integration_page(request, user, integration_id)
-        except service.IntegrationError as exc:
-            notice = {"ok": False, "text": f"Not changed: {exc}"}
-            return render_integration(request, user, db, integration_id, notice=notice, status=422)
-        state = "enabled" if enabled else "disabled"
-        return RedirectResponse(f"/integrations/{integration_id}?notice={state}", status_code=303)
-
-    return await run_in_threadpool(update)
+    runtime = runtime_of(request)
+    try:
+        service.update_integration(
+            db,
+            runtime.box,
+            integration_id,
+            service.IntegrationUpdate(enabled=enabled),
+            user.principal.actor,
+            min_interval_s=runtime.settings.min_sync_interval_s,
+        )
+    except service.IntegrationNotFoundError:
+        return no_integration_page(request, user, integration_id)
+    except service.IntegrationError as exc:
+        notice = {"ok": False, "text": f"Not changed: {exc}"}
+        return render_integration(request, user, db, integration_id, notice=notice, status=422)
+    state = "enabled" if enabled else "disabled"
+    return RedirectResponse(f"/integrations/{integration_id}?notice={state}", status_code=303)
 
 
 def last_run(db: Database, integration_id: int) -> dict[str, Any] | None:

@@ -119,6 +119,20 @@ def check_csrf(form: dict[str, str], user: WebUser) -> None:
         raise CsrfRejectedError("missing or wrong CSRF token")
 
 
+async def posted_form(request: Request, user: PageUser) -> dict[str, str]:
+    """The form a signed-in user posted, once it is known to carry their CSRF token.
+
+    Declared after a handler's role dependency, it runs after it: a form is read
+    only from a user allowed to send it."""
+    form = await read_form(request)
+    check_csrf(form, user)
+    return form
+
+
+PageForm = Annotated[dict[str, str], Depends(posted_form)]
+"""The checked form of a dashboard ``POST``."""
+
+
 def new_login_csrf() -> str:
     return secrets.token_urlsafe(24)
 

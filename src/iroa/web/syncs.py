@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from starlette.concurrency import run_in_threadpool
 
 from iroa.db.engine import Database
 from iroa.errors import IroaError
@@ -22,25 +21,17 @@ from iroa.web.integrations import (
     render_integrations,
 )
 from iroa.web.render import message_page, render
-from iroa.web.session import (
-    PageAdmin,
-    PageOperator,
-    PageUser,
-    WebUser,
-    check_csrf,
-    read_form,
-)
+from iroa.web.session import PageAdmin, PageForm, PageOperator, PageUser, WebUser
 
 router = APIRouter(include_in_schema=False)
 
 
 @router.post("/integrations/{integration_id}/sync")
-async def sync_now(request: Request, user: PageOperator, db: DB, integration_id: int) -> Response:
+def sync_now(
+    request: Request, user: PageOperator, db: DB, form: PageForm, integration_id: int
+) -> Response:
     """Start a sync in the background (as the API does) and show its progress."""
-    form = await read_form(request)
-    check_csrf(form, user)
-    back = form.get("back") == "detail"
-    return await run_in_threadpool(_sync_now, request, user, db, integration_id, back)
+    return _sync_now(request, user, db, integration_id, back=form.get("back") == "detail")
 
 
 def _sync_now(
@@ -106,10 +97,10 @@ def force_sync_page(request: Request, user: PageAdmin, db: DB, integration_id: i
 
 
 @router.post("/integrations/{integration_id}/force")
-async def force_sync(request: Request, user: PageAdmin, db: DB, integration_id: int) -> Response:
+def force_sync(
+    request: Request, user: PageAdmin, db: DB, form: PageForm, integration_id: int
+) -> Response:
     """Start a forced sync (as the API's ``{"force": true}``): audited as ``sync.force``."""
-    form = await read_form(request)
-    check_csrf(form, user)
     if form.get("confirm") != "yes":
         return RedirectResponse(f"/integrations/{integration_id}/force", status_code=303)
-    return await run_in_threadpool(_sync_now, request, user, db, integration_id, True, True)
+    return _sync_now(request, user, db, integration_id, back=True, force=True)
