@@ -44,7 +44,8 @@ def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
     """Whether autogenerate compares this object: not the VM search indexes.
 
     They exist only in migration 0004: on SQLite ``vm_search`` (FTS5) and its shadow
-    tables, on PostgreSQL the ``ix_vms_search_*`` trigram indexes. Nor the tables of
+    tables, on PostgreSQL the ``ix_vms_search_*`` trigram indexes. Nor the partial
+    index ``ix_vms_present`` (migration 0010, PostgreSQL only), nor the tables of
     the job queue (migration 0007, PostgreSQL only), which belong to Procrastinate.
     """
     if name is None:
@@ -52,5 +53,5 @@ def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
     if type_ == "table":
         return not name.startswith(("vm_search", "procrastinate_"))
     if type_ == "index":
-        return not name.startswith("ix_vms_search_")
+        return not name.startswith("ix_vms_search_") and name != "ix_vms_present"
     return True
