@@ -95,6 +95,8 @@ class Trigger(StrEnum):
     MANUAL = "manual"
     SCHEDULE = "schedule"
     API = "api"
+    WATCH = "watch"
+    """A watcher: its baseline, then one run per batch of changes it applied."""
 
 
 class ChangeAction(StrEnum):

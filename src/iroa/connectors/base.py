@@ -258,6 +258,26 @@ class Snapshot:
     """Objects that could not be mapped: reported with the run, kept as they were stored."""
 
 
+@dataclass(frozen=True, slots=True)
+class Delta:
+    """What changed in an inventory source since an earlier read: the current records of the
+    objects it touched, and which objects those are.
+
+    ``touched`` holds, per primary type (``"vm"``, ``"host"`` …), the external ids
+    the delta speaks for: those in ``snapshot`` are as the source has them now, with
+    their parts (a VM's disks, NICs, snapshots, placements) and tags; those not in it
+    are gone. Everything else stays as stored.
+    """
+
+    snapshot: Snapshot
+    touched: Mapping[str, frozenset[str]]
+
+    @property
+    def size(self) -> int:
+        """How many objects it touches."""
+        return sum(len(ids) for ids in self.touched.values())
+
+
 def skip_reason(exc: Exception) -> str:
     """One short line saying why mapping an object failed."""
     text = " ".join(str(exc).split())

@@ -13,7 +13,7 @@ from datetime import datetime
 from operator import attrgetter
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import ColumnElement, Connection, bindparam, insert, select, update
 
 from iroa.connectors.base import Progress, Snapshot
 from iroa.db.base import utcnow
@@ -33,7 +33,7 @@ ANALYZE_AFTER_WRITES = 5_000
 
 
 @dataclass(frozen=True)
-class _TypeFields:
+class TypeFields:
     """How one object type's records line up with its table's columns."""
 
     type: ObjectType
@@ -43,7 +43,7 @@ class _TypeFields:
     name_index: int | None
 
     @classmethod
-    def of(cls, object_type: ObjectType) -> _TypeFields:
+    def of(cls, object_type: ObjectType) -> TypeFields:
         columns = tuple(c.name for c in object_type.data_columns)
         fields = tuple(
             c.removesuffix("_id") + "_external_id" if c in object_type.refs else c for c in columns
@@ -59,10 +59,10 @@ class _TypeFields:
         return ((r.external_id, getter(r)) for r in records)
 
 
-TYPE_FIELDS = tuple(_TypeFields.of(t) for t in OBJECT_TYPES)
+TYPE_FIELDS = tuple(TypeFields.of(t) for t in OBJECT_TYPES)
 
 
-def _warnings_of(snapshot: Snapshot) -> list[dict[str, str]] | None:
+def warnings_of(snapshot: Snapshot) -> list[dict[str, str]] | None:
     if not snapshot.warnings:
         return None
     return [
@@ -70,7 +70,7 @@ def _warnings_of(snapshot: Snapshot) -> list[dict[str, str]] | None:
     ]
 
 
-def _spare_skipped(tf: _TypeFields, plan: Plan, skipped: set[str]) -> None:
+def spare_skipped(tf: TypeFields, plan: Plan, skipped: set[str]) -> None:
     """Keep, as stored, objects the source had but could not map, and what hangs off them."""
     owners = [
         tf.fields.index(f) for f in ("vm_external_id", "object_external_id") if f in tf.fields
@@ -103,7 +103,7 @@ def apply_inventory(
 ) -> SyncResult:
     """Apply one inventory snapshot in one transaction, or hold it (see the module's doc)."""
     records = {tf.type.plural: getattr(snapshot, tf.type.plural) for tf in TYPE_FIELDS}
-    warnings = _warnings_of(snapshot)
+    warnings = warnings_of(snapshot)
     skipped_by_type: dict[str, set[str]] = {}
     for skipped_object in snapshot.warnings:
         skipped_by_type.setdefault(skipped_object.object_type, set()).add(
@@ -129,11 +129,11 @@ def apply_inventory(
             id_to_external: dict[str, dict[int, str]] = {}
             plans: dict[str, Plan] = {}
             for tf in TYPE_FIELDS:
-                stored = _load_stored(conn, tf, integration_id, id_to_external)
-                incoming = _drop_dangling(tf, tf.values_of(records[tf.type.plural]), incoming_ids)
+                stored = load_stored(conn, tf, integration_id, id_to_external)
+                incoming = drop_dangling(tf, tf.values_of(records[tf.type.plural]), incoming_ids)
                 plans[tf.type.plural] = plan_type(tf.fields, stored, incoming)
                 if skipped:
-                    _spare_skipped(tf, plans[tf.type.plural], skipped)
+                    spare_skipped(tf, plans[tf.type.plural], skipped)
                 progress.advance()
             counts = {
                 p: {
@@ -173,7 +173,7 @@ def apply_inventory(
             for tf in TYPE_FIELDS:
                 plan = plans[tf.type.plural]
                 progress.start(f"apply {tf.type.plural}", plan.writes)
-                _write_plan(
+                write_plan(
                     conn,
                     tf,
                     plan,
@@ -217,21 +217,23 @@ def _refresh_statistics(conn: Connection, tables: Sequence[str]) -> None:
             conn.exec_driver_sql("PRAGMA optimize")
 
 
-def _load_stored(
+def load_stored(
     conn: Connection,
-    tf: _TypeFields,
+    tf: TypeFields,
     integration_id: int,
     id_to_external: dict[str, dict[int, str]],
+    *where: ColumnElement[bool],
 ) -> dict[str, StoredRow]:
-    """Load one type's rows in record space, and remember their ids for later references."""
+    """Load one type's rows (those matching ``where``) in record space, and remember their
+    ids for later references."""
     table = tf.type.table
     columns = [table.c[name] for name in tf.columns]
     rows = conn.execute(
         select(table.c.id, table.c.external_id, table.c.removed_at, *columns).where(
-            table.c.integration_id == integration_id
+            table.c.integration_id == integration_id, *where
         )
     ).all()
-    ids: dict[int, str] = {}
+    ids = id_to_external.setdefault(table.name, {})
     stored: dict[str, StoredRow] = {}
     ref_maps = [(pos, id_to_external.get(target, {})) for pos, target in tf.refs]
     for row in rows:
@@ -244,12 +246,11 @@ def _load_stored(
                 values[pos] = tuple(value)
         ids[row.id] = row.external_id
         stored[row.external_id] = StoredRow(row.id, tuple(values), row.removed_at is not None)
-    id_to_external[table.name] = ids
     return stored
 
 
-def _drop_dangling(
-    tf: _TypeFields,
+def drop_dangling(
+    tf: TypeFields,
     incoming: Iterable[tuple[str, tuple[Any, ...]]],
     incoming_ids: dict[str, set[str]],
 ) -> Iterable[tuple[str, tuple[Any, ...]]]:
@@ -271,9 +272,9 @@ def _drop_dangling(
     return fixed()
 
 
-def _write_plan(
+def write_plan(
     conn: Connection,
-    tf: _TypeFields,
+    tf: TypeFields,
     plan: Plan,
     integration_id: int,
     run_id: int,

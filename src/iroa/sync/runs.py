@@ -191,12 +191,14 @@ def finish_read(
     policy: SchedulePolicy,
     *,
     applied_at: datetime | None = None,
+    reschedule: bool = True,
     **values: Any,
 ) -> None:
     """Record, in the applying transaction, a run that read its source (succeeded or held).
 
     A run that applied its snapshot (``applied_at``) moves the integration's
-    ``last_success_at``; either kind sets the next sync and forgets past failures.
+    ``last_success_at``; either kind sets the next sync and forgets past failures,
+    unless ``reschedule`` is false (a watcher's delta leaves the next full sync be).
     """
     if applied_at is not None:
         conn.execute(
@@ -204,7 +206,8 @@ def finish_read(
             .where(Integration.id == integration_id)
             .values(last_success_at=applied_at)
         )
-    schedule_next(conn, integration_id, utcnow(), policy)
+    if reschedule:
+        schedule_next(conn, integration_id, utcnow(), policy)
     conn.execute(
         update(SyncRun)
         .where(SyncRun.id == run_id)
