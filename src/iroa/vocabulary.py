@@ -99,6 +99,20 @@ class Trigger(StrEnum):
     """A watcher: its baseline, then one run per batch of changes it applied."""
 
 
+class WatchState(StrEnum):
+    """Where a watcher of an integration's change feed stands."""
+
+    OFF = "off"
+    STARTING = "starting"
+    """Connecting, or reading and applying its baseline."""
+    LIVE = "live"
+    """Applying changes as the source reports them."""
+    RECONNECTING = "reconnecting"
+    """Lost its session; connecting again after a pause."""
+    FAILED = "failed"
+    """Cannot go on as configured (see the reason); tries again after a longer pause."""
+
+
 class ChangeAction(StrEnum):
     """What a sync did to one object."""
 

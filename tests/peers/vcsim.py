@@ -46,10 +46,50 @@ def cache_dir() -> Path:
     return Path(base) / "iroa"
 
 
+SIMULATOR_FIXES = {
+    "host_system.go": (
+        (
+            "h.Runtime.InMaintenanceMode = true",
+            'Map.Update(h, []types.PropertyChange{{Name: "runtime.inMaintenanceMode", Val: true}})',
+        ),
+        (
+            "h.Runtime.InMaintenanceMode = false",
+            "Map.Update(h, []types.PropertyChange{"
+            '{Name: "runtime.inMaintenanceMode", Val: false}})',
+        ),
+    ),
+}
+"""Fixes of govmomi 0.24's simulator applied to a copy of it before building, as later
+govmomi releases have them: entering or leaving maintenance mode set the flag without
+telling property collectors, so no watcher could see it."""
+
+
+def _patched_simulator(gopath: Path) -> None:
+    """Lay govmomi out in ``gopath`` (found before Debian's): links to Debian's sources but
+    for the simulator package, copied with the fixes."""
+    govmomi = GOVMOMI_GOPATH / "src/github.com/vmware/govmomi"
+    root = gopath / "src/github.com/vmware/govmomi"
+    root.mkdir(parents=True)
+    for entry in govmomi.iterdir():
+        if entry.name != "simulator":
+            (root / entry.name).symlink_to(entry)
+    target = root / "simulator"
+    shutil.copytree(govmomi / "simulator", target)
+    for name, fixes in SIMULATOR_FIXES.items():
+        path = target / name
+        text = path.read_text()
+        for old, new in fixes:
+            if text.count(old) != 1:
+                raise RuntimeError(f"cannot fix the simulator: {old!r} is not once in {name}")
+            text = text.replace(old, new)
+        path.write_text(text)
+
+
 def build_vcsim() -> Path:
     """Return the path of the vcsim binary for the current main.go, building it if needed."""
     cache = cache_dir()
-    digest = hashlib.sha256(MAIN_GO.read_bytes()).hexdigest()[:12]
+    recipe = MAIN_GO.read_bytes() + repr(SIMULATOR_FIXES).encode()
+    digest = hashlib.sha256(recipe).hexdigest()[:12]
     binary = cache / f"vcsim-{digest}"
     if binary.exists():
         return binary
@@ -68,6 +108,7 @@ def build_vcsim() -> Path:
             return binary
         partial = binary.with_name(f"{binary.name}.partial")
         with tempfile.TemporaryDirectory(prefix="iroa-gopath-") as gopath:
+            _patched_simulator(Path(gopath))
             env = {
                 **os.environ,
                 "GOPATH": f"{gopath}:{GOVMOMI_GOPATH}",

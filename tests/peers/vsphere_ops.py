@@ -209,3 +209,39 @@ def set_custom_value(si: vim.ServiceInstance, vm_name: str, key: str, value: str
     if field is None:
         field = manager.AddCustomFieldDef(name=key, moType=vim.VirtualMachine)
     manager.SetField(entity=find_vm(si, vm_name), key=field.key, value=value)
+
+
+def suspend(si: vim.ServiceInstance, vm_name: str) -> None:
+    wait_for_task(find_vm(si, vm_name).SuspendVM_Task())
+
+
+def remove_snapshots(si: vim.ServiceInstance, vm_name: str) -> None:
+    wait_for_task(find_vm(si, vm_name).RemoveAllSnapshots_Task())
+
+
+def enter_maintenance(si: vim.ServiceInstance, host_name: str) -> None:
+    wait_for_task(find_host(si, host_name).EnterMaintenanceMode_Task(timeout=0))
+
+
+def relocate_vm(si: vim.ServiceInstance, vm_name: str, host_name: str) -> None:
+    """Move a VM to another host (of the same cluster: its pool stays)."""
+    spec = vim.vm.RelocateSpec(host=find_host(si, host_name))
+    wait_for_task(find_vm(si, vm_name).RelocateVM_Task(spec=spec))
+
+
+def create_vm(si: vim.ServiceInstance, name: str, like: str) -> None:
+    """A new VM in the folder, pool and host of VM ``like``, on its datastore."""
+    vm = find_vm(si, like)
+    props = properties(si, vm, ["parent", "resourcePool", "runtime.host", "datastore"])
+    datastore = properties(si, props["datastore"][0], ["name"])["name"]
+    config = vim.vm.ConfigSpec(
+        name=name,
+        guestId="otherGuest",
+        numCPUs=1,
+        memoryMB=64,
+        files=vim.vm.FileInfo(vmPathName=f"[{datastore}]"),
+    )
+    task = props["parent"].CreateVM_Task(
+        config=config, pool=props["resourcePool"], host=props["runtime.host"]
+    )
+    wait_for_task(task)

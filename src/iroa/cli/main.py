@@ -11,7 +11,7 @@ import typer
 from pydantic import ValidationError
 
 from iroa.auth.service import UserError
-from iroa.cli import export, integrations, inventory, sync, users
+from iroa.cli import export, integrations, inventory, sync, users, watch
 from iroa.cli.context import CliContext, get_context
 from iroa.config import ExecutionModeError, Settings
 from iroa.db.schema import SchemaOutdatedError
@@ -30,6 +30,7 @@ app.add_typer(integrations.app, name="integration")
 app.add_typer(users.user_app, name="user")
 app.add_typer(users.token_app, name="token")
 app.command("sync")(sync.sync_command)
+app.command("watch")(watch.watch_command)
 app.command("get")(inventory.get_command)
 app.command("history")(inventory.history_command)
 app.command("export")(export.export_command)

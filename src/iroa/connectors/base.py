@@ -278,6 +278,39 @@ class Delta:
         return sum(len(ids) for ids in self.touched.values())
 
 
+@dataclass(frozen=True, slots=True)
+class Resync:
+    """Changes a watch cannot give as a :class:`Delta`: a full read must map them."""
+
+    reason: str
+
+
+class Watch(Protocol):
+    """What changed in one inventory source, from one long-lived session.
+
+    A context manager: entering connects, leaving disconnects. Only reads.
+    """
+
+    kind: ClassVar[str]
+
+    @property
+    def max_wait_s(self) -> int:
+        """The longest :meth:`wait` blocks."""
+        ...
+
+    def __enter__(self) -> Watch: ...
+
+    def __exit__(self, *exc_info: object) -> None: ...
+
+    def baseline(self, progress: Progress) -> Snapshot:
+        """Read everything; later waits report what changed since this read began."""
+        ...
+
+    def wait(self, max_wait_s: float) -> Delta | Resync | None:
+        """Block up to ``max_wait_s`` for changes: what they are, or None."""
+        ...
+
+
 def skip_reason(exc: Exception) -> str:
     """One short line saying why mapping an object failed."""
     text = " ".join(str(exc).split())

@@ -14,7 +14,7 @@ from enum import StrEnum
 from importlib import import_module
 from typing import cast
 
-from iroa.connectors.base import ConnectionOptions, Connector, SourceInfo
+from iroa.connectors.base import ConnectionOptions, Connector, SourceInfo, Watch
 from iroa.connectors.monitoring import MonitoringConnector
 from iroa.errors import InvalidInputError
 from iroa.vocabulary import IntegrationKind
@@ -39,10 +39,19 @@ class KindEntry:
     reads: Reads
     connector: str
     """``module:Class`` of the connector, imported on first use."""
+    watch: str | None = None
+    """``module:Class`` of its :class:`~iroa.connectors.base.Watch`, if it has a change feed."""
 
     def create(self, options: ConnectionOptions) -> AnyConnector:
         module, name = self.connector.split(":")
         factory: Callable[[ConnectionOptions], AnyConnector] = getattr(import_module(module), name)
+        return factory(options)
+
+    def create_watch(self, options: ConnectionOptions) -> Watch:
+        if self.watch is None:
+            raise UnsupportedKindError(f"{self.kind} integrations have no change feed to watch")
+        module, name = self.watch.split(":")
+        factory: Callable[[ConnectionOptions], Watch] = getattr(import_module(module), name)
         return factory(options)
 
 
@@ -53,6 +62,7 @@ KINDS: dict[IntegrationKind, KindEntry] = {
             IntegrationKind.VCENTER,
             Reads.INVENTORY,
             "iroa.connectors.vcenter.connector:VCenterConnector",
+            watch="iroa.connectors.vcenter.watch:VCenterWatch",
         ),
         KindEntry(
             IntegrationKind.HYPERV,
@@ -103,6 +113,17 @@ def create_any_connector(kind: str, options: ConnectionOptions) -> AnyConnector:
 def check_connection(kind: str, options: ConnectionOptions) -> SourceInfo:
     """Connect and log in to an integration of any kind; raise a ``ConnectorError`` if not."""
     return create_any_connector(kind, options).check()
+
+
+def create_watch(kind: str, options: ConnectionOptions) -> Watch:
+    """The watch of one integration of ``kind``; :class:`UnsupportedKindError` if its kind
+    has no change feed."""
+    return entry_of(kind).create_watch(options)
+
+
+def can_watch(kind: str) -> bool:
+    """Whether integrations of ``kind`` can be watched."""
+    return entry_of(kind).watch is not None
 
 
 def create_connector(kind: str, options: ConnectionOptions) -> Connector:

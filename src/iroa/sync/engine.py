@@ -23,7 +23,7 @@ from iroa.db.locks import sync_lock
 from iroa.findings.service import refresh_findings, refresh_findings_after_monitoring
 from iroa.history.retention import prune_changes
 from iroa.sync.apply import apply_inventory
-from iroa.sync.collect import SyncTimeoutError, collect_within
+from iroa.sync.collect import Collector, SyncTimeoutError, collect_within
 from iroa.sync.monitoring import apply_monitoring
 from iroa.sync.policy import SyncPolicy
 from iroa.sync.reconcile import DuplicateExternalIdError
@@ -108,9 +108,39 @@ def run_sync(
     collection is abandoned. Applying is one transaction, never cut short.
     ``force`` applies a snapshot the safeguard would hold.
     """
+    return run_reading(
+        db,
+        integration_id,
+        reads_of(connector.kind),
+        connector,
+        policy=policy,
+        trigger=trigger,
+        force=force,
+        progress=progress,
+        on_start=on_start,
+        run_id=run_id,
+        timeout_s=timeout_s,
+    )
+
+
+def run_reading(
+    db: Database,
+    integration_id: int,
+    reads: Reads,
+    collector: Collector[Any],
+    *,
+    policy: SyncPolicy | None = None,
+    trigger: Trigger = Trigger.MANUAL,
+    force: bool = False,
+    progress: Progress | None = None,
+    on_start: Callable[[int], None] | None = None,
+    run_id: int | None = None,
+    timeout_s: float | None = None,
+) -> SyncResult:
+    """:func:`run_sync` of anything that collects what ``reads`` says (a watch's baseline)."""
     progress = progress or NullProgress()
     policy = policy or SyncPolicy()
-    handling = HANDLING[reads_of(connector.kind)]
+    handling = HANDLING[reads]
     with sync_lock(db, integration_id) as taken:
         if not taken:
             raise SyncAlreadyRunningError("a sync of this integration is already running")
@@ -120,7 +150,7 @@ def run_sync(
             on_start(run_id)
         try:
             progress.start("connect")
-            snapshot = collect_within(connector, progress, timeout_s or option_timeout_s)
+            snapshot = collect_within(collector, progress, timeout_s or option_timeout_s)
         except (ConnectorError, SyncTimeoutError) as exc:
             return finish_failed(db, run_id, str(exc), policy=policy.schedule)
         except BaseException as exc:

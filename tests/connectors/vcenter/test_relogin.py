@@ -10,7 +10,7 @@ from pyVmomi import vim
 
 from iroa.connectors.base import NullProgress
 from iroa.connectors.vcenter.client import Endpoint, Session
-from iroa.connectors.vcenter.collector import _Collection
+from iroa.connectors.vcenter.collector import Collection
 from tests.connectors.vcenter.test_retrieval import PagingCollector
 
 REFS = [f"vm-{n}" for n in range(7)]
@@ -32,7 +32,7 @@ class ExpiringCollector(PagingCollector):
         return super().RetrievePropertiesEx(specSet, options)
 
 
-def collection(pc: ExpiringCollector, relogins: list[int]) -> _Collection:
+def collection(pc: ExpiringCollector, relogins: list[int]) -> Collection:
     content = SimpleNamespace(propertyCollector=pc)
     session = Session(
         Endpoint("https", "vc.example.com", 443, "/sdk"),
@@ -40,10 +40,10 @@ def collection(pc: ExpiringCollector, relogins: list[int]) -> _Collection:
         (8, 0),
         lambda: relogins.append(1),
     )
-    return _Collection(session, NullProgress(), batch_size=3)
+    return Collection(session, NullProgress(), batch_size=3)
 
 
-def read(coll: _Collection) -> list[str]:
+def read(coll: Collection) -> list[str]:
     objects = [vim.VirtualMachine(ref) for ref in REFS]
     return [
         str(props["name"]) for _, props in coll._read(objects, vim.VirtualMachine, paths=("name",))

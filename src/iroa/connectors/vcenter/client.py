@@ -86,7 +86,7 @@ def open_session(options: ConnectionOptions) -> Iterator[Session]:
     stub: SoapStubAdapter | None = None
     content: vim.ServiceInstanceContent | None = None
     try:
-        with _translated_errors(endpoint, options, handshake=True):
+        with translated_errors(endpoint, options, handshake=True):
             version = _discover_api_version(endpoint, context, options)
             stub = SoapStubAdapter(  # type: ignore[no-untyped-call]
                 host=endpoint.host,
@@ -112,7 +112,7 @@ def open_session(options: ConnectionOptions) -> Iterator[Session]:
             logger.info("vCenter %s ended the session; logging in again", endpoint)
             sessions.Login(options.username or "", options.password or "", None)
 
-        with _translated_errors(endpoint, options, handshake=False):
+        with translated_errors(endpoint, options):
             yield Session(endpoint, service_content, _parse_version(about.apiVersion), relogin)
     finally:
         _close(stub, content)
@@ -196,8 +196,8 @@ def _close(stub: SoapStubAdapter | None, content: vim.ServiceInstanceContent | N
 
 
 @contextmanager
-def _translated_errors(
-    endpoint: Endpoint, options: ConnectionOptions, *, handshake: bool
+def translated_errors(
+    endpoint: Endpoint, options: ConnectionOptions, *, handshake: bool = False
 ) -> Iterator[None]:
     """Re-raise vendor and transport exceptions as connector errors with clean messages."""
     try:

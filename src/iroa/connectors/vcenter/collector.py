@@ -24,6 +24,7 @@ from iroa.connectors.base import (
     DatastoreRecord,
     HostRecord,
     NetworkRecord,
+    NullProgress,
     Progress,
     SkippedObject,
     Snapshot,
@@ -109,13 +110,44 @@ def collect_inventory(
     session: Session, progress: Progress, batch_size: int = DEFAULT_BATCH_SIZE
 ) -> Snapshot:
     """Read the whole inventory behind ``session`` into a :class:`Snapshot`."""
-    collection = _Collection(session, progress, batch_size)
+    return collect_indexed(session, progress, batch_size)[0]
+
+
+def collect_indexed(
+    session: Session, progress: Progress, batch_size: int = DEFAULT_BATCH_SIZE
+) -> tuple[Snapshot, InventoryIndex]:
+    """:func:`collect_inventory`, and the index it built: what :func:`collect_objects`
+    needs to map objects read later the same way."""
+    collection = Collection(session, progress, batch_size)
     collection.run()
+    return collection.snapshot(), collection.index
+
+
+LEAF_TYPES: Final = ("ClusterComputeResource", "HostSystem", "Datastore", "VirtualMachine")
+"""The types :func:`collect_objects` maps on their own; a change to any other (a folder,
+a pool, a network) can change the records of many objects."""
+
+
+def collect_objects(
+    session: Session,
+    index: InventoryIndex,
+    objects: Mapping[str, Sequence[ManagedObject]],
+    batch_size: int = DEFAULT_BATCH_SIZE,
+) -> Snapshot:
+    """Read and map some objects of :data:`LEAF_TYPES`, by type name, as a full collection
+    would with ``index``; the snapshot holds their records only (deleted ones are left out)."""
+    collection = Collection(session, NullProgress(), batch_size, index)
+    collection.collect_clusters(objects.get("ClusterComputeResource", ()))
+    collection.collect_hosts(objects.get("HostSystem", ()))
+    collection.collect_datastores(objects.get("Datastore", ()))
+    collection.collect_vms(objects.get("VirtualMachine", ()))
     return collection.snapshot()
 
 
 @dataclass
-class _Collection:
+class Collection:
+    """One collection's records and index, built type by type."""
+
     session: Session
     progress: Progress
     batch_size: int
@@ -142,10 +174,10 @@ class _Collection:
         self.index.root_folder_id = moref_id(self.content.rootFolder)
         self._collect_field_names()
         self._collect_containers()
-        self._collect_hosts()
-        self._collect_datastores()
+        self.collect_hosts(self._list(vim.HostSystem))
+        self.collect_datastores(self._list(vim.Datastore))
         self._collect_networks()
-        self._collect_vms()
+        self.collect_vms(self._list(vim.VirtualMachine))
 
     def snapshot(self) -> Snapshot:
         snapshot = Snapshot(
@@ -188,13 +220,8 @@ class _Collection:
                 self._add(self.datacenters, datacenter, "datacenter", props)
 
         compute = self._list(vim.ComputeResource)
-        clusters = [obj for obj in compute if moref_type(obj) == _CLUSTER]
+        self.collect_clusters([obj for obj in compute if moref_type(obj) == _CLUSTER])
         standalone = [obj for obj in compute if moref_type(obj) != _CLUSTER]
-        for obj, props in self._phase("clusters", clusters, vim.ClusterComputeResource):
-            self._add_node(obj, props)
-            cluster = self._map("cluster", map_cluster, _id(obj), props, self.index)
-            if cluster is not None:
-                self._add(self.clusters, cluster, "cluster", props)
         for obj, props in self._phase("compute_resources", standalone, vim.ComputeResource):
             self._add_node(obj, props)
 
@@ -202,8 +229,14 @@ class _Collection:
         for obj, props in self._phase("resource_pools", pools, vim.ResourcePool):
             self._add_node(obj, props)
 
-    def _collect_hosts(self) -> None:
-        objects = self._list(vim.HostSystem)
+    def collect_clusters(self, objects: Sequence[ManagedObject]) -> None:
+        for obj, props in self._phase("clusters", objects, vim.ClusterComputeResource):
+            self._add_node(obj, props)
+            cluster = self._map("cluster", map_cluster, _id(obj), props, self.index)
+            if cluster is not None:
+                self._add(self.clusters, cluster, "cluster", props)
+
+    def collect_hosts(self, objects: Sequence[ManagedObject]) -> None:
         for obj, props in self._phase("hosts", objects, vim.HostSystem):
             host = self._map("host", map_host, _id(obj), props, self.index)
             if host is None:
@@ -213,8 +246,7 @@ class _Collection:
             for name, vlan in host_portgroups(props):
                 self.index.add_host_portgroup(host.datacenter_external_id, name, vlan)
 
-    def _collect_datastores(self) -> None:
-        objects = self._list(vim.Datastore)
+    def collect_datastores(self, objects: Sequence[ManagedObject]) -> None:
         for obj, props in self._phase("datastores", objects, vim.Datastore):
             record = self._map("datastore", map_datastore, _id(obj), props, self.index)
             if record is not None:
@@ -256,8 +288,7 @@ class _Collection:
         self._add(self.networks, record, "network", props)
         self.index.network_names[record.external_id] = record.name
 
-    def _collect_vms(self) -> None:
-        objects = self._list(vim.VirtualMachine)
+    def collect_vms(self, objects: Sequence[ManagedObject]) -> None:
         for obj, props in self._phase("vms", objects, vim.VirtualMachine):
             records: VmRecords | None = self._map("vm", map_vm, _id(obj), props, self.index)
             if records is None:

@@ -1,0 +1,261 @@
+"""Keeping one integration current from its source's change feed: a watcher.
+
+A watcher opens the integration's :class:`~iroa.connectors.base.Watch`, reads
+and applies a baseline as a sync run (trigger ``watch``), then applies each
+batch of changes as a delta run (:mod:`iroa.sync.delta`) as soon as the source
+reports it. Changes that need a full read are read and applied in full. When
+the session is lost it reconnects, after a pause that doubles up to a cap, and
+starts from a new baseline; what it applied stays. A delta that finds a sync of
+the integration going is kept and applied after it, merged with what came since.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from iroa.connectors.base import ConnectorError, Delta, Progress, Resync, Snapshot, Watch
+from iroa.connectors.registry import Reads, create_watch
+from iroa.db.base import utcnow
+from iroa.integrations.service import connection_options, get_integration_by_id
+from iroa.inventory.types import OBJECT_TYPES
+from iroa.sync.delta import sync_delta
+from iroa.sync.engine import run_reading
+from iroa.sync.runs import SyncAlreadyRunningError, SyncResult
+from iroa.sync.service import SyncDeps
+from iroa.vocabulary import RunStatus, Trigger, WatchState
+
+log = logging.getLogger(__name__)
+
+WAIT_S = 5.0
+"""How long one wait for changes blocks: how soon a stop request is noticed."""
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """Pauses between attempts: ``first_s``, doubling up to ``max_s``; ``failed_s`` after a
+    baseline the safeguard held (nothing changes until someone looks)."""
+
+    first_s: float = 1.0
+    max_s: float = 60.0
+    failed_s: float = 300.0
+
+    def pause(self, attempt: int) -> float:
+        return min(self.max_s, self.first_s * 2.0**attempt)
+
+
+@dataclass(frozen=True, slots=True)
+class WatchStatus:
+    """What a watcher reports whenever its state changes or it applies something."""
+
+    state: WatchState
+    since: datetime
+    reason: str | None = None
+    last_update_at: datetime | None = None
+    """When it last applied changes (or its baseline)."""
+
+
+StatusSink = Callable[[WatchStatus], None]
+ResultSink = Callable[[SyncResult], None]
+
+
+class WatchStoppedError(ConnectorError):
+    """Raised inside a watcher's reads once it was asked to stop."""
+
+
+def watch_integration(
+    deps: SyncDeps,
+    integration_id: int,
+    stop: threading.Event,
+    *,
+    on_status: StatusSink | None = None,
+    on_result: ResultSink | None = None,
+    backoff: Backoff | None = None,
+    wait_s: float = WAIT_S,
+) -> None:
+    """Keep one integration current until ``stop`` is set (see the module's doc).
+
+    Raises :class:`~iroa.connectors.registry.UnsupportedKindError` if its kind has no
+    change feed. ``on_status`` hears every state; ``on_result`` every run it records.
+    """
+    watcher = _Watcher(deps, integration_id, stop, on_status, on_result, backoff or Backoff())
+    watcher.run(wait_s)
+
+
+class _Watcher:
+    def __init__(
+        self,
+        deps: SyncDeps,
+        integration_id: int,
+        stop: threading.Event,
+        on_status: StatusSink | None,
+        on_result: ResultSink | None,
+        backoff: Backoff,
+    ) -> None:
+        self.deps = deps
+        self.integration_id = integration_id
+        self.stop = stop
+        self.on_status = on_status
+        self.on_result = on_result
+        self.backoff = backoff
+        self.status = WatchStatus(WatchState.STARTING, utcnow())
+        self.pending: Delta | None = None
+
+    def report(
+        self, state: WatchState, reason: str | None = None, *, applied: bool = False
+    ) -> None:
+        now = utcnow()
+        since = self.status.since if state == self.status.state else now
+        last = now if applied else self.status.last_update_at
+        self.status = WatchStatus(state, since, reason, last)
+        if self.on_status is not None:
+            self.on_status(self.status)
+
+    def recorded(self, result: SyncResult) -> None:
+        if self.on_result is not None:
+            self.on_result(result)
+
+    def run(self, wait_s: float) -> None:
+        integration = get_integration_by_id(self.deps.db, self.integration_id)
+        options = connection_options(integration, self.deps.box)
+        attempt = 0
+        self.report(WatchState.STARTING)
+        while not self.stop.is_set():
+            pause = self.backoff.pause(attempt)
+            try:
+                with create_watch(integration.kind, options) as watch:
+                    if self._baseline(watch):
+                        attempt = 0
+                        self._follow(watch, wait_s)
+                        continue
+                    pause = self.backoff.failed_s
+            except ConnectorError as exc:
+                self.report(WatchState.RECONNECTING, str(exc))
+                attempt += 1
+            self.stop.wait(pause)
+        self.report(WatchState.OFF)
+
+    def _baseline(self, watch: Watch) -> bool:
+        """Read and apply everything; whether the watcher may follow changes from here."""
+        while True:
+            try:
+                result = run_reading(
+                    self.deps.db,
+                    self.integration_id,
+                    Reads.INVENTORY,
+                    _Baseline(watch, self.stop),
+                    policy=self.deps.policy,
+                    trigger=Trigger.WATCH,
+                )
+            except SyncAlreadyRunningError:
+                if self.stop.wait(self.backoff.first_s):
+                    return False
+                continue
+            self.recorded(result)
+            break
+        if result.status == RunStatus.FAILED:
+            raise ConnectorError(result.error or "the baseline failed")
+        if result.status != RunStatus.SUCCEEDED:
+            self.report(WatchState.FAILED, f"baseline {result.status}: {result.error}")
+            return False
+        self.pending = None
+        self.report(WatchState.LIVE, applied=True)
+        return True
+
+    def _follow(self, watch: Watch, wait_s: float) -> None:
+        """Apply changes as they come until asked to stop."""
+        while not self.stop.is_set():
+            change = watch.wait(wait_s)
+            if isinstance(change, Resync):
+                log.info(
+                    "integration %s: reading everything: %s", self.integration_id, change.reason
+                )
+                if not self._baseline(watch):
+                    return
+                continue
+            if change is not None:
+                self.pending = (
+                    change if self.pending is None else merge_deltas(self.pending, change)
+                )
+            if self.pending is not None:
+                self._apply_pending()
+
+    def _apply_pending(self) -> None:
+        assert self.pending is not None
+        try:
+            result = sync_delta(self.deps.db, self.integration_id, self.pending, self.deps.policy)
+        except SyncAlreadyRunningError:
+            return  # kept: applied after the sync, with what comes meanwhile
+        self.pending = None
+        self.recorded(result)
+        if result.status == RunStatus.HELD:
+            self.report(WatchState.LIVE, f"changes held: {result.error}")
+        else:
+            self.report(WatchState.LIVE, applied=True)
+
+
+class _Baseline:
+    """A watch's baseline as the sync engine collects a snapshot."""
+
+    def __init__(self, watch: Watch, stop: threading.Event) -> None:
+        self.watch = watch
+        self.stop = stop
+
+    def collect(self, progress: Progress) -> Snapshot:
+        return self.watch.baseline(_Stoppable(progress, self.stop))
+
+
+class _Stoppable:
+    """Passes progress on; ends a baseline read at its next report once asked to stop."""
+
+    def __init__(self, progress: Progress, stop: threading.Event) -> None:
+        self.progress = progress
+        self.stop = stop
+
+    def start(self, phase: str, total: int | None = None) -> None:
+        self._check()
+        self.progress.start(phase, total)
+
+    def advance(self, done: int = 1) -> None:
+        self._check()
+        self.progress.advance(done)
+
+    def _check(self) -> None:
+        if self.stop.is_set():
+            raise WatchStoppedError("the watcher was asked to stop")
+
+
+def merge_deltas(older: Delta, newer: Delta) -> Delta:
+    """One delta with the effect of ``older`` then ``newer``: an object the newer one
+    touches is as it says, with its parts and tags; the rest as the older one says."""
+    touched = {
+        name: older.touched.get(name, frozenset()) | newer.touched.get(name, frozenset())
+        for name in older.touched.keys() | newer.touched.keys()
+    }
+    renewed = {(name, ext) for name, ids in newer.touched.items() for ext in ids}
+    renewed_vms = newer.touched.get("vm", frozenset())
+
+    def superseded(record: Any, object_type: str) -> bool:
+        if hasattr(record, "vm_external_id"):
+            return record.vm_external_id in renewed_vms
+        if hasattr(record, "object_external_id"):
+            return (record.object_type, record.object_external_id) in renewed
+        return (object_type, record.external_id) in renewed
+
+    parts: dict[str, Any] = {
+        t.plural: [
+            *(r for r in getattr(older.snapshot, t.plural) if not superseded(r, t.name)),
+            *getattr(newer.snapshot, t.plural),
+        ]
+        for t in OBJECT_TYPES
+    }
+    warnings = [
+        *(w for w in older.snapshot.warnings if (w.object_type, w.external_id) not in renewed),
+        *newer.snapshot.warnings,
+    ]
+    snapshot = replace(newer.snapshot, warnings=warnings, **parts)
+    return Delta(snapshot, touched)

@@ -1,0 +1,188 @@
+"""End to end: changes made in VMware's simulator reach the database through a watcher
+within 2 s (both backends), and a full sync afterwards finds nothing left to write."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from iroa.connectors.base import ConnectionOptions
+from iroa.connectors.vcenter.connector import VCenterConnector
+from iroa.crypto import SecretBox
+from iroa.db.engine import Database
+from iroa.history.models import Change
+from iroa.integrations.service import IntegrationInput, add_integration
+from iroa.inventory.models import VmSnapshot
+from iroa.inventory.queries import list_objects
+from iroa.sync.engine import run_sync
+from iroa.sync.models import SyncRun
+from iroa.sync.runs import SyncResult
+from iroa.sync.service import SyncDeps
+from iroa.sync.watching import Backoff, WatchStatus, watch_integration
+from iroa.vocabulary import RunStatus, Trigger, WatchState
+from tests.peers import vsphere_ops as ops
+from tests.peers.vcsim import Topology, VcsimServer
+
+TOPOLOGY = Topology(
+    datacenters=1, clusters=1, hosts_per_cluster=2, standalone_hosts=1, vms_per_host=3
+)
+DELAY_S = 2.0
+"""How soon a change in vCenter must be in the database."""
+
+
+@dataclass
+class Watching:
+    db: Database
+    server: VcsimServer
+    si: Any
+    integration_id: int
+    statuses: list[WatchStatus] = field(default_factory=list)
+    results: list[SyncResult] = field(default_factory=list)
+
+    def vm(self, name: str, include_removed: bool = False) -> dict[str, Any] | None:
+        rows = list_objects(self.db, "vms", include_removed=include_removed)
+        return next((row for row in rows if row["name"] == name), None)
+
+    def host(self, name: str) -> dict[str, Any]:
+        return next(row for row in list_objects(self.db, "hosts") if row["name"] == name)
+
+    def within(self, what: str, check: Callable[[], bool], timeout: float = DELAY_S) -> None:
+        deadline = time.monotonic() + timeout
+        while not check():
+            assert time.monotonic() < deadline, f"{what}: not in the database within {timeout} s"
+            time.sleep(0.05)
+
+    def state(self) -> WatchState | None:
+        return self.statuses[-1].state if self.statuses else None
+
+
+@pytest.fixture
+def watching(db: Database, box: SecretBox, vcsim: Any) -> Iterator[Watching]:
+    server: VcsimServer = vcsim(TOPOLOGY)
+    integration = add_integration(
+        db,
+        box,
+        IntegrationInput(
+            "vcenter", "vc", server.url, username=server.username, password=server.password
+        ),
+    )
+    watch = Watching(db, server, ops.connect(server), integration.id)
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=watch_integration,
+        args=(SyncDeps(db, box), integration.id, stop),
+        kwargs={
+            "on_status": watch.statuses.append,
+            "on_result": watch.results.append,
+            "backoff": Backoff(first_s=0.2, max_s=1.0, failed_s=1.0),
+            "wait_s": 1.0,
+        },
+        daemon=True,
+    )
+    thread.start()
+    try:
+        watch.within("the baseline", lambda: watch.state() == WatchState.LIVE, timeout=60)
+        yield watch
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+        assert not thread.is_alive(), "the watcher did not stop"
+    assert watch.state() == WatchState.OFF
+
+
+DISK_NOISE = {"free_bytes", "provisioned_bytes"}
+"""The simulator reads its datastores' free space from the local disk at every read, and
+never reports it changing: a full sync may see other free space than the watcher did."""
+
+
+def full_sync_changes(watch: Watching) -> list[tuple[Any, ...]]:
+    """What a full sync writes now, but for the simulator's own disk noise."""
+    options = ConnectionOptions(
+        url=watch.server.url, username=watch.server.username, password=watch.server.password
+    )
+    result = run_sync(watch.db, watch.integration_id, VCenterConnector(options))
+    assert result.status == RunStatus.SUCCEEDED, result.error
+    with watch.db.session() as session:
+        rows = session.execute(
+            select(Change.object_type, Change.external_id, Change.action, Change.fields).where(
+                Change.sync_run_id == result.run_id
+            )
+        ).all()
+    return [
+        tuple(row)
+        for row in rows
+        if not (row.object_type == "datastore" and set(row.fields or {}) <= DISK_NOISE)
+    ]
+
+
+def test_every_kind_of_change_arrives_within_two_seconds(watching: Watching) -> None:
+    w, si = watching, watching.si
+    names = ops.list_vm_names(si)
+    assert w.results[0].status == RunStatus.SUCCEEDED  # the baseline, a run of its own
+    assert len(list_objects(w.db, "vms")) == len(names)
+
+    ops.power_off(si, names[0])
+    w.within("power off", lambda: w.vm(names[0])["power_state"] == "off")  # type: ignore[index]
+    ops.power_on(si, names[0])
+    w.within("power on", lambda: w.vm(names[0])["power_state"] == "on")  # type: ignore[index]
+    ops.suspend(si, names[1])
+    w.within("suspend", lambda: w.vm(names[1])["power_state"] == "suspended")  # type: ignore[index]
+    ops.rename_vm(si, names[2], "renamed-vm")
+    w.within("rename", lambda: w.vm("renamed-vm") is not None)
+    ops.reconfigure_vm(si, names[3], num_cpu=4, memory_mib=2048)
+    w.within(
+        "reconfigure",
+        lambda: (
+            (w.vm(names[3]) or {}).get("num_cpu") == 4
+            and (w.vm(names[3]) or {}).get("memory_mib") == 2048
+        ),
+    )
+    ops.create_vm(si, "watched-new", like=names[4])
+    w.within("a new VM", lambda: w.vm("watched-new") is not None)
+    ops.create_snapshot(si, names[4], "before-change")
+    w.within("snapshot create", lambda: _snapshots(w, names[4]) == ["before-change"])
+    ops.remove_snapshots(si, names[4])
+    w.within("snapshot remove", lambda: _snapshots(w, names[4]) == [])
+    destroyed = names[5]
+    ops.destroy_vm(si, destroyed)
+    w.within("destroy", lambda: w.vm(destroyed) is None)
+    assert (w.vm(destroyed, include_removed=True) or {}).get("removed_at") is not None
+
+    vm = w.vm(names[0])
+    assert vm is not None and vm["cluster"] is not None
+    hosts = [h for h in list_objects(w.db, "hosts") if h["cluster"] == vm["cluster"]]
+    target = next(h["name"] for h in hosts if h["name"] != vm["host"])
+    ops.relocate_vm(si, names[0], target)
+    w.within("relocate", lambda: (w.vm(names[0]) or {}).get("host") == target)
+    ops.enter_maintenance(si, target)
+    w.within("maintenance", lambda: w.host(target)["in_maintenance"] is True)
+
+    assert all(r.status == RunStatus.SUCCEEDED for r in w.results)
+    assert full_sync_changes(w) == []
+
+
+def _snapshots(w: Watching, vm_name: str) -> list[str]:
+    vm = w.vm(vm_name)
+    assert vm is not None
+    with w.db.engine.connect() as conn:
+        rows = conn.execute(
+            select(VmSnapshot.name).where(
+                VmSnapshot.vm_id == vm["id"], VmSnapshot.removed_at.is_(None)
+            )
+        ).all()
+    return sorted(row[0] for row in rows)
+
+
+def test_watch_runs_are_recorded_with_their_trigger(watching: Watching) -> None:
+    names = ops.list_vm_names(watching.si)
+    ops.power_off(watching.si, names[0])
+    watching.within("a delta run", lambda: len(watching.results) >= 2)
+    with watching.db.engine.connect() as conn:
+        triggers = {row[0] for row in conn.execute(select(SyncRun.trigger)).all()}
+    assert triggers == {Trigger.WATCH}
