@@ -3,6 +3,7 @@ within 2 s (both backends), and a full sync afterwards finds nothing left to wri
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -30,8 +31,9 @@ from tests.peers import vsphere_ops as ops
 from tests.peers.vcsim import Topology, VcsimServer
 
 TOPOLOGY = Topology(
-    datacenters=1, clusters=1, hosts_per_cluster=2, standalone_hosts=1, vms_per_host=3
+    datacenters=1, clusters=1, hosts_per_cluster=2, standalone_hosts=1, vms_per_host=5
 )
+"""Ten VMs: enough for the safeguard to weigh their removal."""
 DELAY_S = 2.0
 """How soon a change in vCenter must be in the database."""
 
@@ -55,7 +57,9 @@ class Watching:
     def within(self, what: str, check: Callable[[], bool], timeout: float = DELAY_S) -> None:
         deadline = time.monotonic() + timeout
         while not check():
-            assert time.monotonic() < deadline, f"{what}: not in the database within {timeout} s"
+            assert time.monotonic() < deadline, (
+                f"{what}: not within {timeout} s (last state: {self.statuses[-1:]})"
+            )
             time.sleep(0.05)
 
     def state(self) -> WatchState | None:
@@ -186,3 +190,27 @@ def test_watch_runs_are_recorded_with_their_trigger(watching: Watching) -> None:
     with watching.db.engine.connect() as conn:
         triggers = {row[0] for row in conn.execute(select(SyncRun.trigger)).all()}
     assert triggers == {Trigger.WATCH}
+
+
+def test_a_restarted_vcenter_is_read_again_and_guarded(watching: Watching) -> None:
+    w = watching
+    names = ops.list_vm_names(w.si)
+    ops.destroy_vm(w.si, names[0])
+    w.within("destroy", lambda: w.vm(names[0]) is None)
+
+    w.server.kill()
+    w.within("reconnecting", lambda: w.state() == WatchState.RECONNECTING, timeout=15)
+    w.server.start()  # its first inventory again: the destroyed VM is back
+    w.within("a new baseline", lambda: w.vm(names[0]) is not None, timeout=30)
+    # Right after its start the simulator may still drop a connection: the watcher then
+    # reconnects by itself.
+    w.within("live again", lambda: w.state() == WatchState.LIVE, timeout=15)
+
+    w.server.kill()
+    w.server.topology = dataclasses.replace(TOPOLOGY, vms_per_host=0)
+    w.server.start()  # every VM gone: the safeguard holds the baseline
+    w.within("a held baseline", lambda: w.state() == WatchState.FAILED, timeout=30)
+    assert "nothing was changed" in (w.statuses[-1].reason or "")
+    assert len(list_objects(w.db, "vms")) == len(names)
+    reasons = [s.reason for s in w.statuses if s.state == WatchState.RECONNECTING]
+    assert reasons and all(reason for reason in reasons)

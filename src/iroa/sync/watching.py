@@ -160,7 +160,8 @@ class _Watcher:
         if result.status == RunStatus.FAILED:
             raise ConnectorError(result.error or "the baseline failed")
         if result.status != RunStatus.SUCCEEDED:
-            self.report(WatchState.FAILED, f"baseline {result.status}: {result.error}")
+            reason = f"baseline {result.status}: {result.error}; nothing was changed"
+            self.report(WatchState.FAILED, reason)
             return False
         self.pending = None
         self.report(WatchState.LIVE, applied=True)
