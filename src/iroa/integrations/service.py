@@ -5,11 +5,8 @@ Every change is written to the audit log in the same transaction.
 
 from __future__ import annotations
 
-import ssl
-from dataclasses import dataclass, replace
-from pathlib import Path
+from dataclasses import replace
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -17,145 +14,41 @@ from sqlalchemy.orm import Session
 
 from iroa.audit.service import CLI_ACTOR, Actor, record
 from iroa.connectors.base import ConnectionOptions
-from iroa.connectors.registry import AVAILABLE_KINDS, check_connection
+from iroa.connectors.registry import MONITORING_KINDS, check_connection
 from iroa.crypto import SecretBox
 from iroa.db.engine import Database
-from iroa.errors import InvalidInputError, NotFoundError, check_choice
+from iroa.integrations.inputs import (
+    MIN_INTERVAL_S,
+    IntegrationError,
+    IntegrationInput,
+    IntegrationNotFoundError,
+    IntegrationUpdate,
+    validate_input,
+)
 from iroa.integrations.models import Integration
 from iroa.integrations.monitoring import (
-    MonitoringSettingsError,
     resolve_settings,
-    validate_settings,
 )
-from iroa.vocabulary import IntegrationKind, Transport
 
-TRANSPORTS = tuple(Transport)
-MIN_INTERVAL_S = 60
-"""The default shortest auto-sync interval (``IROA_MIN_SYNC_INTERVAL_S`` changes it)."""
-MAX_INTERVAL_S = 7 * 24 * 3600
-MIN_SYNC_TIMEOUT_S = 10
-MAX_SYNC_TIMEOUT_S = 24 * 3600
-
-
-class IntegrationError(InvalidInputError):
-    """A request about integrations that cannot be carried out, in one readable line."""
-
-
-class IntegrationNotFoundError(NotFoundError, IntegrationError):
-    pass
-
-
-@dataclass(frozen=True, slots=True)
-class IntegrationInput:
-    kind: str
-    name: str
-    url: str
-    username: str | None = None
-    password: str | None = None
-    ca_file: str | None = None
-    insecure: bool = False
-    transport: str | None = None
-    interval_seconds: int | None = None
-    enabled: bool = True
-    sync_timeout_s: int | None = None
-    """How long connecting and collecting may take; None means the default (30 min)."""
-    token: bool = False
-    """Prometheus/Zabbix: the secret is an API (bearer) token, not a password."""
-    monitoring: dict[str, Any] | None = None
-    """Prometheus/Zabbix settings (see :mod:`iroa.integrations.monitoring`)."""
-
-
-def validate_input(
-    data: IntegrationInput, min_interval_s: int = MIN_INTERVAL_S
-) -> IntegrationInput:
-    """Check an integration's settings; raise :class:`IntegrationError` with the first problem."""
-    check_choice("kind", data.kind, IntegrationKind, IntegrationError)
-    if data.kind not in AVAILABLE_KINDS:
-        raise IntegrationError(
-            f"{data.kind} integrations are not supported by this version of IROA "
-            f"(available: {', '.join(AVAILABLE_KINDS)})"
-        )
-    name = data.name.strip()
-    if not name or len(name) > 200 or any(ch.isspace() and ch != " " for ch in name):
-        raise IntegrationError("the name must be 1-200 characters on one line")
-    try:
-        parts = urlsplit(data.url.strip())
-    except ValueError as exc:
-        raise IntegrationError(f"invalid URL {data.url!r}: {exc}") from exc
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise IntegrationError(f"invalid URL {data.url!r}: expected http(s)://host[:port]")
-    try:
-        _ = parts.port
-    except ValueError as exc:
-        raise IntegrationError(f"invalid URL {data.url!r}: bad port") from exc
-    if data.ca_file and data.insecure:
-        raise IntegrationError(
-            "a CA file and insecure (no certificate verification) exclude each other: choose one"
-        )
-    ca_file = None
-    if data.ca_file:
-        ca_path = Path(data.ca_file).expanduser().resolve()
-        try:
-            ssl.create_default_context(cafile=str(ca_path))
-        except (OSError, ssl.SSLError) as exc:
-            raise IntegrationError(f"cannot use CA file {data.ca_file}: {exc}") from exc
-        ca_file = str(ca_path)
-    if data.transport is not None:
-        check_choice("transport", data.transport, TRANSPORTS, IntegrationError)
-    if (
-        data.interval_seconds is not None
-        and data.interval_seconds != 0
-        and not (min_interval_s <= data.interval_seconds <= MAX_INTERVAL_S)
-    ):
-        raise IntegrationError(
-            f"the interval must be 0 (off) or {min_interval_s}-{MAX_INTERVAL_S} seconds"
-        )
-    if data.sync_timeout_s is not None and not (
-        MIN_SYNC_TIMEOUT_S <= data.sync_timeout_s <= MAX_SYNC_TIMEOUT_S
-    ):
-        raise IntegrationError(
-            f"the sync timeout must be {MIN_SYNC_TIMEOUT_S}-{MAX_SYNC_TIMEOUT_S} seconds"
-        )
-    if data.token and data.kind not in ("prometheus", "zabbix"):
-        raise IntegrationError("token authentication is for prometheus and zabbix integrations")
-    try:
-        monitoring = validate_settings(data.kind, data.monitoring)
-    except MonitoringSettingsError as exc:
-        raise IntegrationError(str(exc)) from exc
-    return IntegrationInput(
-        kind=data.kind,
-        name=name,
-        url=data.url.strip().rstrip("/"),
-        username=data.username,
-        password=data.password,
-        ca_file=ca_file,
-        insecure=data.insecure,
-        transport=data.transport,
-        interval_seconds=data.interval_seconds or None,
-        enabled=data.enabled,
-        sync_timeout_s=data.sync_timeout_s,
-        token=data.token,
-        monitoring=monitoring or None,
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class IntegrationUpdate:
-    """Fields to change; None leaves a field as it is (so the secret is kept unless given)."""
-
-    name: str | None = None
-    url: str | None = None
-    username: str | None = None
-    password: str | None = None
-    ca_file: str | None = None
-    insecure: bool | None = None
-    transport: str | None = None
-    interval_seconds: int | None = None
-    enabled: bool | None = None
-    sync_timeout_s: int | None = None
-    token: bool | None = None
-    monitoring: dict[str, Any] | None = None
-    """Replaces the stored monitoring settings as a whole."""
+__all__ = [
+    "MIN_INTERVAL_S",
+    "IntegrationError",
+    "IntegrationInput",
+    "IntegrationNotFoundError",
+    "IntegrationUpdate",
+    "add_integration",
+    "connection_options",
+    "delete_integration",
+    "get_integration",
+    "get_integration_by_id",
+    "integration_as_dict",
+    "list_integrations",
+    "remove_integration",
+    "update_integration",
+    "validate_input",
+]
+"""The service's own functions and, for its callers, the inputs they take (from
+:mod:`iroa.integrations.inputs`)."""
 
 
 def integration_as_dict(integration: Integration) -> dict[str, Any]:
@@ -176,7 +69,7 @@ def integration_as_dict(integration: Integration) -> dict[str, Any]:
         "sync_timeout_s": options.get("sync_timeout_s"),
         "token": bool(options.get("token", False)),
         "monitoring": resolve_settings(integration.kind, options.get("monitoring"))
-        if integration.kind in ("prometheus", "zabbix")
+        if integration.kind in MONITORING_KINDS
         else None,
         "last_success_at": integration.last_success_at.isoformat()
         if integration.last_success_at

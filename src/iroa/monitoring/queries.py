@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, exists, func, select
 from sqlalchemy.orm import Session
 
+from iroa.connectors.registry import MONITORING_KINDS
 from iroa.db.engine import Database
 from iroa.integrations.models import Integration
 from iroa.inventory.models import Host, Vm
@@ -164,7 +165,7 @@ def coverage(session: Session) -> dict[str, Any]:
             select(func.count()).select_from(Integration).where(Integration.kind == kind)
         )
         or 0
-        for kind in ("prometheus", "zabbix")
+        for kind in MONITORING_KINDS
     }
     return result
 

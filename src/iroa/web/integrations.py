@@ -18,7 +18,7 @@ from iroa.connectors.registry import (
 from iroa.db.engine import Database
 from iroa.errors import InvalidInputError
 from iroa.http.deps import DB, runtime_of
-from iroa.integrations import service
+from iroa.integrations import inputs, service
 from iroa.integrations.monitoring import PRESETS
 from iroa.sync.history import list_runs_page
 from iroa.vocabulary import RunStatus
@@ -65,7 +65,7 @@ def render_integrations(
             "form_error": form_error,
             "notice": notice,
             "kinds": AVAILABLE_KINDS,
-            "transports": service.TRANSPORTS,
+            "transports": inputs.TRANSPORTS,
             "presets": tuple(PRESETS),
         },
         status,
@@ -257,9 +257,9 @@ def _edit_page(
             "i": integration,
             "form": form,
             "error": error,
-            "transports": service.TRANSPORTS,
+            "transports": inputs.TRANSPORTS,
             "min_interval": runtime_of(request).settings.min_sync_interval_s,
-            "max_interval": service.MAX_INTERVAL_S,
+            "max_interval": inputs.MAX_INTERVAL_S,
         },
         status,
     )

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 from sqlalchemy import func, select
 
+from iroa.connectors.registry import MONITORING_KINDS
 from iroa.db.engine import Database
 from iroa.http.deps import DB
 from iroa.integrations.models import Integration
@@ -51,7 +52,7 @@ def monitoring_panel(db: Database, object_type: str, object_id: int) -> dict[str
         integrations = session.scalar(
             select(func.count())
             .select_from(Integration)
-            .where(Integration.kind.in_(("prometheus", "zabbix")))
+            .where(Integration.kind.in_(MONITORING_KINDS))
         )
     for metric in found["metrics"]:
         metric["label"] = METRIC_LABELS.get(metric["metric"], metric["metric"])
