@@ -5,7 +5,7 @@ from iroa.auth.models import ApiToken, LoginFailure, User
 from iroa.db.base import Base
 from iroa.findings.models import Finding
 from iroa.history.models import Change, ChangePrune, Summary
-from iroa.integrations.models import Integration
+from iroa.integrations.models import Integration, Watcher
 from iroa.inventory import models as inventory_models
 from iroa.monitoring.models import MetricValue, ZabbixHostRow, ZabbixLink, ZabbixProblemRow
 from iroa.sync.models import SyncRun
@@ -23,6 +23,7 @@ __all__ = [
     "Summary",
     "SyncRun",
     "User",
+    "Watcher",
     "ZabbixHostRow",
     "ZabbixLink",
     "ZabbixProblemRow",

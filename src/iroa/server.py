@@ -31,6 +31,7 @@ from iroa.runtime import open_runtime
 from iroa.sync.background import ProgressBroker
 from iroa.sync.runs import recover_stale_runs
 from iroa.sync.scheduler import Scheduler
+from iroa.sync.watchers import WatchSupervisor
 from iroa.web import install_dashboard
 
 PUBLIC_ROUTES = frozenset(
@@ -64,6 +65,11 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
             )
             scheduler.start()
         app.state.scheduler = scheduler
+        watchers = None
+        if settings.scheduler and settings.execution == "embedded":
+            # In queue mode the workers watch.
+            watchers = WatchSupervisor(runtime.sync)
+            watchers.start()
         exports = None
         if settings.scheduler and settings.export_dir is not None:
             exports = ExportSchedule(
@@ -82,6 +88,8 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
                 exports.stop()
             if scheduler is not None:
                 scheduler.stop()
+            if watchers is not None:
+                watchers.stop()
             runtime.close()
 
     app = FastAPI(

@@ -197,3 +197,23 @@ def test_values_no_database_can_store_are_422(api: Api) -> None:
     for path in ("/api/v1/integrations/", "/api/v1/users/", "/api/v1/syncs/"):
         response = api.client.get(path + str(2**70), headers=admin)
         assert response.status_code == 422, path
+
+
+def test_watching_is_on_for_vcenter_can_be_turned_off_and_shows_its_state(api: Api) -> None:
+    created = create(api)
+    assert created["watch"] is True
+    assert created["watch_state"] == "off"  # nothing watches it in this test
+    url = f"/api/v1/integrations/{created['id']}"
+    response = api.client.patch(url, json={"watch": False}, headers=api.headers("admin"))
+    assert response.status_code == 200 and response.json()["watch"] is False
+    assert create(api, name="vc-quiet", watch=False)["watch"] is False
+
+
+def test_a_kind_without_a_change_feed_cannot_be_watched(api: Api) -> None:
+    body = {"kind": "prometheus", "name": "prom", "url": "http://prometheus:9090", "watch": True}
+    response = api.client.post("/api/v1/integrations", json=body, headers=api.headers("admin"))
+    assert response.status_code == 422
+    assert response.json()["detail"] == "prometheus integrations have no change feed to watch"
+    del body["watch"]
+    created = api.client.post("/api/v1/integrations", json=body, headers=api.headers("admin"))
+    assert created.status_code == 201 and created.json()["watch"] is False

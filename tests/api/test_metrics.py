@@ -18,9 +18,12 @@ from iroa.connectors.base import (
     SourceInfo,
     VmRecord,
 )
+from iroa.db.base import utcnow
 from iroa.integrations.service import IntegrationInput, add_integration
+from iroa.integrations.watchers import record_watch_state, this_process
 from iroa.server import create_app
 from iroa.sync.engine import run_sync
+from iroa.vocabulary import WatchState
 from tests.api.fixtures import Api
 
 
@@ -79,3 +82,26 @@ def public_metrics_client(tmp_path: Path) -> Iterator[TestClient]:
 def test_metrics_can_be_made_public(public_metrics_client: TestClient) -> None:
     assert public_metrics_client.get("/metrics").status_code == 200
     assert public_metrics_client.get("/api/v1/integrations").status_code == 401
+
+
+def test_metrics_report_each_watcher(api: Api) -> None:
+    integration = add_integration(
+        api.db, api.app.state.runtime.box, IntegrationInput("vcenter", "vc", "https://vc.example")
+    )
+    record_watch_state(
+        api.db,
+        integration.id,
+        WatchState.LIVE,
+        utcnow(),
+        None,
+        utcnow(),
+        this_process(),
+        last_delay_s=0.25,
+        updates=7,
+    )
+    found = samples(api.client.get("/metrics", headers=api.headers("viewer")).text)
+    labels = {("integration", "vc")}
+    assert found[("iroa_watch_state", frozenset(labels | {("state", "live")}))] == 1
+    assert found[("iroa_watch_state", frozenset(labels | {("state", "failed")}))] == 0
+    assert found[("iroa_watch_updates_total", frozenset(labels))] == 7
+    assert found[("iroa_watch_last_delay_seconds", frozenset(labels))] == 0.25

@@ -75,3 +75,15 @@ def test_watch_of_a_kind_without_a_change_feed_is_refused_in_one_line(
     assert failed.stderr.strip().splitlines() == [
         "error: prometheus integrations have no change feed to watch"
     ]
+
+
+def test_integration_add_takes_watch_and_list_shows_it(iroa: Iroa) -> None:  # noqa: F811
+    iroa("integration", "add", "vcenter", "watched", "--url", "https://vc1.example.com")
+    iroa("integration", "add", "vcenter", "quiet", "--url", "https://vc2.example.com", "--no-watch")
+    listed = {i["name"]: i for i in iroa.json("integration", "list")}
+    assert listed["watched"]["watch"] is True and listed["quiet"]["watch"] is False
+    assert {i["watch_state"] for i in listed.values()} == {"off"}
+    refused = iroa(
+        "integration", "add", "prometheus", "p", "--url", "http://127.0.0.1:9", "--watch", ok=False
+    )
+    assert refused.stderr.strip() == "error: prometheus integrations have no change feed to watch"

@@ -142,6 +142,7 @@ def add_estate(
                 username=vc.username,
                 password=vc.password,
                 interval_seconds=interval,
+                watch=False,  # interval syncs are what this test counts
             )
         else:
             hv = winrms[(n // 2) % len(winrms)]
@@ -326,7 +327,12 @@ def test_a_worker_killed_while_applying_leaves_its_run_interrupted_and_the_inven
     box = SecretBox(load_secret_key(settings))
     server: VcsimServer = vcsim(TINY)
     data = IntegrationInput(
-        "vcenter", "vc", server.url, username=server.username, password=server.password
+        "vcenter",
+        "vc",
+        server.url,
+        username=server.username,
+        password=server.password,
+        watch=False,
     )
     integration_id = add_integration(db, box, data).id
     group = processes(
@@ -469,7 +475,11 @@ def test_two_schedulers_queue_each_due_time_once(pg_url: str, tmp_path: Path) ->
             db,
             box,
             IntegrationInput(
-                "vcenter", f"vc-{n}", f"https://vc{n}.example.com", interval_seconds=60
+                "vcenter",
+                f"vc-{n}",
+                f"https://vc{n}.example.com",
+                interval_seconds=60,
+                watch=False,
             ),
         ).id
         for n in range(6)

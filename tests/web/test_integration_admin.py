@@ -296,3 +296,23 @@ def test_a_ca_file_and_insecure_together_are_refused_in_words_of_the_form(web: W
     assert "--" not in re.sub(
         r"<!--.*?-->", "", response.text.split("<main", 1)[1].split("</main>")[0]
     )
+
+
+def test_admin_turns_watching_off_and_on_for_a_vcenter_only(web: Web) -> None:
+    csrf = log_in(web.client, "admin")
+    path = f"/integrations/{vc(web)}/edit"
+    form = web.client.get(path).text
+    assert re.search(r'<input id="watch" name="watch" type="checkbox" checked>', form)
+    page = web.client.get(f"/integrations/{vc(web)}").text
+    assert re.search(r"<dt>Watching</dt>\s*<dd>on, no watcher running</dd>", page)
+    base = {"csrf_token": csrf, "name": "vc1", "url": "https://vc1.example", "enabled": "on"}
+    assert web.client.post(path, data=base).status_code == 303  # the box left unticked
+    assert service.get_integration_by_id(web.db, vc(web)).options["watch"] is False
+    page = web.client.get(f"/integrations/{vc(web)}").text
+    assert re.search(r"<dt>Watching</dt>\s*<dd>off</dd>", page)
+    assert 'id="watch"' in web.client.get(path).text
+    assert 'id="watch" name="watch" type="checkbox" checked' not in web.client.get(path).text
+    assert web.client.post(path, data={**base, "watch": "on"}).status_code == 303
+    assert service.is_watched(service.get_integration_by_id(web.db, vc(web)))
+    assert web.ids is not None
+    assert 'id="watch"' not in web.client.get(f"/integrations/{web.ids.hyperv_id}/edit").text

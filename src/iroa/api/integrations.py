@@ -23,7 +23,8 @@ from iroa.connectors.registry import check_connection
 from iroa.crypto import SecretBox
 from iroa.http.deps import DB, Admin, AppRuntime, AppSettings, Operator, Viewer
 from iroa.integrations import service
-from iroa.integrations.models import Integration
+from iroa.integrations.models import Integration, Watcher
+from iroa.integrations.watchers import watchers_by_integration
 from iroa.sync.background import start_integration_sync
 from iroa.sync.history import get_run
 from iroa.vocabulary import Trigger
@@ -39,8 +40,9 @@ async def get_box(runtime: AppRuntime) -> SecretBox:
 Box = Annotated[SecretBox, Depends(get_box)]
 
 
-def _out(integration: Integration) -> IntegrationOut:
-    return IntegrationOut.model_validate(service.integration_as_dict(integration))
+def _out(integration: Integration, watchers: dict[int, Watcher]) -> IntegrationOut:
+    watcher = watchers.get(integration.id)
+    return IntegrationOut.model_validate(service.integration_as_dict(integration, watcher))
 
 
 def _settings(settings: MonitoringSettingsIn | None) -> dict[str, Any] | None:
@@ -50,7 +52,8 @@ def _settings(settings: MonitoringSettingsIn | None) -> dict[str, Any] | None:
 @router.get("", response_model=IntegrationList)
 def list_integrations(_: Viewer, db: DB) -> IntegrationList:
     """Every integration; secrets show only as ``has_secret``."""
-    return IntegrationList(items=[_out(i) for i in service.list_integrations(db)])
+    watchers = watchers_by_integration(db)
+    return IntegrationList(items=[_out(i, watchers) for i in service.list_integrations(db)])
 
 
 @router.post(
@@ -67,12 +70,13 @@ def create_integration(
         **body.model_dump(exclude={"monitoring"}), monitoring=_settings(body.monitoring)
     )
     min_interval_s = settings.min_sync_interval_s
-    return _out(service.add_integration(db, box, data, admin.actor, min_interval_s=min_interval_s))
+    added = service.add_integration(db, box, data, admin.actor, min_interval_s=min_interval_s)
+    return _out(added, {})
 
 
 @router.get("/{integration_id}", response_model=IntegrationOut, responses=NOT_FOUND)
 def get_integration(integration_id: Id, _: Viewer, db: DB) -> IntegrationOut:
-    return _out(service.get_integration_by_id(db, integration_id))
+    return IntegrationOut.model_validate(service.integration_view(db, integration_id))
 
 
 @router.patch("/{integration_id}", response_model=IntegrationOut, responses=NOT_FOUND)
@@ -90,11 +94,10 @@ def update_integration(
         given["monitoring"] = _settings(body.monitoring)
     changes = service.IntegrationUpdate(**given)
     min_interval_s = settings.min_sync_interval_s
-    return _out(
-        service.update_integration(
-            db, box, integration_id, changes, admin.actor, min_interval_s=min_interval_s
-        )
+    updated = service.update_integration(
+        db, box, integration_id, changes, admin.actor, min_interval_s=min_interval_s
     )
+    return _out(updated, watchers_by_integration(db))
 
 
 @router.delete("/{integration_id}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_FOUND)

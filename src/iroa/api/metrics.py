@@ -16,6 +16,7 @@ from iroa.db.engine import Database
 from iroa.http.deps import current_user
 from iroa.runtime import Runtime
 from iroa.sync.stats import read_stats
+from iroa.vocabulary import WatchState
 
 
 class DatabaseCollector(Collector):
@@ -65,7 +66,28 @@ class DatabaseCollector(Collector):
         )
         for (integration, object_type), count in sorted(stats.objects.items()):
             objects.add_metric([integration, object_type], count)
-        yield from (runs, duration, started, success, objects)
+        state = GaugeMetricFamily(
+            "iroa_watch_state",
+            "1 for the state each watched integration's watcher is in",
+            labels=["integration", "state"],
+        )
+        updates = CounterMetricFamily(
+            "iroa_watch_updates",
+            "Objects a watcher added, modified or removed since it started",
+            labels=["integration"],
+        )
+        delay = GaugeMetricFamily(
+            "iroa_watch_last_delay_seconds",
+            "From a watcher's report of its last changes to their commit",
+            labels=["integration"],
+        )
+        for integration, watcher in sorted(stats.watchers.items()):
+            for name in WatchState:
+                state.add_metric([integration, name.value], watcher["watch_state"] == name)
+            updates.add_metric([integration], watcher["updates"])
+            if watcher["last_delay_s"] is not None:
+                delay.add_metric([integration], watcher["last_delay_s"])
+        yield from (runs, duration, started, success, objects, state, updates, delay)
 
 
 class Metrics:

@@ -9,7 +9,7 @@ from fastapi import Path
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from iroa.integrations.inputs import MAX_INTERVAL_S, MAX_SYNC_TIMEOUT_S, MIN_SYNC_TIMEOUT_S
-from iroa.vocabulary import IntegrationKind, Role, RunStatus, Transport
+from iroa.vocabulary import IntegrationKind, Role, RunStatus, Transport, WatchState
 
 MAX_ID = 2**63 - 1
 Id = Annotated[int, Path(ge=1, le=MAX_ID, description="The object's id")]
@@ -169,6 +169,19 @@ class IntegrationOut(BaseModel):
     monitoring: dict[str, Any] | None = Field(
         default=None, description="Prometheus/Zabbix: settings in effect, presets expanded"
     )
+    watch: bool = Field(
+        default=False, description="vCenter: kept current from its change feed (`iroa watch`)"
+    )
+    watch_state: WatchState = Field(
+        default=WatchState.OFF, description="Where its watcher stands (`off` unless one runs)"
+    )
+    watch_since: datetime | None = Field(default=None, description="In that state since")
+    watch_reason: str | None = Field(
+        default=None, description="Why it reconnects or failed; changes it held"
+    )
+    watch_last_update_at: datetime | None = Field(
+        default=None, description="When its watcher last applied changes"
+    )
     last_success_at: datetime | None
     next_sync_at: datetime | None = Field(
         default=None, description="When the scheduler next syncs it (none: no automatic sync)"
@@ -197,6 +210,9 @@ class IntegrationCreate(_In):
         default=False, description="Prometheus/Zabbix: `password` is an API (bearer) token"
     )
     monitoring: MonitoringSettingsIn | None = None
+    watch: bool | None = Field(
+        default=None, description="Keep it current from its change feed; default: on for vCenter"
+    )
 
 
 class IntegrationPatch(_In):
@@ -216,6 +232,7 @@ class IntegrationPatch(_In):
     monitoring: MonitoringSettingsIn | None = Field(
         default=None, description="Replaces the stored monitoring settings as a whole"
     )
+    watch: bool | None = Field(default=None, description="Keep it current from its change feed")
 
 
 class CheckResult(BaseModel):

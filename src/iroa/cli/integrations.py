@@ -20,6 +20,7 @@ from iroa.integrations.service import (
     list_integrations,
     remove_integration,
 )
+from iroa.integrations.watchers import watchers_by_integration
 from iroa.vocabulary import IntegrationKind, Transport
 
 app = typer.Typer(help="Manage the systems IROA reads.", no_args_is_help=True)
@@ -88,6 +89,13 @@ def add(
         str | None,
         typer.Option(help="Zabbix: match order, e.g. host,name,dns,ip (the default)"),
     ] = None,
+    watch: Annotated[
+        bool | None,
+        typer.Option(
+            "--watch/--no-watch",
+            help="vCenter: keep it current from its change feed [default: on for vCenter]",
+        ),
+    ] = None,
 ) -> None:
     """Add an integration. The password or token is stored encrypted and never shown again."""
     context = get_context(ctx)
@@ -132,6 +140,7 @@ def add(
             sync_timeout_s=sync_timeout,
             token=token_stdin,
             monitoring={k: v for k, v in monitoring.items() if v is not None},
+            watch=watch,
         ),
         min_interval_s=context.settings.min_sync_interval_s,
     )
@@ -144,7 +153,9 @@ def list_command(
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
     """List integrations."""
-    rows = [integration_as_dict(i) for i in list_integrations(get_context(ctx).db)]
+    db = get_context(ctx).db
+    watchers = watchers_by_integration(db)
+    rows = [integration_as_dict(i, watchers.get(i.id)) for i in list_integrations(db)]
     if json_output:
         print_json(rows)
         return

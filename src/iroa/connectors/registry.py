@@ -84,6 +84,7 @@ KINDS: dict[IntegrationKind, KindEntry] = {
 AVAILABLE_KINDS = tuple(KINDS)
 MONITORING_KINDS = tuple(k for k, entry in KINDS.items() if entry.reads is Reads.MONITORING)
 INVENTORY_KINDS = tuple(k for k, entry in KINDS.items() if entry.reads is Reads.INVENTORY)
+WATCHABLE_KINDS = tuple(k for k, entry in KINDS.items() if entry.watch is not None)
 
 
 class UnsupportedKindError(InvalidInputError):

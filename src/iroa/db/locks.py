@@ -1,4 +1,5 @@
-"""One sync per integration at a time, across processes, released if the holder dies.
+"""One sync, and one watcher, per integration at a time, across processes, released if the
+holder dies.
 
 PostgreSQL: a session-level advisory lock on a connection held for the run.
 SQLite: an ``flock`` on a file beside the database. Both vanish with the
@@ -17,15 +18,29 @@ from sqlalchemy import text
 
 from iroa.db.engine import Database
 
-# First half of PostgreSQL's two-key advisory lock: IROA's sync namespace.
+# First half of PostgreSQL's two-key advisory lock: IROA's sync and watch namespaces.
 _PG_LOCK_CLASS = 0x1A0A
+_PG_WATCH_CLASS = 0x1A0B
 
 
 @contextmanager
 def sync_lock(db: Database, integration_id: int) -> Iterator[bool]:
     """Try to take the sync lock of one integration; yields whether it was taken."""
+    with _lock(db, "sync", _PG_LOCK_CLASS, integration_id) as taken:
+        yield taken
+
+
+@contextmanager
+def watch_lock(db: Database, integration_id: int) -> Iterator[bool]:
+    """Try to take the right to watch one integration; yields whether it was taken."""
+    with _lock(db, "watch", _PG_WATCH_CLASS, integration_id) as taken:
+        yield taken
+
+
+@contextmanager
+def _lock(db: Database, name: str, pg_class: int, integration_id: int) -> Iterator[bool]:
     if db.is_sqlite:
-        with _file_lock(_lock_dir(db) / f"sync-{integration_id}.lock") as taken:
+        with _file_lock(_lock_dir(db) / f"{name}-{integration_id}.lock") as taken:
             yield taken
         return
     with db.engine.connect() as conn:
@@ -33,7 +48,7 @@ def sync_lock(db: Database, integration_id: int) -> Iterator[bool]:
         taken = bool(
             conn.execute(
                 text("SELECT pg_try_advisory_lock(:cls, :obj)"),
-                {"cls": _PG_LOCK_CLASS, "obj": integration_id},
+                {"cls": pg_class, "obj": integration_id},
             ).scalar()
         )
         try:
@@ -42,7 +57,7 @@ def sync_lock(db: Database, integration_id: int) -> Iterator[bool]:
             if taken:
                 conn.execute(
                     text("SELECT pg_advisory_unlock(:cls, :obj)"),
-                    {"cls": _PG_LOCK_CLASS, "obj": integration_id},
+                    {"cls": pg_class, "obj": integration_id},
                 )
 
 

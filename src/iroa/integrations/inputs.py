@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from iroa.connectors.registry import AVAILABLE_KINDS, MONITORING_KINDS
+from iroa.connectors.registry import AVAILABLE_KINDS, MONITORING_KINDS, can_watch
 from iroa.errors import InvalidInputError, NotFoundError, check_choice
 from iroa.integrations.monitoring import MonitoringSettingsError, validate_settings
 from iroa.vocabulary import IntegrationKind, Transport
@@ -51,6 +51,8 @@ class IntegrationInput:
     """Prometheus/Zabbix: the secret is an API (bearer) token, not a password."""
     monitoring: dict[str, Any] | None = None
     """Prometheus/Zabbix settings (see :mod:`iroa.integrations.monitoring`)."""
+    watch: bool | None = None
+    """Keep it current from its change feed (vCenter); None: on where the kind has one."""
 
 
 def validate_input(
@@ -107,6 +109,9 @@ def validate_input(
     if data.token and data.kind not in MONITORING_KINDS:
         kinds = " and ".join(MONITORING_KINDS)
         raise IntegrationError(f"token authentication is for {kinds} integrations")
+    watch = can_watch(data.kind) if data.watch is None else data.watch
+    if watch and not can_watch(data.kind):
+        raise IntegrationError(f"{data.kind} integrations have no change feed to watch")
     try:
         monitoring = validate_settings(data.kind, data.monitoring)
     except MonitoringSettingsError as exc:
@@ -125,6 +130,7 @@ def validate_input(
         sync_timeout_s=data.sync_timeout_s,
         token=data.token,
         monitoring=monitoring or None,
+        watch=watch,
     )
 
 
@@ -145,3 +151,4 @@ class IntegrationUpdate:
     token: bool | None = None
     monitoring: dict[str, Any] | None = None
     """Replaces the stored monitoring settings as a whole."""
+    watch: bool | None = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Integer, String, Text
+from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from iroa.db.base import Base, JSONType, UTCDateTime, utcnow
@@ -42,3 +42,26 @@ class Integration(Base):
     def platform(self) -> str | None:
         """The platform of an inventory integration; None for a monitoring one."""
         return self.kind if self.kind in tuple(Platform) else None
+
+
+class Watcher(Base):
+    """Where the watcher of one integration stands, as it last said (see ``iroa watch``)."""
+
+    __tablename__ = "watchers"
+
+    integration_id: Mapped[int] = mapped_column(
+        IdType, ForeignKey("integrations.id", ondelete="CASCADE"), primary_key=True
+    )
+    state: Mapped[str] = mapped_column(String(16))
+    since: Mapped[datetime] = mapped_column(UTCDateTime)
+    reason: Mapped[str | None] = mapped_column(Text)
+    last_update_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """When it last applied changes (or a baseline)."""
+    last_delay_s: Mapped[float | None] = mapped_column(Float)
+    """From the watch's report of the last changes to their commit, in seconds."""
+    updates: Mapped[int] = mapped_column(Integer, default=0)
+    """Objects its delta runs added, modified or removed since it started."""
+    holder: Mapped[str] = mapped_column(String(300))
+    """``host:pid`` of the process that runs it."""
+    heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    """Renewed while it runs; a stale one means its process is gone."""

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from iroa.audit.service import CLI_ACTOR, Actor, record
 from iroa.connectors.base import ConnectionOptions
-from iroa.connectors.registry import MONITORING_KINDS, check_connection
+from iroa.connectors.registry import MONITORING_KINDS, can_watch, check_connection
 from iroa.crypto import SecretBox
 from iroa.db.engine import Database
 from iroa.integrations.inputs import (
@@ -25,10 +25,11 @@ from iroa.integrations.inputs import (
     IntegrationUpdate,
     validate_input,
 )
-from iroa.integrations.models import Integration
+from iroa.integrations.models import Integration, Watcher
 from iroa.integrations.monitoring import (
     resolve_settings,
 )
+from iroa.integrations.watchers import watch_fields
 
 __all__ = [
     "MIN_INTERVAL_S",
@@ -42,6 +43,8 @@ __all__ = [
     "get_integration",
     "get_integration_by_id",
     "integration_as_dict",
+    "integration_view",
+    "is_watched",
     "list_integrations",
     "remove_integration",
     "update_integration",
@@ -51,9 +54,11 @@ __all__ = [
 :mod:`iroa.integrations.inputs`)."""
 
 
-def integration_as_dict(integration: Integration) -> dict[str, Any]:
-    """An integration as shown to people and programs: the secret only as set or not."""
+def integration_as_dict(integration: Integration, watcher: Watcher | None = None) -> dict[str, Any]:
+    """An integration as shown to people and programs: the secret only as set or not; its
+    watch state from ``watcher``, its row in ``watchers`` if it has one."""
     options = integration.options or {}
+    watching = is_watched(integration)
     return {
         "id": integration.id,
         "kind": integration.kind,
@@ -68,6 +73,8 @@ def integration_as_dict(integration: Integration) -> dict[str, Any]:
         "enabled": integration.enabled,
         "sync_timeout_s": options.get("sync_timeout_s"),
         "token": bool(options.get("token", False)),
+        "watch": watching,
+        **watch_fields(integration, watching, watcher),
         "monitoring": resolve_settings(integration.kind, options.get("monitoring"))
         if integration.kind in MONITORING_KINDS
         else None,
@@ -82,9 +89,18 @@ def integration_as_dict(integration: Integration) -> dict[str, Any]:
     }
 
 
+def is_watched(integration: Integration) -> bool:
+    """Whether the integration is kept current from its change feed (stored before this
+    setting existed: on, where its kind has a feed)."""
+    watchable = can_watch(integration.kind)
+    return watchable and bool((integration.options or {}).get("watch", watchable))
+
+
 def _audit_view(integration: Integration) -> dict[str, Any]:
     view = integration_as_dict(integration)
     for key in ("id", "last_success_at", "next_sync_at", "created_at", "updated_at"):
+        view.pop(key)
+    for key in [key for key in view if key.startswith("watch_")]:
         view.pop(key)
     return view
 
@@ -101,6 +117,8 @@ def _options_of(data: IntegrationInput) -> dict[str, object]:
         options["token"] = True
     if data.monitoring:
         options["monitoring"] = data.monitoring
+    if data.watch is not None:
+        options["watch"] = data.watch
     return options
 
 
@@ -182,6 +200,7 @@ def update_integration(
                 sync_timeout_s=options.get("sync_timeout_s"),
                 token=bool(options.get("token", False)),
                 monitoring=options.get("monitoring"),
+                watch=is_watched(integration),
             )
             given = {
                 k: getattr(changes, k)
@@ -243,6 +262,19 @@ def get_integration(db: Database, name: str) -> Integration:
     if integration is None:
         raise IntegrationNotFoundError(f"no integration named {name!r}")
     return integration
+
+
+def integration_view(db: Database, integration_id: int) -> dict[str, Any]:
+    """:func:`integration_as_dict` of one integration with its watch state, in one query."""
+    with db.session() as session:
+        found = session.execute(
+            select(Integration, Watcher)
+            .outerjoin(Watcher, Watcher.integration_id == Integration.id)
+            .where(Integration.id == integration_id)
+        ).first()
+    if found is None:
+        raise IntegrationNotFoundError(f"no integration with id {integration_id}")
+    return integration_as_dict(*found)
 
 
 def get_integration_by_id(db: Database, integration_id: int) -> Integration:

@@ -37,6 +37,7 @@ from iroa.sync.runs import (
     recover_stale_runs,
 )
 from iroa.sync.service import SyncDeps, SyncNotStartedError, sync_integration
+from iroa.sync.watchers import WatchSupervisor
 from iroa.vocabulary import Trigger
 
 log = logging.getLogger(__name__)
@@ -238,11 +239,14 @@ def run_worker(
             reaper = asyncio.create_task(
                 _reap_forever(app, context, settings.worker_stalled_after_s)
             )
+            watchers = WatchSupervisor(deps)
+            watchers.start()
             try:
                 await app.run_worker_async(**options)
             finally:
                 reaper.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await reaper
+                await asyncio.to_thread(watchers.stop)
 
     asyncio.run(main())

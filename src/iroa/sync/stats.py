@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 
 from iroa.db.engine import Database
 from iroa.integrations.models import Integration
+from iroa.integrations.service import is_watched
+from iroa.integrations.watchers import watch_fields, watchers_by_integration_in
 from iroa.inventory.types import OBJECT_TYPES
 from iroa.sync.models import SyncRun
+from iroa.vocabulary import WatchState
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +33,8 @@ class SyncStats:
     last_success: dict[str, datetime]
     objects: dict[tuple[str, str], int]
     """Present objects per (integration, object type)."""
+    watchers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Per watched integration: its watch state fields, ``updates`` and ``last_delay_s``."""
 
 
 def read_stats(db: Database) -> SyncStats:
@@ -69,4 +75,17 @@ def read_stats(db: Database) -> SyncStats:
             ):
                 if integration_id in names:
                     objects[(names[integration_id], object_type.plural)] = count
-    return SyncStats(runs, last_runs, last_success, objects)
+        rows = watchers_by_integration_in(session)
+        watchers = {}
+        for integration in session.scalars(select(Integration)):
+            if not is_watched(integration):
+                continue
+            row = rows.get(integration.id)
+            shown = watch_fields(integration, True, row)
+            alive = shown["watch_state"] != WatchState.OFF
+            watchers[integration.name] = {
+                **shown,
+                "updates": row.updates if row is not None and alive else 0,
+                "last_delay_s": row.last_delay_s if row is not None and alive else None,
+            }
+    return SyncStats(runs, last_runs, last_success, objects, watchers)

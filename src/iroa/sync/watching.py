@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -57,6 +58,10 @@ class WatchStatus:
     reason: str | None = None
     last_update_at: datetime | None = None
     """When it last applied changes (or its baseline)."""
+    last_delay_s: float | None = None
+    """From the watch's report of the last changes to their commit, in seconds."""
+    updates: int = 0
+    """Objects its delta runs added, modified or removed since it started."""
 
 
 StatusSink = Callable[[WatchStatus], None]
@@ -74,15 +79,18 @@ def watch_integration(
     *,
     on_status: StatusSink | None = None,
     on_result: ResultSink | None = None,
+    heartbeat: Callable[[], None] | None = None,
     backoff: Backoff | None = None,
     wait_s: float = WAIT_S,
 ) -> None:
     """Keep one integration current until ``stop`` is set (see the module's doc).
 
     Raises :class:`~iroa.connectors.registry.UnsupportedKindError` if its kind has no
-    change feed. ``on_status`` hears every state; ``on_result`` every run it records.
+    change feed. ``on_status`` hears every state; ``on_result`` every run it records;
+    ``heartbeat`` is called at least every :data:`WAIT_S` seconds while it runs.
     """
     watcher = _Watcher(deps, integration_id, stop, on_status, on_result, backoff or Backoff())
+    watcher.heartbeat = heartbeat or (lambda: None)
     watcher.run(wait_s)
 
 
@@ -104,14 +112,24 @@ class _Watcher:
         self.backoff = backoff
         self.status = WatchStatus(WatchState.STARTING, utcnow())
         self.pending: Delta | None = None
+        self.pending_since = 0.0
+        self.heartbeat: Callable[[], None] = lambda: None
 
     def report(
-        self, state: WatchState, reason: str | None = None, *, applied: bool = False
+        self,
+        state: WatchState,
+        reason: str | None = None,
+        *,
+        applied: bool = False,
+        delay_s: float | None = None,
+        updates: int = 0,
     ) -> None:
         now = utcnow()
         since = self.status.since if state == self.status.state else now
         last = now if applied else self.status.last_update_at
-        self.status = WatchStatus(state, since, reason, last)
+        delay = delay_s if delay_s is not None else self.status.last_delay_s
+        total = self.status.updates + updates
+        self.status = WatchStatus(state, since, reason, last, delay, total)
         if self.on_status is not None:
             self.on_status(self.status)
 
@@ -136,6 +154,7 @@ class _Watcher:
             except ConnectorError as exc:
                 self.report(WatchState.RECONNECTING, str(exc))
                 attempt += 1
+            self.heartbeat()
             self.stop.wait(pause)
         self.report(WatchState.OFF)
 
@@ -147,7 +166,7 @@ class _Watcher:
                     self.deps.db,
                     self.integration_id,
                     Reads.INVENTORY,
-                    _Baseline(watch, self.stop),
+                    _Baseline(watch, self.stop, self.heartbeat),
                     policy=self.deps.policy,
                     trigger=Trigger.WATCH,
                 )
@@ -170,6 +189,7 @@ class _Watcher:
     def _follow(self, watch: Watch, wait_s: float) -> None:
         """Apply changes as they come until asked to stop."""
         while not self.stop.is_set():
+            self.heartbeat()
             change = watch.wait(wait_s)
             if isinstance(change, Resync):
                 log.info(
@@ -178,10 +198,11 @@ class _Watcher:
                 if not self._baseline(watch):
                     return
                 continue
-            if change is not None:
-                self.pending = (
-                    change if self.pending is None else merge_deltas(self.pending, change)
-                )
+            if change is not None and self.pending is None:
+                self.pending_since = time.monotonic()
+                self.pending = change
+            elif change is not None and self.pending is not None:
+                self.pending = merge_deltas(self.pending, change)
             if self.pending is not None:
                 self._apply_pending()
 
@@ -196,26 +217,31 @@ class _Watcher:
         if result.status == RunStatus.HELD:
             self.report(WatchState.LIVE, f"changes held: {result.error}")
         else:
-            self.report(WatchState.LIVE, applied=True)
+            written = sum(sum(by_action.values()) for by_action in result.counts.values())
+            delay_s = time.monotonic() - self.pending_since
+            self.report(WatchState.LIVE, applied=True, delay_s=delay_s, updates=written)
 
 
 class _Baseline:
     """A watch's baseline as the sync engine collects a snapshot."""
 
-    def __init__(self, watch: Watch, stop: threading.Event) -> None:
+    def __init__(self, watch: Watch, stop: threading.Event, beat: Callable[[], None]) -> None:
         self.watch = watch
         self.stop = stop
+        self.beat = beat
 
     def collect(self, progress: Progress) -> Snapshot:
-        return self.watch.baseline(_Stoppable(progress, self.stop))
+        return self.watch.baseline(_Stoppable(progress, self.stop, self.beat))
 
 
 class _Stoppable:
-    """Passes progress on; ends a baseline read at its next report once asked to stop."""
+    """Passes progress on, beating the heart; ends a baseline read at its next report once
+    asked to stop."""
 
-    def __init__(self, progress: Progress, stop: threading.Event) -> None:
+    def __init__(self, progress: Progress, stop: threading.Event, beat: Callable[[], None]) -> None:
         self.progress = progress
         self.stop = stop
+        self.beat = beat
 
     def start(self, phase: str, total: int | None = None) -> None:
         self._check()
@@ -228,6 +254,7 @@ class _Stoppable:
     def _check(self) -> None:
         if self.stop.is_set():
             raise WatchStoppedError("the watcher was asked to stop")
+        self.beat()
 
 
 def merge_deltas(older: Delta, newer: Delta) -> Delta:

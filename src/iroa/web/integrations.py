@@ -12,6 +12,7 @@ from iroa.connectors.registry import (
     AVAILABLE_KINDS,
     INVENTORY_KINDS,
     MONITORING_KINDS,
+    WATCHABLE_KINDS,
     UnsupportedKindError,
     check_connection,
 )
@@ -20,6 +21,7 @@ from iroa.errors import InvalidInputError
 from iroa.http.deps import DB, runtime_of
 from iroa.integrations import inputs, service
 from iroa.integrations.monitoring import PRESETS
+from iroa.integrations.watchers import watchers_by_integration
 from iroa.sync.history import list_runs_page
 from iroa.vocabulary import RunStatus
 from iroa.web.render import message_page, render
@@ -51,7 +53,10 @@ def render_integrations(
     notice: dict[str, Any] | None = None,
     status: int = 200,
 ) -> Response:
-    integrations = [service.integration_as_dict(i) for i in service.list_integrations(db)]
+    watchers = watchers_by_integration(db)
+    integrations = [
+        service.integration_as_dict(i, watchers.get(i.id)) for i in service.list_integrations(db)
+    ]
     for entry in integrations:
         entry["last_run"] = last_run(db, entry["id"])
         entry["syncable"] = True
@@ -61,7 +66,7 @@ def render_integrations(
         {
             "user": user,
             "integrations": integrations,
-            "form": form or {"kind": "vcenter"},
+            "form": form or {"kind": "vcenter", "watch": "on"},
             "form_error": form_error,
             "notice": notice,
             "kinds": AVAILABLE_KINDS,
@@ -84,6 +89,8 @@ def add_integration(request: Request, user: PageAdmin, db: DB, form: PageForm) -
     shown = {k: form.get(k, "") for k in INTEGRATION_FIELDS}
     shown["insecure"] = "on" if form.get("insecure") else ""
     shown["token"] = "on" if form.get("token") else ""
+    shown["watch"] = "on" if form.get("watch") else ""
+    kind = form.get("kind", "")
 
     def refuse(message: str) -> Response:
         return render_integrations(request, user, db, form=shown, form_error=message, status=422)
@@ -108,6 +115,7 @@ def add_integration(request: Request, user: PageAdmin, db: DB, form: PageForm) -
                 interval_seconds=int(interval) if interval else None,
                 token=bool(form.get("token")),
                 monitoring=_monitoring_form(form),
+                watch=bool(form.get("watch")) if kind in WATCHABLE_KINDS else None,
             ),
             user.principal.actor,
             min_interval_s=runtime.settings.min_sync_interval_s,
@@ -180,7 +188,7 @@ def find_integration(db: Database, integration_id: int) -> dict[str, Any] | None
     if not 0 < integration_id < 2**63:
         return None
     try:
-        return service.integration_as_dict(service.get_integration_by_id(db, integration_id))
+        return service.integration_view(db, integration_id)
     except service.IntegrationNotFoundError:
         return None
 
@@ -258,6 +266,7 @@ def _edit_page(
             "form": form,
             "error": error,
             "transports": inputs.TRANSPORTS,
+            "watchable": integration["kind"] in WATCHABLE_KINDS,
             "min_interval": runtime_of(request).settings.min_sync_interval_s,
             "max_interval": inputs.MAX_INTERVAL_S,
         },
@@ -273,7 +282,7 @@ def editrender_integration(
     integration = find_integration(db, integration_id)
     if integration is None:
         return no_integration_page(request, user, integration_id)
-    form = {k: integration[k] for k in (*EDIT_FIELDS, "insecure", "enabled")}
+    form = {k: integration[k] for k in (*EDIT_FIELDS, "insecure", "enabled", "watch")}
     form["token"] = bool(integration.get("token"))
     return _edit_page(request, user, integration, form)
 
@@ -290,6 +299,7 @@ def edit_integration(
     shown["insecure"] = bool(form.get("insecure"))
     shown["enabled"] = bool(form.get("enabled"))
     shown["token"] = bool(form.get("token"))
+    shown["watch"] = bool(form.get("watch"))
     interval = form.get("interval_seconds", "").strip()
     if interval and not interval.isdigit():
         return _edit_page(
@@ -311,6 +321,7 @@ def edit_integration(
         interval_seconds=int(interval) if interval else 0,
         enabled=shown["enabled"],
         token=bool(form.get("token")) if integration["kind"] in MONITORING_KINDS else None,
+        watch=shown["watch"] if integration["kind"] in WATCHABLE_KINDS else None,
     )
     try:
         service.update_integration(
