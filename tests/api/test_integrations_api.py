@@ -203,10 +203,13 @@ def test_watching_is_on_for_vcenter_can_be_turned_off_and_shows_its_state(api: A
     created = create(api)
     assert created["watch"] is True
     assert created["watch_state"] == "off"  # nothing watches it in this test
+    assert created["interval_seconds"] == 86400  # the daily full sync under the watcher
+    assert create(api, name="vc-off", interval_seconds=0)["interval_seconds"] is None
     url = f"/api/v1/integrations/{created['id']}"
     response = api.client.patch(url, json={"watch": False}, headers=api.headers("admin"))
     assert response.status_code == 200 and response.json()["watch"] is False
-    assert create(api, name="vc-quiet", watch=False)["watch"] is False
+    quiet = create(api, name="vc-quiet", watch=False)
+    assert quiet["watch"] is False and quiet["interval_seconds"] is None
 
 
 def test_a_kind_without_a_change_feed_cannot_be_watched(api: Api) -> None:

@@ -21,6 +21,9 @@ TRANSPORTS = tuple(Transport)
 MIN_INTERVAL_S = 60
 """The default shortest auto-sync interval (``IROA_MIN_SYNC_INTERVAL_S`` changes it)."""
 MAX_INTERVAL_S = 7 * 24 * 3600
+WATCHED_INTERVAL_S = 24 * 3600
+"""The interval of a watched integration added without one: a daily full sync, the
+safety net under its watcher."""
 MIN_SYNC_TIMEOUT_S = 10
 MAX_SYNC_TIMEOUT_S = 24 * 3600
 

@@ -14,11 +14,12 @@ from sqlalchemy.orm import Session
 
 from iroa.audit.service import CLI_ACTOR, Actor, record
 from iroa.connectors.base import ConnectionOptions
-from iroa.connectors.registry import MONITORING_KINDS, can_watch, check_connection
+from iroa.connectors.registry import MONITORING_KINDS, WATCHABLE_KINDS, can_watch, check_connection
 from iroa.crypto import SecretBox
 from iroa.db.engine import Database
 from iroa.integrations.inputs import (
     MIN_INTERVAL_S,
+    WATCHED_INTERVAL_S,
     IntegrationError,
     IntegrationInput,
     IntegrationNotFoundError,
@@ -134,8 +135,12 @@ def add_integration(
     """Store a new integration, its secret encrypted.
 
     With ``check``, connect and log in with the given settings first, and store
-    nothing if that fails (the connector's ``ConnectorError`` is raised).
+    nothing if that fails (the connector's ``ConnectorError`` is raised). A watched
+    integration given no interval gets :data:`WATCHED_INTERVAL_S`.
     """
+    watched = data.kind in WATCHABLE_KINDS if data.watch is None else data.watch
+    if watched and data.interval_seconds is None:
+        data = replace(data, interval_seconds=WATCHED_INTERVAL_S)
     data = validate_input(data, min_interval_s)
     integration = Integration(
         kind=data.kind,
