@@ -51,12 +51,14 @@ format: $(STAMP)
 ## bench: sync a 10,000-VM simulator and compare with bare retrieval and raw inserts;
 ##        list 100,000 VMs through the API on SQLite and PostgreSQL beside the raw SQL;
 ##        export 100,000 VMs to XLSX and check its peak memory;
-##        list and export 10,000 VMs as of a moment three churning syncs ago
+##        list and export 10,000 VMs as of a moment three churning syncs ago;
+##        watch a 10,000-VM simulator: delay, idle CPU, a burst, peak RSS
 bench: $(STAMP) peers
 	$(BIN)/python benchmarks/sync_vcenter.py
 	$(BIN)/python benchmarks/api_lists.py
 	cd benchmarks && ../$(BIN)/python export_xlsx.py
 	cd benchmarks && ../$(BIN)/python history_as_of.py
+	$(BIN)/python benchmarks/watch_vcenter.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
