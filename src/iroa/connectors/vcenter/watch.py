@@ -2,7 +2,7 @@
 # mypy: disable-error-code="no-untyped-call"
 """Watching one vCenter: what changed in its inventory since the last look, never a write.
 
-One long-lived session holds PropertyCollector filters over ContainerViews of
+One long-lived session holds a PropertyCollector filter over a ContainerView of
 every type a full collection reads, for every property it reads
 (:data:`~iroa.connectors.vcenter.properties.PROPERTIES`). ``WaitForUpdatesEx``
 then answers, from a version, which objects entered, changed or left. A change
@@ -162,23 +162,22 @@ class VCenterWatch:
         if content.viewManager is None:
             raise vmodl.fault.NotSupported(msg="this endpoint has no ViewManager")
         collector = content.propertyCollector.CreatePropertyCollector()
+        view = content.viewManager.CreateContainerView(
+            content.rootFolder, [_VIM_TYPES[name] for name in PROPERTIES], True
+        )
         traversal = PC.TraversalSpec(
             name="view", type=vim.view.ContainerView, path="view", skip=False
         )
-        # One filter per type, each over a view of that type: the simulator fails a wait
-        # when it matches a deleted object against a property spec of another type.
-        for name in PROPERTIES:
-            vim_type = _VIM_TYPES[name]
-            view = content.viewManager.CreateContainerView(content.rootFolder, [vim_type], True)
-            spec = PC.FilterSpec(
-                objectSet=[PC.ObjectSpec(obj=view, skip=True, selectSet=[traversal])],
-                propSet=[
-                    PC.PropertySpec(
-                        type=vim_type, pathSet=list(paths_for(name, session.api_version))
-                    )
-                ],
-            )
-            collector.CreateFilter(spec, partialUpdates=False)
+        spec = PC.FilterSpec(
+            objectSet=[PC.ObjectSpec(obj=view, skip=True, selectSet=[traversal])],
+            propSet=[
+                PC.PropertySpec(
+                    type=_VIM_TYPES[name], pathSet=list(paths_for(name, session.api_version))
+                )
+                for name in PROPERTIES
+            ],
+        )
+        collector.CreateFilter(spec, partialUpdates=False)
         return collector
 
     def _drain(self, collector: vmodl.query.PropertyCollector, version: str) -> str:
