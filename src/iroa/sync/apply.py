@@ -11,9 +11,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from operator import attrgetter
-from typing import Any, TypeVar
+from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, bindparam, insert, select, update
+from sqlalchemy import ColumnElement, Connection, select
 
 from iroa.connectors.base import Progress, Snapshot
 from iroa.db.base import utcnow
@@ -25,10 +25,9 @@ from iroa.sync.policy import SyncPolicy
 from iroa.sync.reconcile import Plan, StoredRow, hold_reason, plan_type
 from iroa.sync.runs import SyncResult, finish_read
 from iroa.sync.summary import write_summary
+from iroa.sync.writes import write_plan
 from iroa.vocabulary import ChangeAction, RunStatus
 
-_CHUNK = 500
-_T = TypeVar("_T")
 ANALYZE_AFTER_WRITES = 5_000
 
 
@@ -103,15 +102,8 @@ def apply_inventory(
 ) -> SyncResult:
     """Apply one inventory snapshot in one transaction, or hold it (see the module's doc)."""
     records = {tf.type.plural: getattr(snapshot, tf.type.plural) for tf in TYPE_FIELDS}
-    warnings = warnings_of(snapshot)
-    skipped_by_type: dict[str, set[str]] = {}
-    for skipped_object in snapshot.warnings:
-        skipped_by_type.setdefault(skipped_object.object_type, set()).add(
-            skipped_object.external_id
-        )
+    skipped_by_type = skipped_of(snapshot)
     skipped = set().union(*skipped_by_type.values()) if skipped_by_type else set()
-    totals = {plural: len(items) for plural, items in records.items()}
-    source = source_of(snapshot)
     with db.engine.connect() as conn:
         conn = conn.execution_options(iroa_write=True)
         with conn.begin():
@@ -135,72 +127,117 @@ def apply_inventory(
                 if skipped:
                     spare_skipped(tf, plans[tf.type.plural], skipped)
                 progress.advance()
-            counts = {
-                p: {
-                    ChangeAction.ADDED.value: plan.added,
-                    ChangeAction.MODIFIED.value: plan.modified,
-                    ChangeAction.REMOVED.value: plan.removed,
-                }
-                for p, plan in plans.items()
-            }
-            recorded: dict[str, Any] = {
-                "totals": totals,
-                "counts": counts,
-                "source": source,
-                "warnings": warnings,
-            }
-            reason = (
-                None
-                if force
-                else hold_reason(
-                    plans, [t.plural for t in OBJECT_TYPES if t.primary], policy.safeguard
-                )
-            )
-            if reason is not None:
-                finish_read(
-                    conn,
-                    integration_id,
-                    run_id,
-                    RunStatus.HELD,
-                    policy.schedule,
-                    error=f"held: {reason}; nothing was changed",
-                    **recorded,
-                )
-                return SyncResult(run_id, RunStatus.HELD, reason, counts, totals)
-            external_to_id = {
-                table: {ext: i for i, ext in ids.items()} for table, ids in id_to_external.items()
-            }
-            for tf in TYPE_FIELDS:
-                plan = plans[tf.type.plural]
-                progress.start(f"apply {tf.type.plural}", plan.writes)
-                write_plan(
-                    conn,
-                    tf,
-                    plan,
-                    integration_id,
-                    run_id,
-                    now,
-                    previous_success,
-                    external_to_id,
-                    progress,
-                )
-            write_summary(conn, integration_id, run_id, now)
-            finish_read(
+            result = record_plans(
                 conn,
-                integration_id,
-                run_id,
-                RunStatus.SUCCEEDED,
-                policy.schedule,
-                applied_at=now,
-                added=sum(c[ChangeAction.ADDED.value] for c in counts.values()),
-                modified=sum(c[ChangeAction.MODIFIED.value] for c in counts.values()),
-                removed=sum(c[ChangeAction.REMOVED.value] for c in counts.values()),
-                **recorded,
+                RunPlans(integration_id, run_id, snapshot, plans, now, previous_success),
+                id_to_external,
+                force,
+                policy,
+                progress,
             )
+            if not result.succeeded:
+                return result
         written = [tf.type.table.name for tf in TYPE_FIELDS if plans[tf.type.plural].writes]
         if sum(plans[tf.type.plural].writes for tf in TYPE_FIELDS) >= ANALYZE_AFTER_WRITES:
             _refresh_statistics(conn, [*written, Change.__tablename__])
-    return SyncResult(run_id, RunStatus.SUCCEEDED, None, counts, totals)
+    return result
+
+
+def skipped_of(snapshot: Snapshot) -> dict[str, set[str]]:
+    """The external ids of the objects a snapshot could not map, by object type name."""
+    skipped: dict[str, set[str]] = {}
+    for skipped_object in snapshot.warnings:
+        skipped.setdefault(skipped_object.object_type, set()).add(skipped_object.external_id)
+    return skipped
+
+
+@dataclass(frozen=True)
+class RunPlans:
+    """What one run planned, in its applying transaction."""
+
+    integration_id: int
+    run_id: int
+    snapshot: Snapshot
+    plans: dict[str, Plan]
+    now: datetime
+    previous_success: datetime | None
+
+
+def record_plans(
+    conn: Connection,
+    run: RunPlans,
+    id_to_external: dict[str, dict[int, str]],
+    force: bool,
+    policy: SyncPolicy,
+    progress: Progress,
+    *,
+    reschedule: bool = True,
+) -> SyncResult:
+    """Hold the plans (the safeguard, unless forced) or write them, and record the run,
+    its counts and the integration's KPIs: the end of a full or a delta run.
+    ``id_to_external`` holds the stored rows' ids that new references may point to."""
+    plans = run.plans
+    totals = {tf.type.plural: len(getattr(run.snapshot, tf.type.plural)) for tf in TYPE_FIELDS}
+    counts = {
+        p: {
+            ChangeAction.ADDED.value: plan.added,
+            ChangeAction.MODIFIED.value: plan.modified,
+            ChangeAction.REMOVED.value: plan.removed,
+        }
+        for p, plan in plans.items()
+    }
+    recorded: dict[str, Any] = {
+        "totals": totals,
+        "counts": counts,
+        "source": source_of(run.snapshot),
+        "warnings": warnings_of(run.snapshot),
+    }
+    guarded = [t.plural for t in OBJECT_TYPES if t.primary]
+    reason = None if force else hold_reason(plans, guarded, policy.safeguard)
+    if reason is not None:
+        finish_read(
+            conn,
+            run.integration_id,
+            run.run_id,
+            RunStatus.HELD,
+            policy.schedule,
+            reschedule=reschedule,
+            error=f"held: {reason}; nothing was changed",
+            **recorded,
+        )
+        return SyncResult(run.run_id, RunStatus.HELD, reason, counts, totals)
+    external_to_id = {
+        table: {ext: i for i, ext in ids.items()} for table, ids in id_to_external.items()
+    }
+    for tf in TYPE_FIELDS:
+        plan = plans[tf.type.plural]
+        progress.start(f"apply {tf.type.plural}", plan.writes)
+        write_plan(
+            conn,
+            tf,
+            plan,
+            run.integration_id,
+            run.run_id,
+            run.now,
+            run.previous_success,
+            external_to_id,
+            progress,
+        )
+    write_summary(conn, run.integration_id, run.run_id, run.now)
+    finish_read(
+        conn,
+        run.integration_id,
+        run.run_id,
+        RunStatus.SUCCEEDED,
+        policy.schedule,
+        applied_at=run.now,
+        reschedule=reschedule,
+        added=sum(c[ChangeAction.ADDED.value] for c in counts.values()),
+        modified=sum(c[ChangeAction.MODIFIED.value] for c in counts.values()),
+        removed=sum(c[ChangeAction.REMOVED.value] for c in counts.values()),
+        **recorded,
+    )
+    return SyncResult(run.run_id, RunStatus.SUCCEEDED, None, counts, totals)
 
 
 def _refresh_statistics(conn: Connection, tables: Sequence[str]) -> None:
@@ -270,126 +307,3 @@ def drop_dangling(
             yield external_id, values
 
     return fixed()
-
-
-def write_plan(
-    conn: Connection,
-    tf: TypeFields,
-    plan: Plan,
-    integration_id: int,
-    run_id: int,
-    now: datetime,
-    previous_success: datetime | None,
-    external_to_id: dict[str, dict[str, int]],
-    progress: Progress,
-) -> None:
-    table = tf.type.table
-    ref_maps = [(pos, external_to_id.setdefault(target, {})) for pos, target in tf.refs]
-
-    def to_columns(values: tuple[Any, ...]) -> dict[str, Any]:
-        row = dict(zip(tf.columns, values, strict=True))
-        for pos, mapping in ref_maps:
-            ref = values[pos]
-            row[tf.columns[pos]] = None if ref is None else mapping.get(ref)
-        return row
-
-    changes: list[dict[str, Any]] = []
-
-    def change(
-        object_id: int,
-        external_id: str,
-        action: ChangeAction,
-        values: tuple[Any, ...],
-        fields: dict[str, list[Any]] | None = None,
-    ) -> None:
-        name = values[tf.name_index] if tf.name_index is not None else None
-        changes.append(
-            {
-                "sync_run_id": run_id,
-                "integration_id": integration_id,
-                "changed_at": now,
-                "object_type": tf.type.name,
-                "object_id": object_id,
-                "external_id": external_id,
-                "object_name": name,
-                "action": action,
-                "fields": {k: [_jsonable(o), _jsonable(n)] for k, (o, n) in fields.items()}
-                if fields
-                else None,
-            }
-        )
-
-    own_ids = external_to_id.setdefault(table.name, {})
-    for insert_chunk in _chunks(plan.inserts):
-        rows = [
-            {
-                **to_columns(values),
-                "integration_id": integration_id,
-                "external_id": ext,
-                "first_seen_at": now,
-                "last_seen_at": now,
-                "removed_at": None,
-            }
-            for ext, values in insert_chunk
-        ]
-        inserted = conn.execute(
-            insert(table).returning(table.c.id, table.c.external_id, sort_by_parameter_order=True),
-            rows,
-        ).all()
-        for (ext, values), (new_id, _) in zip(insert_chunk, inserted, strict=True):
-            own_ids[ext] = new_id
-            change(new_id, ext, ChangeAction.ADDED, values)
-        progress.advance(len(insert_chunk))
-
-    if plan.updates:
-        stmt = (
-            update(table)
-            .where(table.c.id == bindparam("b_id"))
-            .values(
-                {
-                    name: bindparam(f"b_{name}")
-                    for name in (*tf.columns, "last_seen_at", "removed_at")
-                }
-            )
-        )
-        for update_chunk in _chunks(plan.updates):
-            params = []
-            for u in update_chunk:
-                row = {f"b_{k}": v for k, v in to_columns(u.values).items()}
-                row.update(b_id=u.id, b_last_seen_at=now, b_removed_at=None)
-                params.append(row)
-                change(
-                    u.id,
-                    u.external_id,
-                    ChangeAction.ADDED if u.revived else ChangeAction.MODIFIED,
-                    u.values,
-                    u.fields,
-                )
-            conn.execute(stmt, params)
-            progress.advance(len(update_chunk))
-
-    for removal_chunk in _chunks(plan.removals):
-        ids = [row_id for row_id, _, _ in removal_chunk]
-        removal: dict[str, Any] = {"removed_at": now}
-        if previous_success is not None:
-            removal["last_seen_at"] = previous_success
-        conn.execute(update(table).where(table.c.id.in_(ids)).values(removal))
-        for row_id, ext, old_values in removal_chunk:
-            change(row_id, ext, ChangeAction.REMOVED, old_values)
-        progress.advance(len(removal_chunk))
-
-    for change_chunk in _chunks(changes, 2000):
-        conn.execute(insert(Change), change_chunk)
-
-
-def _chunks(items: Sequence[_T], size: int = _CHUNK) -> Iterable[Sequence[_T]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, tuple):
-        return list(value)
-    return value

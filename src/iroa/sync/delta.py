@@ -27,25 +27,23 @@ from iroa.integrations.models import Integration
 from iroa.inventory.types import BY_NAME, OBJECT_TYPES
 from iroa.sync.apply import (
     TYPE_FIELDS,
+    RunPlans,
     TypeFields,
     drop_dangling,
     load_stored,
-    source_of,
+    record_plans,
+    skipped_of,
     spare_skipped,
-    warnings_of,
-    write_plan,
 )
 from iroa.sync.policy import SyncPolicy
-from iroa.sync.reconcile import Plan, StoredRow, hold_reason, plan_type
+from iroa.sync.reconcile import Plan, StoredRow, plan_type
 from iroa.sync.runs import (
     SyncAlreadyRunningError,
     SyncResult,
     finish_failed,
-    finish_read,
     start_run,
 )
-from iroa.sync.summary import write_summary
-from iroa.vocabulary import ChangeAction, RunStatus, Trigger
+from iroa.vocabulary import RunStatus, Trigger
 
 log = logging.getLogger(__name__)
 
@@ -94,13 +92,8 @@ def apply_delta(
     snapshot = delta.snapshot
     records = {tf.type.plural: getattr(snapshot, tf.type.plural) for tf in TYPE_FIELDS}
     _check_scope(delta)
-    skipped_by_type: dict[str, set[str]] = {}
-    for skipped_object in snapshot.warnings:
-        skipped_by_type.setdefault(skipped_object.object_type, set()).add(
-            skipped_object.external_id
-        )
+    skipped_by_type = skipped_of(snapshot)
     skipped = set().union(*skipped_by_type.values()) if skipped_by_type else set()
-    totals = {plural: len(items) for plural, items in records.items()}
     with db.engine.connect() as conn:
         conn = conn.execution_options(iroa_write=True)
         with conn.begin():
@@ -126,65 +119,15 @@ def apply_delta(
                     # The safeguard weighs removals against the whole type, not the scope.
                     plan.present_before = _present_count(conn, tf, integration_id)
                 plans[plural] = plan
-            counts = {
-                p: {
-                    ChangeAction.ADDED.value: plan.added,
-                    ChangeAction.MODIFIED.value: plan.modified,
-                    ChangeAction.REMOVED.value: plan.removed,
-                }
-                for p, plan in plans.items()
-            }
-            recorded: dict[str, Any] = {
-                "totals": totals,
-                "counts": counts,
-                "source": source_of(snapshot),
-                "warnings": warnings_of(snapshot),
-            }
-            reason = (
-                None if force else hold_reason(plans, [t.plural for t in PRIMARY], policy.safeguard)
-            )
-            if reason is not None:
-                finish_read(
-                    conn,
-                    integration_id,
-                    run_id,
-                    RunStatus.HELD,
-                    policy.schedule,
-                    reschedule=False,
-                    error=f"held: {reason}; nothing was changed",
-                    **recorded,
-                )
-                return SyncResult(run_id, RunStatus.HELD, reason, counts, totals)
-            external_to_id = {
-                table: {ext: i for i, ext in ids.items()} for table, ids in id_to_external.items()
-            }
-            for tf in TYPE_FIELDS:
-                write_plan(
-                    conn,
-                    tf,
-                    plans[tf.type.plural],
-                    integration_id,
-                    run_id,
-                    now,
-                    previous_success,
-                    external_to_id,
-                    NullProgress(),
-                )
-            write_summary(conn, integration_id, run_id, now)
-            finish_read(
+            return record_plans(
                 conn,
-                integration_id,
-                run_id,
-                RunStatus.SUCCEEDED,
-                policy.schedule,
-                applied_at=now,
+                RunPlans(integration_id, run_id, snapshot, plans, now, previous_success),
+                id_to_external,
+                force,
+                policy,
+                NullProgress(),
                 reschedule=False,
-                added=sum(c[ChangeAction.ADDED.value] for c in counts.values()),
-                modified=sum(c[ChangeAction.MODIFIED.value] for c in counts.values()),
-                removed=sum(c[ChangeAction.REMOVED.value] for c in counts.values()),
-                **recorded,
             )
-    return SyncResult(run_id, RunStatus.SUCCEEDED, None, counts, totals)
 
 
 def _check_scope(delta: Delta) -> None:
