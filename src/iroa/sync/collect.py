@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
 from iroa.connectors.base import Progress
@@ -36,7 +37,12 @@ def collect_within(connector: Collector[T_co], progress: Progress, timeout_s: fl
 
     def collect() -> None:
         try:
-            outcome["snapshot"] = connector.collect(_AbandonableProgress(progress, abandoned))
+
+            def check() -> None:
+                if abandoned.is_set():
+                    raise CollectionAbandonedError("the sync gave up on this collection")
+
+            outcome["snapshot"] = connector.collect(CheckedProgress(progress, check))
         except BaseException as exc:
             outcome["error"] = exc
         finally:
@@ -57,12 +63,13 @@ def collect_within(connector: Collector[T_co], progress: Progress, timeout_s: fl
     return snapshot
 
 
-class _AbandonableProgress:
-    """Passes progress on until the run gives up on the collection, then stops it."""
+class CheckedProgress:
+    """Passes progress on, calling ``check`` before each report: a check that raises ends
+    the collection there (a run that gave up on it, a watcher asked to stop)."""
 
-    def __init__(self, progress: Progress, abandoned: threading.Event) -> None:
+    def __init__(self, progress: Progress, check: Callable[[], None]) -> None:
         self._progress = progress
-        self._abandoned = abandoned
+        self._check = check
 
     def start(self, phase: str, total: int | None = None) -> None:
         self._check()
@@ -71,7 +78,3 @@ class _AbandonableProgress:
     def advance(self, done: int = 1) -> None:
         self._check()
         self._progress.advance(done)
-
-    def _check(self) -> None:
-        if self._abandoned.is_set():
-            raise CollectionAbandonedError("the sync gave up on this collection")

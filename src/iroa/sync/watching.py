@@ -24,6 +24,7 @@ from iroa.connectors.registry import Reads, create_watch
 from iroa.db.base import utcnow
 from iroa.integrations.service import connection_options, get_integration_by_id
 from iroa.inventory.types import OBJECT_TYPES
+from iroa.sync.collect import CheckedProgress
 from iroa.sync.delta import sync_delta
 from iroa.sync.engine import run_reading
 from iroa.sync.runs import SyncAlreadyRunningError, SyncResult
@@ -231,27 +232,10 @@ class _Baseline:
         self.beat = beat
 
     def collect(self, progress: Progress) -> Snapshot:
-        return self.watch.baseline(_Stoppable(progress, self.stop, self.beat))
-
-
-class _Stoppable:
-    """Passes progress on, beating the heart; ends a baseline read at its next report once
-    asked to stop."""
-
-    def __init__(self, progress: Progress, stop: threading.Event, beat: Callable[[], None]) -> None:
-        self.progress = progress
-        self.stop = stop
-        self.beat = beat
-
-    def start(self, phase: str, total: int | None = None) -> None:
-        self._check()
-        self.progress.start(phase, total)
-
-    def advance(self, done: int = 1) -> None:
-        self._check()
-        self.progress.advance(done)
+        return self.watch.baseline(CheckedProgress(progress, self._check))
 
     def _check(self) -> None:
+        """Beat the heart at each report; end the read there once asked to stop."""
         if self.stop.is_set():
             raise WatchStoppedError("the watcher was asked to stop")
         self.beat()
