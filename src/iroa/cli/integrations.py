@@ -168,6 +168,7 @@ def list_command(
             ("username", "User"),
             ("has_secret", "Secret"),
             ("interval_seconds", "Interval (s)"),
+            ("watch_state", "Watcher"),
             ("last_success_at", "Last success"),
         ],
         empty="No integrations yet: add one with `iroa integration add`.",
