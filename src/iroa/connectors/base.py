@@ -9,7 +9,7 @@ the field names. Connectors never touch the database.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, ClassVar, Protocol
 
@@ -309,6 +309,12 @@ class Watch(Protocol):
     def wait(self, max_wait_s: float) -> Delta | Resync | None:
         """Block up to ``max_wait_s`` for changes: what they are, or None."""
         ...
+
+
+SNAPSHOT_PARTS: tuple[str, ...] = tuple(
+    part.name for part in fields(Snapshot) if part.name not in ("source", "warnings")
+)
+"""The record lists of a :class:`Snapshot`, by name (``datacenters`` … ``tags``)."""
 
 
 def skip_reason(exc: Exception) -> str:

@@ -7,7 +7,8 @@ that would remove too much is held by the safeguard and changes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from operator import attrgetter
@@ -104,43 +105,55 @@ def apply_inventory(
     records = {tf.type.plural: getattr(snapshot, tf.type.plural) for tf in TYPE_FIELDS}
     skipped_by_type = skipped_of(snapshot)
     skipped = set().union(*skipped_by_type.values()) if skipped_by_type else set()
+    with applying(db, integration_id) as (conn, now, previous_success):
+        progress.start("compare", len(TYPE_FIELDS))
+        # References to a skipped object stay as stored, like the object itself.
+        incoming_ids = {
+            tf.type.plural: {r.external_id for r in records[tf.type.plural]}
+            | skipped_by_type.get(tf.type.name, set())
+            for tf in TYPE_FIELDS
+        }
+        id_to_external: dict[str, dict[int, str]] = {}
+        plans: dict[str, Plan] = {}
+        for tf in TYPE_FIELDS:
+            stored = load_stored(conn, tf, integration_id, id_to_external)
+            incoming = drop_dangling(tf, tf.values_of(records[tf.type.plural]), incoming_ids)
+            plans[tf.type.plural] = plan_type(tf.fields, stored, incoming)
+            if skipped:
+                spare_skipped(tf, plans[tf.type.plural], skipped)
+            progress.advance()
+        result = record_plans(
+            conn,
+            RunPlans(integration_id, run_id, snapshot, plans, now, previous_success),
+            id_to_external,
+            force,
+            policy,
+            progress,
+        )
+        if not result.succeeded:
+            return result
+    written = [tf.type.table.name for tf in TYPE_FIELDS if plans[tf.type.plural].writes]
+    if sum(plans[tf.type.plural].writes for tf in TYPE_FIELDS) >= ANALYZE_AFTER_WRITES:
+        with db.engine.connect() as conn:
+            _refresh_statistics(
+                conn.execution_options(iroa_write=True), [*written, Change.__tablename__]
+            )
+    return result
+
+
+@contextmanager
+def applying(
+    db: Database, integration_id: int
+) -> Iterator[tuple[Connection, datetime, datetime | None]]:
+    """The one transaction a run applies in (taking the write lock at once): its
+    connection, the moment it applies at, and the integration's last success before it."""
     with db.engine.connect() as conn:
         conn = conn.execution_options(iroa_write=True)
         with conn.begin():
-            now = utcnow()
             previous_success = conn.execute(
                 select(Integration.last_success_at).where(Integration.id == integration_id)
             ).scalar_one()
-            progress.start("compare", len(TYPE_FIELDS))
-            # References to a skipped object stay as stored, like the object itself.
-            incoming_ids = {
-                tf.type.plural: {r.external_id for r in records[tf.type.plural]}
-                | skipped_by_type.get(tf.type.name, set())
-                for tf in TYPE_FIELDS
-            }
-            id_to_external: dict[str, dict[int, str]] = {}
-            plans: dict[str, Plan] = {}
-            for tf in TYPE_FIELDS:
-                stored = load_stored(conn, tf, integration_id, id_to_external)
-                incoming = drop_dangling(tf, tf.values_of(records[tf.type.plural]), incoming_ids)
-                plans[tf.type.plural] = plan_type(tf.fields, stored, incoming)
-                if skipped:
-                    spare_skipped(tf, plans[tf.type.plural], skipped)
-                progress.advance()
-            result = record_plans(
-                conn,
-                RunPlans(integration_id, run_id, snapshot, plans, now, previous_success),
-                id_to_external,
-                force,
-                policy,
-                progress,
-            )
-            if not result.succeeded:
-                return result
-        written = [tf.type.table.name for tf in TYPE_FIELDS if plans[tf.type.plural].writes]
-        if sum(plans[tf.type.plural].writes for tf in TYPE_FIELDS) >= ANALYZE_AFTER_WRITES:
-            _refresh_statistics(conn, [*written, Change.__tablename__])
-    return result
+            yield conn, utcnow(), previous_success
 
 
 def skipped_of(snapshot: Snapshot) -> dict[str, set[str]]:

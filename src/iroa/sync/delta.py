@@ -19,16 +19,15 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, func, select, tuple_
 
 from iroa.connectors.base import Delta, NullProgress
-from iroa.db.base import utcnow
 from iroa.db.engine import Database
 from iroa.db.locks import sync_lock
 from iroa.findings.service import refresh_findings
-from iroa.integrations.models import Integration
 from iroa.inventory.types import BY_NAME, OBJECT_TYPES
 from iroa.sync.apply import (
     TYPE_FIELDS,
     RunPlans,
     TypeFields,
+    applying,
     drop_dangling,
     load_stored,
     record_plans,
@@ -94,40 +93,34 @@ def apply_delta(
     _check_scope(delta)
     skipped_by_type = skipped_of(snapshot)
     skipped = set().union(*skipped_by_type.values()) if skipped_by_type else set()
-    with db.engine.connect() as conn:
-        conn = conn.execution_options(iroa_write=True)
-        with conn.begin():
-            now = utcnow()
-            previous_success = conn.execute(
-                select(Integration.last_success_at).where(Integration.id == integration_id)
-            ).scalar_one()
-            id_to_external: dict[str, dict[int, str]] = {}
-            present: dict[str, set[str]] = {}
-            plans: dict[str, Plan] = {}
-            for tf in TYPE_FIELDS:
-                plural = tf.type.plural
-                stored = _load_scope(conn, tf, integration_id, delta, id_to_external, present)
-                incoming_ids = {r.external_id for r in records[plural]}
-                # References are known if the target is present after this delta.
-                known = (present.get(plural, set()) - _gone(delta, tf)) | incoming_ids
-                present[plural] = known | skipped_by_type.get(tf.type.name, set())
-                incoming = drop_dangling(tf, tf.values_of(records[plural]), present)
-                plan = plan_type(tf.fields, stored, incoming)
-                if skipped:
-                    spare_skipped(tf, plan, skipped)
-                if tf.type.primary:
-                    # The safeguard weighs removals against the whole type, not the scope.
-                    plan.present_before = _present_count(conn, tf, integration_id)
-                plans[plural] = plan
-            return record_plans(
-                conn,
-                RunPlans(integration_id, run_id, snapshot, plans, now, previous_success),
-                id_to_external,
-                force,
-                policy,
-                NullProgress(),
-                reschedule=False,
-            )
+    with applying(db, integration_id) as (conn, now, previous_success):
+        id_to_external: dict[str, dict[int, str]] = {}
+        present: dict[str, set[str]] = {}
+        plans: dict[str, Plan] = {}
+        for tf in TYPE_FIELDS:
+            plural = tf.type.plural
+            stored = _load_scope(conn, tf, integration_id, delta, id_to_external, present)
+            incoming_ids = {r.external_id for r in records[plural]}
+            # References are known if the target is present after this delta.
+            known = (present.get(plural, set()) - _gone(delta, tf)) | incoming_ids
+            present[plural] = known | skipped_by_type.get(tf.type.name, set())
+            incoming = drop_dangling(tf, tf.values_of(records[plural]), present)
+            plan = plan_type(tf.fields, stored, incoming)
+            if skipped:
+                spare_skipped(tf, plan, skipped)
+            if tf.type.primary:
+                # The safeguard weighs removals against the whole type, not the scope.
+                plan.present_before = _present_count(conn, tf, integration_id)
+            plans[plural] = plan
+        return record_plans(
+            conn,
+            RunPlans(integration_id, run_id, snapshot, plans, now, previous_success),
+            id_to_external,
+            force,
+            policy,
+            NullProgress(),
+            reschedule=False,
+        )
 
 
 def _check_scope(delta: Delta) -> None:

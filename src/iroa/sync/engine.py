@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from iroa.connectors.base import ConnectorError, NullProgress, Progress
 from iroa.connectors.registry import AnyConnector, Reads, reads_of
@@ -84,18 +84,20 @@ HANDLING: dict[Reads, Handling] = {
 }
 
 
+class RunOptions(TypedDict, total=False):
+    """How a caller may shape a run (see :func:`run_sync`)."""
+
+    policy: SyncPolicy | None
+    trigger: Trigger
+    force: bool
+    progress: Progress | None
+    on_start: Callable[[int], None] | None
+    run_id: int | None
+    timeout_s: float | None
+
+
 def run_sync(
-    db: Database,
-    integration_id: int,
-    connector: AnyConnector,
-    *,
-    policy: SyncPolicy | None = None,
-    trigger: Trigger = Trigger.MANUAL,
-    force: bool = False,
-    progress: Progress | None = None,
-    on_start: Callable[[int], None] | None = None,
-    run_id: int | None = None,
-    timeout_s: float | None = None,
+    db: Database, integration_id: int, connector: AnyConnector, **options: Unpack[RunOptions]
 ) -> SyncResult:
     """Sync one integration now with ``connector``; raise :class:`SyncAlreadyRunningError` if
     one is going.
@@ -108,19 +110,7 @@ def run_sync(
     collection is abandoned. Applying is one transaction, never cut short.
     ``force`` applies a snapshot the safeguard would hold.
     """
-    return run_reading(
-        db,
-        integration_id,
-        reads_of(connector.kind),
-        connector,
-        policy=policy,
-        trigger=trigger,
-        force=force,
-        progress=progress,
-        on_start=on_start,
-        run_id=run_id,
-        timeout_s=timeout_s,
-    )
+    return run_reading(db, integration_id, reads_of(connector.kind), connector, **options)
 
 
 def run_reading(

@@ -19,6 +19,7 @@ from pyVmomi import vim
 from pyVmomi.VmomiSupport import ManagedObject
 
 from iroa.connectors.base import (
+    SNAPSHOT_PARTS,
     ClusterRecord,
     DatacenterRecord,
     DatastoreRecord,
@@ -52,7 +53,7 @@ from iroa.connectors.vcenter.mapping import (
     map_network,
     map_portgroup,
 )
-from iroa.connectors.vcenter.properties import CUSTOM_FIELDS_PATHS, SNAPSHOT_PARTS, paths_for
+from iroa.connectors.vcenter.properties import CUSTOM_FIELDS_PATHS, paths_for
 from iroa.connectors.vcenter.retrieval import (
     list_objects,
     moref_id,

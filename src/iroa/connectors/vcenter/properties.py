@@ -96,22 +96,6 @@ CUSTOM_FIELDS_PATHS: Final = ("field",)
 _MIN_API_VERSION: Final[Mapping[str, tuple[int, ...]]] = {"config.createDate": (6, 7)}
 
 
-SNAPSHOT_PARTS: Final = (
-    "datacenters",
-    "clusters",
-    "hosts",
-    "datastores",
-    "networks",
-    "vms",
-    "vm_disks",
-    "vm_nics",
-    "vm_snapshots",
-    "vm_datastores",
-    "vm_networks",
-    "tags",
-)
-
-
 def paths_for(type_name: str, api_version: tuple[int, ...]) -> tuple[str, ...]:
     """The paths of :data:`PROPERTIES` for a type that a server of ``api_version`` knows."""
     return tuple(
