@@ -100,6 +100,7 @@ def apply_delta(
         for tf in TYPE_FIELDS:
             plural = tf.type.plural
             stored = _load_scope(conn, tf, integration_id, delta, id_to_external, present)
+            present_before = present.get(plural)
             incoming_ids = {r.external_id for r in records[plural]}
             # References are known if the target is present after this delta.
             known = (present.get(plural, set()) - _gone(delta, tf)) | incoming_ids
@@ -109,8 +110,13 @@ def apply_delta(
             if skipped:
                 spare_skipped(tf, plan, skipped)
             if tf.type.primary:
-                # The safeguard weighs removals against the whole type, not the scope.
-                plan.present_before = _present_count(conn, tf, integration_id)
+                # The safeguard weighs removals against the whole type, not the scope: its
+                # present rows were read whole above, but for VMs, which are counted.
+                plan.present_before = (
+                    len(present_before)
+                    if present_before is not None
+                    else _present_count(conn, tf, integration_id)
+                )
             plans[plural] = plan
         return record_plans(
             conn,

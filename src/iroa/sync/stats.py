@@ -40,7 +40,8 @@ class SyncStats:
 def read_stats(db: Database) -> SyncStats:
     """Run counts, the latest run of each integration, and object counts, as they stand."""
     with db.session() as session:
-        names = dict(session.execute(select(Integration.id, Integration.name)).all())
+        integrations = list(session.scalars(select(Integration)))
+        names = {integration.id: integration.name for integration in integrations}
         runs = {
             (names[i], status): n
             for i, status, n in session.execute(
@@ -77,7 +78,7 @@ def read_stats(db: Database) -> SyncStats:
                     objects[(names[integration_id], object_type.plural)] = count
         rows = watchers_by_integration_in(session)
         watchers = {}
-        for integration in session.scalars(select(Integration)):
+        for integration in integrations:
             if not is_watched(integration):
                 continue
             row = rows.get(integration.id)

@@ -90,8 +90,9 @@ def watch_integration(
     change feed. ``on_status`` hears every state; ``on_result`` every run it records;
     ``heartbeat`` is called at least every :data:`WAIT_S` seconds while it runs.
     """
-    watcher = _Watcher(deps, integration_id, stop, on_status, on_result, backoff or Backoff())
-    watcher.heartbeat = heartbeat or (lambda: None)
+    watcher = _Watcher(
+        deps, integration_id, stop, on_status, on_result, heartbeat, backoff or Backoff()
+    )
     watcher.run(wait_s)
 
 
@@ -103,6 +104,7 @@ class _Watcher:
         stop: threading.Event,
         on_status: StatusSink | None,
         on_result: ResultSink | None,
+        heartbeat: Callable[[], None] | None,
         backoff: Backoff,
     ) -> None:
         self.deps = deps
@@ -114,7 +116,7 @@ class _Watcher:
         self.status = WatchStatus(WatchState.STARTING, utcnow())
         self.pending: Delta | None = None
         self.pending_since = 0.0
-        self.heartbeat: Callable[[], None] = lambda: None
+        self.heartbeat: Callable[[], None] = heartbeat or (lambda: None)
 
     def report(
         self,
