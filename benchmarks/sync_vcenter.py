@@ -249,17 +249,9 @@ def main() -> None:
         print(json.dumps(CHILDREN[args.child](args)))
         return
 
-    from tests.peers.vcsim import Topology, VcsimServer, build_vcsim
+    from tests.peers.vcsim import VcsimServer, bench_topology, build_vcsim
 
-    topology = Topology(
-        datacenters=2,
-        clusters=10,
-        hosts_per_cluster=10,
-        standalone_hosts=0,
-        vms_per_host=args.vms_per_cluster,
-        datastores=4,
-        portgroups=4,
-    )
+    topology = bench_topology(args.vms_per_cluster)
     print(
         f"starting the simulator with {topology.vm_count} VMs on {topology.host_count} hosts…",
         flush=True,

@@ -104,17 +104,9 @@ def main() -> None:
     from iroa.db.migrate import upgrade
     from iroa.integrations.service import IntegrationInput, add_integration
     from tests.peers import vsphere_ops as ops
-    from tests.peers.vcsim import Topology, VcsimServer, build_vcsim
+    from tests.peers.vcsim import VcsimServer, bench_topology, build_vcsim
 
-    topology = Topology(
-        datacenters=2,
-        clusters=10,
-        hosts_per_cluster=10,
-        standalone_hosts=0,
-        vms_per_host=args.vms_per_cluster,
-        datastores=4,
-        portgroups=4,
-    )
+    topology = bench_topology(args.vms_per_cluster)
     print(f"starting the simulator with {topology.vm_count} VMs…", flush=True)
     with (
         VcsimServer(build_vcsim(), topology, start_timeout=600) as server,

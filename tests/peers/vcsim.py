@@ -215,6 +215,20 @@ class Topology:
         return [f"-{flag}={value}" for flag, value in flags.items()]
 
 
+def bench_topology(vms_per_cluster: int = 500) -> Topology:
+    """The estate of the vCenter benchmarks: 2 datacenters of 10 clusters of 10 hosts,
+    ``vms_per_cluster`` VMs each (10,000 by default), 4 datastores and 4 port groups."""
+    return Topology(
+        datacenters=2,
+        clusters=10,
+        hosts_per_cluster=10,
+        standalone_hosts=0,
+        vms_per_host=vms_per_cluster,
+        datastores=4,
+        portgroups=4,
+    )
+
+
 def _die_with_parent() -> None:
     # Runs in the child before exec: a killed pytest must not leave ~300 MiB simulators behind.
     # Linux ties this to the spawning *thread*: start servers from a thread that outlives them.
