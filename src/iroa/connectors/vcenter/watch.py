@@ -39,6 +39,7 @@ from iroa.connectors.vcenter.collector import (
 from iroa.connectors.vcenter.index import InventoryIndex
 from iroa.connectors.vcenter.properties import PROPERTIES, paths_for
 from iroa.connectors.vcenter.retrieval import moref_id, moref_type
+from iroa.connectors.vcenter.wire import invoke_streamed, read_update_version
 
 log = logging.getLogger(__name__)
 
@@ -182,15 +183,17 @@ class VCenterWatch:
 
     def _drain(self, collector: vmodl.query.PropertyCollector, version: str) -> str:
         """Skip what is pending (the filter's first answer is every object); the version
-        after it."""
+        after it. The answer is parsed as it arrives and each object dropped at once: a
+        server that ignores ``maxObjectUpdates`` sends the whole inventory in one piece."""
+        options = PC.WaitOptions(maxWaitSeconds=0, maxObjectUpdates=self._batch_size)
         while True:
-            result = collector.WaitForUpdatesEx(
-                version, PC.WaitOptions(maxWaitSeconds=0, maxObjectUpdates=self._batch_size)
+            next_version, truncated = invoke_streamed(
+                collector, "WaitForUpdatesEx", (version, options), read_update_version
             )
-            if result is None:
+            if next_version is None:
                 return version
-            version = result.version
-            if not result.truncated:
+            version = next_version
+            if not truncated:
                 return version
 
     def _updates(
