@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     """How often an ``iroa worker`` tells the database it is alive."""
     worker_stalled_after_s: float = Field(default=30.0, gt=0.0, le=3600.0)
     """A worker silent this long is dead: its jobs are released and its runs ``interrupted``."""
+    vcenter_decoder: Literal["lean", "pyvmomi"] = "lean"
+    """Decode vCenter's bulk answers with IROA's lean decoder, or with pyVmomi (slower)."""
     findings_snapshot_max_age_days: float = Field(default=7.0, gt=0.0)
     """A VM snapshot older than this is a finding."""
     findings_snapshot_max_count: int = Field(default=3, ge=0)

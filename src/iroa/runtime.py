@@ -68,7 +68,10 @@ def open_runtime(
         if migrate:
             upgrade(db.engine)
         deps = SyncDeps(
-            db, SecretBox(load_secret_key(settings)), SyncPolicy.from_settings(settings)
+            db,
+            SecretBox(load_secret_key(settings)),
+            SyncPolicy.from_settings(settings),
+            lean_decoding=settings.vcenter_decoder == "lean",
         )
         queue = None
         if with_queue and settings.execution == "queue":

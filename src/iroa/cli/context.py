@@ -35,7 +35,12 @@ class CliContext:
     @cached_property
     def sync(self) -> SyncDeps:
         """What a sync started from the command line runs with."""
-        return SyncDeps(self.db, self.box, SyncPolicy.from_settings(self.settings))
+        return SyncDeps(
+            self.db,
+            self.box,
+            SyncPolicy.from_settings(self.settings),
+            lean_decoding=self.settings.vcenter_decoder == "lean",
+        )
 
     def close(self) -> None:
         if self._db is not None:

@@ -357,6 +357,8 @@ class ConnectionOptions:
     """The secret is an API (bearer) token rather than a password."""
     settings: Mapping[str, Any] = field(default_factory=dict)
     """Kind-specific settings (Prometheus queries and join, Zabbix match order), resolved."""
+    lean_decoding: bool = True
+    """vCenter: decode bulk answers with IROA's lean decoder rather than pyVmomi's."""
 
 
 class Connector(Protocol):

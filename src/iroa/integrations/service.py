@@ -321,7 +321,9 @@ def _delete(session: Session, integration: Integration, actor: Actor) -> None:
     session.delete(integration)
 
 
-def connection_options(integration: Integration, box: SecretBox) -> ConnectionOptions:
+def connection_options(
+    integration: Integration, box: SecretBox, *, lean_decoding: bool = True
+) -> ConnectionOptions:
     """What a connector needs to reach this integration, with its secret decrypted."""
     options = integration.options or {}
     password = box.decrypt(integration.secret_encrypted) if integration.secret_encrypted else None
@@ -336,4 +338,5 @@ def connection_options(integration: Integration, box: SecretBox) -> ConnectionOp
         read_timeout_s=float(options.get("read_timeout_s", 300.0)),
         token=bool(options.get("token", False)),
         settings=resolve_settings(integration.kind, options.get("monitoring")),
+        lean_decoding=lean_decoding,
     )

@@ -51,6 +51,8 @@ class SyncDeps:
     policy: SyncPolicy = field(default_factory=SyncPolicy)
     connectors: ConnectorFactory | None = None
     """Builds the connector of a kind; the registry's unless a test hands in its own."""
+    lean_decoding: bool = True
+    """Read vCenter with IROA's lean decoder (``IROA_VCENTER_DECODER``)."""
 
 
 def sync_integration(
@@ -74,7 +76,8 @@ def sync_integration(
     integration = get_integration_by_id(deps.db, integration_id)
     try:
         create = deps.connectors or create_any_connector
-        connector = create(integration.kind, connection_options(integration, deps.box))
+        options = connection_options(integration, deps.box, lean_decoding=deps.lean_decoding)
+        connector = create(integration.kind, options)
     except Exception as exc:
         raise SyncNotStartedError(f"{integration.name!r} cannot be synced: {exc}") from exc
     result = run_sync(

@@ -142,7 +142,9 @@ class _Watcher:
 
     def run(self, wait_s: float) -> None:
         integration = get_integration_by_id(self.deps.db, self.integration_id)
-        options = connection_options(integration, self.deps.box)
+        options = connection_options(
+            integration, self.deps.box, lean_decoding=self.deps.lean_decoding
+        )
         attempt = 0
         self.report(WatchState.STARTING)
         while not self.stop.is_set():

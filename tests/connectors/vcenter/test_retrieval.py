@@ -81,7 +81,7 @@ def test_retrieve_pages_follows_continuation_tokens():
 
     pages = list(retrieve_pages(collector, spec_for(list(names)), page_size=3))
 
-    assert [[moref_id(c.obj) for c in page] for page in pages] == [
+    assert [[moref_id(obj) for obj, _ in page] for page in pages] == [
         ["vm-0", "vm-1", "vm-2"],
         ["vm-3", "vm-4", "vm-5"],
         ["vm-6"],

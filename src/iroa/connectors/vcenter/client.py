@@ -32,6 +32,7 @@ from iroa.connectors.base import (
     UntrustedCertificateError,
 )
 from iroa.connectors.values import Endpoint, parse_endpoint
+from iroa.connectors.vcenter.decoder import DecodeError, LeanDecoder
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +53,8 @@ class Session:
     api_version: tuple[int, ...]
     relogin: Callable[[], None] = field(default=lambda: None, compare=False, repr=False)
     """Log in again on the same connection, after the server ended the session."""
+    decoder: LeanDecoder | None = field(default=None, compare=False, repr=False)
+    """Decodes the bulk answers of this session; None: pyVmomi does."""
 
 
 def parse_url(url: str) -> Endpoint:
@@ -113,7 +116,13 @@ def open_session(options: ConnectionOptions) -> Iterator[Session]:
             sessions.Login(options.username or "", options.password or "", None)
 
         with translated_errors(endpoint, options):
-            yield Session(endpoint, service_content, _parse_version(about.apiVersion), relogin)
+            yield Session(
+                endpoint,
+                service_content,
+                _parse_version(about.apiVersion),
+                relogin,
+                LeanDecoder(stub) if options.lean_decoding else None,
+            )
     finally:
         _close(stub, content)
 
@@ -258,7 +267,7 @@ def _translate(
         )
     elif isinstance(exc, OSError):
         error = CannotConnectError(f"cannot connect to {endpoint}: {exc.strerror or exc}")
-    elif isinstance(exc, ExpatError | ElementTree.ParseError) or handshake:
+    elif isinstance(exc, ExpatError | ElementTree.ParseError | DecodeError) or handshake:
         error = UnexpectedResponseError(
             f"{endpoint} did not answer like a vSphere API ({type(exc).__name__})"
         )

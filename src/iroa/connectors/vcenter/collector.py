@@ -362,7 +362,14 @@ class Collection:
         done = 0
         relogged_at: int | None = None
         while True:
-            batches = retrieve_batches(collector, objects[done:], vim_type, paths, self.batch_size)
+            batches = retrieve_batches(
+                collector,
+                objects[done:],
+                vim_type,
+                paths,
+                self.batch_size,
+                decoder=self.session.decoder,
+            )
             try:
                 for batch in batches:
                     yield from batch

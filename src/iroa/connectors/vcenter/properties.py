@@ -89,6 +89,49 @@ these to compare with :func:`collect_inventory`.
 """
 
 
+def _fields(*names: str, **nested: Mapping[str, object]) -> dict[str, object]:
+    return {**dict.fromkeys(names), **nested}
+
+
+_SNAPSHOT_TREE = _fields("snapshot", "name", "description", "createTime", "state")
+_SNAPSHOT_TREE["childSnapshotList"] = _SNAPSHOT_TREE
+
+KEPT: Final[Mapping[str, Mapping[str, Mapping[str, object]]]] = {
+    "ClusterComputeResource": {
+        "configurationEx": _fields(
+            dasConfig=_fields("enabled"), drsConfig=_fields("enabled", "defaultVmBehavior")
+        ),
+    },
+    "HostSystem": {
+        "config.network.portgroup": _fields(spec=_fields("name", "vlanId", "vswitchName")),
+    },
+    "VirtualMachine": {
+        "config.hardware.device": _fields(
+            "key",
+            "capacityInBytes",
+            "capacityInKB",
+            "controllerKey",
+            "macAddress",
+            deviceInfo=_fields("label"),
+            connectable=_fields("connected"),
+            backing=_fields(
+                "fileName",
+                "datastore",
+                "thinProvisioned",
+                "diskMode",
+                "network",
+                "deviceName",
+                port=_fields("portgroupKey"),
+            ),
+        ),
+        "guest.net": _fields("deviceConfigId", "macAddress", "ipAddress"),
+        "snapshot": _fields("currentSnapshot", rootSnapshotList=_SNAPSHOT_TREE),
+    },
+}
+"""Of the large values among :data:`PROPERTIES`, the fields the mapping reads, nested (None:
+the whole value): the lean decoder builds nothing else. A property not listed is built whole."""
+
+
 CUSTOM_FIELDS_PATHS: Final = ("field",)
 """Read from the CustomFieldsManager (not an entity) for the names of custom attributes."""
 

@@ -15,6 +15,9 @@ from typing import Protocol
 from pyVmomi import vim, vmodl
 from pyVmomi.VmomiSupport import ManagedObject
 
+from iroa.connectors.vcenter.decoder import LeanDecoder
+from iroa.connectors.vcenter.properties import KEPT
+
 PC = vmodl.query.PropertyCollector
 _NotFound = vmodl.fault.ManagedObjectNotFound
 
@@ -34,24 +37,52 @@ class PropertyCollectorLike(Protocol):
     def CancelRetrievePropertiesEx(self, token: str) -> None: ...
 
 
+Batch = list[tuple[ManagedObject, dict[str, object]]]
+"""Objects with their properties, as one request returned them."""
+
+
 def retrieve_pages(
-    collector: PropertyCollectorLike, spec: PC.FilterSpec, page_size: int
-) -> Iterator[list[PC.ObjectContent]]:
-    """Yield the result of ``spec`` page by page, following continuation tokens to the end."""
-    result = collector.RetrievePropertiesEx([spec], PC.RetrieveOptions(maxObjects=page_size))
-    token: str | None = None
+    collector: PropertyCollectorLike,
+    spec: PC.FilterSpec,
+    page_size: int,
+    decoder: LeanDecoder | None = None,
+) -> Iterator[Batch]:
+    """Yield the result of ``spec`` page by page, following continuation tokens to the end;
+    objects deleted meanwhile are left out. With a ``decoder``, answers are decoded by it
+    (the fields :data:`~iroa.connectors.vcenter.properties.KEPT` names), not by pyVmomi."""
+    kept = {path: KEPT.get(type_name(spec_type), {}).get(path) for spec_type, path in _paths(spec)}
+
+    def read(method: str, *args: object) -> tuple[Batch, str | None]:
+        if decoder is not None:
+            return decoder.retrieve(collector, method, args, kept)
+        result = getattr(collector, method)(*args)
+        if result is None:
+            return [], None
+        batch = [
+            (content.obj, {prop.name: prop.val for prop in content.propSet})
+            for content in result.objects
+            if not _is_deleted(content)
+        ]
+        return batch, result.token
+
+    page, token = read("RetrievePropertiesEx", [spec], PC.RetrieveOptions(maxObjects=page_size))
     try:
-        while result is not None:
-            token = result.token
-            yield list(result.objects)
+        while True:
+            if page:
+                yield page
             if not token:
                 return
-            result = collector.ContinueRetrievePropertiesEx(token)
-        token = None
+            page, token = read("ContinueRetrievePropertiesEx", token)
     finally:
         # A consumer that stops early must not leave a result set open on the server.
         if token:
             collector.CancelRetrievePropertiesEx(token)
+
+
+def _paths(spec: PC.FilterSpec) -> Iterator[tuple[type, str]]:
+    for prop_spec in spec.propSet:
+        for path in prop_spec.pathSet or ():
+            yield prop_spec.type, path
 
 
 def list_objects(content: vim.ServiceInstanceContent, vim_type: type) -> list[ManagedObject]:
@@ -66,17 +97,13 @@ def list_objects(content: vim.ServiceInstanceContent, vim_type: type) -> list[Ma
         )
         objects: list[ManagedObject] = []
         for page in retrieve_pages(content.propertyCollector, spec, page_size=1):
-            for item in page:
-                for prop in item.propSet:
-                    if prop.name == "view" and isinstance(prop.val, list):
-                        objects.extend(prop.val)
+            for _, props in page:
+                listed = props.get("view")
+                if isinstance(listed, list):
+                    objects.extend(listed)
         return objects
     finally:
         view.Destroy()
-
-
-Batch = list[tuple[ManagedObject, dict[str, object]]]
-"""Objects with their properties, as one request returned them."""
 
 
 def retrieve_batches(
@@ -87,6 +114,7 @@ def retrieve_batches(
     batch_size: int,
     *,
     prefetch: bool = True,
+    decoder: LeanDecoder | None = None,
 ) -> Iterator[Batch]:
     """Yield ``(object, {path: value})`` for ``objects``, ``batch_size`` objects per request.
 
@@ -108,12 +136,8 @@ def retrieve_batches(
     ]
 
     def fetch(spec: PC.FilterSpec) -> Batch:
-        return [
-            (content.obj, {prop.name: prop.val for prop in content.propSet})
-            for page in retrieve_pages(collector, spec, batch_size)
-            for content in page
-            if not _is_deleted(content)
-        ]
+        pages = retrieve_pages(collector, spec, batch_size, decoder)
+        return [item for page in pages for item in page]
 
     if not prefetch or len(specs) < 2:
         for spec in specs:

@@ -201,8 +201,12 @@ class VCenterWatch:
     ) -> Iterator[PC.ObjectUpdate]:
         """The object updates of one wait, with every page a truncated answer left."""
         options = PC.WaitOptions(maxWaitSeconds=wait_s, maxObjectUpdates=self._batch_size)
+        decoder = self._current().decoder
         while True:
-            result = collector.WaitForUpdatesEx(self._version, options)
+            if decoder is not None:
+                result = decoder.wait_for_updates(collector, self._version or "", options)
+            else:
+                result = collector.WaitForUpdatesEx(self._version, options)
             if result is None:
                 return
             self._version = result.version

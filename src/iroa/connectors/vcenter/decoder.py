@@ -1,0 +1,387 @@
+# pyVmomi's type registry carries no annotations.
+# mypy: disable-error-code="no-untyped-call"
+"""Lean decoding of the bulk PropertyCollector answers: XML to property values, nothing more.
+
+pyVmomi decodes an answer element by element in Python, building every data
+object with all its properties and checking each value it sets; for a VM's
+``config.hardware.device`` that is most of a full read. This decoder parses an
+answer with lxml (C) one ``objects`` element at a time, and builds only what
+IROA's mapping reads (:data:`~iroa.connectors.vcenter.properties.KEPT`): the
+fields it keeps of each property, into pyVmomi's own classes (so the one
+mapping serves both decoders, and ``isinstance`` works), without the checks.
+A field it does not keep has the value pyVmomi gives a field the server did
+not send.
+
+Values keep their types exactly as pyVmomi decodes them: ``xsi:type`` chooses
+the class of polymorphic values (device kinds, backings, snapshot trees),
+arrays are typed lists, enumerations and managed object references are
+pyVmomi's. An element the schema does not know is skipped. The differential
+test (``tests/connectors/vcenter/test_decoder.py``) holds both decoders equal,
+record by record.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from io import BufferedIOBase
+from typing import Any, Final
+
+from lxml import etree
+from pyVmomi import Iso8601, vmodl
+from pyVmomi.VmomiSupport import (
+    F_OPTIONAL,
+    XMLNS_VMODL_BASE,
+    XMLNS_XSD,
+    XMLNS_XSI,
+    DataObject,
+    Enum,
+    GetWsdlType,
+    GuessWsdlType,
+    ManagedMethod,
+    ManagedObject,
+    PropertyPath,
+    binary,
+    byte,
+    double,
+    long,
+    short,
+)
+
+from iroa.connectors.vcenter.wire import VIM25, invoke_streamed
+
+Kept = Mapping[str, Any]
+"""The fields of a value to decode, each with the fields of its own value (None: all of it)."""
+
+Props = dict[str, object]
+
+_XSI_TYPE: Final = f"{{{XMLNS_XSI}}}type"
+_NS: Final = f"{{{VIM25}}}"
+_OBJECTS: Final = f"{_NS}objects"
+_TOKEN: Final = f"{_NS}token"
+_RETURNVAL: Final = f"{_NS}returnval"
+_NS_LENGTH: Final = len(_NS)
+_DYNAMIC: Final = (ManagedMethod, PropertyPath, type)
+_UNKNOWN: Final = object()
+_Decode = Callable[[etree._Element, "Kept | None"], object]
+_NotFound = vmodl.fault.ManagedObjectNotFound
+_UpdateSet = vmodl.query.PropertyCollector.UpdateSet
+_UPDATE_NAMES: Final = {
+    "version": None,
+    "truncated": None,
+    "filterSet": {"objectSet": {"obj": None, "kind": None, "changeSet": {"name": None}}},
+}
+
+
+class DecodeError(ValueError):
+    """An answer this decoder cannot read: not XML, or a value not of its declared type."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Field:
+    name: str
+    type: type
+    is_list: bool
+    text: Callable[[str], object] | None
+    """How to decode the field from its text alone: for a field of a scalar type, which a
+    subtype cannot change."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """What building one data object class takes: its fields and their unset values."""
+
+    fields: Mapping[str, _Field]
+    defaults: Mapping[str, object]
+    lists: tuple[tuple[str, type], ...]
+
+
+class LeanDecoder:
+    """Decodes values of one session's answers (its stub goes into the references it makes)."""
+
+    def __init__(self, stub: object = None) -> None:
+        self._stub = stub
+        self._types: dict[tuple[str, str], type | None] = {}
+        self._shapes: dict[type, _Shape] = {}
+        self._refs: dict[str, type] = {}
+        self._decoders: dict[type, _Decode] = {}
+        self._by_qualified: dict[str, type | None] = {}
+
+    def retrieve(
+        self, collector: object, method: str, args: Sequence[object], kept: Kept
+    ) -> tuple[list[tuple[ManagedObject, Props]], str | None]:
+        """Call ``RetrievePropertiesEx`` or ``ContinueRetrievePropertiesEx`` on ``collector``
+        and decode its answer as :meth:`page` does."""
+        if not isinstance(collector, ManagedObject):
+            raise TypeError("lean decoding reads from the PropertyCollector of a session")
+        return invoke_streamed(collector, method, args, lambda stream: self.page(stream, kept))
+
+    def page(
+        self, stream: BufferedIOBase, kept: Kept
+    ) -> tuple[list[tuple[ManagedObject, Props]], str | None]:
+        """A ``RetrievePropertiesEx``/``ContinueRetrievePropertiesEx`` answer: each object
+        with ``{path: value}`` of the paths in ``kept``, deleted objects left out, and the
+        continuation token."""
+        objects: list[tuple[ManagedObject, Props]] = []
+        token: str | None = None
+        try:
+            for element in _returnval_children(stream, (_OBJECTS, _TOKEN)):
+                if element.tag == _TOKEN:
+                    token = element.text or None
+                else:
+                    found = self._object(element, kept)
+                    if found is not None:
+                        objects.append(found)
+        except etree.XMLSyntaxError as exc:
+            raise DecodeError(f"the answer is not well-formed XML: {exc}") from exc
+        return objects, token
+
+    def wait_for_updates(
+        self, collector: object, version: str, options: vmodl.query.PropertyCollector.WaitOptions
+    ) -> vmodl.query.PropertyCollector.UpdateSet | None:
+        """``WaitForUpdatesEx`` on ``collector``: which objects entered, changed or left, with
+        the names of their changed properties (not their values: a watcher reads a changed
+        object again)."""
+        if not isinstance(collector, ManagedObject):
+            raise TypeError("lean decoding reads from the PropertyCollector of a session")
+        return invoke_streamed(collector, "WaitForUpdatesEx", (version, options), self.update_set)
+
+    def update_set(self, stream: BufferedIOBase) -> vmodl.query.PropertyCollector.UpdateSet | None:
+        """A ``WaitForUpdatesEx`` answer (see :meth:`wait_for_updates`); None if the wait
+        ended with nothing to report."""
+        try:
+            for _, element in etree.iterparse(stream, tag=_RETURNVAL, huge_tree=True):
+                update_set: Any = self.value(element, _UpdateSet, _UPDATE_NAMES)
+                return update_set  # type: ignore[no-any-return]
+        except etree.XMLSyntaxError as exc:
+            raise DecodeError(f"the answer is not well-formed XML: {exc}") from exc
+        except (ValueError, TypeError) as exc:
+            raise DecodeError(f"an update set: {exc}") from exc
+        return None
+
+    def _object(self, element: etree._Element, kept: Kept) -> tuple[ManagedObject, Props] | None:
+        obj: ManagedObject | None = None
+        props: Props = {}
+        for child in element:
+            tag = child.tag
+            if tag == f"{_NS}obj":
+                obj = self._ref(child)
+            elif tag == f"{_NS}propSet":
+                name = child.findtext(f"{_NS}name")
+                val = child.find(f"{_NS}val")
+                if name is not None and val is not None:
+                    try:
+                        props[name] = self.value(val, object, kept.get(name))
+                    except (ValueError, TypeError) as exc:
+                        raise DecodeError(f"{name} of {obj!r}: {exc}") from exc
+            elif tag == f"{_NS}missingSet" and self._is_not_found(child):
+                return None
+        return None if obj is None else (obj, props)
+
+    def _is_not_found(self, missing: etree._Element) -> bool:
+        fault = missing.find(f"{_NS}fault/{_NS}fault")
+        found = self._xsi_type(fault) if fault is not None else None
+        return found is not None and issubclass(found, _NotFound)
+
+    def value(self, element: etree._Element, declared: Any, kept: Kept | None = None) -> object:
+        """One element as pyVmomi would decode it where the schema says ``declared``."""
+        qualified = element.get(_XSI_TYPE)
+        if qualified and declared not in _DYNAMIC:
+            found = self._qualified(qualified, element)
+            if found is not None and not (issubclass(found, list) and issubclass(declared, list)):
+                declared = found
+        elif not qualified and issubclass(declared, list):
+            declared = declared.Item
+        return self._decode(declared)(element, kept)
+
+    def _decode(self, cls: type) -> _Decode:
+        """How to decode an element of class ``cls`` (its ``xsi:type`` already applied)."""
+        decode = self._decoders.get(cls)
+        if decode is None:
+            decode = self._decoders[cls] = self._decode_for(cls)
+        return decode
+
+    def _decode_for(self, cls: Any) -> _Decode:
+        if issubclass(cls, list):
+            item = cls.Item
+            return lambda element, kept: cls(self.value(c, item, kept) for c in element)
+        if issubclass(cls, DataObject):
+            return lambda element, kept: self._data(element, cls, kept)
+        if issubclass(cls, ManagedObject):
+            return lambda element, _: self._ref(element)
+        if cls is str:
+            return lambda element, _: element.text or ""
+        if cls is bool:
+            return lambda element, _: _boolean(element.text or "")
+        if cls is type:
+            return lambda element, _: self._named_type(element.text) if element.text else None
+        if cls is binary:
+            return lambda element, _: binary(base64.b64decode(element.text or ""))
+        if issubclass(cls, Enum):
+            # A value newer than pyVmomi's enumeration stays a plain string.
+            return lambda element, _: getattr(cls, element.text or "", element.text or "")
+        if cls is datetime:
+            return lambda element, _: _datetime(element.text or "")
+        return lambda element, _: cls(element.text or "")
+
+    def _data(self, element: etree._Element, cls: Any, kept: Kept | None) -> object:
+        shape = self._shape(cls)
+        obj = cls.__new__(cls)
+        values = obj.__dict__
+        values.update(shape.defaults)
+        for name, list_type in shape.lists:
+            values[name] = list_type()
+        fields = shape.fields
+        for child in element:
+            tag = child.tag
+            if not isinstance(tag, str) or not tag.startswith(_NS):
+                continue  # a comment, or an element of another namespace
+            name = tag[_NS_LENGTH:]
+            field = fields.get(name)
+            if field is None:
+                continue  # a field of a newer API than pyVmomi's
+            if kept is not None and name not in kept:
+                continue  # a field IROA does not read
+            if field.text is not None:
+                value = field.text(child.text or "")
+            else:
+                value = self.value(child, field.type, None if kept is None else kept[name])
+            if field.is_list and not isinstance(value, list):
+                values[name].append(value)
+            else:
+                values[name] = value
+        if isinstance(obj, vmodl.LocalizedMethodFault):
+            fault = obj.fault
+            if fault is not None:
+                fault.msg = obj.localizedMessage
+            return fault
+        return obj
+
+    def _ref(self, element: etree._Element) -> ManagedObject:
+        type_name = element.get("type") or "ManagedObject"
+        cls = self._refs.get(type_name)
+        if cls is None:
+            cls = self._refs[type_name] = self._named_type(type_name) or ManagedObject
+        return cls(element.text or "", self._stub, element.get("serverGuid"))  # type: ignore[no-any-return]
+
+    def _xsi_type(self, element: etree._Element) -> type | None:
+        qualified = element.get(_XSI_TYPE)
+        return self._qualified(qualified, element) if qualified else None
+
+    def _qualified(self, qualified: str, element: etree._Element) -> type | None:
+        """The class an ``xsi:type`` value names; its prefix is resolved where first seen
+        (a server binds a prefix to one namespace throughout)."""
+        found = self._by_qualified.get(qualified, _UNKNOWN)
+        if found is _UNKNOWN:
+            prefix, _, name = qualified.rpartition(":")
+            namespace = (element.nsmap.get(prefix) if prefix else None) or (
+                XMLNS_XSD if prefix == "xsd" else VIM25
+            )
+            found = self._by_qualified[qualified] = self._lookup(namespace, name)
+        return found  # type: ignore[return-value]
+
+    def _named_type(self, qualified: str) -> type | None:
+        return self._lookup(VIM25, qualified.rpartition(":")[2])
+
+    def _lookup(self, namespace: str, name: str) -> type | None:
+        key = (namespace, name)
+        if key not in self._types:
+            found: type | None = None
+            # As pyVmomi looks a type up: ``ArrayOfManagedObjectReference`` is its
+            # ``ArrayOfManagedObject``, a type of another namespace is guessed from its name.
+            names = [name[: -len("Reference")]] if name.endswith("ManagedObjectReference") else []
+            for lookup in (
+                lambda: GetWsdlType(namespace, name),
+                *(lambda n=n: GetWsdlType(XMLNS_VMODL_BASE, n) for n in names),
+                lambda: GuessWsdlType(name),
+            ):
+                try:
+                    found = lookup()
+                    break
+                except KeyError:
+                    continue
+            self._types[key] = found
+        return self._types[key]
+
+    def _shape(self, cls: type) -> _Shape:
+        shape = self._shapes.get(cls)
+        if shape is None:
+            shape = self._shapes[cls] = _shape_of(cls)
+        return shape
+
+
+def _boolean(text: str) -> bool:
+    lowered = text.lower()
+    if lowered in ("1", "true"):
+        return True
+    if lowered in ("0", "false"):
+        return False
+    raise ValueError(f"not a boolean: {text!r}")
+
+
+def _datetime(text: str) -> datetime:
+    parsed = Iso8601.ParseISO8601(text)
+    if parsed is None:
+        raise ValueError(f"not a date and time: {text!r}")
+    return parsed  # type: ignore[no-any-return]
+
+
+_TEXT: Final[Mapping[type, Callable[[str], object]]] = {
+    str: str,
+    bool: _boolean,
+    int: int,
+    long: long,
+    short: short,
+    byte: byte,
+    float: float,
+    double: double,
+    datetime: _datetime,
+}
+"""Scalar types decoded from an element's text, as pyVmomi decodes them."""
+
+
+def _shape_of(cls: Any) -> _Shape:
+    """The fields of a data object class and the values pyVmomi gives those not sent."""
+    fields: dict[str, _Field] = {}
+    defaults: dict[str, object] = {}
+    lists: list[tuple[str, type]] = []
+    for info in cls._GetPropertyList():
+        is_list = issubclass(info.type, list)
+        item = info.type.Item if is_list else info.type
+        fields[info.name] = _Field(info.name, info.type, is_list, _TEXT.get(item))
+        if is_list:
+            lists.append((info.name, info.type))
+        else:
+            defaults[info.name] = _unset(info)
+    return _Shape(fields, defaults, tuple(lists))
+
+
+def _unset(info: Any) -> object:
+    """What pyVmomi's constructor sets a field to (``DataObject.__init__``)."""
+    kind = info.type
+    if info.flags & F_OPTIONAL:
+        return None
+    if kind is bool:
+        return False
+    if issubclass(kind, Enum):
+        return None
+    if issubclass(kind, str):
+        return ""
+    if issubclass(kind, int | float):
+        return kind(0)
+    return None
+
+
+def _returnval_children(stream: BufferedIOBase, tags: tuple[str, ...]) -> Iterator[etree._Element]:
+    """The children of an answer's ``returnval`` with one of ``tags``, each dropped once
+    the caller is done with it (at most one in memory)."""
+    for _, element in etree.iterparse(stream, events=("end",), tag=tags, huge_tree=True):
+        parent = element.getparent()
+        if parent is None or parent.tag != _RETURNVAL:
+            continue
+        yield element
+        element.clear()
+        while element.getprevious() is not None:
+            del parent[0]
