@@ -53,7 +53,7 @@ from iroa.connectors.vcenter.mapping import (
     map_network,
     map_portgroup,
 )
-from iroa.connectors.vcenter.properties import CUSTOM_FIELDS_PATHS, paths_for
+from iroa.connectors.vcenter.properties import CUSTOM_FIELDS_PATHS, KEPT, paths_for
 from iroa.connectors.vcenter.retrieval import (
     list_objects,
     moref_id,
@@ -369,6 +369,7 @@ class Collection:
                 paths,
                 self.batch_size,
                 decoder=self.session.decoder,
+                kept=KEPT.get(type_name(vim_type)),
             )
             try:
                 for batch in batches:

@@ -82,7 +82,7 @@ class DecodeError(ValueError):
 @dataclass(frozen=True, slots=True)
 class _Field:
     name: str
-    type: type
+    type: Any
     is_list: bool
     text: Callable[[str], object] | None
     """How to decode the field from its text alone: for a field of a scalar type, which a
@@ -108,6 +108,7 @@ class LeanDecoder:
         self._refs: dict[str, type] = {}
         self._decoders: dict[type, _Decode] = {}
         self._by_qualified: dict[str, type | None] = {}
+        self._kept_tags: dict[int, tuple[Kept, tuple[str, ...]]] = {}
 
     def retrieve(
         self, collector: object, method: str, args: Sequence[object], kept: Kept
@@ -161,6 +162,27 @@ class LeanDecoder:
             raise DecodeError(f"an update set: {exc}") from exc
         return None
 
+    def field(self, element: etree._Element, cls: Any, name: str) -> Any:
+        """One field of the data object of class ``cls`` that ``element`` holds, as pyVmomi
+        would have it: the value sent, else the value pyVmomi gives a field not sent; None
+        if ``cls`` has no such field. No object is built for it."""
+        shape = self._shape(cls)
+        info = shape.fields.get(name)
+        if info is None:
+            return None
+        child = element.find(f"{_NS}{name}")
+        if child is None:
+            return info.type() if info.is_list else shape.defaults[name]
+        if info.text is not None:
+            return info.text(child.text or "")
+        return self.value(child, info.type)
+
+    def class_of(self, element: etree._Element, declared: type) -> Any:
+        """The class of the value ``element`` holds: its ``xsi:type``, else ``declared``."""
+        qualified = element.get(_XSI_TYPE)
+        found = self._qualified(qualified, element) if qualified else None
+        return found if found is not None else declared
+
     def _object(self, element: etree._Element, kept: Kept) -> tuple[ManagedObject, Props] | None:
         obj: ManagedObject | None = None
         props: Props = {}
@@ -172,8 +194,11 @@ class LeanDecoder:
                 name = child.findtext(f"{_NS}name")
                 val = child.find(f"{_NS}val")
                 if name is not None and val is not None:
+                    spec = kept.get(name)
                     try:
-                        props[name] = self.value(val, object, kept.get(name))
+                        props[name] = (
+                            spec(self, val) if callable(spec) else self.value(val, object, spec)
+                        )
                     except (ValueError, TypeError) as exc:
                         raise DecodeError(f"{name} of {obj!r}: {exc}") from exc
             elif tag == f"{_NS}missingSet" and self._is_not_found(child):
@@ -234,7 +259,9 @@ class LeanDecoder:
         for name, list_type in shape.lists:
             values[name] = list_type()
         fields = shape.fields
-        for child in element:
+        # lxml picks the kept fields out in C: the others are never looked at.
+        children = element.iterchildren(*self._tags(kept)) if kept is not None else element
+        for child in children:
             tag = child.tag
             if not isinstance(tag, str) or not tag.startswith(_NS):
                 continue  # a comment, or an element of another namespace
@@ -242,8 +269,6 @@ class LeanDecoder:
             field = fields.get(name)
             if field is None:
                 continue  # a field of a newer API than pyVmomi's
-            if kept is not None and name not in kept:
-                continue  # a field IROA does not read
             if field.text is not None:
                 value = field.text(child.text or "")
             else:
@@ -258,6 +283,14 @@ class LeanDecoder:
                 fault.msg = obj.localizedMessage
             return fault
         return obj
+
+    def _tags(self, kept: Kept) -> tuple[str, ...]:
+        """The qualified tags of the fields ``kept`` names (``kept`` is held with them, so
+        its id is not reused while cached)."""
+        found = self._kept_tags.get(id(kept))
+        if found is None:
+            found = self._kept_tags[id(kept)] = (kept, tuple(f"{_NS}{name}" for name in kept))
+        return found[1]
 
     def _ref(self, element: etree._Element) -> ManagedObject:
         type_name = element.get("type") or "ManagedObject"

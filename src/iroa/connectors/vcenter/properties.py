@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
+from iroa.connectors.vcenter.devices import read_devices
+
 _TREE_PATHS = ("name", "parent")
 
 
@@ -96,7 +98,7 @@ def _fields(*names: str, **nested: Mapping[str, object]) -> dict[str, object]:
 _SNAPSHOT_TREE = _fields("snapshot", "name", "description", "createTime", "state")
 _SNAPSHOT_TREE["childSnapshotList"] = _SNAPSHOT_TREE
 
-KEPT: Final[Mapping[str, Mapping[str, Mapping[str, object]]]] = {
+KEPT: Final[Mapping[str, Mapping[str, object]]] = {
     "ClusterComputeResource": {
         "configurationEx": _fields(
             dasConfig=_fields("enabled"), drsConfig=_fields("enabled", "defaultVmBehavior")
@@ -106,30 +108,14 @@ KEPT: Final[Mapping[str, Mapping[str, Mapping[str, object]]]] = {
         "config.network.portgroup": _fields(spec=_fields("name", "vlanId", "vswitchName")),
     },
     "VirtualMachine": {
-        "config.hardware.device": _fields(
-            "key",
-            "capacityInBytes",
-            "capacityInKB",
-            "controllerKey",
-            "macAddress",
-            deviceInfo=_fields("label"),
-            connectable=_fields("connected"),
-            backing=_fields(
-                "fileName",
-                "datastore",
-                "thinProvisioned",
-                "diskMode",
-                "network",
-                "deviceName",
-                port=_fields("portgroupKey"),
-            ),
-        ),
+        "config.hardware.device": read_devices,
         "guest.net": _fields("deviceConfigId", "macAddress", "ipAddress"),
         "snapshot": _fields("currentSnapshot", rootSnapshotList=_SNAPSHOT_TREE),
     },
 }
 """Of the large values among :data:`PROPERTIES`, the fields the mapping reads, nested (None:
-the whole value): the lean decoder builds nothing else. A property not listed is built whole."""
+the whole value): the lean decoder builds nothing else. A property not listed is built whole;
+a VM's devices are read straight into :class:`~iroa.connectors.vcenter.devices.DeviceFacts`."""
 
 
 CUSTOM_FIELDS_PATHS: Final = ("field",)

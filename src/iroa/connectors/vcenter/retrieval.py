@@ -15,8 +15,7 @@ from typing import Protocol
 from pyVmomi import vim, vmodl
 from pyVmomi.VmomiSupport import ManagedObject
 
-from iroa.connectors.vcenter.decoder import LeanDecoder
-from iroa.connectors.vcenter.properties import KEPT
+from iroa.connectors.vcenter.decoder import Kept, LeanDecoder
 
 PC = vmodl.query.PropertyCollector
 _NotFound = vmodl.fault.ManagedObjectNotFound
@@ -46,15 +45,16 @@ def retrieve_pages(
     spec: PC.FilterSpec,
     page_size: int,
     decoder: LeanDecoder | None = None,
+    kept: Kept | None = None,
 ) -> Iterator[Batch]:
     """Yield the result of ``spec`` page by page, following continuation tokens to the end;
-    objects deleted meanwhile are left out. With a ``decoder``, answers are decoded by it
-    (the fields :data:`~iroa.connectors.vcenter.properties.KEPT` names), not by pyVmomi."""
-    kept = {path: KEPT.get(type_name(spec_type), {}).get(path) for spec_type, path in _paths(spec)}
+    objects deleted meanwhile are left out. With a ``decoder``, answers are decoded by it,
+    not by pyVmomi, each property to the fields ``kept`` names for it (see
+    :data:`~iroa.connectors.vcenter.properties.KEPT`)."""
 
     def read(method: str, *args: object) -> tuple[Batch, str | None]:
         if decoder is not None:
-            return decoder.retrieve(collector, method, args, kept)
+            return decoder.retrieve(collector, method, args, kept or {})
         result = getattr(collector, method)(*args)
         if result is None:
             return [], None
@@ -77,12 +77,6 @@ def retrieve_pages(
         # A consumer that stops early must not leave a result set open on the server.
         if token:
             collector.CancelRetrievePropertiesEx(token)
-
-
-def _paths(spec: PC.FilterSpec) -> Iterator[tuple[type, str]]:
-    for prop_spec in spec.propSet:
-        for path in prop_spec.pathSet or ():
-            yield prop_spec.type, path
 
 
 def list_objects(content: vim.ServiceInstanceContent, vim_type: type) -> list[ManagedObject]:
@@ -115,6 +109,7 @@ def retrieve_batches(
     *,
     prefetch: bool = True,
     decoder: LeanDecoder | None = None,
+    kept: Kept | None = None,
 ) -> Iterator[Batch]:
     """Yield ``(object, {path: value})`` for ``objects``, ``batch_size`` objects per request.
 
@@ -136,7 +131,7 @@ def retrieve_batches(
     ]
 
     def fetch(spec: PC.FilterSpec) -> Batch:
-        pages = retrieve_pages(collector, spec, batch_size, decoder)
+        pages = retrieve_pages(collector, spec, batch_size, decoder, kept)
         return [item for page in pages for item in page]
 
     if not prefetch or len(specs) < 2:

@@ -16,6 +16,7 @@ from iroa.connectors.base import (
     VmSnapshotRecord,
 )
 from iroa.connectors.values import normalize_mac, sorted_ips
+from iroa.connectors.vcenter.devices import Devices, NicFacts, facts_of
 from iroa.connectors.vcenter.index import InventoryIndex
 from iroa.connectors.vcenter.mapping import (
     as_bool,
@@ -29,12 +30,6 @@ from iroa.connectors.vcenter.retrieval import Props, moref_id
 
 _KIB = 1024
 # Resolved once: every attribute lookup on pyVmomi's lazy type modules costs a locked search.
-_VirtualDevice = vim.vm.device.VirtualDevice
-_VirtualDisk = vim.vm.device.VirtualDisk
-_FileBacking = vim.vm.device.VirtualDevice.FileBackingInfo
-_EthernetCard = vim.vm.device.VirtualEthernetCard
-_NetworkBacking = vim.vm.device.VirtualEthernetCard.NetworkBackingInfo
-_PortBacking = vim.vm.device.VirtualEthernetCard.DistributedVirtualPortBackingInfo
 _GuestNic = vim.vm.GuestInfo.NicInfo
 _SnapshotInfo = vim.vm.SnapshotInfo
 _SnapshotTree = vim.vm.SnapshotTree
@@ -55,7 +50,7 @@ class VmRecords:
 
 def map_vm(object_id: str, props: Props, index: InventoryIndex) -> VmRecords:
     """All records of one VM or template."""
-    devices = _as_list(props.get("config.hardware.device"))
+    devices = facts_of(props.get("config.hardware.device"))
     guest_nics = [nic for nic in _as_list(props.get("guest.net")) if isinstance(nic, _GuestNic)]
     return VmRecords(
         vm=map_vm_record(object_id, props, index),
@@ -120,34 +115,31 @@ def map_vm_record(object_id: str, props: Props, index: InventoryIndex) -> VmReco
     )
 
 
-def map_disks(vm_id: str, devices: list[object]) -> list[VmDiskRecord]:
+def map_disks(vm_id: str, devices: Devices) -> list[VmDiskRecord]:
     """The virtual disks among a VM's devices, with their controller's label."""
     labels = {
-        key: _label(device)
-        for device in devices
-        if isinstance(device, _VirtualDevice) and (key := as_int(device.key)) is not None
+        key: as_str(label)
+        for raw, label in devices.labels.items()
+        if (key := as_int(raw)) is not None
     }
     disks: list[VmDiskRecord] = []
-    for device in devices:
-        if not isinstance(device, _VirtualDisk) or as_int(device.key) is None:
+    for device in devices.disks:
+        if as_int(device.key) is None:
             continue
-        backing = device.backing
-        file_backing = backing if isinstance(backing, _FileBacking) else None
-        capacity = as_int(device.capacityInBytes)
-        if capacity is None and (kib := as_int(device.capacityInKB)) is not None:
+        capacity = as_int(device.capacity_in_bytes)
+        if capacity is None and (kib := as_int(device.capacity_in_kb)) is not None:
             capacity = kib * _KIB
-        controller_key = as_int(device.controllerKey)
+        controller_key = as_int(device.controller_key)
         disks.append(
             VmDiskRecord(
                 external_id=f"{vm_id}:{device.key}",
                 vm_external_id=vm_id,
-                label=_label(device) or f"disk {device.key}",
-                datastore_external_id=moref_id(file_backing.datastore) if file_backing else None,
+                label=as_str(device.label) or f"disk {device.key}",
+                datastore_external_id=device.datastore if device.file_backed else None,
                 capacity_bytes=capacity,
-                file_path=as_str(file_backing.fileName) if file_backing else None,
-                # Not every backing type has these (RDMs have no thin flag).
-                thin_provisioned=as_bool(getattr(backing, "thinProvisioned", None)),
-                disk_mode=as_str(getattr(backing, "diskMode", None)),
+                file_path=as_str(device.file_name) if device.file_backed else None,
+                thin_provisioned=as_bool(device.thin_provisioned),
+                disk_mode=as_str(device.disk_mode),
                 controller=labels.get(controller_key) if controller_key is not None else None,
             )
         )
@@ -156,46 +148,43 @@ def map_disks(vm_id: str, devices: list[object]) -> list[VmDiskRecord]:
 
 def map_nics(
     vm_id: str,
-    devices: list[object],
+    devices: Devices,
     guest_nics: list[_GuestNic],
     index: InventoryIndex,
 ) -> list[VmNicRecord]:
     """The network adapters among a VM's devices, with the guest's IPs of each."""
     nics: list[VmNicRecord] = []
-    for device in devices:
-        if not isinstance(device, _EthernetCard) or as_int(device.key) is None:
+    for device in devices.nics:
+        if as_int(device.key) is None:
             continue
-        mac = normalize_mac(device.macAddress)
-        network_id, backing_name = _nic_network(device.backing, index)
-        connectable = device.connectable
+        mac = normalize_mac(device.mac_address)
+        network_id, backing_name = _nic_network(device, index)
         nics.append(
             VmNicRecord(
                 external_id=f"{vm_id}:{device.key}",
                 vm_external_id=vm_id,
-                label=_label(device) or f"network adapter {device.key}",
+                label=as_str(device.label) or f"network adapter {device.key}",
                 network_external_id=network_id,
                 network_name=(index.network_names.get(network_id) if network_id else None)
                 or backing_name,
                 mac_address=mac,
-                adapter_type=_adapter_type(device),
-                connected=as_bool(connectable.connected) if connectable else None,
+                adapter_type=_adapter_type(device.class_name),
+                connected=as_bool(device.connected),
                 ip_addresses=sorted_ips(_guest_ips_of(device.key, mac, guest_nics)),
             )
         )
     return nics
 
 
-def _nic_network(backing: object, index: InventoryIndex) -> tuple[str | None, str | None]:
+def _nic_network(device: NicFacts, index: InventoryIndex) -> tuple[str | None, str | None]:
     """The network id a NIC is attached to, and the name its backing states."""
-    if isinstance(backing, _NetworkBacking):
-        return moref_id(backing.network), as_str(backing.deviceName)
-    if isinstance(backing, _PortBacking):
-        key = as_str(backing.port.portgroupKey) if backing.port else None
+    if device.port_backed:
+        key = as_str(device.portgroup_key)
         return (index.portgroup_ids_by_key.get(key) if key else None), None
-    return None, None
+    return device.network, as_str(device.device_name)
 
 
-def _guest_ips_of(device_key: int, mac: str | None, guest_nics: list[_GuestNic]) -> list[object]:
+def _guest_ips_of(device_key: object, mac: str | None, guest_nics: list[_GuestNic]) -> list[object]:
     """IPs the guest reports for one adapter: matched by device key, else by MAC."""
     ips: list[object] = []
     for nic in guest_nics:
@@ -209,15 +198,10 @@ def _guest_ips_of(device_key: int, mac: str | None, guest_nics: list[_GuestNic])
     return ips
 
 
-def _adapter_type(device: object) -> str:
+def _adapter_type(class_name: str) -> str:
     """``vim.vm.device.VirtualVmxnet3`` -> ``vmxnet3``; SR-IOV cards -> ``sriov``."""
-    name = type(device).__name__.rsplit(".", 1)[-1]
+    name = class_name.rsplit(".", 1)[-1]
     return name.removeprefix("Virtual").lower().removesuffix("ethernetcard")
-
-
-def _label(device: object) -> str | None:
-    info = device.deviceInfo if isinstance(device, _VirtualDevice) else None
-    return as_str(info.label) if info is not None else None
 
 
 def flatten_snapshots(vm_id: str, info: object) -> list[VmSnapshotRecord]:
