@@ -62,6 +62,11 @@ _NS: Final = f"{{{VIM25}}}"
 _OBJECTS: Final = f"{_NS}objects"
 _TOKEN: Final = f"{_NS}token"
 _RETURNVAL: Final = f"{_NS}returnval"
+_PROP_SET: Final = f"{_NS}propSet"
+_NAME: Final = f"{_NS}name"
+_VAL: Final = f"{_NS}val"
+_OBJ: Final = f"{_NS}obj"
+_MISSING_SET: Final = f"{_NS}missingSet"
 _NS_LENGTH: Final = len(_NS)
 _DYNAMIC: Final = (ManagedMethod, PropertyPath, type)
 _UNKNOWN: Final = object()
@@ -82,6 +87,7 @@ class DecodeError(ValueError):
 @dataclass(frozen=True, slots=True)
 class _Field:
     name: str
+    tag: str
     type: Any
     is_list: bool
     text: Callable[[str], object] | None
@@ -170,7 +176,7 @@ class LeanDecoder:
         info = shape.fields.get(name)
         if info is None:
             return None
-        child = element.find(f"{_NS}{name}")
+        child = next(element.iterchildren(info.tag), None)
         if child is None:
             return info.type() if info.is_list else shape.defaults[name]
         if info.text is not None:
@@ -188,11 +194,15 @@ class LeanDecoder:
         props: Props = {}
         for child in element:
             tag = child.tag
-            if tag == f"{_NS}obj":
+            if tag == _OBJ:
                 obj = self._ref(child)
-            elif tag == f"{_NS}propSet":
-                name = child.findtext(f"{_NS}name")
-                val = child.find(f"{_NS}val")
+            elif tag == _PROP_SET:
+                # <name> then <val>, as every server sends them (lxml's find() costs more).
+                val: etree._Element | None
+                if len(child) == 2 and child[0].tag == _NAME and child[1].tag == _VAL:
+                    name, val = child[0].text, child[1]
+                else:
+                    name, val = child.findtext(_NAME), child.find(_VAL)
                 if name is not None and val is not None:
                     spec = kept.get(name)
                     try:
@@ -201,7 +211,7 @@ class LeanDecoder:
                         )
                     except (ValueError, TypeError) as exc:
                         raise DecodeError(f"{name} of {obj!r}: {exc}") from exc
-            elif tag == f"{_NS}missingSet" and self._is_not_found(child):
+            elif tag == _MISSING_SET and self._is_not_found(child):
                 return None
         return None if obj is None else (obj, props)
 
@@ -383,7 +393,9 @@ def _shape_of(cls: Any) -> _Shape:
     for info in cls._GetPropertyList():
         is_list = issubclass(info.type, list)
         item = info.type.Item if is_list else info.type
-        fields[info.name] = _Field(info.name, info.type, is_list, _TEXT.get(item))
+        fields[info.name] = _Field(
+            info.name, f"{_NS}{info.name}", info.type, is_list, _TEXT.get(item)
+        )
         if is_list:
             lists.append((info.name, info.type))
         else:

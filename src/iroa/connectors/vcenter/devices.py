@@ -143,10 +143,10 @@ def read_devices(decoder: LeanDecoder, array: etree._Element) -> Devices:
         if not issubclass(cls, _VirtualDevice):
             continue
         key = field(element, cls, "key")
-        info = element.find(_DEVICE_INFO)
+        info = next(element.iterchildren(_DEVICE_INFO), None)
         label = field(info, _Description, "label") if info is not None else None
         found.labels[key] = label
-        backing: Any = element.find(_BACKING)
+        backing: Any = next(element.iterchildren(_BACKING), None)
         backing_class = decoder.class_of(backing, _Backing) if backing is not None else None
         if issubclass(cls, _VirtualDisk):
             file_backed = backing_class is not None and issubclass(backing_class, _FileBacking)
@@ -165,12 +165,12 @@ def read_devices(decoder: LeanDecoder, array: etree._Element) -> Devices:
                 )
             )
         elif issubclass(cls, _EthernetCard):
-            connectable: Any = element.find(_CONNECTABLE)
+            connectable: Any = next(element.iterchildren(_CONNECTABLE), None)
             port_backed = backing_class is not None and issubclass(backing_class, _PortBacking)
             network_backed = backing_class is not None and issubclass(
                 backing_class, _NetworkBacking
             )
-            port: Any = backing.find(_PORT) if port_backed else None
+            port: Any = next(backing.iterchildren(_PORT), None) if port_backed else None
             found.nics.append(
                 NicFacts(
                     key,
