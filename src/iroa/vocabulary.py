@@ -37,6 +37,10 @@ class Transport(StrEnum):
     BASIC = "basic"
 
 
+DEFAULT_TRANSPORT = Transport.NTLM
+"""The transport of a Hyper-V integration that names none."""
+
+
 class Role(StrEnum):
     """What a user may do; each role may also do everything the roles before it may."""
 

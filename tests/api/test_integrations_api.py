@@ -9,6 +9,7 @@ from sqlalchemy import select
 from iroa.crypto import SecretBox
 from iroa.integrations.models import Integration
 from tests.api.fixtures import Api
+from tests.peers.echoing import echoing_server
 
 VCENTER = {
     "kind": "vcenter",
@@ -49,9 +50,9 @@ def test_create_read_update_delete(api: Api) -> None:
     assert api.client.get(url, headers=api.headers("viewer")).json() == listed["items"][0]
 
     # An update without a password keeps the stored one.
-    response = api.client.patch(url, json={"url": "https://vc2.example.com"}, headers=admin)
+    response = api.client.patch(url, json={"username": "reader"}, headers=admin)
     assert response.status_code == 200
-    assert response.json()["url"] == "https://vc2.example.com"
+    assert response.json()["username"] == "reader"
     assert response.json()["has_secret"] is True
     assert stored_secret(api, created["id"]) == "first-secret"
 
@@ -61,10 +62,7 @@ def test_create_read_update_delete(api: Api) -> None:
     assert "second-secret" not in response.text
     assert stored_secret(api, created["id"]) == "second-secret"
 
-    response = api.client.patch(
-        url, json={"insecure": True, "interval_seconds": 600}, headers=admin
-    )
-    assert response.json()["insecure"] is True
+    response = api.client.patch(url, json={"interval_seconds": 600}, headers=admin)
     assert response.json()["interval_seconds"] == 600
     assert stored_secret(api, created["id"]) == "second-secret"
 
@@ -220,3 +218,142 @@ def test_a_kind_without_a_change_feed_cannot_be_watched(api: Api) -> None:
     del body["watch"]
     created = api.client.post("/api/v1/integrations", json=body, headers=api.headers("admin"))
     assert created.status_code == 201 and created.json()["watch"] is False
+
+
+CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
+MOVES: list[dict[str, Any]] = [
+    {"url": "https://collector.attacker.example"},
+    {"url": "http://vcenter.example.com"},
+    {"url": "https://vcenter.example.com:8443"},
+    {"url": "https://vcenter.example.com/elsewhere"},
+    {"insecure": True},
+    {"ca_file": CA_BUNDLE},
+]
+"""Changes that would send the stored password somewhere it was not entered for."""
+
+
+def test_a_stored_secret_goes_only_where_it_was_entered_for(api: Api) -> None:
+    created = create(api)
+    admin = api.headers("admin")
+    url = f"/api/v1/integrations/{created['id']}"
+    for change in MOVES:
+        response = api.client.patch(url, json=change, headers=admin)
+        assert response.status_code == 422, (change, response.text)
+        detail = response.json()["detail"]
+        assert "needs the password again" in detail and "\n" not in detail, detail
+    response = api.client.patch(
+        url, json={"url": "https://x.example", "insecure": True}, headers=admin
+    )
+    assert response.json()["detail"] == (
+        "changing the URL and the insecure setting needs the password again: "
+        "a stored password is only sent where it was entered for"
+    )
+    assert api.client.get(url, headers=admin).json()["url"] == VCENTER["url"]
+    updates = api.client.get(
+        "/api/v1/audit", params={"action": "integration.update"}, headers=admin
+    ).json()["items"]
+    assert updates == []
+
+    # Spelling the same place differently moves nothing; other fields never do.
+    same = {"url": "https://VCENTER.example.com/", "name": "vc-renamed", "username": "reader"}
+    assert api.client.patch(url, json=same, headers=admin).status_code == 200
+    # With the password given again, it may go anywhere.
+    moved = {"url": "https://vc2.example.com:8443", "ca_file": CA_BUNDLE, "password": "again"}
+    response = api.client.patch(url, json=moved, headers=admin)
+    assert response.status_code == 200, response.text
+    assert response.json()["url"] == "https://vc2.example.com:8443"
+    assert stored_secret(api, created["id"]) == "again"
+
+
+def test_a_token_and_a_winrm_transport_are_held_to_the_same_rule(api: Api) -> None:
+    admin = api.headers("admin")
+    prometheus = create(
+        api, kind="prometheus", name="prom", url="https://prom.example.com", token=True
+    )
+    response = api.client.patch(
+        f"/api/v1/integrations/{prometheus['id']}",
+        json={"url": "https://prom.example.com/other"},
+        headers=admin,
+    )
+    assert response.status_code == 422
+    assert "changing the URL needs the token again" in response.json()["detail"]
+
+    hyperv = create(api, kind="hyperv", name="hv", url="https://hv.example.com")
+    hv_url = f"/api/v1/integrations/{hyperv['id']}"
+    response = api.client.patch(hv_url, json={"transport": "basic"}, headers=admin)
+    assert response.status_code == 422
+    assert "changing the WinRM transport needs the password again" in response.json()["detail"]
+    # ntlm is what an integration without a transport uses already.
+    assert api.client.patch(hv_url, json={"transport": "ntlm"}, headers=admin).status_code == 200
+
+
+def test_an_integration_without_a_secret_moves_freely(api: Api) -> None:
+    created = create(api, password=None)
+    response = api.client.patch(
+        f"/api/v1/integrations/{created['id']}",
+        json={"url": "https://vc2.example.com", "insecure": True},
+        headers=api.headers("admin"),
+    )
+    assert response.status_code == 200, response.text
+
+
+URL_SECRET = "url-s3cret-42"
+
+
+def test_credentials_in_a_url_are_refused_for_every_kind_and_never_repeated(api: Api) -> None:
+    admin = api.headers("admin")
+    for kind in ("vcenter", "hyperv", "prometheus", "zabbix"):
+        for url in (
+            f"https://reader:{URL_SECRET}@{kind}.example.com",
+            f"https://{URL_SECRET}@{kind}.example.com",
+        ):
+            body = {**VCENTER, "kind": kind, "name": kind, "url": url}
+            response = api.client.post("/api/v1/integrations", json=body, headers=admin)
+            assert response.status_code == 422, (kind, response.text)
+            assert response.json()["detail"] == (
+                "invalid URL: put credentials in username and password, not in the URL"
+            )
+    for url in (f"ftp://reader:{URL_SECRET}@x.example", f"https://r:{URL_SECRET}@x:99999"):
+        response = api.client.post(
+            "/api/v1/integrations", json={**VCENTER, "url": url}, headers=admin
+        )
+        assert response.status_code == 422 and "invalid URL" in response.text
+        assert URL_SECRET not in response.text
+    created = create(api)
+    response = api.client.patch(
+        f"/api/v1/integrations/{created['id']}",
+        json={"url": f"https://reader:{URL_SECRET}@vcenter.example.com", "password": "x"},
+        headers=admin,
+    )
+    assert response.status_code == 422 and URL_SECRET not in response.text
+
+
+def test_a_url_stored_with_credentials_is_never_shown_with_them(api: Api) -> None:
+    """Rows stored before such URLs were refused: reads, audit entries and the fix omit them."""
+    created = create(api)
+    with api.db.write_session() as session:
+        row = session.get_one(Integration, created["id"])
+        row.url = f"https://reader:{URL_SECRET}@vcenter.example.com"
+    admin = api.headers("admin")
+    url = f"/api/v1/integrations/{created['id']}"
+    assert api.client.get(url, headers=admin).json()["url"] == VCENTER["url"]
+    assert URL_SECRET not in api.client.get("/api/v1/integrations", headers=admin).text
+    refused = api.client.patch(url, json={"interval_seconds": 600}, headers=admin)
+    assert refused.status_code == 422 and URL_SECRET not in refused.text
+    # The host stays the same: dropping the credentials needs no password.
+    fixed = api.client.patch(url, json={"url": VCENTER["url"]}, headers=admin)
+    assert fixed.status_code == 200, fixed.text
+    audit = api.client.get("/api/v1/audit", headers=admin).text
+    assert "integration.update" in audit and URL_SECRET not in audit
+
+
+def test_a_connection_test_never_returns_the_secret_the_server_repeats(api: Api) -> None:
+    with echoing_server() as server:
+        for kind in ("prometheus", "zabbix"):
+            created = create(api, kind=kind, name=kind, url=server, password=URL_SECRET)
+            response = api.client.post(
+                f"/api/v1/integrations/{created['id']}/test", headers=api.headers("operator")
+            )
+            assert response.json()["ok"] is False
+            assert "***" in response.json()["error"], response.text
+            assert URL_SECRET not in response.text

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import io
 import re
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -17,41 +14,16 @@ import pytest
 
 from iroa.auth.service import UserError, authenticate_password
 from iroa.auth.tokens import authenticate_token
-from iroa.cli.main import ensure_first_admin, main
+from iroa.cli.main import ensure_first_admin
 from iroa.config import Settings
 from iroa.db.engine import Database
+from tests.cli.conftest import Result
 from tests.cli.test_cli import Iroa
 
 
 @pytest.fixture
 def iroa_sqlite(tmp_path: Path) -> Iroa:
     return Iroa(tmp_path / "data", f"sqlite:///{tmp_path / 'data' / 'iroa.db'}")
-
-
-@dataclass
-class Result:
-    code: int
-    stdout: str
-    stderr: str
-
-
-@pytest.fixture
-def run_iroa(
-    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> Callable[..., Result]:
-    """Run ``iroa`` in this process (as its entry point does), on the test database."""
-    monkeypatch.setenv("IROA_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("IROA_DATABASE_URL", db_url)
-
-    def run(*args: str, stdin: str = "") -> Result:
-        monkeypatch.setattr(sys, "argv", ["iroa", *args])
-        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
-        with pytest.raises(SystemExit) as exited:
-            main()
-        out = capsys.readouterr()
-        return Result(int(exited.value.code or 0), out.out, out.err)
-
-    return run
 
 
 def test_user_add_and_token_create(run_iroa: Callable[..., Result], db: Database) -> None:

@@ -316,3 +316,51 @@ def test_admin_turns_watching_off_and_on_for_a_vcenter_only(web: Web) -> None:
     assert service.is_watched(service.get_integration_by_id(web.db, vc(web)))
     assert web.ids is not None
     assert 'id="watch"' not in web.client.get(f"/integrations/{web.ids.hyperv_id}/edit").text
+
+
+def test_moving_a_stored_password_asks_for_it_again_and_saves_nothing(web: Web) -> None:
+    csrf = log_in(web.client, "admin")
+    path = f"/integrations/{vc(web)}/edit"
+    base = {"csrf_token": csrf, "name": "vc1", "url": "https://vc1.example", "enabled": "on"}
+    assert web.client.post(path, data={**base, "password": "s3cret-pw"}).status_code == 303
+    form = web.client.get(path).text
+    assert "a new URL, CA file, insecure setting or transport needs it again" in form
+
+    moved = web.client.post(path, data={**base, "url": "https://collector.example", "name": "x"})
+    assert moved.status_code == 422
+    assert (
+        "changing the URL needs the password again: "
+        "a stored password is only sent where it was entered for"
+    ) in moved.text
+    password = re.search(r'<input id="int-password"[^>]*>', moved.text)
+    assert password is not None
+    assert 'aria-invalid="true"' in password.group(0) and "autofocus" in password.group(0)
+    assert 'value="https://collector.example"' in moved.text
+    stored = service.get_integration_by_id(web.db, vc(web))
+    assert (stored.name, stored.url) == ("vc1", "https://vc1.example")
+    insecure = web.client.post(path, data={**base, "insecure": "on"})
+    assert insecure.status_code == 422 and "insecure setting needs the password" in insecure.text
+
+    again = {**base, "url": "https://collector.example", "password": "s3cret-pw"}
+    assert web.client.post(path, data=again).status_code == 303
+    assert service.get_integration_by_id(web.db, vc(web)).url == "https://collector.example"
+
+
+def test_a_url_with_credentials_is_refused_and_not_shown_back(web: Web) -> None:
+    csrf = log_in(web.client, "admin")
+    url = "https://reader:url-s3cret-42@vc9.example"
+    added = web.client.post(
+        "/integrations",
+        data={"csrf_token": csrf, "kind": "prometheus", "name": "p", "url": url},
+    )
+    assert added.status_code == 422
+    assert "put credentials in username and password, not in the URL" in added.text
+    assert "url-s3cret-42" not in added.text and 'value="https://vc9.example"' in added.text
+    edited = web.client.post(
+        f"/integrations/{vc(web)}/edit",
+        data={"csrf_token": csrf, "name": "vc1", "url": url, "enabled": "on"},
+    )
+    assert edited.status_code == 422
+    assert "put credentials in username and password" in edited.text
+    assert "url-s3cret-42" not in edited.text
+    assert service.get_integration_by_id(web.db, vc(web)).url == "https://vc1.example"

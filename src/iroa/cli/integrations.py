@@ -1,4 +1,4 @@
-"""``iroa integration …``: add, list, test and remove integrations."""
+"""``iroa integration …``: add, list, update, test and remove integrations."""
 
 from __future__ import annotations
 
@@ -13,12 +13,14 @@ from iroa.connectors.registry import check_connection
 from iroa.integrations.service import (
     IntegrationError,
     IntegrationInput,
+    IntegrationUpdate,
     add_integration,
     connection_options,
     get_integration,
     integration_as_dict,
     list_integrations,
     remove_integration,
+    update_integration,
 )
 from iroa.integrations.watchers import watchers_by_integration
 from iroa.vocabulary import IntegrationKind, Transport
@@ -99,15 +101,7 @@ def add(
 ) -> None:
     """Add an integration. The password or token is stored encrypted and never shown again."""
     context = get_context(ctx)
-    if password_stdin and token_stdin:
-        raise IntegrationError("--password-stdin and --token-stdin exclude each other")
-    password = None
-    if password_stdin or token_stdin:
-        line = sys.stdin.readline()
-        password = line.rstrip("\r\n")
-        if not password:
-            flag = "--token-stdin" if token_stdin else "--password-stdin"
-            raise IntegrationError(f"{flag} was given but standard input was empty")
+    password = read_secret(password_stdin, token_stdin)
     monitoring: dict[str, object] = {
         "preset": preset,
         "label": label,
@@ -145,6 +139,88 @@ def add(
         min_interval_s=context.settings.min_sync_interval_s,
     )
     console.print(f"added {integration.kind} integration {integration.name!r}")
+
+
+@app.command("update")
+def update(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Integration name")],
+    url: Annotated[str | None, typer.Option(help="A new URL")] = None,
+    username: Annotated[str | None, typer.Option(help="A new login name")] = None,
+    password_stdin: Annotated[
+        bool,
+        typer.Option(
+            "--password-stdin", help="Read a new password from the first line of standard input"
+        ),
+    ] = False,
+    token_stdin: Annotated[
+        bool,
+        typer.Option(
+            "--token-stdin", help="Prometheus/Zabbix: read a new API (bearer) token instead"
+        ),
+    ] = False,
+    ca_file: Annotated[str | None, typer.Option(help="PEM bundle of CAs to trust")] = None,
+    insecure: Annotated[
+        bool | None,
+        typer.Option("--insecure/--verify", help="Stop or start verifying the TLS certificate"),
+    ] = None,
+    transport: Annotated[Transport | None, typer.Option(help="WinRM auth transport")] = None,
+    interval: Annotated[
+        int | None, typer.Option(help="Auto-sync interval in seconds (0 = off)")
+    ] = None,
+    sync_timeout: Annotated[
+        int | None, typer.Option(help="Seconds a sync may spend connecting and collecting")
+    ] = None,
+    enabled: Annotated[
+        bool | None, typer.Option("--enable/--disable", help="Run automatic syncs or not")
+    ] = None,
+    watch: Annotated[
+        bool | None,
+        typer.Option("--watch/--no-watch", help="vCenter: keep it current from its change feed"),
+    ] = None,
+) -> None:
+    """Change an integration's settings; options left out stay as they are.
+
+    The stored password or token is kept unless a new one is given, and it goes
+    only where it was entered for: a new URL, CA file, --insecure/--verify or
+    transport needs it again (--password-stdin or --token-stdin).
+    """
+    context = get_context(ctx)
+    password = read_secret(password_stdin, token_stdin)
+    integration = get_integration(context.db, name)
+    update_integration(
+        context.db,
+        context.box,
+        integration.id,
+        IntegrationUpdate(
+            url=url,
+            username=username,
+            password=password,
+            ca_file=ca_file,
+            insecure=insecure,
+            transport=transport.value if transport else None,
+            interval_seconds=interval,
+            enabled=enabled,
+            sync_timeout_s=sync_timeout,
+            token=token_stdin if password is not None else None,
+            watch=watch,
+        ),
+        min_interval_s=context.settings.min_sync_interval_s,
+    )
+    console.print(f"updated {integration.kind} integration {integration.name!r}")
+
+
+def read_secret(password_stdin: bool, token_stdin: bool) -> str | None:
+    """The password or token on the first line of standard input, if a flag asks for it."""
+    if password_stdin and token_stdin:
+        raise IntegrationError("--password-stdin and --token-stdin exclude each other")
+    if not (password_stdin or token_stdin):
+        return None
+    secret = sys.stdin.readline().rstrip("\r\n")
+    if not secret:
+        flag = "--token-stdin" if token_stdin else "--password-stdin"
+        raise IntegrationError(f"{flag} was given but standard input was empty")
+    return secret
 
 
 @app.command("list")

@@ -36,6 +36,10 @@ class IntegrationNotFoundError(NotFoundError, IntegrationError):
     pass
 
 
+class SecretNeededError(IntegrationError):
+    """A change would send the stored secret somewhere else: it must be given again."""
+
+
 @dataclass(frozen=True, slots=True)
 class IntegrationInput:
     kind: str
@@ -71,16 +75,22 @@ def validate_input(
     name = data.name.strip()
     if not name or len(name) > 200 or any(ch.isspace() and ch != " " for ch in name):
         raise IntegrationError("the name must be 1-200 characters on one line")
+    # Messages here never echo the URL: a mistyped one may carry credentials.
+    expected = "invalid URL: expected http(s)://host[:port]"
     try:
         parts = urlsplit(data.url.strip())
-    except ValueError as exc:
-        raise IntegrationError(f"invalid URL {data.url!r}: {exc}") from exc
+    except ValueError:
+        raise IntegrationError(expected) from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise IntegrationError(f"invalid URL {data.url!r}: expected http(s)://host[:port]")
+        raise IntegrationError(expected)
+    if "@" in parts.netloc:
+        raise IntegrationError(
+            "invalid URL: put credentials in username and password, not in the URL"
+        )
     try:
         _ = parts.port
-    except ValueError as exc:
-        raise IntegrationError(f"invalid URL {data.url!r}: bad port") from exc
+    except ValueError:
+        raise IntegrationError("invalid URL: bad port") from None
     if data.ca_file and data.insecure:
         raise IntegrationError(
             "a CA file and insecure (no certificate verification) exclude each other: choose one"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -24,6 +25,7 @@ from iroa.integrations.inputs import (
     IntegrationInput,
     IntegrationNotFoundError,
     IntegrationUpdate,
+    SecretNeededError,
     validate_input,
 )
 from iroa.integrations.models import Integration, Watcher
@@ -31,6 +33,8 @@ from iroa.integrations.monitoring import (
     resolve_settings,
 )
 from iroa.integrations.watchers import watch_fields
+from iroa.redaction import without_userinfo
+from iroa.vocabulary import DEFAULT_TRANSPORT
 
 __all__ = [
     "MIN_INTERVAL_S",
@@ -38,6 +42,7 @@ __all__ = [
     "IntegrationInput",
     "IntegrationNotFoundError",
     "IntegrationUpdate",
+    "SecretNeededError",
     "add_integration",
     "connection_options",
     "delete_integration",
@@ -64,7 +69,7 @@ def integration_as_dict(integration: Integration, watcher: Watcher | None = None
         "id": integration.id,
         "kind": integration.kind,
         "name": integration.name,
-        "url": integration.url,
+        "url": without_userinfo(integration.url),
         "username": integration.username,
         "has_secret": integration.has_secret,
         "ca_file": options.get("ca_file"),
@@ -104,6 +109,29 @@ def _audit_view(integration: Integration) -> dict[str, Any]:
     for key in [key for key in view if key.startswith("watch_")]:
         view.pop(key)
     return view
+
+
+def _destination_changes(before: IntegrationInput, after: IntegrationInput) -> list[str]:
+    """What ``after`` changes of where, and how safely, a stored secret is sent."""
+    changed = []
+    if _receiver(before.url) != _receiver(after.url):
+        changed.append("the URL")
+    if before.ca_file != after.ca_file:
+        changed.append("the CA file")
+    if before.insecure != after.insecure:
+        changed.append("the insecure setting")
+    if (before.transport or DEFAULT_TRANSPORT) != (after.transport or DEFAULT_TRANSPORT):
+        changed.append("the WinRM transport")
+    return changed
+
+
+def _receiver(url: str) -> tuple[str, str | None, int | None, str, str]:
+    # Every part of the URL that can pick another receiver counts, the path too:
+    # a reverse proxy may send two paths of one host to different services, so
+    # only case and a trailing slash are ignored. A port left out is kept apart
+    # from a default one, as each kind has its own (Hyper-V's is 5985/5986).
+    parts = urlsplit(url.strip())
+    return (parts.scheme.lower(), parts.hostname, parts.port, parts.path.rstrip("/"), parts.query)
 
 
 def _options_of(data: IntegrationInput) -> dict[str, object]:
@@ -183,7 +211,10 @@ def update_integration(
 ) -> Integration:
     """Change an integration; without a new password the stored secret is kept.
 
-    A new interval, or enabling it again, reschedules its next automatic sync.
+    A stored secret goes only where it was entered for: changing the URL's
+    receiver, the CA file, insecure or the WinRM transport without giving the
+    secret again raises :class:`SecretNeededError` and changes nothing. A new
+    interval, or enabling it again, reschedules its next automatic sync.
     """
     try:
         with db.write_session() as session:
@@ -217,6 +248,14 @@ def update_integration(
             if changes.ca_file and "insecure" not in given:
                 given["insecure"] = False
             data = validate_input(replace(current, **given), min_interval_s)
+            moved = _destination_changes(current, data)
+            if moved and integration.has_secret and changes.password is None:
+                what = ", ".join(moved[:-1]) + " and " + moved[-1] if len(moved) > 1 else moved[0]
+                secret = "token" if current.token else "password"
+                raise SecretNeededError(
+                    f"changing {what} needs the {secret} again: "
+                    f"a stored {secret} is only sent where it was entered for"
+                )
             integration.name = data.name
             integration.url = data.url
             integration.username = data.username

@@ -22,6 +22,7 @@ from iroa.http.deps import DB, runtime_of
 from iroa.integrations import inputs, service
 from iroa.integrations.monitoring import PRESETS
 from iroa.integrations.watchers import watchers_by_integration
+from iroa.redaction import without_userinfo
 from iroa.sync.history import list_runs_page
 from iroa.vocabulary import RunStatus
 from iroa.web.render import message_page, render
@@ -87,6 +88,7 @@ def integrations_page(request: Request, user: PageUser, db: DB) -> Response:
 def add_integration(request: Request, user: PageAdmin, db: DB, form: PageForm) -> Response:
     """Check the connection with the given settings, then store the integration."""
     shown = {k: form.get(k, "") for k in INTEGRATION_FIELDS}
+    shown["url"] = without_userinfo(shown["url"])
     shown["insecure"] = "on" if form.get("insecure") else ""
     shown["token"] = "on" if form.get("token") else ""
     shown["watch"] = "on" if form.get("watch") else ""
@@ -256,6 +258,8 @@ def _edit_page(
     form: dict[str, Any],
     error: str | None = None,
     status: int = 200,
+    *,
+    ask_password: bool = False,
 ) -> Response:
     return render(
         request,
@@ -265,6 +269,7 @@ def _edit_page(
             "i": integration,
             "form": form,
             "error": error,
+            "ask_password": ask_password,
             "transports": inputs.TRANSPORTS,
             "watchable": integration["kind"] in WATCHABLE_KINDS,
             "min_interval": runtime_of(request).settings.min_sync_interval_s,
@@ -296,6 +301,7 @@ def edit_integration(
     if integration is None:
         return no_integration_page(request, user, integration_id)
     shown: dict[str, Any] = {k: form.get(k, "") for k in EDIT_FIELDS}
+    shown["url"] = without_userinfo(shown["url"])
     shown["insecure"] = bool(form.get("insecure"))
     shown["enabled"] = bool(form.get("enabled"))
     shown["token"] = bool(form.get("token"))
@@ -332,6 +338,8 @@ def edit_integration(
             user.principal.actor,
             min_interval_s=runtime_of(request).settings.min_sync_interval_s,
         )
+    except service.SecretNeededError as exc:
+        return _edit_page(request, user, integration, shown, str(exc), 422, ask_password=True)
     except service.IntegrationError as exc:
         return _edit_page(request, user, integration, shown, str(exc), 422)
     return RedirectResponse(f"/integrations/{integration_id}?notice=saved", status_code=303)

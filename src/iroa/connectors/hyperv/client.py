@@ -39,11 +39,11 @@ from iroa.connectors.base import (
     UntrustedCertificateError,
 )
 from iroa.connectors.values import Endpoint, parse_endpoint
-from iroa.vocabulary import Transport
+from iroa.redaction import clean_message
+from iroa.vocabulary import DEFAULT_TRANSPORT, Transport
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_TRANSPORT = "ntlm"
 TRANSPORTS = tuple(Transport)
 _DEFAULT_PORTS = {"https": 5986, "http": 5985}
 _WSMAN_PATH = "/wsman"
@@ -52,8 +52,6 @@ MAX_ENCODED_CHARS = 32_000
 _MAX_OPERATION_TIMEOUT_S = 20
 _UTF8_CODEPAGE = 65001
 _ACCESS_DENIED = 5
-_MAX_MESSAGE_CHARS = 300
-_MIN_SCRUBBED_PASSWORD_CHARS = 4
 _CLIXML_PREFIX = b"#< CLIXML"
 _CLIXML_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
 
@@ -103,7 +101,7 @@ def run_inventory_script(options: ConnectionOptions) -> bytes:
     if output.exit_code != 0 or errors:
         detail = "; ".join(errors) or "no error message"
         raise PowerShellError(
-            _clean_message(
+            clean_message(
                 f"PowerShell on {endpoint} failed (exit code {output.exit_code}): {detail}",
                 options.password,
             )
@@ -308,7 +306,7 @@ def _translate(
         error = UnexpectedResponseError(f"{endpoint} did not answer like a WinRM service")
     else:
         return None
-    return type(error)(_clean_message(str(error), options.password))
+    return type(error)(clean_message(str(error), options.password))
 
 
 def _find(exc: BaseException, kind: type[BaseException]) -> BaseException | None:
@@ -338,13 +336,3 @@ def _connection_reason(exc: BaseException) -> str:
     if isinstance(os_error, OSError) and os_error.strerror:
         return os_error.strerror
     return "the connection failed"
-
-
-def _clean_message(message: str, password: str | None) -> str:
-    """Make ``message`` one line, short, and free of the password."""
-    if password and len(password) >= _MIN_SCRUBBED_PASSWORD_CHARS:
-        message = message.replace(password, "***")
-    message = " ".join(message.split())
-    if len(message) > _MAX_MESSAGE_CHARS:
-        message = message[: _MAX_MESSAGE_CHARS - 1] + "…"
-    return message

@@ -1,6 +1,7 @@
 """Read Zabbix hosts, interfaces and active problems through its JSON-RPC API (zabbix-utils).
 
-Vendor errors are translated here, once, into the connector errors.
+Vendor errors are translated here, once, into the connector errors, with messages
+free of the secret (whatever the server repeats of it).
 """
 
 from __future__ import annotations
@@ -29,14 +30,13 @@ from iroa.connectors.base import (
     UntrustedCertificateError,
 )
 from iroa.connectors.monitoring import ZabbixHost, ZabbixProblem, ZabbixSnapshot
+from iroa.connectors.values import parse_endpoint
+from iroa.redaction import clean_message
 
 log = logging.getLogger(__name__)
 
 _AVAILABILITY = {"1": "available", "2": "unavailable"}
-
-
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split())[:300]
+_DEFAULT_PORTS = {"https": 443, "http": 80}
 
 
 def _chain(exc: BaseException) -> Iterator[BaseException]:
@@ -60,6 +60,9 @@ class ZabbixConnector:
     @contextmanager
     def _session(self) -> Iterator[ZabbixAPI]:
         options = self._options
+        # Refuses credentials in the URL (a row stored before input refused them)
+        # before anything sends or logs them.
+        parse_endpoint(options.url, product="Zabbix", default_ports=_DEFAULT_PORTS, default_path="")
         if options.insecure:
             log.warning("TLS certificate of %s is not verified (insecure mode)", self._url)
         context = None
@@ -82,13 +85,13 @@ class ZabbixConnector:
         except ConnectorError:
             raise
         except APIRequestError as exc:
-            text = _one_line(exc)
+            text = str(exc)
             if any(w in text.lower() for w in ("password", "login", "not authorized", "session")):
-                raise InvalidLoginError(
-                    f"Zabbix at {self._url} rejected the login: {text}"
+                raise self._error(
+                    InvalidLoginError, f"Zabbix at {self._url} rejected the login: {text}"
                 ) from exc
-            raise UnexpectedResponseError(
-                f"Zabbix at {self._url} refused a request: {text}"
+            raise self._error(
+                UnexpectedResponseError, f"Zabbix at {self._url} refused a request: {text}"
             ) from exc
         except (ProcessingError, APINotSupported) as exc:
             raise self._translate(exc) from exc
@@ -103,21 +106,31 @@ class ZabbixConnector:
                     log.debug("logout from %s failed", self._url)
 
     def _translate(self, exc: BaseException) -> ConnectorError:
-        text = _one_line(exc)
+        text = str(exc)
         reason = getattr(exc, "reason", None) or exc.__cause__ or exc.__context__ or exc
         if isinstance(reason, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY" in text:
-            return UntrustedCertificateError(f"the TLS certificate of {self._url} is not trusted")
+            return self._error(
+                UntrustedCertificateError, f"the TLS certificate of {self._url} is not trusted"
+            )
         http_error = next((e for e in _chain(exc) if isinstance(e, HTTPError)), None)
         if http_error is not None:
-            return UnexpectedResponseError(
+            return self._error(
+                UnexpectedResponseError,
                 f"{self._url} does not look like the Zabbix API "
-                f"(HTTP {http_error.code} from api_jsonrpc.php)"
+                f"(HTTP {http_error.code} from api_jsonrpc.php)",
             )
         if isinstance(reason, TimeoutError) or "timed out" in text:
-            return ConnectorTimeoutError(f"Zabbix at {self._url} did not answer in time")
+            return self._error(
+                ConnectorTimeoutError, f"Zabbix at {self._url} did not answer in time"
+            )
         if isinstance(exc, (ProcessingError, ValueError)) and not isinstance(reason, OSError):
-            return UnexpectedResponseError(f"{self._url} does not look like the Zabbix API: {text}")
-        return CannotConnectError(f"cannot connect to Zabbix at {self._url}: {text}")
+            return self._error(
+                UnexpectedResponseError, f"{self._url} does not look like the Zabbix API: {text}"
+            )
+        return self._error(CannotConnectError, f"cannot connect to Zabbix at {self._url}: {text}")
+
+    def _error(self, kind: type[ConnectorError], message: str) -> ConnectorError:
+        return kind(clean_message(message, self._options.password))
 
     def check(self) -> SourceInfo:
         with self._session() as api:

@@ -1,0 +1,100 @@
+"""``iroa integration add`` and ``update``: what they refuse, in one line (no peer needed)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from iroa.config import Settings
+from iroa.crypto import SecretBox, load_secret_key
+from iroa.db.engine import Database
+from iroa.integrations.service import get_integration
+from tests.cli.conftest import Result
+
+URL_SECRET = "url-s3cret-42"
+
+
+def one_line(result: Result) -> str:
+    assert result.code == 1, result
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+def secret_of(encrypted: str, tmp_path: Path) -> str:
+    """The stored secret, decrypted with the key the commands used (in the data directory)."""
+    return SecretBox(load_secret_key(Settings(data_dir=tmp_path / "data"))).decrypt(encrypted)
+
+
+def add(
+    run_iroa: Callable[..., Result], name: str, url: str, *extra: str, stdin: str = ""
+) -> Result:
+    return run_iroa(
+        "integration",
+        "add",
+        "vcenter",
+        name,
+        "--url",
+        url,
+        "--username",
+        "reader",
+        *extra,
+        stdin=stdin,
+    )
+
+
+def test_update_moves_a_stored_password_only_when_given_it_again(
+    run_iroa: Callable[..., Result], db: Database, tmp_path: Path
+) -> None:
+    added = add(run_iroa, "vc", "https://vc.example.com", "--password-stdin", stdin="first-pw\n")
+    assert added.code == 0, added.stderr
+
+    for flags in (
+        ("--url", "https://collector.example"),
+        ("--url", "https://vc.example.com:8443"),
+        ("--insecure",),
+        ("--ca-file", "/etc/ssl/certs/ca-certificates.crt"),
+    ):
+        refused = run_iroa("integration", "update", "vc", *flags)
+        assert "needs the password again" in one_line(refused), flags
+    assert get_integration(db, "vc").url == "https://vc.example.com"
+
+    renamed = run_iroa("integration", "update", "vc", "--interval", "3600", "--username", "ro")
+    assert renamed.code == 0, renamed.stderr
+    assert renamed.stdout.strip() == "updated vcenter integration 'vc'"
+    moved = run_iroa(
+        "integration",
+        "update",
+        "vc",
+        "--url",
+        "https://collector.example",
+        "--password-stdin",
+        stdin="second-pw\n",
+    )
+    assert moved.code == 0, moved.stderr
+    stored = get_integration(db, "vc")
+    assert (stored.url, stored.username, stored.interval_seconds) == (
+        "https://collector.example",
+        "ro",
+        3600,
+    )
+    assert stored.secret_encrypted is not None
+    assert secret_of(stored.secret_encrypted, tmp_path) == "second-pw"
+    assert "empty" in one_line(run_iroa("integration", "update", "vc", "--password-stdin"))
+    assert "no integration named 'nope'" in one_line(
+        run_iroa("integration", "update", "nope", "--interval", "0")
+    )
+
+
+def test_a_url_with_credentials_is_refused_without_repeating_them(
+    run_iroa: Callable[..., Result], db: Database
+) -> None:
+    url = f"https://reader:{URL_SECRET}@vc.example.com"
+    message = one_line(add(run_iroa, "vc", url))
+    assert message == (
+        "error: invalid URL: put credentials in username and password, not in the URL"
+    )
+    assert add(run_iroa, "vc", "https://vc.example.com").code == 0
+    refused = run_iroa("integration", "update", "vc", "--url", url)
+    assert "put credentials in username and password" in one_line(refused)
+    assert URL_SECRET not in refused.stderr + refused.stdout
