@@ -159,12 +159,8 @@ def test_errors_are_one_line_and_change_nothing(iroa: Iroa, vcsim: Any) -> None:
 
 
 def test_two_concurrent_syncs_of_one_integration_give_one_run(iroa: Iroa, vcsim: Any) -> None:
-    # Big enough that the first sync is still collecting when the second starts.
-    server = vcsim(
-        Topology(
-            datacenters=1, clusters=2, hosts_per_cluster=2, standalone_hosts=0, vms_per_host=1500
-        )
-    )
+    # Slow enough that the first sync is still collecting when the second starts.
+    server = vcsim(Topology(retrieve_delay_ms=500))
     add_vcenter(iroa, server)
     first = subprocess.Popen(
         iroa.command("sync", "vc"),

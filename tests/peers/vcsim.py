@@ -186,6 +186,7 @@ class Topology:
     portgroups: int = 1  # distributed portgroups per datacenter; 0 means no DVS at all
     folders: int = 0  # datacenters placed (with their sub-folders) inside a folder
     pools: int = 0  # extra child resource pools per cluster (vcsim puts no VMs in them)
+    retrieve_delay_ms: int = 0  # each RetrievePropertiesEx answers this much later
 
     def __post_init__(self) -> None:
         if self.datastores < 1 and self.vm_count > 0:
@@ -212,7 +213,10 @@ class Topology:
             "folder": self.folders,
             "pool": self.pools,
         }
-        return [f"-{flag}={value}" for flag, value in flags.items()]
+        args = [f"-{flag}={value}" for flag, value in flags.items()]
+        if self.retrieve_delay_ms:
+            args.append(f"-method-delay=RetrievePropertiesEx:{self.retrieve_delay_ms}")
+        return args
 
 
 def bench_topology(vms_per_cluster: int = 500) -> Topology:

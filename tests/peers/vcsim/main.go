@@ -13,6 +13,8 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"strconv"
+	"strings"
 	"syscall"
 
 	"github.com/vmware/govmomi/simulator"
@@ -35,7 +37,23 @@ func main() {
 	certFile := flag.String("tls-cert", "", "PEM certificate; serves https when set")
 	keyFile := flag.String("tls-key", "", "PEM private key for -tls-cert")
 	uuid := flag.String("instance-uuid", "", "about.instanceUuid (vcsim's default is a constant)")
+	delays := flag.String("method-delay", "", "Method:ms,… answer delays, to hold a client mid-read")
 	flag.Parse()
+
+	for _, pair := range strings.Split(*delays, ",") {
+		method, ms, found := strings.Cut(pair, ":")
+		if !found {
+			continue
+		}
+		delay, err := strconv.Atoi(ms)
+		if err != nil {
+			log.Fatalf("vcsim: -method-delay %q: %v", pair, err)
+		}
+		if m.DelayConfig.MethodDelay == nil {
+			m.DelayConfig.MethodDelay = map[string]int{}
+		}
+		m.DelayConfig.MethodDelay[method] = delay
+	}
 
 	if *uuid != "" {
 		m.ServiceContent.About.InstanceUuid = *uuid

@@ -33,14 +33,13 @@ from iroa.connectors.base import (
 )
 from iroa.connectors.values import Endpoint, parse_endpoint
 from iroa.connectors.vcenter.decoder import DecodeError, LeanDecoder
+from iroa.redaction import clean_message
 
 logger = logging.getLogger(__name__)
 
 _DEFAULT_PORTS = {"https": 443, "http": 80}
 _SDK_PATH = "/sdk"
 _MAX_VERSIONS_DOCUMENT_BYTES = 1 << 20
-_MAX_MESSAGE_CHARS = 300
-_MIN_SCRUBBED_PASSWORD_CHARS = 4
 _VIM25_NAMESPACE = "urn:vim25"
 
 
@@ -273,22 +272,10 @@ def _translate(
         )
     else:
         return None
-    return type(error)(_clean_message(str(error), options.password))
+    return type(error)(clean_message(str(error), options.password))
 
 
 def _fault_text(fault: vmodl.MethodFault) -> str:
     message = getattr(fault, "msg", None)
     name = type(fault).__name__.rsplit(".", 1)[-1]
     return f"{name}: {message}" if message else name
-
-
-def _clean_message(message: str, password: str | None) -> str:
-    """Make ``message`` one line, short, and free of the password."""
-    # Short passwords are skipped: they would blank out ordinary words, and
-    # no message is built from the password in the first place.
-    if password and len(password) >= _MIN_SCRUBBED_PASSWORD_CHARS:
-        message = message.replace(password, "***")
-    message = " ".join(message.split())
-    if len(message) > _MAX_MESSAGE_CHARS:
-        message = message[: _MAX_MESSAGE_CHARS - 1] + "…"
-    return message
