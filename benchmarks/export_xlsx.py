@@ -1,7 +1,7 @@
 """Benchmark: the XLSX export's peak memory and time at 10,000 and 100,000 VMs.
 
 For each backend (a SQLite file, and a PostgreSQL database it creates and
-drops) and each size, syncs a generated estate (``api_lists.generate_estate``:
+drops) and each size, syncs a generated estate (``estate.generate_estate``:
 hosts, clusters, datastores, networks, one disk and NIC per VM) through the
 sync engine, then runs ``iroa.exports.xlsx.write_xlsx`` in a fresh child
 process, which reports its peak resident set size (``VmHWM`` in
@@ -26,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from api_lists import SnapshotConnector, generate_estate, postgres_database
+from estate import SnapshotConnector, generate_estate, postgres_database
 
 from iroa.crypto import SecretBox
 from iroa.db.engine import Database

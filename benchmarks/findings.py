@@ -1,7 +1,7 @@
 """Benchmark: refreshing the health findings of a 100,000-VM integration.
 
 For each backend (a SQLite file, and a PostgreSQL database it creates and drops)
-it syncs the generated estate of ``api_lists.py`` with health problems mixed in
+it syncs the generated estate of ``estate.py`` with health problems mixed in
 (snapshots, silent and outdated tools, powered-off VMs, full datastores, hosts
 disconnected or in maintenance, overcommitted clusters) through the sync engine,
 then times :func:`refresh_findings` on it: once more with nothing changed (the
@@ -21,7 +21,7 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from api_lists import SnapshotConnector, generate_estate, postgres_database
+from estate import SnapshotConnector, generate_estate, postgres_database
 
 from iroa.connectors.base import Snapshot, VmSnapshotRecord
 from iroa.db.base import utcnow

@@ -2,7 +2,7 @@
 
 For each backend (a SQLite file; PostgreSQL if ``--postgres-url`` answers):
 
-1. syncs a generated estate of ``--vms`` VMs (benchmarks/api_lists.py's), notes the
+1. syncs a generated estate of ``--vms`` VMs (benchmarks/estate.py's), notes the
    moment, then syncs ``--syncs`` more times, each changing ``--churn`` of the VMs
    (memory, power state and name), removing 1 % and adding 1 %;
 2. measures, for the moment after the first sync: the first ``as_of`` list page
@@ -31,7 +31,7 @@ from sqlalchemy import create_engine, func, select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from api_lists import SnapshotConnector, generate_estate
+from estate import SnapshotConnector, generate_estate
 
 from iroa.crypto import SecretBox
 from iroa.db.base import utcnow

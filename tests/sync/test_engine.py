@@ -127,6 +127,13 @@ def count_writes(db: Database) -> Callable[[], int]:
     return lambda: len(seen)
 
 
+def count_statements(db: Database) -> Callable[[], int]:
+    """Counts the statements sent from now on (an executemany counts once)."""
+    seen: list[str] = []
+    event.listen(db.engine, "before_cursor_execute", lambda *args: seen.append(args[2]))
+    return lambda: len(seen)
+
+
 def test_first_sync_adds_everything_with_references_and_summary(
     db: Database, integration_id: int
 ) -> None:
@@ -285,3 +292,18 @@ def test_large_writes_refresh_planner_statistics(
             "SELECT reltuples FROM pg_class WHERE relname = 'vms'"
         ).scalar_one()
     assert tuples == 7
+
+
+def test_statements_of_a_first_sync_do_not_grow_with_the_estate(
+    db: Database, box: SecretBox
+) -> None:
+    """New rows and their change rows go in bulk, never a statement per row."""
+    statements = count_statements(db)
+    sent = []
+    for vm_count in (15, 1500):
+        name = f"vc-{vm_count}"
+        integration = add_integration(db, box, IntegrationInput("vcenter", name, "https://vc")).id
+        before = statements()
+        assert sync(db, integration, estate(vm_count)).succeeded
+        sent.append(statements() - before)
+    assert sent[1] <= sent[0] + 10

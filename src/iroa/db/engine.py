@@ -13,6 +13,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+SQLITE_LARGE_WRITE_CACHE_KIB = 65_536
 WRITE_OPTION = "iroa_write"
 SINGLE_READ_OPTION = "iroa_single_read"
 
@@ -60,6 +61,29 @@ def _configure_sqlite(engine: Engine) -> None:
             return  # one statement is atomic on its own: no transaction to open
         mode = "IMMEDIATE" if options.get(WRITE_OPTION) else "DEFERRED"
         conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+@contextmanager
+def large_write(conn: Connection) -> Iterator[None]:
+    """Room for the pages a large write touches, on this connection within this block.
+
+    SQLite's page cache is 2 MiB by default: a first sync of a big estate, which
+    inserts into a dozen indexes at random places, would spill their pages to
+    the write-ahead log and read them back all along (100,000 VMs went in in 4-5 s
+    with 64 MiB instead of 7.6 s). The cache shrinks back when the block ends.
+    PostgreSQL's buffers are the server's: nothing to do there.
+    """
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    (previous,) = driver.execute("PRAGMA cache_size").fetchone()
+    driver.execute(f"PRAGMA cache_size = -{SQLITE_LARGE_WRITE_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        driver.execute(f"PRAGMA cache_size = {int(previous)}")
 
 
 class Database:

@@ -7,18 +7,20 @@ that would remove too much is held by the safeguard and changes nothing.
 
 from __future__ import annotations
 
+import gc
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, select
+from sqlalchemy import JSON, ColumnElement, Connection, select
 
 from iroa.connectors.base import Progress, Snapshot
 from iroa.db.base import utcnow
-from iroa.db.engine import Database
+from iroa.db.engine import Database, large_write
 from iroa.history.models import Change
 from iroa.integrations.models import Integration
 from iroa.inventory.types import OBJECT_TYPES, ObjectType
@@ -41,6 +43,7 @@ class TypeFields:
     fields: tuple[str, ...]
     refs: tuple[tuple[int, str], ...]  # (position in fields, target table)
     name_index: int | None
+    lists: tuple[int, ...]  # positions of JSON columns, which hold lists: tuples in records
 
     @classmethod
     def of(cls, object_type: ObjectType) -> TypeFields:
@@ -50,13 +53,17 @@ class TypeFields:
         )
         refs = tuple((columns.index(c), table) for c, table in object_type.refs.items())
         name_index = next((fields.index(n) for n in ("name", "label") if n in fields), None)
-        return cls(object_type, columns, fields, refs, name_index)
+        lists = tuple(
+            pos for pos, c in enumerate(object_type.data_columns) if isinstance(c.type, JSON)
+        )
+        return cls(object_type, columns, fields, refs, name_index, lists)
 
-    def values_of(self, records: Iterable[Any]) -> Iterable[tuple[str, tuple[Any, ...]]]:
-        getter = attrgetter(*self.fields)
+    def values_of(self, records: Sequence[Any]) -> list[tuple[str, tuple[Any, ...]]]:
+        """``(external_id, values)`` of each record, values in the order of ``fields``."""
+        values: Iterable[Any] = map(attrgetter(*self.fields), records)
         if len(self.fields) == 1:
-            return ((r.external_id, (getter(r),)) for r in records)
-        return ((r.external_id, getter(r)) for r in records)
+            values = zip(values)  # one-field tuples
+        return list(zip(map(attrgetter("external_id"), records), values, strict=True))
 
 
 TYPE_FIELDS = tuple(TypeFields.of(t) for t in OBJECT_TYPES)
@@ -105,11 +112,11 @@ def apply_inventory(
     records = {tf.type.plural: getattr(snapshot, tf.type.plural) for tf in TYPE_FIELDS}
     skipped_by_type = skipped_of(snapshot)
     skipped = set().union(*skipped_by_type.values()) if skipped_by_type else set()
-    with applying(db, integration_id) as (conn, now, previous_success):
+    with _collector_paused, applying(db, integration_id) as (conn, now, previous_success):
         progress.start("compare", len(TYPE_FIELDS))
         # References to a skipped object stay as stored, like the object itself.
         incoming_ids = {
-            tf.type.plural: {r.external_id for r in records[tf.type.plural]}
+            tf.type.plural: set(map(attrgetter("external_id"), records[tf.type.plural]))
             | skipped_by_type.get(tf.type.name, set())
             for tf in TYPE_FIELDS
         }
@@ -141,6 +148,39 @@ def apply_inventory(
     return result
 
 
+class _CollectorPause:
+    """Pauses Python's cyclic garbage collector while a snapshot is applied.
+
+    Applying a large snapshot allocates millions of objects while the snapshot's
+    own records are alive, and each full collection walks them all: the
+    collector's passes took a third of an unchanged apply of 100,000 VMs. An
+    apply makes almost no reference cycles; those it makes are collected once it
+    ends. Runs in other threads share the pause: the collector resumes when the
+    last one ends, if it was running before the first began.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._holders = 0
+        self._resume = False
+
+    def __enter__(self) -> None:
+        with self._lock:
+            if self._holders == 0:
+                self._resume = gc.isenabled()
+                gc.disable()
+            self._holders += 1
+
+    def __exit__(self, *exc_info: object) -> None:
+        with self._lock:
+            self._holders -= 1
+            if self._holders == 0 and self._resume:
+                gc.enable()
+
+
+_collector_paused = _CollectorPause()
+
+
 @contextmanager
 def applying(
     db: Database, integration_id: int
@@ -149,7 +189,7 @@ def applying(
     connection, the moment it applies at, and the integration's last success before it."""
     with db.engine.connect() as conn:
         conn = conn.execution_options(iroa_write=True)
-        with conn.begin():
+        with large_write(conn), conn.begin():
             previous_success = conn.execute(
                 select(Integration.last_success_at).where(Integration.id == integration_id)
             ).scalar_one()
@@ -220,7 +260,8 @@ def record_plans(
         )
         return SyncResult(run.run_id, RunStatus.HELD, reason, counts, totals)
     external_to_id = {
-        table: {ext: i for i, ext in ids.items()} for table, ids in id_to_external.items()
+        table: dict(zip(ids.values(), ids.keys(), strict=True))
+        for table, ids in id_to_external.items()
     }
     for tf in TYPE_FIELDS:
         plan = plans[tf.type.plural]
@@ -279,44 +320,52 @@ def load_stored(
     table = tf.type.table
     columns = [table.c[name] for name in tf.columns]
     rows = conn.execute(
-        select(table.c.id, table.c.external_id, table.c.removed_at, *columns).where(
+        select(table.c.id, table.c.external_id, table.c.removed_at.is_not(None), *columns).where(
             table.c.integration_id == integration_id, *where
         )
     ).all()
     ids = id_to_external.setdefault(table.name, {})
-    stored: dict[str, StoredRow] = {}
-    ref_maps = [(pos, id_to_external.get(target, {})) for pos, target in tf.refs]
-    for row in rows:
-        values = list(row[3:])
-        for pos, mapping in ref_maps:
-            if values[pos] is not None:
-                values[pos] = mapping.get(values[pos])
-        for pos, value in enumerate(values):
-            if isinstance(value, list):
-                values[pos] = tuple(value)
-        ids[row.id] = row.external_id
-        stored[row.external_id] = StoredRow(row.id, tuple(values), row.removed_at is not None)
-    return stored
+    if not rows:
+        return {}
+    # Column by column, so that most steps are one pass in C rather than Python per value.
+    row_ids, external_ids, removed, *data = zip(*rows, strict=True)
+    values: list[Iterable[Any]] = list(data)
+    for pos, target in tf.refs:
+        values[pos] = map(id_to_external.get(target, {}).get, values[pos])
+    for pos in tf.lists:
+        values[pos] = [tuple(v) if isinstance(v, list) else v for v in values[pos]]
+    ids.update(zip(row_ids, external_ids, strict=True))
+    return dict(
+        zip(
+            external_ids,
+            map(StoredRow, row_ids, zip(*values, strict=True), removed),
+            strict=True,
+        )
+    )
 
 
 def drop_dangling(
     tf: TypeFields,
-    incoming: Iterable[tuple[str, tuple[Any, ...]]],
+    incoming: list[tuple[str, tuple[Any, ...]]],
     incoming_ids: dict[str, set[str]],
-) -> Iterable[tuple[str, tuple[Any, ...]]]:
+) -> list[tuple[str, tuple[Any, ...]]]:
     """References to objects the snapshot does not contain become None."""
-    if not tf.refs:
-        return incoming
     targets = [(pos, incoming_ids[table]) for pos, table in tf.refs]
-
-    def fixed() -> Iterable[tuple[str, tuple[Any, ...]]]:
-        for external_id, values in incoming:
-            if any(values[p] is not None and values[p] not in known for p, known in targets):
-                patched = list(values)
-                for pos, known in targets:
-                    if patched[pos] not in known:
-                        patched[pos] = None
-                values = tuple(patched)
-            yield external_id, values
-
-    return fixed()
+    dangling = []
+    for pos, known in targets:
+        refs = set(map(itemgetter(pos), map(itemgetter(1), incoming)))
+        refs.discard(None)
+        if not refs <= known:
+            dangling.append((pos, known))
+    if not dangling:
+        return incoming
+    fixed = []
+    for external_id, values in incoming:
+        if any(values[pos] is not None and values[pos] not in known for pos, known in dangling):
+            patched = list(values)
+            for pos, known in dangling:
+                if patched[pos] not in known:
+                    patched[pos] = None
+            values = tuple(patched)
+        fixed.append((external_id, values))
+    return fixed

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter, itemgetter
 from typing import Any
 
 
@@ -66,12 +67,13 @@ def plan_type(
     incoming: Iterable[tuple[str, tuple[Any, ...]]],
 ) -> Plan:
     """Diff one type's stored rows against the incoming ``(external_id, values)`` pairs."""
-    plan = Plan(present_before=sum(1 for row in stored.values() if not row.removed))
-    seen: set[str] = set()
+    incoming = list(incoming)
+    seen = set(map(itemgetter(0), incoming))
+    if len(seen) < len(incoming):
+        _raise_duplicate(incoming)
+    plan = Plan(present_before=len(stored) - sum(map(attrgetter("removed"), stored.values())))
+    unchanged = 0
     for external_id, values in incoming:
-        if external_id in seen:
-            raise DuplicateExternalIdError(f"the source reported {external_id!r} twice")
-        seen.add(external_id)
         row = stored.get(external_id)
         if row is None:
             plan.inserts.append((external_id, values))
@@ -83,11 +85,23 @@ def plan_type(
             }
             plan.updates.append(Update(row.id, external_id, values, changed, row.removed))
         else:
-            plan.unchanged += 1
-    for external_id, row in stored.items():
-        if not row.removed and external_id not in seen:
-            plan.removals.append((row.id, external_id, row.values))
+            unchanged += 1
+    plan.unchanged = unchanged
+    if len(stored) > len(seen) - len(plan.inserts):  # some stored row is not in the snapshot
+        plan.removals = [
+            (row.id, external_id, row.values)
+            for external_id, row in stored.items()
+            if not row.removed and external_id not in seen
+        ]
     return plan
+
+
+def _raise_duplicate(incoming: Iterable[tuple[str, Any]]) -> None:
+    seen: set[str] = set()
+    for external_id, _ in incoming:
+        if external_id in seen:
+            raise DuplicateExternalIdError(f"the source reported {external_id!r} twice")
+        seen.add(external_id)
 
 
 @dataclass(frozen=True, slots=True)
