@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from contextlib import AbstractContextManager
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.peers.loopback import loopback_server
 
 
 def _credentials(authorization: str, body: dict[str, Any]) -> str:
@@ -57,15 +57,6 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
-@contextmanager
-def echoing_server() -> Iterator[str]:
+def echoing_server() -> AbstractContextManager[str]:
     """Start the server on a free local port; yield its ``http://127.0.0.1:port`` URL."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    return loopback_server(_Handler)

@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 from iroa.audit.models import AuditEntry
 from iroa.db.base import utcnow
 from iroa.db.engine import Database
+from iroa.redaction import MASK
 
-MASK = "***"
 SECRET_KEYS = ("password", "secret", "token", "api_key", "private_key")
 
 

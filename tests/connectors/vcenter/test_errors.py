@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import http.server
 import logging
 import socket
-import threading
 
 import pytest
 from pyVmomi import vim
@@ -26,6 +24,7 @@ from iroa.connectors.vcenter.client import open_session
 from iroa.connectors.vcenter.retrieval import list_objects
 from tests.connectors.vcenter.support import options_for, session_count
 from tests.peers import vsphere_ops
+from tests.peers.loopback import loopback_server
 from tests.peers.vcsim import Topology
 
 SMALL = Topology(clusters=0, standalone_hosts=1, vms_per_host=1, portgroups=0)
@@ -42,18 +41,6 @@ def check_fails(options: ConnectionOptions, error: type[ConnectorError]) -> str:
     if options.password:
         assert options.password not in message
     return message
-
-
-@contextlib.contextmanager
-def loopback_server(handler: type[http.server.BaseHTTPRequestHandler]):
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):

@@ -217,8 +217,7 @@ class LeanDecoder:
 
     def _is_not_found(self, missing: etree._Element) -> bool:
         fault = missing.find(f"{_NS}fault/{_NS}fault")
-        found = self._xsi_type(fault) if fault is not None else None
-        return found is not None and issubclass(found, _NotFound)
+        return fault is not None and issubclass(self.class_of(fault, object), _NotFound)
 
     def value(self, element: etree._Element, declared: Any, kept: Kept | None = None) -> object:
         """One element as pyVmomi would decode it where the schema says ``declared``."""
@@ -308,10 +307,6 @@ class LeanDecoder:
         if cls is None:
             cls = self._refs[type_name] = self._named_type(type_name) or ManagedObject
         return cls(element.text or "", self._stub, element.get("serverGuid"))  # type: ignore[no-any-return]
-
-    def _xsi_type(self, element: etree._Element) -> type | None:
-        qualified = element.get(_XSI_TYPE)
-        return self._qualified(qualified, element) if qualified else None
 
     def _qualified(self, qualified: str, element: etree._Element) -> type | None:
         """The class an ``xsi:type`` value names; its prefix is resolved where first seen
