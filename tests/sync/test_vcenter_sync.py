@@ -10,6 +10,7 @@ from pyVmomi import vim
 from sqlalchemy import select
 
 from iroa.connectors.base import ConnectionOptions, Progress, Snapshot, SourceInfo
+from iroa.connectors.vcenter.collector import DEFAULT_BATCH_SIZE
 from iroa.connectors.vcenter.connector import VCenterConnector
 from iroa.crypto import SecretBox
 from iroa.db.engine import Database
@@ -33,14 +34,17 @@ SMALL = Topology(
 )
 
 
-def connector_for(server: VcsimServer, password: str | None = None) -> VCenterConnector:
+def connector_for(
+    server: VcsimServer, password: str | None = None, batch_size: int = DEFAULT_BATCH_SIZE
+) -> VCenterConnector:
     return VCenterConnector(
         ConnectionOptions(
             url=server.url,
             username=server.username,
             password=server.password if password is None else password,
             ca_file=str(server.ca_file) if server.ca_file else None,
-        )
+        ),
+        batch_size=batch_size,
     )
 
 
@@ -340,3 +344,30 @@ def test_check_reports_the_vcenter(vcsim: Any, tls: bool) -> None:
     server = vcsim(SMALL, tls=tls)
     info = connector_for(server).check()
     assert info.version and info.object_counts.get("vms") == SMALL.vm_count
+
+
+def test_parts_of_two_vms_sync_as_one_part_does(db: Database, box: SecretBox, vcsim: Any) -> None:
+    """The connector spools VMs a batch at a time: the batch size changes nothing stored."""
+    from tests.sync.test_parts import rows
+
+    server = vcsim(SMALL)
+    si = ops.connect(server)
+    whole = new_integration(db, box, server, "whole")
+    parts = new_integration(db, box, server, "parts")
+    small_batches = connector_for(server, batch_size=2)
+
+    def both() -> tuple[SyncResult, SyncResult]:
+        one = sync(db, whole, server)
+        two = run_sync(db, parts, small_batches)
+        assert one.succeeded and two.succeeded, (one.error, two.error)
+        assert (two.counts, two.totals) == (one.counts, one.totals)
+        assert changes_of(db, two.run_id) == changes_of(db, one.run_id)
+        assert rows(db, parts) == rows(db, whole)
+        return one, two
+
+    both()
+    ops.rename_vm(si, "DC0_H0_VM1", "renamed-vm")
+    ops.create_snapshot(si, "DC0_C0_RP0_VM0", "snap-1")
+    ops.destroy_vm(si, "DC0_C0_RP0_VM1")
+    one, _ = both()
+    assert one.counts["vms"] == {"added": 0, "modified": 1, "removed": 1}

@@ -13,9 +13,6 @@ from rich.console import Console
 from iroa.cli.context import get_context
 from iroa.cli.inventory import ListableType
 from iroa.cli.progress import TerminalProgress
-from iroa.exports.csv import list_csv, write_csv_directory, write_text_atomically
-from iroa.exports.scheduled import write_dated_export
-from iroa.exports.xlsx import write_xlsx
 from iroa.inventory.history import parse_as_of
 
 
@@ -80,6 +77,12 @@ def export_command(
     if keep is not None and output_dir is None:
         raise _usage_error("--keep needs --output-dir")
     at = parse_as_of(as_of) if as_of is not None else None
+    # Imported here: the workbook library is the heaviest import of the CLI, and every
+    # other command (an `iroa sync` of a large estate counts its memory) goes without it.
+    from iroa.exports.csv import list_csv, write_csv_directory, write_text_atomically
+    from iroa.exports.scheduled import write_dated_export
+    from iroa.exports.xlsx import write_xlsx
+
     if list_type is not None:
         if export_format is not ExportFormat.csv or output is None:
             raise _usage_error("--list needs --format csv and --output")

@@ -8,9 +8,10 @@ the field names. Connectors never touch the database.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
+from operator import attrgetter, itemgetter
 from typing import Any, ClassVar, Protocol
 
 from iroa.errors import IroaError
@@ -215,6 +216,49 @@ Record = (
 
 
 @dataclass(frozen=True, slots=True)
+class Rows:
+    """Records of one kind as plain tuples in the order of their fields: how the parts of
+    a snapshot reach the sync (tuples are far cheaper to store, read back and compare
+    than record objects)."""
+
+    kind: type[Record] | None
+    fields: tuple[str, ...]
+    rows: Sequence[tuple[Any, ...]]
+
+    @classmethod
+    def of(cls, records: Sequence[Record]) -> Rows:
+        if not records:
+            return EMPTY_ROWS
+        kind = type(records[0])
+        names = tuple(f.name for f in fields(kind))
+        getter = attrgetter(*names)
+        return cls(kind, names, [getter(record) for record in records])
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def getter(self, *names: str) -> Callable[[tuple[Any, ...]], Any]:
+        """Reads the fields ``names`` of a row (one value for one name, else a tuple)."""
+        return itemgetter(*(self.fields.index(name) for name in names))
+
+    def column(self, name: str) -> list[Any]:
+        return list(map(self.getter(name), self.rows)) if self.rows else []
+
+    def records(self) -> list[Any]:
+        """The rows as record objects again."""
+        if self.kind is None:
+            return []
+        kind = self.kind
+        return [kind(*row) for row in self.rows]
+
+
+EMPTY_ROWS = Rows(None, (), ())
+
+Part = Mapping[str, Rows]
+"""Part of a snapshot as the sync applies it: its rows by part name (``vms``, ``tags`` …)."""
+
+
+@dataclass(frozen=True, slots=True)
 class SourceInfo:
     """What a successful connection learned about the system behind it."""
 
@@ -256,6 +300,49 @@ class Snapshot:
     tags: Sequence[TagRecord] = ()
     warnings: Sequence[SkippedObject] = ()
     """Objects that could not be mapped: reported with the run, kept as they were stored."""
+
+    def counts(self) -> Mapping[str, int]:
+        """How many records of each part name (``vms``, ``vm_disks`` …) it holds."""
+        return {name: len(getattr(self, name)) for name in SNAPSHOT_PARTS}
+
+    def owner_ids(self) -> Mapping[str, frozenset[str]]:
+        """The external ids of the objects of each of :data:`OWNER_PARTS`."""
+        return {
+            name: frozenset(record.external_id for record in getattr(self, name))
+            for name in OWNER_PARTS
+        }
+
+    def parts(self) -> Iterator[Part]:
+        """The snapshot as parts to apply one by one: here, the whole of it."""
+        yield {name: Rows.of(getattr(self, name)) for name in SNAPSHOT_PARTS}
+
+    def close(self) -> None:
+        """Nothing to release: a snapshot in memory goes with its last reference."""
+
+
+class Collected(Protocol):
+    """A full read as a sync applies it: a :class:`Snapshot`, or one kept in parts
+    (:class:`~iroa.connectors.spool.SpooledSnapshot`).
+
+    Each part is complete for the objects it holds (an owner comes with its
+    parts and tags), and objects come before the parts that reference them.
+    """
+
+    @property
+    def source(self) -> SourceInfo: ...
+
+    @property
+    def warnings(self) -> Sequence[SkippedObject]: ...
+
+    def counts(self) -> Mapping[str, int]: ...
+
+    def owner_ids(self) -> Mapping[str, frozenset[str]]: ...
+
+    def parts(self) -> Iterator[Part]: ...
+
+    def close(self) -> None:
+        """Release what holds the parts (a temporary file); the snapshot is not read again."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -302,7 +389,7 @@ class Watch(Protocol):
 
     def __exit__(self, *exc_info: object) -> None: ...
 
-    def baseline(self, progress: Progress) -> Snapshot:
+    def baseline(self, progress: Progress) -> Collected:
         """Read everything; later waits report what changed since this read began."""
         ...
 
@@ -315,6 +402,10 @@ SNAPSHOT_PARTS: tuple[str, ...] = tuple(
     part.name for part in fields(Snapshot) if part.name not in ("source", "warnings")
 )
 """The record lists of a :class:`Snapshot`, by name (``datacenters`` … ``tags``)."""
+
+OWNER_PARTS: tuple[str, ...] = ("datacenters", "clusters", "hosts", "datastores", "networks", "vms")
+"""The record lists whose objects others reference or own: everything but a VM's parts and
+tags."""
 
 
 def skip_reason(exc: Exception) -> str:
@@ -370,7 +461,7 @@ class Connector(Protocol):
         """Connect and log in, then log out; raise a :class:`ConnectorError` if that fails."""
         ...
 
-    def collect(self, progress: Progress) -> Snapshot:
+    def collect(self, progress: Progress) -> Collected:
         """Read the whole inventory in one pass."""
         ...
 

@@ -3,89 +3,69 @@
 One transaction per run: rows are inserted, updated or marked removed (never
 deleted), one change row per object, the run's KPIs summarised. A snapshot
 that would remove too much is held by the safeguard and changes nothing.
+
+A full snapshot is applied a part at a time (:mod:`iroa.sync.scope`), as its
+connector read it: its containers, then VMs a batch at a time with what hangs
+off them, then the objects it no longer has. Only one part's records and
+stored rows are in memory at once; what the safeguard weighs is known before
+the first row is written, from the snapshot's external ids and the stored ones.
 """
 
 from __future__ import annotations
 
 import gc
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from operator import attrgetter, itemgetter
+from itertools import chain
 from typing import Any
 
-from sqlalchemy import JSON, ColumnElement, Connection, select
+from sqlalchemy import Connection, select
 
-from iroa.connectors.base import Progress, Snapshot
+from iroa.connectors.base import (
+    EMPTY_ROWS,
+    OWNER_PARTS,
+    SNAPSHOT_PARTS,
+    Collected,
+    NullProgress,
+    Part,
+    Progress,
+    Rows,
+)
 from iroa.db.base import utcnow
 from iroa.db.engine import Database, large_write
 from iroa.history.models import Change
 from iroa.integrations.models import Integration
-from iroa.inventory.types import OBJECT_TYPES, ObjectType
+from iroa.inventory.types import BY_PLURAL
 from iroa.sync.policy import SyncPolicy
-from iroa.sync.reconcile import Plan, StoredRow, hold_reason, plan_type
+from iroa.sync.reconcile import DuplicateExternalIdError, Plan, Weight, hold_reason
 from iroa.sync.runs import SyncResult, finish_read
+from iroa.sync.scope import (
+    TYPE_FIELDS,
+    IdMaps,
+    load_containers,
+    plan_scope,
+    row_index,
+    unstored_types,
+)
 from iroa.sync.summary import write_summary
 from iroa.sync.writes import write_plan
 from iroa.vocabulary import ChangeAction, RunStatus
 
 ANALYZE_AFTER_WRITES = 5_000
+SCOPE_VMS = 2_000
+"""VMs per scope of a full snapshot: the connector's parts are joined up to it."""
+PRIMARY = tuple(tf for tf in TYPE_FIELDS if tf.type.primary)
+Counts = dict[str, dict[str, int]]
 
 
-@dataclass(frozen=True)
-class TypeFields:
-    """How one object type's records line up with its table's columns."""
-
-    type: ObjectType
-    columns: tuple[str, ...]
-    fields: tuple[str, ...]
-    refs: tuple[tuple[int, str], ...]  # (position in fields, target table)
-    name_index: int | None
-    lists: tuple[int, ...]  # positions of JSON columns, which hold lists: tuples in records
-
-    @classmethod
-    def of(cls, object_type: ObjectType) -> TypeFields:
-        columns = tuple(c.name for c in object_type.data_columns)
-        fields = tuple(
-            c.removesuffix("_id") + "_external_id" if c in object_type.refs else c for c in columns
-        )
-        refs = tuple((columns.index(c), table) for c, table in object_type.refs.items())
-        name_index = next((fields.index(n) for n in ("name", "label") if n in fields), None)
-        lists = tuple(
-            pos for pos, c in enumerate(object_type.data_columns) if isinstance(c.type, JSON)
-        )
-        return cls(object_type, columns, fields, refs, name_index, lists)
-
-    def values_of(self, records: Sequence[Any]) -> list[tuple[str, tuple[Any, ...]]]:
-        """``(external_id, values)`` of each record, values in the order of ``fields``."""
-        values: Iterable[Any] = map(attrgetter(*self.fields), records)
-        if len(self.fields) == 1:
-            values = zip(values)  # one-field tuples
-        return list(zip(map(attrgetter("external_id"), records), values, strict=True))
-
-
-TYPE_FIELDS = tuple(TypeFields.of(t) for t in OBJECT_TYPES)
-
-
-def warnings_of(snapshot: Snapshot) -> list[dict[str, str]] | None:
+def warnings_of(snapshot: Collected) -> list[dict[str, str]] | None:
     if not snapshot.warnings:
         return None
     return [
         {"type": w.object_type, "id": w.external_id, "reason": w.reason} for w in snapshot.warnings
-    ]
-
-
-def spare_skipped(tf: TypeFields, plan: Plan, skipped: set[str]) -> None:
-    """Keep, as stored, objects the source had but could not map, and what hangs off them."""
-    owners = [
-        tf.fields.index(f) for f in ("vm_external_id", "object_external_id") if f in tf.fields
-    ]
-    plan.removals = [
-        removal
-        for removal in plan.removals
-        if removal[1] not in skipped and not any(removal[2][pos] in skipped for pos in owners)
     ]
 
 
@@ -103,49 +83,273 @@ def apply_inventory(
     db: Database,
     run_id: int,
     integration_id: int,
-    snapshot: Snapshot,
+    snapshot: Collected,
     force: bool,
     progress: Progress,
     policy: SyncPolicy,
 ) -> SyncResult:
     """Apply one inventory snapshot in one transaction, or hold it (see the module's doc)."""
-    records = {tf.type.plural: getattr(snapshot, tf.type.plural) for tf in TYPE_FIELDS}
+    check_unique(snapshot)
     skipped_by_type = skipped_of(snapshot)
     skipped = set().union(*skipped_by_type.values()) if skipped_by_type else set()
+    owner_ids = snapshot.owner_ids()
+    # References to a skipped object stay as stored, like the object itself.
+    known = {
+        plural: owner_ids[plural] | skipped_by_type.get(BY_PLURAL[plural].name, set())
+        for plural in OWNER_PARTS
+    }
     with _collector_paused, applying(db, integration_id) as (conn, now, previous_success):
-        progress.start("compare", len(TYPE_FIELDS))
-        # References to a skipped object stay as stored, like the object itself.
-        incoming_ids = {
-            tf.type.plural: set(map(attrgetter("external_id"), records[tf.type.plural]))
-            | skipped_by_type.get(tf.type.name, set())
-            for tf in TYPE_FIELDS
+        progress.start("compare", len(PRIMARY))
+        containers, present = load_containers(conn, integration_id)
+        row_ids = {
+            tf.type.plural: invert(containers[tf.type.table.name])
+            for tf in PRIMARY
+            if tf.type.table.name in containers
         }
-        id_to_external: dict[str, dict[int, str]] = {}
-        plans: dict[str, Plan] = {}
-        for tf in TYPE_FIELDS:
-            stored = load_stored(conn, tf, integration_id, id_to_external)
-            incoming = drop_dangling(tf, tf.values_of(records[tf.type.plural]), incoming_ids)
-            plans[tf.type.plural] = plan_type(tf.fields, stored, incoming)
-            if skipped:
-                spare_skipped(tf, plans[tf.type.plural], skipped)
+        for tf in PRIMARY:
+            if tf.type.plural not in present:
+                row_ids[tf.type.plural], present[tf.type.plural] = row_index(
+                    conn, tf, integration_id
+                )
             progress.advance()
-        result = record_plans(
-            conn,
-            RunPlans(integration_id, run_id, snapshot, plans, now, previous_success),
-            id_to_external,
-            force,
-            policy,
-            progress,
+        gone = {tf.type.name: present[tf.type.plural] - known[tf.type.plural] for tf in PRIMARY}
+        weights = {
+            tf.type.plural: Weight(
+                present_before=len(present[tf.type.plural]),
+                added=len(owner_ids[tf.type.plural] - present[tf.type.plural]),
+                removed=len(gone[tf.type.name]),
+            )
+            for tf in PRIMARY
+        }
+        del present
+        guarded = [tf.type.plural for tf in PRIMARY]
+        reason = None if force else hold_reason(weights, guarded, policy.safeguard)
+        parts = chain(
+            ((part, touched_by(part)) for part in scopes_of(snapshot.parts())),
+            [(dict.fromkeys(SNAPSHOT_PARTS, EMPTY_ROWS), gone)],  # what it no longer has
         )
-        if not result.succeeded:
-            return result
-    written = [tf.type.table.name for tf in TYPE_FIELDS if plans[tf.type.plural].writes]
-    if sum(plans[tf.type.plural].writes for tf in TYPE_FIELDS) >= ANALYZE_AFTER_WRITES:
+        scope = RunScope(
+            integration_id,
+            run_id,
+            now,
+            previous_success,
+            known,
+            skipped,
+            unstored_types(conn, integration_id),
+            row_ids,
+        )
+        if reason is not None:
+            counts = scope.apply_parts(conn, containers, parts, NullProgress(), write=False)
+            return record_held(conn, run_id, integration_id, snapshot, counts, reason, policy)
+        progress.start("apply vms", snapshot.counts()["vms"])
+        counts = scope.apply_parts(conn, containers, parts, progress, write=True)
+        record_succeeded(conn, run_id, integration_id, snapshot, counts, now, policy)
+    if scope.writes >= ANALYZE_AFTER_WRITES:
         with db.engine.connect() as conn:
             _refresh_statistics(
-                conn.execution_options(iroa_write=True), [*written, Change.__tablename__]
+                conn.execution_options(iroa_write=True),
+                [*sorted(scope.written), Change.__tablename__],
             )
-    return result
+    return SyncResult(run_id, RunStatus.SUCCEEDED, None, counts, dict(snapshot.counts()))
+
+
+def scopes_of(parts: Iterable[Part], vms: int = SCOPE_VMS) -> Iterator[Part]:
+    """Consecutive parts joined until they hold ``vms`` VMs: each scope costs a query per
+    type, a scope of many VMs little more memory."""
+    pending: list[Part] = []
+    count = 0
+    for part in parts:
+        pending.append(part)
+        count += len(part["vms"])
+        if count >= vms:
+            yield joined(pending)
+            pending, count = [], 0
+    if pending:
+        yield joined(pending)
+
+
+def joined(parts: Sequence[Part]) -> Part:
+    if len(parts) == 1:
+        return parts[0]
+    merged: dict[str, Rows] = {}
+    for name in SNAPSHOT_PARTS:
+        found = [part[name] for part in parts if part[name]]
+        if not found:
+            merged[name] = EMPTY_ROWS
+        else:
+            merged[name] = Rows(found[0].kind, found[0].fields, [r for f in found for r in f.rows])
+    return merged
+
+
+def touched_by(part: Part) -> dict[str, set[str]]:
+    """The objects a part of a full snapshot speaks for: its primary objects, by type name."""
+    return {tf.type.name: set(part[tf.type.plural].column("external_id")) for tf in PRIMARY}
+
+
+def check_unique(snapshot: Collected) -> None:
+    """Raise :class:`DuplicateExternalIdError` if the snapshot holds an object twice (parts
+    check their own records as they are planned; this finds one across parts)."""
+    owner_ids = snapshot.owner_ids()
+    counts = snapshot.counts()
+    repeated = [plural for plural in OWNER_PARTS if counts[plural] > len(owner_ids[plural])]
+    if not repeated:
+        return
+    seen: dict[str, set[str]] = {plural: set() for plural in repeated}
+    for part in snapshot.parts():
+        for plural in repeated:
+            for external_id in part[plural].column("external_id"):
+                if external_id in seen[plural]:
+                    raise DuplicateExternalIdError(f"the source reported {external_id!r} twice")
+                seen[plural].add(external_id)
+
+
+@dataclass
+class RunScope:
+    """What every scope of one full run shares: who applies, when, what is known."""
+
+    integration_id: int
+    run_id: int
+    now: datetime
+    previous_success: datetime | None
+    known: Mapping[str, frozenset[str] | set[str]]
+    skipped: set[str]
+    unstored: Collection[str] = ()
+    """Types of which the integration had no row before the run."""
+    row_ids: Mapping[str, Mapping[str, int]] | None = None
+    """The row id of every stored object of the primary types, by plural and external id."""
+    writes: int = 0
+    written: set[str] = field(default_factory=set)
+
+    def apply_parts(
+        self,
+        conn: Connection,
+        containers: IdMaps,
+        parts: Iterator[tuple[Part, Mapping[str, set[str] | frozenset[str]]]],
+        progress: Progress,
+        *,
+        write: bool,
+    ) -> Counts:
+        """Plan each part, and write it if ``write``; the counts of objects added,
+        modified and removed, by type."""
+        counts: Counts = {
+            tf.type.plural: dict.fromkeys((a.value for a in ChangeAction), 0) for tf in TYPE_FIELDS
+        }
+        container_ids = {table: invert(ids) for table, ids in containers.items()}
+        for part, touched in parts:
+            id_to_external: IdMaps = dict(containers)  # a VM's rows are forgotten after its part
+            plans = plan_scope(
+                conn,
+                self.integration_id,
+                part,
+                touched,
+                self.known,
+                self.skipped,
+                id_to_external,
+                self.unstored,
+                self.row_ids,
+            )
+            for plural, plan in plans.items():
+                add_counts(counts[plural], plan)
+            if write:
+                external_to_id = dict(container_ids)
+                for table, ids in id_to_external.items():
+                    if table not in containers:
+                        external_to_id[table] = invert(ids)
+                self.write(conn, plans, external_to_id)
+            progress.advance(len(part["vms"]))
+        return counts
+
+    def write(
+        self, conn: Connection, plans: Mapping[str, Plan], external_to_id: dict[str, dict[str, int]]
+    ) -> None:
+        for tf in TYPE_FIELDS:
+            plan = plans[tf.type.plural]
+            if not plan.writes:
+                continue
+            self.writes += plan.writes
+            self.written.add(tf.type.table.name)
+            write_plan(
+                conn,
+                tf,
+                plan,
+                self.integration_id,
+                self.run_id,
+                self.now,
+                self.previous_success,
+                external_to_id,
+                NullProgress(),
+            )
+
+
+def invert(ids: Mapping[int, str]) -> dict[str, int]:
+    return dict(zip(ids.values(), ids.keys(), strict=True))
+
+
+def add_counts(counts: dict[str, int], plan: Plan) -> None:
+    counts[ChangeAction.ADDED.value] += plan.added
+    counts[ChangeAction.MODIFIED.value] += plan.modified
+    counts[ChangeAction.REMOVED.value] += plan.removed
+
+
+def recorded_of(snapshot: Collected, counts: Counts) -> dict[str, Any]:
+    """What a run records of a snapshot it read: totals, counts, source, warnings."""
+    return {
+        "totals": dict(snapshot.counts()),
+        "counts": counts,
+        "source": source_of(snapshot),
+        "warnings": warnings_of(snapshot),
+    }
+
+
+def record_held(
+    conn: Connection,
+    run_id: int,
+    integration_id: int,
+    snapshot: Collected,
+    counts: Counts,
+    reason: str,
+    policy: SyncPolicy,
+    *,
+    reschedule: bool = True,
+) -> SyncResult:
+    """Record a run the safeguard held: nothing else was written."""
+    finish_read(
+        conn,
+        integration_id,
+        run_id,
+        RunStatus.HELD,
+        policy.schedule,
+        reschedule=reschedule,
+        error=f"held: {reason}; nothing was changed",
+        **recorded_of(snapshot, counts),
+    )
+    return SyncResult(run_id, RunStatus.HELD, reason, counts, dict(snapshot.counts()))
+
+
+def record_succeeded(
+    conn: Connection,
+    run_id: int,
+    integration_id: int,
+    snapshot: Collected,
+    counts: Counts,
+    now: datetime,
+    policy: SyncPolicy,
+    *,
+    reschedule: bool = True,
+) -> None:
+    """Summarise the integration's KPIs and record a run that applied its snapshot."""
+    write_summary(conn, integration_id, run_id, now)
+    finish_read(
+        conn,
+        integration_id,
+        run_id,
+        RunStatus.SUCCEEDED,
+        policy.schedule,
+        applied_at=now,
+        reschedule=reschedule,
+        **{action.value: sum(c[action.value] for c in counts.values()) for action in ChangeAction},
+        **recorded_of(snapshot, counts),
+    )
 
 
 class _CollectorPause:
@@ -196,102 +400,12 @@ def applying(
             yield conn, utcnow(), previous_success
 
 
-def skipped_of(snapshot: Snapshot) -> dict[str, set[str]]:
+def skipped_of(snapshot: Collected) -> dict[str, set[str]]:
     """The external ids of the objects a snapshot could not map, by object type name."""
     skipped: dict[str, set[str]] = {}
     for skipped_object in snapshot.warnings:
         skipped.setdefault(skipped_object.object_type, set()).add(skipped_object.external_id)
     return skipped
-
-
-@dataclass(frozen=True)
-class RunPlans:
-    """What one run planned, in its applying transaction."""
-
-    integration_id: int
-    run_id: int
-    snapshot: Snapshot
-    plans: dict[str, Plan]
-    now: datetime
-    previous_success: datetime | None
-
-
-def record_plans(
-    conn: Connection,
-    run: RunPlans,
-    id_to_external: dict[str, dict[int, str]],
-    force: bool,
-    policy: SyncPolicy,
-    progress: Progress,
-    *,
-    reschedule: bool = True,
-) -> SyncResult:
-    """Hold the plans (the safeguard, unless forced) or write them, and record the run,
-    its counts and the integration's KPIs: the end of a full or a delta run.
-    ``id_to_external`` holds the stored rows' ids that new references may point to."""
-    plans = run.plans
-    totals = {tf.type.plural: len(getattr(run.snapshot, tf.type.plural)) for tf in TYPE_FIELDS}
-    counts = {
-        p: {
-            ChangeAction.ADDED.value: plan.added,
-            ChangeAction.MODIFIED.value: plan.modified,
-            ChangeAction.REMOVED.value: plan.removed,
-        }
-        for p, plan in plans.items()
-    }
-    recorded: dict[str, Any] = {
-        "totals": totals,
-        "counts": counts,
-        "source": source_of(run.snapshot),
-        "warnings": warnings_of(run.snapshot),
-    }
-    guarded = [t.plural for t in OBJECT_TYPES if t.primary]
-    reason = None if force else hold_reason(plans, guarded, policy.safeguard)
-    if reason is not None:
-        finish_read(
-            conn,
-            run.integration_id,
-            run.run_id,
-            RunStatus.HELD,
-            policy.schedule,
-            reschedule=reschedule,
-            error=f"held: {reason}; nothing was changed",
-            **recorded,
-        )
-        return SyncResult(run.run_id, RunStatus.HELD, reason, counts, totals)
-    external_to_id = {
-        table: dict(zip(ids.values(), ids.keys(), strict=True))
-        for table, ids in id_to_external.items()
-    }
-    for tf in TYPE_FIELDS:
-        plan = plans[tf.type.plural]
-        progress.start(f"apply {tf.type.plural}", plan.writes)
-        write_plan(
-            conn,
-            tf,
-            plan,
-            run.integration_id,
-            run.run_id,
-            run.now,
-            run.previous_success,
-            external_to_id,
-            progress,
-        )
-    write_summary(conn, run.integration_id, run.run_id, run.now)
-    finish_read(
-        conn,
-        run.integration_id,
-        run.run_id,
-        RunStatus.SUCCEEDED,
-        policy.schedule,
-        applied_at=run.now,
-        reschedule=reschedule,
-        added=sum(c[ChangeAction.ADDED.value] for c in counts.values()),
-        modified=sum(c[ChangeAction.MODIFIED.value] for c in counts.values()),
-        removed=sum(c[ChangeAction.REMOVED.value] for c in counts.values()),
-        **recorded,
-    )
-    return SyncResult(run.run_id, RunStatus.SUCCEEDED, None, counts, totals)
 
 
 def _refresh_statistics(conn: Connection, tables: Sequence[str]) -> None:
@@ -306,66 +420,3 @@ def _refresh_statistics(conn: Connection, tables: Sequence[str]) -> None:
     elif conn.dialect.name == "sqlite":
         with conn.begin():
             conn.exec_driver_sql("PRAGMA optimize")
-
-
-def load_stored(
-    conn: Connection,
-    tf: TypeFields,
-    integration_id: int,
-    id_to_external: dict[str, dict[int, str]],
-    *where: ColumnElement[bool],
-) -> dict[str, StoredRow]:
-    """Load one type's rows (those matching ``where``) in record space, and remember their
-    ids for later references."""
-    table = tf.type.table
-    columns = [table.c[name] for name in tf.columns]
-    rows = conn.execute(
-        select(table.c.id, table.c.external_id, table.c.removed_at.is_not(None), *columns).where(
-            table.c.integration_id == integration_id, *where
-        )
-    ).all()
-    ids = id_to_external.setdefault(table.name, {})
-    if not rows:
-        return {}
-    # Column by column, so that most steps are one pass in C rather than Python per value.
-    row_ids, external_ids, removed, *data = zip(*rows, strict=True)
-    values: list[Iterable[Any]] = list(data)
-    for pos, target in tf.refs:
-        values[pos] = map(id_to_external.get(target, {}).get, values[pos])
-    for pos in tf.lists:
-        values[pos] = [tuple(v) if isinstance(v, list) else v for v in values[pos]]
-    ids.update(zip(row_ids, external_ids, strict=True))
-    return dict(
-        zip(
-            external_ids,
-            map(StoredRow, row_ids, zip(*values, strict=True), removed),
-            strict=True,
-        )
-    )
-
-
-def drop_dangling(
-    tf: TypeFields,
-    incoming: list[tuple[str, tuple[Any, ...]]],
-    incoming_ids: dict[str, set[str]],
-) -> list[tuple[str, tuple[Any, ...]]]:
-    """References to objects the snapshot does not contain become None."""
-    targets = [(pos, incoming_ids[table]) for pos, table in tf.refs]
-    dangling = []
-    for pos, known in targets:
-        refs = set(map(itemgetter(pos), map(itemgetter(1), incoming)))
-        refs.discard(None)
-        if not refs <= known:
-            dangling.append((pos, known))
-    if not dangling:
-        return incoming
-    fixed = []
-    for external_id, values in incoming:
-        if any(values[pos] is not None and values[pos] not in known for pos, known in dangling):
-            patched = list(values)
-            for pos, known in dangling:
-                if patched[pos] not in known:
-                    patched[pos] = None
-            values = tuple(patched)
-        fixed.append((external_id, values))
-    return fixed

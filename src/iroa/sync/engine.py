@@ -163,6 +163,10 @@ def run_reading(
         except BaseException:
             finish_failed(db, run_id, handling.interrupted, RunStatus.INTERRUPTED)
             raise
+        finally:
+            close = getattr(snapshot, "close", None)
+            if close is not None:  # a snapshot kept on disk while it was applied
+                close()
     if result.succeeded:
         for doing, step in handling.after:
             try:

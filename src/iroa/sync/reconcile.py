@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import attrgetter, itemgetter
-from typing import Any
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +104,27 @@ def _raise_duplicate(incoming: Iterable[tuple[str, Any]]) -> None:
         seen.add(external_id)
 
 
+class Weighed(Protocol):
+    """What the safeguard weighs of one type: a :class:`Plan`, or a :class:`Weight` known
+    before planning."""
+
+    @property
+    def present_before(self) -> int: ...
+
+    @property
+    def added(self) -> int: ...
+
+    @property
+    def removed(self) -> int: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Weight:
+    present_before: int
+    added: int
+    removed: int
+
+
 @dataclass(frozen=True, slots=True)
 class Safeguard:
     """Limits on how much one run may remove without being forced."""
@@ -113,7 +134,7 @@ class Safeguard:
 
 
 def hold_reason(
-    plans: Mapping[str, Plan], guarded: Iterable[str], safeguard: Safeguard
+    plans: Mapping[str, Weighed], guarded: Iterable[str], safeguard: Safeguard
 ) -> str | None:
     """Why this set of plans must be held, or None if it may be applied."""
     guarded = list(guarded)

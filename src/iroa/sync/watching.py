@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from iroa.connectors.base import ConnectorError, Delta, Progress, Resync, Snapshot, Watch
+from iroa.connectors.base import Collected, ConnectorError, Delta, Progress, Resync, Watch
 from iroa.connectors.registry import Reads, create_watch
 from iroa.db.base import utcnow
 from iroa.integrations.service import connection_options, get_integration_by_id
@@ -235,7 +235,7 @@ class _Baseline:
         self.stop = stop
         self.beat = beat
 
-    def collect(self, progress: Progress) -> Snapshot:
+    def collect(self, progress: Progress) -> Collected:
         return self.watch.baseline(CheckedProgress(progress, self._check))
 
     def _check(self) -> None:

@@ -21,7 +21,7 @@ from iroa.sync.reconcile import Plan
 from iroa.vocabulary import ChangeAction
 
 if TYPE_CHECKING:
-    from iroa.sync.apply import TypeFields
+    from iroa.sync.scope import TypeFields
 
 _CHUNK = 500
 _BULK_CHUNK = 10_000

@@ -83,7 +83,7 @@ def test_collect_matches_the_simulator(shaped):
     sim_datastores = vsphere_ops.retrieve(si, vim.Datastore, ["summary.capacity"])
     sim_networks = vsphere_ops.retrieve(si, vim.Network)
 
-    snapshot = VCenterConnector(options_for(server)).collect(NullProgress())
+    snapshot = VCenterConnector(options_for(server)).collect(NullProgress()).whole()
 
     (datacenter,) = snapshot.datacenters
     assert datacenter.name == "DC0"
@@ -140,7 +140,7 @@ def test_collect_matches_the_simulator(shaped):
 def test_collect_reads_disks_nics_and_relations(shaped):
     server, _ = shaped
 
-    snapshot = VCenterConnector(options_for(server)).collect(NullProgress())
+    snapshot = VCenterConnector(options_for(server)).collect(NullProgress()).whole()
 
     datastore_ids = {d.external_id for d in snapshot.datastores}
     network_ids = {n.external_id for n in snapshot.networks}
@@ -162,7 +162,7 @@ def test_collect_reads_disks_nics_and_relations(shaped):
 def test_collect_reads_guest_data_snapshots_and_custom_attributes(shaped):
     server, _ = shaped
 
-    snapshot = VCenterConnector(options_for(server)).collect(NullProgress())
+    snapshot = VCenterConnector(options_for(server)).collect(NullProgress()).whole()
 
     vms = {vm.name: vm for vm in snapshot.vms}
     app = vms["DC0_C0_RP0_VM0"]
@@ -203,7 +203,7 @@ def test_collect_reports_real_totals_per_type(shaped):
     server, _ = shaped
     progress = RecordingProgress()
 
-    snapshot = VCenterConnector(options_for(server), batch_size=3).collect(progress)
+    snapshot = VCenterConnector(options_for(server), batch_size=3).collect(progress).whole()
 
     totals = dict(progress.phases)
     assert totals["connect"] == 1
@@ -221,8 +221,8 @@ def test_collect_reports_real_totals_per_type(shaped):
 def test_collect_is_deterministic_and_independent_of_batch_size(shaped):
     server, _ = shaped
 
-    first = VCenterConnector(options_for(server), batch_size=1).collect(NullProgress())
-    second = VCenterConnector(options_for(server)).collect(NullProgress())
+    first = VCenterConnector(options_for(server), batch_size=1).collect(NullProgress()).whole()
+    second = VCenterConnector(options_for(server)).collect(NullProgress()).whole()
 
     assert first == second
     assert [vm.external_id for vm in first.vms] == sorted(vm.external_id for vm in first.vms)

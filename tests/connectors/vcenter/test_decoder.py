@@ -42,7 +42,7 @@ DVS = vim.dvs.VmwareDistributedVirtualSwitch
 
 
 def collected(server: Any, *, lean: bool) -> Snapshot:
-    return VCenterConnector(options_for(server, lean_decoding=lean)).collect(NullProgress())
+    return VCenterConnector(options_for(server, lean_decoding=lean)).collect(NullProgress()).whole()
 
 
 def assert_same_records(lean: Snapshot, pyvmomi: Snapshot) -> None:
@@ -256,7 +256,9 @@ def test_both_decoders_watch_the_same_changes(vcsim) -> None:
         VCenterWatch(options_for(server, lean_decoding=True)) as lean,
         VCenterWatch(options_for(server, lean_decoding=False)) as pyvmomi,
     ):
-        assert_same_records(lean.baseline(NullProgress()), pyvmomi.baseline(NullProgress()))
+        assert_same_records(
+            lean.baseline(NullProgress()).whole(), pyvmomi.baseline(NullProgress()).whole()
+        )
         vsphere_ops.rename_vm(si, "DC0_H0_VM0", "renamed")
         vsphere_ops.power_off(si, "DC0_C0_RP0_VM1")
         vsphere_ops.destroy_vm(si, "DC0_C0_RP0_VM2")

@@ -39,6 +39,7 @@ from iroa.connectors.base import (
     VmSnapshotRecord,
     skip_reason,
 )
+from iroa.connectors.spool import SnapshotSpool, SpooledSnapshot
 from iroa.connectors.vcenter.client import Session
 from iroa.connectors.vcenter.index import InventoryIndex
 from iroa.connectors.vcenter.mapping import (
@@ -109,19 +110,25 @@ def source_info(session: Session, object_counts: dict[str, int]) -> SourceInfo:
 
 def collect_inventory(
     session: Session, progress: Progress, batch_size: int = DEFAULT_BATCH_SIZE
-) -> Snapshot:
-    """Read the whole inventory behind ``session`` into a :class:`Snapshot`."""
+) -> SpooledSnapshot:
+    """Read the whole inventory behind ``session`` into a snapshot kept on disk in parts:
+    the containers, then VMs ``batch_size`` at a time with their parts and tags."""
     return collect_indexed(session, progress, batch_size)[0]
 
 
 def collect_indexed(
     session: Session, progress: Progress, batch_size: int = DEFAULT_BATCH_SIZE
-) -> tuple[Snapshot, InventoryIndex]:
+) -> tuple[SpooledSnapshot, InventoryIndex]:
     """:func:`collect_inventory`, and the index it built: what :func:`collect_objects`
     needs to map objects read later the same way."""
-    collection = Collection(session, progress, batch_size)
-    collection.run()
-    return collection.snapshot(), collection.index
+    spool = SnapshotSpool()
+    try:
+        collection = Collection(session, progress, batch_size, spool=spool)
+        collection.run()
+        return collection.spooled(spool), collection.index
+    except BaseException:
+        spool.close()
+        raise
 
 
 LEAF_TYPES: Final = ("ClusterComputeResource", "HostSystem", "Datastore", "VirtualMachine")
@@ -153,6 +160,8 @@ class Collection:
     progress: Progress
     batch_size: int
     index: InventoryIndex = field(default_factory=InventoryIndex)
+    spool: SnapshotSpool | None = None
+    """Where records go, a part at a time; without one they stay in the lists below."""
     datacenters: list[DatacenterRecord] = field(default_factory=list)
     clusters: list[ClusterRecord] = field(default_factory=list)
     hosts: list[HostRecord] = field(default_factory=list)
@@ -178,11 +187,32 @@ class Collection:
         self.collect_hosts(self._list(vim.HostSystem))
         self.collect_datastores(self._list(vim.Datastore))
         self._collect_networks()
+        self._flush()
         self.collect_vms(self._list(vim.VirtualMachine))
+        self._flush()
+
+    def spooled(self, spool: SnapshotSpool) -> SpooledSnapshot:
+        """The snapshot put in ``spool`` part by part."""
+        self._flush()
+        return spool.finish(source_info(self.session, {}), self.skipped)
+
+    def _flush(self) -> None:
+        """Put the records read since the last flush in the spool, as one part."""
+        if self.spool is None:
+            return
+        part = self._part(SourceInfo(name="", product=""))
+        for name in SNAPSHOT_PARTS:
+            getattr(self, name).clear()
+        self.spool.add(part)
 
     def snapshot(self) -> Snapshot:
-        snapshot = Snapshot(
-            source=source_info(self.session, {}),
+        snapshot = self._part(source_info(self.session, {}))
+        counts = {name: len(getattr(snapshot, name)) for name in SNAPSHOT_PARTS}
+        return replace(snapshot, source=replace(snapshot.source, object_counts=counts))
+
+    def _part(self, source: SourceInfo) -> Snapshot:
+        return Snapshot(
+            source=source,
             datacenters=_sorted(self.datacenters),
             clusters=_sorted(self.clusters),
             hosts=_sorted(self.hosts),
@@ -197,8 +227,6 @@ class Collection:
             tags=_sorted(self.tags),
             warnings=tuple(self.skipped),
         )
-        counts = {name: len(getattr(snapshot, name)) for name in SNAPSHOT_PARTS}
-        return replace(snapshot, source=replace(snapshot.source, object_counts=counts))
 
     def _collect_field_names(self) -> None:
         manager = self.content.customFieldsManager
@@ -301,6 +329,8 @@ class Collection:
             self.vm_datastores.extend(records.datastores)
             self.vm_networks.extend(records.networks)
             self.tags.extend(records.tags)
+            if len(self.vms) >= self.batch_size:
+                self._flush()
 
     def _add(
         self, records: list[_R], record: _R, object_type: str, props: Mapping[str, object]

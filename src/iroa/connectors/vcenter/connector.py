@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from iroa.connectors.base import ConnectionOptions, Progress, Snapshot, SourceInfo
+from iroa.connectors.base import ConnectionOptions, Progress, SourceInfo
+from iroa.connectors.spool import SpooledSnapshot
 from iroa.connectors.vcenter.client import open_session
 from iroa.connectors.vcenter.collector import (
     DEFAULT_BATCH_SIZE,
@@ -30,7 +31,7 @@ class VCenterConnector:
         with open_session(self._options) as session:
             return source_info(session, count_objects(session))
 
-    def collect(self, progress: Progress) -> Snapshot:
+    def collect(self, progress: Progress) -> SpooledSnapshot:
         """Read the whole inventory in one session."""
         progress.start("connect", 1)
         with open_session(self._options) as session:

@@ -28,7 +28,8 @@ from typing import ClassVar, Final
 from pyVmomi import vim, vmodl
 from pyVmomi.VmomiSupport import ManagedObject
 
-from iroa.connectors.base import ConnectionOptions, Delta, Progress, Resync, Snapshot
+from iroa.connectors.base import ConnectionOptions, Delta, Progress, Resync
+from iroa.connectors.spool import SpooledSnapshot
 from iroa.connectors.vcenter.client import Session, open_session, translated_errors
 from iroa.connectors.vcenter.collector import (
     DEFAULT_BATCH_SIZE,
@@ -104,7 +105,7 @@ class VCenterWatch:
         """The longest one :meth:`wait` may block: well inside the read timeout."""
         return max(1, min(_MAX_WAIT_S, int(self._options.read_timeout_s) - 10))
 
-    def baseline(self, progress: Progress) -> Snapshot:
+    def baseline(self, progress: Progress) -> SpooledSnapshot:
         """Start watching (once) and read the whole inventory; later waits report what
         changed since this read began."""
         session = self._current()
