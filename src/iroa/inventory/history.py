@@ -41,7 +41,6 @@ from sqlalchemy import Connection, func, insert, select
 
 from iroa.db.base import UTCDateTime, utcnow
 from iroa.db.engine import Database
-from iroa.db.migrate import upgrade
 from iroa.history.models import Change, Summary
 from iroa.history.retention import history_horizon
 from iroa.integrations.models import Integration
@@ -253,6 +252,8 @@ _cache_lock = threading.Lock()
 
 def build_snapshot(db: Database, at: datetime) -> Database:
     """A new database holding the inventory as it stood at ``at`` (the caller disposes of it)."""
+    from iroa.db.migrate import upgrade  # Alembic: only for this, not in every CLI process
+
     directory = Path(tempfile.mkdtemp(prefix="iroa-as-of-"))
     snapshot = Database(f"sqlite:///{directory / 'as-of.db'}")
     try:

@@ -55,7 +55,7 @@ from iroa.sync.writes import write_plan
 from iroa.vocabulary import ChangeAction, RunStatus
 
 ANALYZE_AFTER_WRITES = 5_000
-SCOPE_VMS = 2_000
+SCOPE_VMS = 1_000
 """VMs per scope of a full snapshot: the connector's parts are joined up to it."""
 PRIMARY = tuple(tf for tf in TYPE_FIELDS if tf.type.primary)
 Counts = dict[str, dict[str, int]]

@@ -22,11 +22,15 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Column,
     ColumnElement,
     Connection,
+    Integer,
+    String,
     any_,
     bindparam,
+    cast,
     func,
     select,
     tuple_,
@@ -259,9 +263,17 @@ def _one_of(
             listed = func.json_each(bindparam("scope")).table_valued("value")
             return column.in_(select(listed.c.value).scalar_subquery()), json.dumps
         if conn.dialect.name == "postgresql":
+            if isinstance(column.type, Integer):
+                # An array literal: psycopg checks every element of a list it binds.
+                ids = cast(bindparam("scope", type_=String), postgresql.ARRAY(BigInteger))
+                return column == any_(ids), _int_array
             array = bindparam("scope", type_=postgresql.ARRAY(column.type))
             return column == any_(array), list
     return column.in_(bindparam("scope", expanding=True)), list
+
+
+def _int_array(values: Sequence[Any]) -> str:
+    return "{" + ",".join(map(str, map(int, values))) + "}"
 
 
 def load_stored(
