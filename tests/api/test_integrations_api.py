@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from iroa.crypto import SecretBox
 from iroa.integrations.models import Integration
 from tests.api.fixtures import Api
+from tests.peers.certs import generate_certs
 from tests.peers.echoing import echoing_server
 
 VCENTER = {
@@ -18,6 +21,8 @@ VCENTER = {
     "username": "administrator@vsphere.local",
     "password": "first-secret",
 }
+
+EMPTY_CHECK = {"name": None, "product": None, "version": None, "build": None, "object_counts": {}}
 
 
 def create(api: Api, **overrides: Any) -> dict[str, Any]:
@@ -357,3 +362,20 @@ def test_a_connection_test_never_returns_the_secret_the_server_repeats(api: Api)
             assert response.json()["ok"] is False
             assert "***" in response.json()["error"], response.text
             assert URL_SECRET not in response.text
+
+
+@pytest.mark.parametrize("kind", ["vcenter", "hyperv", "prometheus", "zabbix"])
+def test_a_ca_file_gone_since_it_was_added_is_a_clear_error_of_the_connection_test(
+    api: Api, tmp_path: Path, kind: str
+) -> None:
+    ca_file = generate_certs(tmp_path / "certs").ca
+    created = create(
+        api, kind=kind, name=f"{kind}-1", url="https://127.0.0.1:9", ca_file=str(ca_file)
+    )
+    ca_file.unlink()
+    response = api.client.post(
+        f"/api/v1/integrations/{created['id']}/test", headers=api.headers("operator")
+    )
+    assert response.status_code == 200, response.text
+    assert response.json() | {"error": None} == {"ok": False, "error": None, **EMPTY_CHECK}
+    assert response.json()["error"] == f"cannot load CA file {ca_file}: No such file or directory"

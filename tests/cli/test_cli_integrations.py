@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from iroa.config import Settings
 from iroa.crypto import SecretBox, load_secret_key
 from iroa.db.engine import Database
 from iroa.integrations.service import get_integration
 from tests.cli.conftest import Result
+from tests.peers.certs import generate_certs
 
 URL_SECRET = "url-s3cret-42"
 
@@ -98,3 +101,28 @@ def test_a_url_with_credentials_is_refused_without_repeating_them(
     refused = run_iroa("integration", "update", "vc", "--url", url)
     assert "put credentials in username and password" in one_line(refused)
     assert URL_SECRET not in refused.stderr + refused.stdout
+
+
+@pytest.mark.parametrize("kind", ["vcenter", "hyperv", "prometheus", "zabbix"])
+def test_testing_with_a_ca_file_gone_since_it_was_added_says_so_in_one_line(
+    run_iroa: Callable[..., Result], tmp_path: Path, kind: str
+) -> None:
+    ca_file = generate_certs(tmp_path / "certs").ca
+    added = run_iroa(
+        "integration",
+        "add",
+        kind,
+        "src",
+        "--url",
+        "https://127.0.0.1:9",
+        "--username",
+        "reader",
+        "--password-stdin",
+        "--ca-file",
+        str(ca_file),
+        stdin="pw\n",
+    )
+    assert added.code == 0, added.stderr
+    ca_file.unlink()
+    message = one_line(run_iroa("integration", "test", "src"))
+    assert message == f"error: cannot load CA file {ca_file}: No such file or directory"
