@@ -379,3 +379,23 @@ def test_a_ca_file_gone_since_it_was_added_is_a_clear_error_of_the_connection_te
     assert response.status_code == 200, response.text
     assert response.json() | {"error": None} == {"ok": False, "error": None, **EMPTY_CHECK}
     assert response.json()["error"] == f"cannot load CA file {ca_file}: No such file or directory"
+
+
+def test_control_characters_in_names_and_text_fields_are_422(api: Api) -> None:
+    admin = api.headers("admin")
+    for field, what in (("name", "the name"), ("username", "the username"), ("url", "the URL")):
+        for text in ("\x1b[2J", "\x07", "\x7f", "\x9b"):
+            value = f"https://vc.example.com/{text}" if field == "url" else f"vc{text}"
+            body = VCENTER | {field: value}
+            response = api.client.post("/api/v1/integrations", json=body, headers=admin)
+            assert response.status_code == 422, (field, text)
+            assert response.json()["detail"] == (
+                f"{what} must not contain control characters (tabs, line breaks, escapes …)"
+            )
+    assert api.client.get("/api/v1/integrations", headers=admin).json()["items"] == []
+    created = create(api)
+    response = api.client.patch(
+        f"/api/v1/integrations/{created['id']}", json={"name": "vc\x1b"}, headers=admin
+    )
+    assert response.status_code == 422
+    assert api.client.get(f"/api/v1/integrations/{created['id']}", headers=admin).json() == created

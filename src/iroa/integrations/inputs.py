@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from iroa.connectors.registry import AVAILABLE_KINDS, MONITORING_KINDS, can_watch
 from iroa.errors import InvalidInputError, NotFoundError, check_choice
 from iroa.integrations.monitoring import MonitoringSettingsError, validate_settings
+from iroa.text import check_line, check_storable
 from iroa.vocabulary import IntegrationKind, Transport
 
 TRANSPORTS = tuple(Transport)
@@ -75,6 +76,16 @@ def validate_input(
     name = data.name.strip()
     if not name or len(name) > 200 or any(ch.isspace() and ch != " " for ch in name):
         raise IntegrationError("the name must be 1-200 characters on one line")
+    check_line("the name", name, IntegrationError)
+    for what, text in (
+        ("the URL", data.url),
+        ("the username", data.username),
+        ("the CA file path", data.ca_file),
+    ):
+        if text is not None:
+            check_line(what, text, IntegrationError)
+    if data.password is not None:
+        check_storable("the password", data.password, IntegrationError)
     # Messages here never echo the URL: a mistyped one may carry credentials.
     expected = "invalid URL: expected http(s)://host[:port]"
     try:

@@ -14,6 +14,7 @@ from iroa.auth.tokens import SESSION_LIFETIME, authenticate_token, end_session
 from iroa.db.engine import Database
 from iroa.http.deps import CSRF_COOKIE, DB, SESSION_COOKIE, Clock, runtime_of, session_idle_timeout
 from iroa.http.sessions import start_session
+from iroa.text import storable_problem
 from iroa.web.render import render
 from iroa.web.session import (
     LOGIN_CSRF_COOKIE,
@@ -78,6 +79,9 @@ async def login(request: Request, db: DB, clock: Clock) -> Response:
     """Check the password, open a dashboard session, go to where the user was headed."""
     form = await read_form(request)
     check_login_csrf(request, form)
+    for field in ("username", "password"):
+        if (problem := storable_problem(form.get(field, ""))) is not None:
+            return _login_page(request, form.get("next"), f"The {field} {problem}.", 422)
     return await run_in_threadpool(_log_in, request, db, clock, form)
 
 
