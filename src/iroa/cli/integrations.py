@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from iroa.cli.context import get_context
-from iroa.cli.output import console, print_json, print_table
+from iroa.cli.output import print_json, print_table, say
 from iroa.connectors.registry import check_connection
 from iroa.integrations.service import (
     IntegrationError,
@@ -138,7 +138,7 @@ def add(
         ),
         min_interval_s=context.settings.min_sync_interval_s,
     )
-    console.print(f"added {integration.kind} integration {integration.name!r}")
+    say(f"added {integration.kind} integration {integration.name!r}")
 
 
 @app.command("update")
@@ -207,7 +207,7 @@ def update(
         ),
         min_interval_s=context.settings.min_sync_interval_s,
     )
-    console.print(f"updated {integration.kind} integration {integration.name!r}")
+    say(f"updated {integration.kind} integration {integration.name!r}")
 
 
 def read_secret(password_stdin: bool, token_stdin: bool) -> str | None:
@@ -260,9 +260,9 @@ def test(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Integrati
     version = " ".join(
         v for v in (info.version, f"build {info.build}" if info.build else None) if v
     )
-    console.print(f"ok: {info.name} — {info.product}" + (f" ({version})" if version else ""))
+    say(f"ok: {info.name} — {info.product}" + (f" ({version})" if version else ""))
     if info.object_counts:
-        console.print(", ".join(f"{count} {kind}" for kind, count in info.object_counts.items()))
+        say(", ".join(f"{count} {kind}" for kind, count in info.object_counts.items()))
 
 
 @app.command("remove")
@@ -271,4 +271,4 @@ def remove(
 ) -> None:
     """Remove an integration with its inventory and history."""
     remove_integration(get_context(ctx).db, name)
-    console.print(f"removed integration {name!r}")
+    say(f"removed integration {name!r}")
