@@ -126,3 +126,38 @@ def test_testing_with_a_ca_file_gone_since_it_was_added_says_so_in_one_line(
     ca_file.unlink()
     message = one_line(run_iroa("integration", "test", "src"))
     assert message == f"error: cannot load CA file {ca_file}: No such file or directory"
+
+
+def test_insecure_and_a_readable_password_over_http_are_warned_about_at_once(
+    run_iroa: Callable[..., Result],
+) -> None:
+    insecure = add(run_iroa, "vc", "https://vc.example.com", "--insecure")
+    assert insecure.code == 0, insecure.stderr
+    assert insecure.stdout.strip() == "added vcenter integration 'vc'"
+    assert insecure.stderr.strip() == (
+        "warning: the TLS certificate of https://vc.example.com is not verified (insecure): "
+        "anyone on the network path can pose as it and receive the password; prefer --ca-file"
+    )
+    verified = run_iroa("integration", "update", "vc", "--verify", "--password-stdin", stdin="p\n")
+    assert verified.code == 0 and verified.stderr == ""
+    again = run_iroa("integration", "update", "vc", "--insecure", "--password-stdin", stdin="p\n")
+    assert again.code == 0 and "is not verified (insecure)" in again.stderr
+
+    def add_hyperv(name: str, *extra: str) -> Result:
+        return run_iroa(
+            "integration", "add", "hyperv", name, "--url", "http://hv.example.com:5985",
+            "--username", "CORP\\reader", "--password-stdin", *extra, stdin="pw\n",
+        )  # fmt: skip
+
+    basic = add_hyperv("hv-basic", "--transport", "basic")
+    assert basic.code == 0, basic.stderr
+    assert basic.stderr.strip() == (
+        "warning: http://hv.example.com:5985 is plain http: WinRM basic auth sends the "
+        "password or token readable on the network; use https"
+    )
+    ntlm = add_hyperv("hv-ntlm")  # NTLM encrypts the WinRM messages itself
+    assert ntlm.code == 0 and ntlm.stderr == ""
+    plain = add(run_iroa, "vc-http", "http://vc.example.com", "--password-stdin", stdin="pw\n")
+    assert plain.code == 0 and "http://vc.example.com is plain http" in plain.stderr
+    no_secret = add(run_iroa, "vc-open", "http://vc2.example.com")
+    assert no_secret.code == 0 and no_secret.stderr == ""

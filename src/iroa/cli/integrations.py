@@ -8,8 +8,9 @@ from typing import Annotated
 import typer
 
 from iroa.cli.context import get_context
-from iroa.cli.output import print_json, print_table, say
+from iroa.cli.output import print_json, print_table, print_warning, say
 from iroa.connectors.registry import check_connection
+from iroa.integrations.models import Integration
 from iroa.integrations.service import (
     IntegrationError,
     IntegrationInput,
@@ -20,6 +21,7 @@ from iroa.integrations.service import (
     integration_as_dict,
     list_integrations,
     remove_integration,
+    transport_warnings,
     update_integration,
 )
 from iroa.integrations.watchers import watchers_by_integration
@@ -139,6 +141,7 @@ def add(
         min_interval_s=context.settings.min_sync_interval_s,
     )
     say(f"added {integration.kind} integration {integration.name!r}")
+    warn_about_transport(integration)
 
 
 @app.command("update")
@@ -188,7 +191,7 @@ def update(
     context = get_context(ctx)
     password = read_secret(password_stdin, token_stdin)
     integration = get_integration(context.db, name)
-    update_integration(
+    updated = update_integration(
         context.db,
         context.box,
         integration.id,
@@ -208,6 +211,13 @@ def update(
         min_interval_s=context.settings.min_sync_interval_s,
     )
     say(f"updated {integration.kind} integration {integration.name!r}")
+    warn_about_transport(updated)
+
+
+def warn_about_transport(integration: Integration) -> None:
+    """Say at once, on standard error, what the server log would only say at each connection."""
+    for warning in transport_warnings(integration):
+        print_warning(warning)
 
 
 def read_secret(password_stdin: bool, token_stdin: bool) -> str | None:

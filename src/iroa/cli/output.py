@@ -27,6 +27,11 @@ def say(message: str, *, highlight: bool | None = None) -> None:
     console.print(printable(message), markup=False, emoji=False, highlight=highlight)
 
 
+def print_warning(message: str) -> None:
+    """``warning: message`` on standard error, control characters shown as U+FFFD."""
+    print(f"warning: {printable(message)}", file=sys.stderr)
+
+
 def print_error(message: str) -> None:
     """``error: message`` on standard error, control characters shown as U+FFFD."""
     print(f"error: {printable(message)}", file=sys.stderr)

@@ -95,6 +95,29 @@ def integration_as_dict(integration: Integration, watcher: Watcher | None = None
     }
 
 
+def transport_warnings(integration: Integration) -> list[str]:
+    """What an admin should hear at once about how this integration's traffic is protected:
+    no certificate check, or a secret sent readable over plain http (WinRM's NTLM,
+    Kerberos and CredSSP encrypt the message themselves; its basic auth does not)."""
+    options = integration.options or {}
+    url = without_userinfo(integration.url)
+    warnings = []
+    scheme = urlsplit(integration.url).scheme
+    if options.get("insecure") and scheme == "https":
+        warnings.append(
+            f"the TLS certificate of {url} is not verified (insecure): anyone on the network "
+            "path can pose as it and receive the password; prefer --ca-file"
+        )
+    transport = options.get("transport") or DEFAULT_TRANSPORT
+    encrypted_anyway = integration.kind == "hyperv" and transport != "basic"
+    if scheme == "http" and integration.has_secret and not encrypted_anyway:
+        sent = "WinRM basic auth sends" if integration.kind == "hyperv" else "IROA sends"
+        warnings.append(
+            f"{url} is plain http: {sent} the password or token readable on the network; use https"
+        )
+    return warnings
+
+
 def is_watched(integration: Integration) -> bool:
     """Whether the integration is kept current from its change feed (stored before this
     setting existed: on, where its kind has a feed)."""
