@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from iroa.crypto import SecretBox
+from iroa.integrations import service
 from iroa.integrations.models import Integration
 from tests.api.fixtures import Api
 from tests.peers.certs import generate_certs
@@ -399,3 +400,33 @@ def test_control_characters_in_names_and_text_fields_are_422(api: Api) -> None:
     )
     assert response.status_code == 422
     assert api.client.get(f"/api/v1/integrations/{created['id']}", headers=admin).json() == created
+
+
+def test_kerberos_delegation_is_off_unless_asked_for_and_only_over_kerberos(api: Api) -> None:
+    admin = api.headers("admin")
+    hyperv = {"kind": "hyperv", "url": "https://hv01.corp.example.com", "transport": "kerberos"}
+    plain = create(api, **hyperv, name="hv-plain")
+    assert plain["kerberos_delegation"] is False
+    cluster = create(api, **hyperv, name="hv-cluster", kerberos_delegation=True)
+    assert cluster["kerberos_delegation"] is True
+    box: SecretBox = api.app.state.runtime.box
+    for created, delegates in ((plain, False), (cluster, True)):
+        integration = service.get_integration_by_id(api.db, created["id"])
+        assert service.connection_options(integration, box).kerberos_delegation is delegates
+
+    for body in (
+        hyperv | {"name": "hv-ntlm", "transport": "ntlm", "kerberos_delegation": True},
+        VCENTER | {"name": "vc-2", "kerberos_delegation": True},
+    ):
+        response = api.client.post("/api/v1/integrations", json=body, headers=admin)
+        assert response.status_code == 422, response.text
+        assert response.json()["detail"] == (
+            "Kerberos delegation is for Hyper-V integrations with the kerberos transport"
+        )
+    path = f"/api/v1/integrations/{cluster['id']}"
+    off = api.client.patch(path, json={"kerberos_delegation": False}, headers=admin)
+    assert off.status_code == 200 and off.json()["kerberos_delegation"] is False
+    on = api.client.patch(path, json={"kerberos_delegation": True}, headers=admin)
+    assert on.json()["kerberos_delegation"] is True
+    moved = api.client.patch(path, json={"transport": "ntlm", "password": "p"}, headers=admin)
+    assert moved.status_code == 200 and moved.json()["kerberos_delegation"] is False

@@ -10,7 +10,7 @@ import pytest
 from iroa.config import Settings
 from iroa.crypto import SecretBox, load_secret_key
 from iroa.db.engine import Database
-from iroa.integrations.service import get_integration
+from iroa.integrations.service import get_integration, list_integrations
 from tests.cli.conftest import Result
 from tests.peers.certs import generate_certs
 
@@ -161,3 +161,25 @@ def test_insecure_and_a_readable_password_over_http_are_warned_about_at_once(
     assert plain.code == 0 and "http://vc.example.com is plain http" in plain.stderr
     no_secret = add(run_iroa, "vc-open", "http://vc2.example.com")
     assert no_secret.code == 0 and no_secret.stderr == ""
+
+
+def test_kerberos_delegation_is_set_only_with_its_flag(
+    run_iroa: Callable[..., Result], db: Database
+) -> None:
+    def add_hyperv(name: str, *extra: str) -> Result:
+        return run_iroa(
+            "integration", "add", "hyperv", name, "--url", "https://hv.corp.example.com",
+            "--transport", "kerberos", *extra,
+        )  # fmt: skip
+
+    assert add_hyperv("hv1").code == 0
+    assert add_hyperv("hv-cluster", "--kerberos-delegation").code == 0
+    stored = {i.name: bool(i.options.get("kerberos_delegation")) for i in list_integrations(db)}
+    assert stored == {"hv1": False, "hv-cluster": True}
+    off = run_iroa("integration", "update", "hv-cluster", "--no-kerberos-delegation")
+    assert off.code == 0, off.stderr
+    assert not get_integration(db, "hv-cluster").options.get("kerberos_delegation")
+    refused = add(run_iroa, "vc", "https://vc.example.com", "--kerberos-delegation")
+    assert one_line(refused) == (
+        "error: Kerberos delegation is for Hyper-V integrations with the kerberos transport"
+    )

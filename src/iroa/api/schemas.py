@@ -169,6 +169,9 @@ class IntegrationOut(BaseModel):
     watch: bool = Field(
         default=False, description="vCenter: kept current from its change feed (`iroa watch`)"
     )
+    kerberos_delegation: bool = Field(
+        default=False, description="Hyper-V over Kerberos: the host may pass the ticket on"
+    )
     watch_state: WatchState = Field(
         default=WatchState.OFF, description="Where its watcher stands (`off` unless one runs)"
     )
@@ -210,6 +213,10 @@ class IntegrationCreate(_In):
     watch: bool | None = Field(
         default=None, description="Keep it current from its change feed; default: on for vCenter"
     )
+    kerberos_delegation: bool = Field(
+        default=False,
+        description="Hyper-V over Kerberos: delegate the ticket (needed for clusters)",
+    )
 
 
 class IntegrationPatch(_In):
@@ -230,6 +237,9 @@ class IntegrationPatch(_In):
         default=None, description="Replaces the stored monitoring settings as a whole"
     )
     watch: bool | None = Field(default=None, description="Keep it current from its change feed")
+    kerberos_delegation: bool | None = Field(
+        default=None, description="Hyper-V with the kerberos transport: delegate the ticket"
+    )
 
 
 class CheckResult(BaseModel):

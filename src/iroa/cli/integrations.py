@@ -51,6 +51,14 @@ def add(
         ),
     ] = False,
     transport: Annotated[Transport | None, typer.Option(help="WinRM auth transport")] = None,
+    kerberos_delegation: Annotated[
+        bool,
+        typer.Option(
+            "--kerberos-delegation",
+            help="Hyper-V with --transport kerberos: let the host pass IROA's ticket on "
+            "(needed for a failover cluster)",
+        ),
+    ] = False,
     interval: Annotated[
         int | None, typer.Option(help="Auto-sync interval in seconds (0 = off)")
     ] = None,
@@ -137,6 +145,7 @@ def add(
             token=token_stdin,
             monitoring={k: v for k, v in monitoring.items() if v is not None},
             watch=watch,
+            kerberos_delegation=kerberos_delegation,
         ),
         min_interval_s=context.settings.min_sync_interval_s,
     )
@@ -168,6 +177,13 @@ def update(
         typer.Option("--insecure/--verify", help="Stop or start verifying the TLS certificate"),
     ] = None,
     transport: Annotated[Transport | None, typer.Option(help="WinRM auth transport")] = None,
+    kerberos_delegation: Annotated[
+        bool | None,
+        typer.Option(
+            "--kerberos-delegation/--no-kerberos-delegation",
+            help="Hyper-V over Kerberos: let the host pass IROA's ticket on (clusters)",
+        ),
+    ] = None,
     interval: Annotated[
         int | None, typer.Option(help="Auto-sync interval in seconds (0 = off)")
     ] = None,
@@ -207,6 +223,7 @@ def update(
             sync_timeout_s=sync_timeout,
             token=token_stdin if password is not None else None,
             watch=watch,
+            kerberos_delegation=kerberos_delegation,
         ),
         min_interval_s=context.settings.min_sync_interval_s,
     )

@@ -61,6 +61,8 @@ class IntegrationInput:
     """Prometheus/Zabbix settings (see :mod:`iroa.integrations.monitoring`)."""
     watch: bool | None = None
     """Keep it current from its change feed (vCenter); None: on where the kind has one."""
+    kerberos_delegation: bool = False
+    """Hyper-V over Kerberos: let the host pass IROA's ticket on (a cluster's other nodes)."""
 
 
 def validate_input(
@@ -133,6 +135,10 @@ def validate_input(
     if data.token and data.kind not in MONITORING_KINDS:
         kinds = " and ".join(MONITORING_KINDS)
         raise IntegrationError(f"token authentication is for {kinds} integrations")
+    if data.kerberos_delegation and (data.kind != "hyperv" or data.transport != "kerberos"):
+        raise IntegrationError(
+            "Kerberos delegation is for Hyper-V integrations with the kerberos transport"
+        )
     watch = can_watch(data.kind) if data.watch is None else data.watch
     if watch and not can_watch(data.kind):
         raise IntegrationError(f"{data.kind} integrations have no change feed to watch")
@@ -155,6 +161,7 @@ def validate_input(
         token=data.token,
         monitoring=monitoring or None,
         watch=watch,
+        kerberos_delegation=data.kerberos_delegation,
     )
 
 
@@ -176,3 +183,4 @@ class IntegrationUpdate:
     monitoring: dict[str, Any] | None = None
     """Replaces the stored monitoring settings as a whole."""
     watch: bool | None = None
+    kerberos_delegation: bool | None = None

@@ -80,6 +80,7 @@ def integration_as_dict(integration: Integration, watcher: Watcher | None = None
         "sync_timeout_s": options.get("sync_timeout_s"),
         "token": bool(options.get("token", False)),
         "watch": watching,
+        "kerberos_delegation": bool(options.get("kerberos_delegation", False)),
         **watch_fields(integration, watching, watcher),
         "monitoring": resolve_settings(integration.kind, options.get("monitoring"))
         if integration.kind in MONITORING_KINDS
@@ -171,6 +172,8 @@ def _options_of(data: IntegrationInput) -> dict[str, object]:
         options["monitoring"] = data.monitoring
     if data.watch is not None:
         options["watch"] = data.watch
+    if data.kerberos_delegation:
+        options["kerberos_delegation"] = True
     return options
 
 
@@ -260,6 +263,7 @@ def update_integration(
                 token=bool(options.get("token", False)),
                 monitoring=options.get("monitoring"),
                 watch=is_watched(integration),
+                kerberos_delegation=bool(options.get("kerberos_delegation", False)),
             )
             given = {
                 k: getattr(changes, k)
@@ -270,6 +274,8 @@ def update_integration(
                 given["ca_file"] = None
             if changes.ca_file and "insecure" not in given:
                 given["insecure"] = False
+            if changes.transport not in (None, "kerberos") and "kerberos_delegation" not in given:
+                given["kerberos_delegation"] = False
             data = validate_input(replace(current, **given), min_interval_s)
             moved = _destination_changes(current, data)
             if moved and integration.has_secret and changes.password is None:
@@ -291,6 +297,8 @@ def update_integration(
                 integration.options.pop("token", None)
             if not data.monitoring:
                 integration.options.pop("monitoring", None)
+            if not data.kerberos_delegation:
+                integration.options.pop("kerberos_delegation", None)
             if data.interval_seconds != integration.interval_seconds or (
                 data.enabled and not integration.enabled
             ):
@@ -401,4 +409,5 @@ def connection_options(
         token=bool(options.get("token", False)),
         settings=resolve_settings(integration.kind, options.get("monitoring")),
         lean_decoding=lean_decoding,
+        kerberos_delegation=bool(options.get("kerberos_delegation", False)),
     )

@@ -170,7 +170,9 @@ def _protocol(endpoint: Endpoint, options: ConnectionOptions, transport: str) ->
         operation_timeout_sec=operation_timeout,
         # Environment proxies are for the web, not for WinRM on the server network.
         proxy=None,
-        kerberos_delegation=transport == "kerberos",
+        # Delegation hands the host a ticket it can use as IROA anywhere in the
+        # domain: only when asked for (a cluster's script reads the other nodes).
+        kerberos_delegation=transport == "kerberos" and options.kerberos_delegation,
     )
 
 
