@@ -12,7 +12,15 @@ from starlette.concurrency import run_in_threadpool
 from iroa.auth.service import AuthError, LoginThrottledError, authenticate_password
 from iroa.auth.tokens import SESSION_LIFETIME, authenticate_token, end_session
 from iroa.db.engine import Database
-from iroa.http.deps import CSRF_COOKIE, DB, SESSION_COOKIE, Clock, runtime_of, session_idle_timeout
+from iroa.http.deps import (
+    CSRF_COOKIE,
+    DB,
+    SESSION_COOKIE,
+    Clock,
+    cookies_secure,
+    runtime_of,
+    session_idle_timeout,
+)
 from iroa.http.sessions import start_session
 from iroa.text import storable_problem
 from iroa.web.render import render
@@ -67,9 +75,13 @@ def _login_page(
         {"csrf_token": token, "next": safe_next(next), "error": error, "info": info, "user": None},
         status,
     )
-    secure = request.url.scheme == "https"
     response.set_cookie(
-        LOGIN_CSRF_COOKIE, token, httponly=True, secure=secure, samesite="strict", path="/login"
+        LOGIN_CSRF_COOKIE,
+        token,
+        httponly=True,
+        secure=cookies_secure(request),
+        samesite="strict",
+        path="/login",
     )
     return response
 
