@@ -180,6 +180,13 @@ def test_an_expiry_past_what_a_timestamp_holds_is_a_clear_422(api: Api, expires_
         headers=api.headers("viewer"),
     )
     assert latest.status_code == 201, latest.text
+    past = api.client.post(
+        "/api/v1/tokens",
+        json={"name": "far", "expires_at": "0001-01-01T00:00:00+14:00"},
+        headers=api.headers("viewer"),
+    )
+    assert past.status_code == 422
+    assert past.json()["detail"] == "a token's expiry must be in the future"
 
 
 def test_a_token_name_with_control_characters_is_a_422(api: Api) -> None:

@@ -78,6 +78,8 @@ def create_token(
         try:
             expires_at.astimezone(UTC)  # what the database stores
         except OverflowError:
+            if expires_at.year == 1:
+                raise UserError("a token's expiry must be in the future") from None
             raise UserError(
                 "a token's expiry must be before the year 10000 in UTC "
                 f"(latest: {datetime.max.replace(tzinfo=UTC).isoformat()})"
