@@ -136,7 +136,8 @@ def test_insecure_and_a_readable_password_over_http_are_warned_about_at_once(
     assert insecure.stdout.strip() == "added vcenter integration 'vc'"
     assert insecure.stderr.strip() == (
         "warning: the TLS certificate of https://vc.example.com is not verified (insecure): "
-        "anyone on the network path can pose as it and receive the password; prefer --ca-file"
+        "anyone on the network path can pose as it and receive the password; "
+        "give it a CA file instead"
     )
     verified = run_iroa("integration", "update", "vc", "--verify", "--password-stdin", stdin="p\n")
     assert verified.code == 0 and verified.stderr == ""

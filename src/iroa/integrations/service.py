@@ -107,7 +107,7 @@ def transport_warnings(integration: Integration) -> list[str]:
     if options.get("insecure") and scheme == "https":
         warnings.append(
             f"the TLS certificate of {url} is not verified (insecure): anyone on the network "
-            "path can pose as it and receive the password; prefer --ca-file"
+            "path can pose as it and receive the password; give it a CA file instead"
         )
     transport = options.get("transport") or DEFAULT_TRANSPORT
     encrypted_anyway = integration.kind == "hyperv" and transport != "basic"
