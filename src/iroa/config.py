@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     """Run due auto-syncs inside ``iroa serve`` (turn off where another process schedules)."""
     session_idle_minutes: int = Field(default=30, ge=1, le=720)
     """A dashboard session unused for this long ends (it always ends after 12 hours)."""
+    session_cookie_secure: bool | None = None
+    """The dashboard cookies' ``Secure`` flag: unset follows each request's scheme (https
+    as uvicorn sees it); true always (behind a TLS-terminating proxy whose
+    ``X-Forwarded-Proto`` is not trusted); false never (plain http on purpose)."""
     scheduler_tick_s: float = Field(default=5.0, gt=0.0, le=300.0)
     """How often the scheduler looks for due integrations."""
     execution: Literal["embedded", "queue"] = "embedded"

@@ -27,6 +27,7 @@ from iroa.config import Settings, get_settings
 from iroa.db.base import utcnow
 from iroa.exports.scheduled import ExportSchedule
 from iroa.http.deps import DB
+from iroa.http.headers import SecurityHeaders
 from iroa.runtime import open_runtime
 from iroa.sync.background import ProgressBroker
 from iroa.sync.runs import recover_stale_runs
@@ -130,4 +131,6 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
         return JSONResponse({"status": "ok", "version": __version__})
 
     install_dashboard(app)
+    docs = {app.docs_url, app.swagger_ui_oauth2_redirect_url}
+    app.add_middleware(SecurityHeaders, docs_paths=frozenset(p for p in docs if p))
     return app

@@ -163,3 +163,38 @@ def test_dashboard_session_needs_the_csrf_token_to_change_things(api: Api) -> No
     assert client.delete("/api/v1/auth/session", headers=ok).status_code == 204
     client.cookies.clear()
     assert client.get("/api/v1/auth/me").status_code == 401
+
+
+@pytest.mark.parametrize("expires_at", ["9999-12-31T23:59:59-14:00", "9999-12-31T12:00:00-12:00"])
+def test_an_expiry_past_what_a_timestamp_holds_is_a_clear_422(api: Api, expires_at: str) -> None:
+    response = api.client.post(
+        "/api/v1/tokens",
+        json={"name": "far", "expires_at": expires_at},
+        headers=api.headers("viewer"),
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"].startswith("a token's expiry must be before the year 10000")
+    latest = api.client.post(
+        "/api/v1/tokens",
+        json={"name": "far", "expires_at": "9999-12-31T23:59:59+00:00"},
+        headers=api.headers("viewer"),
+    )
+    assert latest.status_code == 201, latest.text
+    past = api.client.post(
+        "/api/v1/tokens",
+        json={"name": "far", "expires_at": "0001-01-01T00:00:00+14:00"},
+        headers=api.headers("viewer"),
+    )
+    assert past.status_code == 422
+    assert past.json()["detail"] == "a token's expiry must be in the future"
+
+
+def test_a_token_name_with_control_characters_is_a_422(api: Api) -> None:
+    for name in ("ci\x1b[2J", "ci\x07", "ci\x9b"):
+        response = api.client.post(
+            "/api/v1/tokens", json={"name": name}, headers=api.headers("viewer")
+        )
+        assert response.status_code == 422, name
+        assert response.json()["detail"] == (
+            "a token name must not contain control characters (tabs, line breaks, escapes …)"
+        )

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from iroa.crypto import SecretBox
+from iroa.integrations import service
 from iroa.integrations.models import Integration
 from tests.api.fixtures import Api
+from tests.peers.certs import generate_certs
 from tests.peers.echoing import echoing_server
 
 VCENTER = {
@@ -18,6 +22,8 @@ VCENTER = {
     "username": "administrator@vsphere.local",
     "password": "first-secret",
 }
+
+EMPTY_CHECK = {"name": None, "product": None, "version": None, "build": None, "object_counts": {}}
 
 
 def create(api: Api, **overrides: Any) -> dict[str, Any]:
@@ -357,3 +363,70 @@ def test_a_connection_test_never_returns_the_secret_the_server_repeats(api: Api)
             assert response.json()["ok"] is False
             assert "***" in response.json()["error"], response.text
             assert URL_SECRET not in response.text
+
+
+@pytest.mark.parametrize("kind", ["vcenter", "hyperv", "prometheus", "zabbix"])
+def test_a_ca_file_gone_since_it_was_added_is_a_clear_error_of_the_connection_test(
+    api: Api, tmp_path: Path, kind: str
+) -> None:
+    ca_file = generate_certs(tmp_path / "certs").ca
+    created = create(
+        api, kind=kind, name=f"{kind}-1", url="https://127.0.0.1:9", ca_file=str(ca_file)
+    )
+    ca_file.unlink()
+    response = api.client.post(
+        f"/api/v1/integrations/{created['id']}/test", headers=api.headers("operator")
+    )
+    assert response.status_code == 200, response.text
+    assert response.json() | {"error": None} == {"ok": False, "error": None, **EMPTY_CHECK}
+    assert response.json()["error"] == f"cannot load CA file {ca_file}: No such file or directory"
+
+
+def test_control_characters_in_names_and_text_fields_are_422(api: Api) -> None:
+    admin = api.headers("admin")
+    for field, what in (("name", "the name"), ("username", "the username"), ("url", "the URL")):
+        for text in ("\x1b[2J", "\x07", "\x7f", "\x9b"):
+            value = f"https://vc.example.com/{text}" if field == "url" else f"vc{text}"
+            body = VCENTER | {field: value}
+            response = api.client.post("/api/v1/integrations", json=body, headers=admin)
+            assert response.status_code == 422, (field, text)
+            assert response.json()["detail"] == (
+                f"{what} must not contain control characters (tabs, line breaks, escapes …)"
+            )
+    assert api.client.get("/api/v1/integrations", headers=admin).json()["items"] == []
+    created = create(api)
+    response = api.client.patch(
+        f"/api/v1/integrations/{created['id']}", json={"name": "vc\x1b"}, headers=admin
+    )
+    assert response.status_code == 422
+    assert api.client.get(f"/api/v1/integrations/{created['id']}", headers=admin).json() == created
+
+
+def test_kerberos_delegation_is_off_unless_asked_for_and_only_over_kerberos(api: Api) -> None:
+    admin = api.headers("admin")
+    hyperv = {"kind": "hyperv", "url": "https://hv01.corp.example.com", "transport": "kerberos"}
+    plain = create(api, **hyperv, name="hv-plain")
+    assert plain["kerberos_delegation"] is False
+    cluster = create(api, **hyperv, name="hv-cluster", kerberos_delegation=True)
+    assert cluster["kerberos_delegation"] is True
+    box: SecretBox = api.app.state.runtime.box
+    for created, delegates in ((plain, False), (cluster, True)):
+        integration = service.get_integration_by_id(api.db, created["id"])
+        assert service.connection_options(integration, box).kerberos_delegation is delegates
+
+    for body in (
+        hyperv | {"name": "hv-ntlm", "transport": "ntlm", "kerberos_delegation": True},
+        VCENTER | {"name": "vc-2", "kerberos_delegation": True},
+    ):
+        response = api.client.post("/api/v1/integrations", json=body, headers=admin)
+        assert response.status_code == 422, response.text
+        assert response.json()["detail"] == (
+            "Kerberos delegation is for Hyper-V integrations with the kerberos transport"
+        )
+    path = f"/api/v1/integrations/{cluster['id']}"
+    off = api.client.patch(path, json={"kerberos_delegation": False}, headers=admin)
+    assert off.status_code == 200 and off.json()["kerberos_delegation"] is False
+    on = api.client.patch(path, json={"kerberos_delegation": True}, headers=admin)
+    assert on.json()["kerberos_delegation"] is True
+    moved = api.client.patch(path, json={"transport": "ntlm", "password": "p"}, headers=admin)
+    assert moved.status_code == 200 and moved.json()["kerberos_delegation"] is False

@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from iroa.config import Settings
 from iroa.crypto import SecretBox, load_secret_key
 from iroa.db.engine import Database
-from iroa.integrations.service import get_integration
+from iroa.integrations.service import get_integration, list_integrations
 from tests.cli.conftest import Result
+from tests.peers.certs import generate_certs
 
 URL_SECRET = "url-s3cret-42"
 
@@ -98,3 +101,86 @@ def test_a_url_with_credentials_is_refused_without_repeating_them(
     refused = run_iroa("integration", "update", "vc", "--url", url)
     assert "put credentials in username and password" in one_line(refused)
     assert URL_SECRET not in refused.stderr + refused.stdout
+
+
+@pytest.mark.parametrize("kind", ["vcenter", "hyperv", "prometheus", "zabbix"])
+def test_testing_with_a_ca_file_gone_since_it_was_added_says_so_in_one_line(
+    run_iroa: Callable[..., Result], tmp_path: Path, kind: str
+) -> None:
+    ca_file = generate_certs(tmp_path / "certs").ca
+    added = run_iroa(
+        "integration",
+        "add",
+        kind,
+        "src",
+        "--url",
+        "https://127.0.0.1:9",
+        "--username",
+        "reader",
+        "--password-stdin",
+        "--ca-file",
+        str(ca_file),
+        stdin="pw\n",
+    )
+    assert added.code == 0, added.stderr
+    ca_file.unlink()
+    message = one_line(run_iroa("integration", "test", "src"))
+    assert message == f"error: cannot load CA file {ca_file}: No such file or directory"
+
+
+def test_insecure_and_a_readable_password_over_http_are_warned_about_at_once(
+    run_iroa: Callable[..., Result],
+) -> None:
+    insecure = add(run_iroa, "vc", "https://vc.example.com", "--insecure")
+    assert insecure.code == 0, insecure.stderr
+    assert insecure.stdout.strip() == "added vcenter integration 'vc'"
+    assert insecure.stderr.strip() == (
+        "warning: the TLS certificate of https://vc.example.com is not verified (insecure): "
+        "anyone on the network path can pose as it and receive the password; "
+        "give it a CA file instead"
+    )
+    verified = run_iroa("integration", "update", "vc", "--verify", "--password-stdin", stdin="p\n")
+    assert verified.code == 0 and verified.stderr == ""
+    again = run_iroa("integration", "update", "vc", "--insecure", "--password-stdin", stdin="p\n")
+    assert again.code == 0 and "is not verified (insecure)" in again.stderr
+
+    def add_hyperv(name: str, *extra: str) -> Result:
+        return run_iroa(
+            "integration", "add", "hyperv", name, "--url", "http://hv.example.com:5985",
+            "--username", "CORP\\reader", "--password-stdin", *extra, stdin="pw\n",
+        )  # fmt: skip
+
+    basic = add_hyperv("hv-basic", "--transport", "basic")
+    assert basic.code == 0, basic.stderr
+    assert basic.stderr.strip() == (
+        "warning: http://hv.example.com:5985 is plain http: WinRM basic auth sends the "
+        "password or token readable on the network; use https"
+    )
+    ntlm = add_hyperv("hv-ntlm")  # NTLM encrypts the WinRM messages itself
+    assert ntlm.code == 0 and ntlm.stderr == ""
+    plain = add(run_iroa, "vc-http", "http://vc.example.com", "--password-stdin", stdin="pw\n")
+    assert plain.code == 0 and "http://vc.example.com is plain http" in plain.stderr
+    no_secret = add(run_iroa, "vc-open", "http://vc2.example.com")
+    assert no_secret.code == 0 and no_secret.stderr == ""
+
+
+def test_kerberos_delegation_is_set_only_with_its_flag(
+    run_iroa: Callable[..., Result], db: Database
+) -> None:
+    def add_hyperv(name: str, *extra: str) -> Result:
+        return run_iroa(
+            "integration", "add", "hyperv", name, "--url", "https://hv.corp.example.com",
+            "--transport", "kerberos", *extra,
+        )  # fmt: skip
+
+    assert add_hyperv("hv1").code == 0
+    assert add_hyperv("hv-cluster", "--kerberos-delegation").code == 0
+    stored = {i.name: bool(i.options.get("kerberos_delegation")) for i in list_integrations(db)}
+    assert stored == {"hv1": False, "hv-cluster": True}
+    off = run_iroa("integration", "update", "hv-cluster", "--no-kerberos-delegation")
+    assert off.code == 0, off.stderr
+    assert not get_integration(db, "hv-cluster").options.get("kerberos_delegation")
+    refused = add(run_iroa, "vc", "https://vc.example.com", "--kerberos-delegation")
+    assert one_line(refused) == (
+        "error: Kerberos delegation is for Hyper-V integrations with the kerberos transport"
+    )

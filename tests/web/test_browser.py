@@ -111,6 +111,19 @@ def shot(page: Any, name: str) -> None:
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
+def refused_by_policy(page: Any) -> list[str]:
+    """What Chromium reports on ``page``'s console as refused by the Content-Security-Policy
+    (an inline script or style, a source from elsewhere), from now on."""
+    refused: list[str] = []
+
+    def note(message: Any) -> None:
+        if "Content Security Policy" in message.text:
+            refused.append(message.text)
+
+    page.on("console", note)
+    return refused
+
+
 def log_in(browser: Any, base: str, role: str) -> Any:
     context = browser.new_context(base_url=base, viewport={"width": 1366, "height": 900})
     context.set_default_timeout(TIMEOUT_MS)
@@ -131,6 +144,7 @@ def test_admin_adds_syncs_finds_and_opens_a_vm_and_a_viewer_sees_no_controls(
 ) -> None:
     sim = vcsim(Topology(clusters=1, hosts_per_cluster=2, standalone_hosts=1, vms_per_host=2))
     page = log_in(browser, served, "admin")
+    refused = refused_by_policy(page)
     nav = page.get_by_role("navigation", name="Main")
     for label in ("Overview", "Virtual machines", "Hosts", "Clusters", "Datastores", "Networks"):
         assert nav.get_by_role("link", name=label, exact=True).is_visible()
@@ -206,6 +220,8 @@ def test_admin_adds_syncs_finds_and_opens_a_vm_and_a_viewer_sees_no_controls(
     page.goto("/datastores")
     page.locator("table.list tbody a").first.click()
     assert page.locator(".bar").is_visible()
+    filled = page.locator(".bar rect").first.bounding_box()  # an SVG bar: no inline style
+    assert filled is not None and filled["width"] > 0
     shot(page, "datastore")
 
     # The integration's page: run history, edit the interval (a refused value first), disable.
@@ -255,6 +271,7 @@ def test_admin_adds_syncs_finds_and_opens_a_vm_and_a_viewer_sees_no_controls(
     assert "The last run was held" in page.inner_text("main")
 
     viewer = log_in(browser, served, "viewer")
+    refused_for_viewer = refused_by_policy(viewer)
     viewer.keyboard.press("Tab")  # the keyboard starts at the skip link, with a visible ring
     focused = "document.activeElement"
     assert viewer.evaluate(f"{focused}.textContent") == "Skip to content"
@@ -301,6 +318,7 @@ def test_admin_adds_syncs_finds_and_opens_a_vm_and_a_viewer_sees_no_controls(
             overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
             assert overflow <= 0, (path, width)
             shot(page, f"{path.strip('/') or 'overview'}-{name}")
+    assert refused == [] and refused_for_viewer == [], refused + refused_for_viewer
 
 
 def test_reading_pages_work_without_javascript(browser: Any, served: str) -> None:

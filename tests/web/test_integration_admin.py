@@ -364,3 +364,28 @@ def test_a_url_with_credentials_is_refused_and_not_shown_back(web: Web) -> None:
     assert "put credentials in username and password" in edited.text
     assert "url-s3cret-42" not in edited.text
     assert service.get_integration_by_id(web.db, vc(web)).url == "https://vc1.example"
+
+
+def test_an_admin_turns_kerberos_delegation_on_for_a_hyperv_over_kerberos(web: Web) -> None:
+    assert web.ids is not None
+    hv = web.ids.hyperv_id
+    csrf = log_in(web.client, "admin")
+    form = web.client.get(f"/integrations/{hv}/edit")
+    assert 'id="kerberos_delegation"' in form.text
+    assert 'id="kerberos_delegation"' not in web.client.get(f"/integrations/{vc(web)}/edit").text
+    stored = service.integration_view(web.db, hv)
+    data = {"csrf_token": csrf, "name": stored["name"], "url": stored["url"]}
+    data |= {"interval_seconds": "0", "kerberos_delegation": "on"}
+    refused = web.client.post(f"/integrations/{hv}/edit", data=data | {"transport": "ntlm"})
+    assert refused.status_code == 422
+    assert "Kerberos delegation is for Hyper-V integrations with the kerberos" in refused.text
+    assert service.integration_view(web.db, hv)["kerberos_delegation"] is False
+    saved = web.client.post(f"/integrations/{hv}/edit", data=data | {"transport": "kerberos"})
+    assert saved.status_code == 303, saved.text
+    assert service.integration_view(web.db, hv)["kerberos_delegation"] is True
+    assert (
+        "checked"
+        in web.client.get(f"/integrations/{hv}/edit")
+        .text.split('id="kerberos_delegation"', 1)[1]
+        .split(">", 1)[0]
+    )

@@ -9,6 +9,7 @@ from fastapi import Path
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from iroa.integrations.inputs import MAX_INTERVAL_S, MAX_SYNC_TIMEOUT_S, MIN_SYNC_TIMEOUT_S
+from iroa.text import storable_problem
 from iroa.vocabulary import IntegrationKind, Role, RunStatus, Transport, WatchState
 
 MAX_ID = 2**63 - 1
@@ -25,14 +26,10 @@ class _In(BaseModel):
     @field_validator("*", mode="after")
     @classmethod
     def _storable_text(cls, value: Any) -> Any:
-        """Refuse text no database can store (NUL characters, lone surrogates)."""
-        if isinstance(value, str):
-            if "\x00" in value:
-                raise ValueError("must not contain NUL characters")
-            try:
-                value.encode("utf-8")
-            except UnicodeEncodeError as exc:
-                raise ValueError("must be valid Unicode text") from exc
+        """Refuse text no database can store (NUL characters, lone surrogates); names are
+        checked further by the core (:func:`iroa.text.check_line`)."""
+        if isinstance(value, str) and (problem := storable_problem(value)) is not None:
+            raise ValueError(problem)
         return value
 
 
@@ -172,6 +169,9 @@ class IntegrationOut(BaseModel):
     watch: bool = Field(
         default=False, description="vCenter: kept current from its change feed (`iroa watch`)"
     )
+    kerberos_delegation: bool = Field(
+        default=False, description="Hyper-V over Kerberos: the host may pass the ticket on"
+    )
     watch_state: WatchState = Field(
         default=WatchState.OFF, description="Where its watcher stands (`off` unless one runs)"
     )
@@ -213,6 +213,10 @@ class IntegrationCreate(_In):
     watch: bool | None = Field(
         default=None, description="Keep it current from its change feed; default: on for vCenter"
     )
+    kerberos_delegation: bool = Field(
+        default=False,
+        description="Hyper-V over Kerberos: delegate the ticket (needed for clusters)",
+    )
 
 
 class IntegrationPatch(_In):
@@ -233,6 +237,9 @@ class IntegrationPatch(_In):
         default=None, description="Replaces the stored monitoring settings as a whole"
     )
     watch: bool | None = Field(default=None, description="Keep it current from its change feed")
+    kerberos_delegation: bool | None = Field(
+        default=None, description="Hyper-V with the kerberos transport: delegate the ticket"
+    )
 
 
 class CheckResult(BaseModel):

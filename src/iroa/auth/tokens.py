@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
@@ -16,6 +16,7 @@ from iroa.auth.models import ApiToken, User
 from iroa.auth.service import Clock, Principal, TokenNotFoundError, UserError, UserNotFoundError
 from iroa.db.base import utcnow
 from iroa.db.engine import Database
+from iroa.text import check_line
 
 SESSION_LIFETIME = timedelta(hours=12)
 
@@ -71,9 +72,20 @@ def create_token(
     name = name.strip()
     if not name or len(name) > 200:
         raise UserError("a token name must be 1-200 characters")
+    check_line("a token name", name, UserError)
     now = clock()
-    if expires_at is not None and expires_at <= now:
-        raise UserError("a token's expiry must be in the future")
+    if expires_at is not None:
+        try:
+            expires_at.astimezone(UTC)  # what the database stores
+        except OverflowError:
+            if expires_at.year == 1:
+                raise UserError("a token's expiry must be in the future") from None
+            raise UserError(
+                "a token's expiry must be before the year 10000 in UTC "
+                f"(latest: {datetime.max.replace(tzinfo=UTC).isoformat()})"
+            ) from None
+        if expires_at <= now:
+            raise UserError("a token's expiry must be in the future")
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with db.write_session() as session:
         user = session.get(User, user_id)

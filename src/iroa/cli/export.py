@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -12,6 +11,7 @@ from rich.console import Console
 
 from iroa.cli.context import get_context
 from iroa.cli.inventory import ListableType
+from iroa.cli.output import print_error
 from iroa.cli.progress import TerminalProgress
 from iroa.inventory.history import parse_as_of
 
@@ -22,7 +22,7 @@ class ExportFormat(StrEnum):
 
 
 def _usage_error(message: str) -> typer.Exit:
-    print(f"error: {message}", file=sys.stderr)
+    print_error(message)
     return typer.Exit(2)
 
 

@@ -8,8 +8,9 @@ from typing import Annotated
 import typer
 
 from iroa.cli.context import get_context
-from iroa.cli.output import console, print_json, print_table
+from iroa.cli.output import print_json, print_table, print_warning, say
 from iroa.connectors.registry import check_connection
+from iroa.integrations.models import Integration
 from iroa.integrations.service import (
     IntegrationError,
     IntegrationInput,
@@ -20,6 +21,7 @@ from iroa.integrations.service import (
     integration_as_dict,
     list_integrations,
     remove_integration,
+    transport_warnings,
     update_integration,
 )
 from iroa.integrations.watchers import watchers_by_integration
@@ -49,6 +51,14 @@ def add(
         ),
     ] = False,
     transport: Annotated[Transport | None, typer.Option(help="WinRM auth transport")] = None,
+    kerberos_delegation: Annotated[
+        bool,
+        typer.Option(
+            "--kerberos-delegation",
+            help="Hyper-V with --transport kerberos: let the host pass IROA's ticket on "
+            "(needed for a failover cluster)",
+        ),
+    ] = False,
     interval: Annotated[
         int | None, typer.Option(help="Auto-sync interval in seconds (0 = off)")
     ] = None,
@@ -135,10 +145,12 @@ def add(
             token=token_stdin,
             monitoring={k: v for k, v in monitoring.items() if v is not None},
             watch=watch,
+            kerberos_delegation=kerberos_delegation,
         ),
         min_interval_s=context.settings.min_sync_interval_s,
     )
-    console.print(f"added {integration.kind} integration {integration.name!r}")
+    say(f"added {integration.kind} integration {integration.name!r}")
+    warn_about_transport(integration)
 
 
 @app.command("update")
@@ -165,6 +177,13 @@ def update(
         typer.Option("--insecure/--verify", help="Stop or start verifying the TLS certificate"),
     ] = None,
     transport: Annotated[Transport | None, typer.Option(help="WinRM auth transport")] = None,
+    kerberos_delegation: Annotated[
+        bool | None,
+        typer.Option(
+            "--kerberos-delegation/--no-kerberos-delegation",
+            help="Hyper-V over Kerberos: let the host pass IROA's ticket on (clusters)",
+        ),
+    ] = None,
     interval: Annotated[
         int | None, typer.Option(help="Auto-sync interval in seconds (0 = off)")
     ] = None,
@@ -188,7 +207,7 @@ def update(
     context = get_context(ctx)
     password = read_secret(password_stdin, token_stdin)
     integration = get_integration(context.db, name)
-    update_integration(
+    updated = update_integration(
         context.db,
         context.box,
         integration.id,
@@ -204,10 +223,18 @@ def update(
             sync_timeout_s=sync_timeout,
             token=token_stdin if password is not None else None,
             watch=watch,
+            kerberos_delegation=kerberos_delegation,
         ),
         min_interval_s=context.settings.min_sync_interval_s,
     )
-    console.print(f"updated {integration.kind} integration {integration.name!r}")
+    say(f"updated {integration.kind} integration {integration.name!r}")
+    warn_about_transport(updated)
+
+
+def warn_about_transport(integration: Integration) -> None:
+    """Say at once, on standard error, what the server log would only say at each connection."""
+    for warning in transport_warnings(integration):
+        print_warning(warning)
 
 
 def read_secret(password_stdin: bool, token_stdin: bool) -> str | None:
@@ -260,9 +287,9 @@ def test(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Integrati
     version = " ".join(
         v for v in (info.version, f"build {info.build}" if info.build else None) if v
     )
-    console.print(f"ok: {info.name} — {info.product}" + (f" ({version})" if version else ""))
+    say(f"ok: {info.name} — {info.product}" + (f" ({version})" if version else ""))
     if info.object_counts:
-        console.print(", ".join(f"{count} {kind}" for kind, count in info.object_counts.items()))
+        say(", ".join(f"{count} {kind}" for kind, count in info.object_counts.items()))
 
 
 @app.command("remove")
@@ -271,4 +298,4 @@ def remove(
 ) -> None:
     """Remove an integration with its inventory and history."""
     remove_integration(get_context(ctx).db, name)
-    console.print(f"removed integration {name!r}")
+    say(f"removed integration {name!r}")

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from iroa.cli.context import get_context
-from iroa.cli.output import console, print_json, print_table
+from iroa.cli.output import print_json, print_table, say
 from iroa.inventory.history import inventory_as_of, parse_as_of
 from iroa.inventory.queries import list_objects
 from iroa.sync.history import list_runs
@@ -131,10 +131,7 @@ def history_command(
     for row in rows:
         warnings = row["warnings"]
         for warning in warnings[:SHOWN_WARNINGS]:
-            console.print(
-                f"run {row['id']} skipped {warning['type']} {warning['id']}: {warning['reason']}",
-                markup=False,
-            )
+            say(f"run {row['id']} skipped {warning['type']} {warning['id']}: {warning['reason']}")
         if len(warnings) > SHOWN_WARNINGS:
             more = len(warnings) - SHOWN_WARNINGS
-            console.print(f"run {row['id']} skipped {more} more (see --json)")
+            say(f"run {row['id']} skipped {more} more (see --json)")

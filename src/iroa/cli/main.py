@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from iroa.auth.service import UserError
 from iroa.cli import export, integrations, inventory, sync, users, watch
 from iroa.cli.context import CliContext, get_context
+from iroa.cli.output import print_error
 from iroa.config import ExecutionModeError, Settings
 from iroa.db.schema import SchemaOutdatedError
 from iroa.errors import IroaError
@@ -186,7 +187,7 @@ def main() -> None:
             message = f"{exc.filename}: {message}"
         if isinstance(exc, SchemaOutdatedError):
             message += ": run `iroa db upgrade`"
-        print(f"error: {message}", file=sys.stderr)
+        print_error(message)
         sys.exit(1)
     except ValidationError as exc:
         first = exc.errors()[0]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated
 
 import typer
@@ -10,7 +9,7 @@ from rich.console import Console
 
 from iroa.audit.service import CLI_ACTOR, record_sync_start
 from iroa.cli.context import get_context
-from iroa.cli.output import console, print_json, print_table
+from iroa.cli.output import print_error, print_json, print_table, say
 from iroa.cli.progress import TerminalProgress
 from iroa.integrations.service import get_integration
 from iroa.sync.history import get_run
@@ -51,7 +50,7 @@ def sync_command(
                 on_start=audit_start,
             )
     except SyncAlreadyRunningError:
-        print(f"error: a sync of {name!r} is already running", file=sys.stderr)
+        print_error(f"a sync of {name!r} is already running")
         raise typer.Exit(1) from None
     run = get_run(context.db, result.run_id)
     assert run is not None
@@ -62,9 +61,7 @@ def sync_command(
     if not result.succeeded:
         if not json_output:
             advice = HELD_ADVICE if result.status == RunStatus.HELD else ""
-            print(
-                f"error: sync of {name!r} {result.status}: {run['error']}{advice}", file=sys.stderr
-            )
+            print_error(f"sync of {name!r} {result.status}: {run['error']}{advice}")
         raise typer.Exit(1)
 
 
@@ -78,7 +75,7 @@ def _report(name: str, run: dict[str, object]) -> None:
         if totals.get(t) or any(c.values())
     ]
     if run["status"] == "succeeded" and not counts:
-        console.print(
+        say(
             f"sync of {name!r} succeeded in {run['duration_s']} s (run {run['id']}): "
             + ", ".join(f"{value} {key.replace('_', ' ')}" for key, value in totals.items())
         )
@@ -94,7 +91,7 @@ def _report(name: str, run: dict[str, object]) -> None:
             ],
             empty="",
         )
-        console.print(
+        say(
             f"sync of {name!r} succeeded in {run['duration_s']} s (run {run['id']}): "
             f"{run['added']} added, {run['modified']} modified, "
             f"{run['removed']} removed"

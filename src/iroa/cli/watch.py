@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from iroa.cli.context import get_context
-from iroa.cli.output import console
+from iroa.cli.output import say
 from iroa.integrations.service import get_integration
 from iroa.sync.runs import SyncResult
 from iroa.sync.watching import WatchStatus, watch_integration
@@ -29,7 +29,7 @@ def watch_command(
 
     def status(now: WatchStatus) -> None:
         reason = f": {now.reason}" if now.reason else ""
-        console.print(f"watch of {name!r}: {now.state}{reason}", markup=False, highlight=False)
+        say(f"watch of {name!r}: {now.state}{reason}", highlight=False)
 
     def result(run: SyncResult) -> None:
         counts = run.counts or {}
@@ -44,11 +44,11 @@ def watch_command(
         )
         if run.error:
             line += f" ({run.error})"
-        console.print(line, markup=False, highlight=False)
+        say(line, highlight=False)
 
     stop = threading.Event()
     try:
         watch_integration(context.sync, integration.id, stop, on_status=status, on_result=result)
     except KeyboardInterrupt:
         stop.set()
-        console.print(f"watch of {name!r}: stopped", markup=False, highlight=False)
+        say(f"watch of {name!r}: stopped", highlight=False)

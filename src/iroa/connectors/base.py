@@ -450,6 +450,8 @@ class ConnectionOptions:
     """Kind-specific settings (Prometheus queries and join, Zabbix match order), resolved."""
     lean_decoding: bool = True
     """vCenter: decode bulk answers with IROA's lean decoder rather than pyVmomi's."""
+    kerberos_delegation: bool = False
+    """Hyper-V over Kerberos: a forwardable ticket for the host (a cluster reads its nodes)."""
 
 
 class Connector(Protocol):

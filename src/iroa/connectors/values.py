@@ -1,14 +1,15 @@
-"""Normalization every connector shares: endpoint URLs, MAC addresses, IP address lists."""
+"""Normalization every connector shares: endpoint URLs, trusted CAs, MAC addresses, IP lists."""
 
 from __future__ import annotations
 
 import ipaddress
 import re
+import ssl
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from iroa.connectors.base import CannotConnectError
+from iroa.connectors.base import CannotConnectError, UntrustedCertificateError
 
 _MAC_SEPARATORS = re.compile(r"[^0-9a-fA-F]")
 _MAC_HEX_DIGITS = 12
@@ -55,6 +56,17 @@ def parse_endpoint(
         raise CannotConnectError(f"invalid {product} URL: no query or fragment expected")
     path = parts.path.rstrip("/") or default_path
     return Endpoint(scheme, parts.hostname, port or default_ports[scheme], path)
+
+
+def trusted_cas(ca_file: str | None) -> ssl.SSLContext:
+    """A TLS context trusting the system's CAs, or the PEM bundle ``ca_file``; a bundle
+    that cannot be read (moved, deleted, not PEM) is an :class:`UntrustedCertificateError`
+    in one line."""
+    try:
+        return ssl.create_default_context(cafile=ca_file)
+    except (OSError, ssl.SSLError) as exc:
+        reason = (exc.strerror if isinstance(exc, OSError) else None) or str(exc)
+        raise UntrustedCertificateError(f"cannot load CA file {ca_file}: {reason}") from None
 
 
 def normalize_mac(value: object) -> str | None:

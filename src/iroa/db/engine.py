@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -33,11 +34,24 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
     kwargs.setdefault("json_deserializer", orjson.loads)  # a list page decodes a JSON per row
     if parsed.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True, **kwargs)
-    if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    if (
+        parsed.database
+        and parsed.database != ":memory:"
+        and not parsed.database.startswith("file:")
+    ):
+        _create_private_file(Path(parsed.database))
     engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs)
     _configure_sqlite(engine)
     return engine
+
+
+def _create_private_file(path: Path) -> None:
+    """Create a new SQLite file ``rw-------`` before SQLite does: it holds the inventory and
+    the password hashes, and SQLite gives its ``-wal`` and ``-shm`` files the same mode.
+    An existing file keeps its mode."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def _configure_sqlite(engine: Engine) -> None:

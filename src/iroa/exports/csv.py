@@ -24,7 +24,7 @@ from sqlalchemy import Connection
 from iroa.connectors.base import NullProgress, Progress
 from iroa.db.engine import Database
 from iroa.exports.columns import Scope, SheetSource
-from iroa.exports.files import atomic_file
+from iroa.exports.files import DIRECTORY_MODE, atomic_file
 from iroa.exports.service import (
     CHUNK_SIZE,
     SHEETS,
@@ -119,7 +119,7 @@ def write_csv_directory(
         raise NotADirectoryError(
             20, "not a directory (CSV exports write one file per sheet into one)", str(directory)
         )
-    directory.mkdir(parents=True, exist_ok=True)
+    directory.mkdir(DIRECTORY_MODE, parents=True, exist_ok=True)
     written: dict[str, Path] = {}
     with snapshot_connection(db, as_of) as conn:
         scope = resolve_scope(conn, integration, now or as_of)

@@ -1,4 +1,8 @@
-"""Writing an export file whole or not at all."""
+"""Writing an export file whole or not at all, readable by its owner and group only.
+
+An export holds the whole inventory (names, addresses, notes): it is created
+``rw-r-----`` (directories ``rwxr-x---``), never world-readable, whatever the umask.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
+
+FILE_MODE = 0o640
+DIRECTORY_MODE = 0o750
 
 
 @contextmanager
@@ -22,7 +29,7 @@ def atomic_file(path: Path, mode: str, **open_args: Any) -> Iterator[IO[Any]]:
     try:
         with os.fdopen(fd, mode, **open_args) as stream:
             yield stream
-        os.chmod(partial, 0o644)
+        os.chmod(partial, FILE_MODE)
         os.replace(partial, path)
     except BaseException:
         Path(partial).unlink(missing_ok=True)

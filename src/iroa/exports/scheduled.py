@@ -22,6 +22,7 @@ from pathlib import Path
 from iroa.db.base import utcnow
 from iroa.db.engine import Database
 from iroa.exports.csv import write_csv_directory
+from iroa.exports.files import DIRECTORY_MODE
 from iroa.exports.xlsx import write_xlsx
 
 log = logging.getLogger(__name__)
@@ -91,7 +92,7 @@ def write_dated_export(
         partial = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".partial", dir=directory))
         try:
             write_csv_directory(db, partial, integration=integration, as_of=as_of, raw=raw)
-            os.chmod(partial, 0o755)
+            os.chmod(partial, DIRECTORY_MODE)
             if path.exists():
                 shutil.rmtree(path)
             os.replace(partial, path)

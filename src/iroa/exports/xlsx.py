@@ -7,6 +7,9 @@ timestamps …), set before the first row.
 Inventory text is data, never a formula: openpyxl stores a string starting with
 ``=`` as a formula and one of Excel's error codes (``#N/A`` …) as an error, so
 such strings are written as explicit string cells (see :func:`text_cells`).
+Control characters XML cannot hold (an ESC in a guest hostname) would make
+openpyxl refuse the whole workbook: they are written as U+FFFD, as the CLI
+shows them (:func:`iroa.text.printable`).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from iroa.connectors.base import NullProgress, Progress
 from iroa.db.engine import Database
 from iroa.exports.files import atomic_file
 from iroa.exports.service import CHUNK_SIZE, SHEETS, resolve_scope, snapshot_connection
+from iroa.text import printable
 
 HEADER_FONT = Font(bold=True)
 MAX_WIDTH = 60
@@ -114,13 +118,16 @@ def _header(worksheet: Any, text: str) -> Cell:
 
 def text_cells(worksheet: Any, row: list[Any] | tuple[Any, ...]) -> list[Any]:
     """``row`` with every string openpyxl would store as a formula or an error code
-    replaced by an explicit string cell; other values are left for openpyxl to type."""
-    return [
-        _text_cell(worksheet, value)
-        if type(value) is str and value.startswith(_NOT_TEXT_STARTS) and _not_text(value)
-        else value
-        for value in row
-    ]
+    replaced by an explicit string cell, and control characters in strings by U+FFFD;
+    other values are left for openpyxl to type."""
+    cells = []
+    for value in row:
+        if type(value) is str:
+            value = printable(value)
+            if value.startswith(_NOT_TEXT_STARTS) and _not_text(value):
+                value = _text_cell(worksheet, value)
+        cells.append(value)
+    return cells
 
 
 def _not_text(value: str) -> bool:

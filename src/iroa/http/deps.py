@@ -65,6 +65,13 @@ def session_idle_timeout(request: Request) -> timedelta:
     return timedelta(minutes=runtime_of(request).settings.session_idle_minutes)
 
 
+def cookies_secure(request: Request) -> bool:
+    """Whether the dashboard's cookies get the ``Secure`` flag (``IROA_SESSION_COOKIE_SECURE``;
+    unset: when the request came over https)."""
+    setting = runtime_of(request).settings.session_cookie_secure
+    return request.url.scheme == "https" if setting is None else setting
+
+
 def _unauthorized(message: str) -> HTTPException:
     return HTTPException(
         status.HTTP_401_UNAUTHORIZED, message, headers={"WWW-Authenticate": "Bearer"}

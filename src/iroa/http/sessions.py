@@ -10,7 +10,7 @@ from iroa.audit.service import Actor
 from iroa.auth.models import User
 from iroa.auth.tokens import SESSION_LIFETIME, create_token, csrf_token_for
 from iroa.db.engine import Database
-from iroa.http.deps import CSRF_COOKIE, SESSION_COOKIE, Clock
+from iroa.http.deps import CSRF_COOKIE, SESSION_COOKIE, Clock, cookies_secure
 
 
 def start_session(
@@ -28,7 +28,7 @@ def start_session(
         clock=clock,
     )
     csrf = csrf_token_for(issued.secret)
-    secure = request.url.scheme == "https"
+    secure = cookies_secure(request)
     max_age = int(SESSION_LIFETIME.total_seconds())
     response.set_cookie(
         SESSION_COOKIE,

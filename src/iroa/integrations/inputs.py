@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from iroa.connectors.registry import AVAILABLE_KINDS, MONITORING_KINDS, can_watch
 from iroa.errors import InvalidInputError, NotFoundError, check_choice
 from iroa.integrations.monitoring import MonitoringSettingsError, validate_settings
+from iroa.text import check_line, check_storable
 from iroa.vocabulary import IntegrationKind, Transport
 
 TRANSPORTS = tuple(Transport)
@@ -60,6 +61,8 @@ class IntegrationInput:
     """Prometheus/Zabbix settings (see :mod:`iroa.integrations.monitoring`)."""
     watch: bool | None = None
     """Keep it current from its change feed (vCenter); None: on where the kind has one."""
+    kerberos_delegation: bool = False
+    """Hyper-V over Kerberos: let the host pass IROA's ticket on (a cluster's other nodes)."""
 
 
 def validate_input(
@@ -75,6 +78,16 @@ def validate_input(
     name = data.name.strip()
     if not name or len(name) > 200 or any(ch.isspace() and ch != " " for ch in name):
         raise IntegrationError("the name must be 1-200 characters on one line")
+    check_line("the name", name, IntegrationError)
+    for what, text in (
+        ("the URL", data.url),
+        ("the username", data.username),
+        ("the CA file path", data.ca_file),
+    ):
+        if text is not None:
+            check_line(what, text, IntegrationError)
+    if data.password is not None:
+        check_storable("the password", data.password, IntegrationError)
     # Messages here never echo the URL: a mistyped one may carry credentials.
     expected = "invalid URL: expected http(s)://host[:port]"
     try:
@@ -122,6 +135,10 @@ def validate_input(
     if data.token and data.kind not in MONITORING_KINDS:
         kinds = " and ".join(MONITORING_KINDS)
         raise IntegrationError(f"token authentication is for {kinds} integrations")
+    if data.kerberos_delegation and (data.kind != "hyperv" or data.transport != "kerberos"):
+        raise IntegrationError(
+            "Kerberos delegation is for Hyper-V integrations with the kerberos transport"
+        )
     watch = can_watch(data.kind) if data.watch is None else data.watch
     if watch and not can_watch(data.kind):
         raise IntegrationError(f"{data.kind} integrations have no change feed to watch")
@@ -144,6 +161,7 @@ def validate_input(
         token=data.token,
         monitoring=monitoring or None,
         watch=watch,
+        kerberos_delegation=data.kerberos_delegation,
     )
 
 
@@ -165,3 +183,4 @@ class IntegrationUpdate:
     monitoring: dict[str, Any] | None = None
     """Replaces the stored monitoring settings as a whole."""
     watch: bool | None = None
+    kerberos_delegation: bool | None = None

@@ -80,6 +80,7 @@ def integration_as_dict(integration: Integration, watcher: Watcher | None = None
         "sync_timeout_s": options.get("sync_timeout_s"),
         "token": bool(options.get("token", False)),
         "watch": watching,
+        "kerberos_delegation": bool(options.get("kerberos_delegation", False)),
         **watch_fields(integration, watching, watcher),
         "monitoring": resolve_settings(integration.kind, options.get("monitoring"))
         if integration.kind in MONITORING_KINDS
@@ -93,6 +94,29 @@ def integration_as_dict(integration: Integration, watcher: Watcher | None = None
         "created_at": integration.created_at.isoformat(),
         "updated_at": integration.updated_at.isoformat() if integration.updated_at else None,
     }
+
+
+def transport_warnings(integration: Integration) -> list[str]:
+    """What an admin should hear at once about how this integration's traffic is protected:
+    no certificate check, or a secret sent readable over plain http (WinRM's NTLM,
+    Kerberos and CredSSP encrypt the message themselves; its basic auth does not)."""
+    options = integration.options or {}
+    url = without_userinfo(integration.url)
+    warnings = []
+    scheme = urlsplit(integration.url).scheme
+    if options.get("insecure") and scheme == "https":
+        warnings.append(
+            f"the TLS certificate of {url} is not verified (insecure): anyone on the network "
+            "path can pose as it and receive the password; give it a CA file instead"
+        )
+    transport = options.get("transport") or DEFAULT_TRANSPORT
+    encrypted_anyway = integration.kind == "hyperv" and transport != "basic"
+    if scheme == "http" and integration.has_secret and not encrypted_anyway:
+        sent = "WinRM basic auth sends" if integration.kind == "hyperv" else "IROA sends"
+        warnings.append(
+            f"{url} is plain http: {sent} the password or token readable on the network; use https"
+        )
+    return warnings
 
 
 def is_watched(integration: Integration) -> bool:
@@ -148,6 +172,8 @@ def _options_of(data: IntegrationInput) -> dict[str, object]:
         options["monitoring"] = data.monitoring
     if data.watch is not None:
         options["watch"] = data.watch
+    if data.kerberos_delegation:
+        options["kerberos_delegation"] = True
     return options
 
 
@@ -237,6 +263,7 @@ def update_integration(
                 token=bool(options.get("token", False)),
                 monitoring=options.get("monitoring"),
                 watch=is_watched(integration),
+                kerberos_delegation=bool(options.get("kerberos_delegation", False)),
             )
             given = {
                 k: getattr(changes, k)
@@ -247,6 +274,8 @@ def update_integration(
                 given["ca_file"] = None
             if changes.ca_file and "insecure" not in given:
                 given["insecure"] = False
+            if changes.transport not in (None, "kerberos") and "kerberos_delegation" not in given:
+                given["kerberos_delegation"] = False
             data = validate_input(replace(current, **given), min_interval_s)
             moved = _destination_changes(current, data)
             if moved and integration.has_secret and changes.password is None:
@@ -268,6 +297,8 @@ def update_integration(
                 integration.options.pop("token", None)
             if not data.monitoring:
                 integration.options.pop("monitoring", None)
+            if not data.kerberos_delegation:
+                integration.options.pop("kerberos_delegation", None)
             if data.interval_seconds != integration.interval_seconds or (
                 data.enabled and not integration.enabled
             ):
@@ -378,4 +409,5 @@ def connection_options(
         token=bool(options.get("token", False)),
         settings=resolve_settings(integration.kind, options.get("monitoring")),
         lean_decoding=lean_decoding,
+        kerberos_delegation=bool(options.get("kerberos_delegation", False)),
     )

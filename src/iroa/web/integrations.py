@@ -92,6 +92,7 @@ def add_integration(request: Request, user: PageAdmin, db: DB, form: PageForm) -
     shown["insecure"] = "on" if form.get("insecure") else ""
     shown["token"] = "on" if form.get("token") else ""
     shown["watch"] = "on" if form.get("watch") else ""
+    shown["kerberos_delegation"] = "on" if form.get("kerberos_delegation") else ""
     kind = form.get("kind", "")
 
     def refuse(message: str) -> Response:
@@ -118,6 +119,7 @@ def add_integration(request: Request, user: PageAdmin, db: DB, form: PageForm) -
                 token=bool(form.get("token")),
                 monitoring=_monitoring_form(form),
                 watch=bool(form.get("watch")) if kind in WATCHABLE_KINDS else None,
+                kerberos_delegation=bool(form.get("kerberos_delegation")),
             ),
             user.principal.actor,
             min_interval_s=runtime.settings.min_sync_interval_s,
@@ -288,6 +290,7 @@ def editrender_integration(
     if integration is None:
         return no_integration_page(request, user, integration_id)
     form = {k: integration[k] for k in (*EDIT_FIELDS, "insecure", "enabled", "watch")}
+    form["kerberos_delegation"] = bool(integration.get("kerberos_delegation"))
     form["token"] = bool(integration.get("token"))
     return _edit_page(request, user, integration, form)
 
@@ -306,6 +309,7 @@ def edit_integration(
     shown["enabled"] = bool(form.get("enabled"))
     shown["token"] = bool(form.get("token"))
     shown["watch"] = bool(form.get("watch"))
+    shown["kerberos_delegation"] = bool(form.get("kerberos_delegation"))
     interval = form.get("interval_seconds", "").strip()
     if interval and not interval.isdigit():
         return _edit_page(
@@ -316,6 +320,7 @@ def edit_integration(
             "the interval must be a whole number of seconds (0 for no auto-sync)",
             422,
         )
+    is_hyperv = integration["kind"] == "hyperv"
     changes = service.IntegrationUpdate(
         name=form.get("name", ""),
         url=form.get("url", ""),
@@ -328,6 +333,7 @@ def edit_integration(
         enabled=shown["enabled"],
         token=bool(form.get("token")) if integration["kind"] in MONITORING_KINDS else None,
         watch=shown["watch"] if integration["kind"] in WATCHABLE_KINDS else None,
+        kerberos_delegation=shown["kerberos_delegation"] if is_hyperv else None,
     )
     try:
         service.update_integration(

@@ -12,8 +12,17 @@ from starlette.concurrency import run_in_threadpool
 from iroa.auth.service import AuthError, LoginThrottledError, authenticate_password
 from iroa.auth.tokens import SESSION_LIFETIME, authenticate_token, end_session
 from iroa.db.engine import Database
-from iroa.http.deps import CSRF_COOKIE, DB, SESSION_COOKIE, Clock, runtime_of, session_idle_timeout
+from iroa.http.deps import (
+    CSRF_COOKIE,
+    DB,
+    SESSION_COOKIE,
+    Clock,
+    cookies_secure,
+    runtime_of,
+    session_idle_timeout,
+)
 from iroa.http.sessions import start_session
+from iroa.text import storable_problem
 from iroa.web.render import render
 from iroa.web.session import (
     LOGIN_CSRF_COOKIE,
@@ -66,9 +75,13 @@ def _login_page(
         {"csrf_token": token, "next": safe_next(next), "error": error, "info": info, "user": None},
         status,
     )
-    secure = request.url.scheme == "https"
     response.set_cookie(
-        LOGIN_CSRF_COOKIE, token, httponly=True, secure=secure, samesite="strict", path="/login"
+        LOGIN_CSRF_COOKIE,
+        token,
+        httponly=True,
+        secure=cookies_secure(request),
+        samesite="strict",
+        path="/login",
     )
     return response
 
@@ -78,6 +91,9 @@ async def login(request: Request, db: DB, clock: Clock) -> Response:
     """Check the password, open a dashboard session, go to where the user was headed."""
     form = await read_form(request)
     check_login_csrf(request, form)
+    for field in ("username", "password"):
+        if (problem := storable_problem(form.get(field, ""))) is not None:
+            return _login_page(request, form.get("next"), f"The {field} {problem}.", 422)
     return await run_in_threadpool(_log_in, request, db, clock, form)
 
 

@@ -21,6 +21,7 @@ from iroa.connectors.base import (
 )
 from iroa.connectors.hyperv.client import (
     PowerShellError,
+    _protocol,
     compact_script,
     error_records,
     inventory_script,
@@ -252,6 +253,29 @@ def test_missing_kerberos_support_is_a_clear_error(winrm: Any) -> None:
         pass
     with pytest.raises(ConnectorError, match=r"pip install 'pywinrm\[kerberos\]'"):
         run_inventory_script(options_for(server, transport="kerberos"))
+
+
+@pytest.mark.parametrize(
+    ("transport", "asked", "delegates"),
+    [
+        ("kerberos", False, False),
+        ("kerberos", True, True),
+        ("ntlm", True, False),
+        ("credssp", False, False),
+    ],
+)
+def test_kerberos_delegation_reaches_pywinrm_only_when_asked_for(
+    transport: str, asked: bool, delegates: bool
+) -> None:
+    options = ConnectionOptions(
+        url="https://hv01.corp.example.com",
+        username="CORP\\reader",
+        password="pw",
+        transport=transport,
+        kerberos_delegation=asked,
+    )
+    protocol = _protocol(parse_url(options.url), options, transport)
+    assert protocol.transport.kerberos_delegation is delegates
 
 
 @pytest.mark.parametrize(

@@ -38,7 +38,7 @@ from iroa.connectors.base import (
     UnexpectedResponseError,
     UntrustedCertificateError,
 )
-from iroa.connectors.values import Endpoint, parse_endpoint
+from iroa.connectors.values import Endpoint, parse_endpoint, trusted_cas
 from iroa.redaction import clean_message
 from iroa.vocabulary import DEFAULT_TRANSPORT, Transport
 
@@ -156,6 +156,8 @@ def _protocol(endpoint: Endpoint, options: ConnectionOptions, transport: str) ->
     if options.insecure:
         validation, ca_trust_path = "ignore", None
     else:
+        if options.ca_file:
+            trusted_cas(options.ca_file)  # a missing bundle in one line, not deep in requests
         validation, ca_trust_path = "validate", options.ca_file or _system_ca_path()
     return Protocol(
         endpoint.url,
@@ -168,7 +170,9 @@ def _protocol(endpoint: Endpoint, options: ConnectionOptions, transport: str) ->
         operation_timeout_sec=operation_timeout,
         # Environment proxies are for the web, not for WinRM on the server network.
         proxy=None,
-        kerberos_delegation=transport == "kerberos",
+        # Delegation hands the host a ticket it can use as IROA anywhere in the
+        # domain: only when asked for (a cluster's script reads the other nodes).
+        kerberos_delegation=transport == "kerberos" and options.kerberos_delegation,
     )
 
 

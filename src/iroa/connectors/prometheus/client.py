@@ -20,7 +20,7 @@ from iroa.connectors.base import (
     UnexpectedResponseError,
     UntrustedCertificateError,
 )
-from iroa.connectors.values import parse_endpoint
+from iroa.connectors.values import parse_endpoint, trusted_cas
 from iroa.redaction import clean_message
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ def _verify(options: ConnectionOptions) -> ssl.SSLContext | bool:
     if options.insecure:
         log.warning("TLS certificate of %s is not verified (insecure mode)", options.url)
         return False
-    return ssl.create_default_context(cafile=options.ca_file)
+    return trusted_cas(options.ca_file)
 
 
 class PrometheusClient:

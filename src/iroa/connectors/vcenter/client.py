@@ -31,7 +31,7 @@ from iroa.connectors.base import (
     UnexpectedResponseError,
     UntrustedCertificateError,
 )
-from iroa.connectors.values import Endpoint, parse_endpoint
+from iroa.connectors.values import Endpoint, parse_endpoint, trusted_cas
 from iroa.connectors.vcenter.decoder import DecodeError, LeanDecoder
 from iroa.redaction import clean_message
 
@@ -70,13 +70,7 @@ def build_ssl_context(options: ConnectionOptions) -> ssl.SSLContext:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
         return context
-    try:
-        return ssl.create_default_context(cafile=options.ca_file)
-    except (OSError, ssl.SSLError) as exc:
-        reason = (exc.strerror if isinstance(exc, OSError) else None) or str(exc)
-        raise UntrustedCertificateError(
-            f"cannot load CA file {options.ca_file}: {reason}"
-        ) from None
+    return trusted_cas(options.ca_file)
 
 
 @contextmanager

@@ -30,7 +30,7 @@ from iroa.connectors.base import (
     UntrustedCertificateError,
 )
 from iroa.connectors.monitoring import ZabbixHost, ZabbixProblem, ZabbixSnapshot
-from iroa.connectors.values import parse_endpoint
+from iroa.connectors.values import parse_endpoint, trusted_cas
 from iroa.redaction import clean_message
 
 log = logging.getLogger(__name__)
@@ -67,7 +67,7 @@ class ZabbixConnector:
             log.warning("TLS certificate of %s is not verified (insecure mode)", self._url)
         context = None
         if not options.insecure and options.ca_file:
-            context = ssl.create_default_context(cafile=options.ca_file)
+            context = trusted_cas(options.ca_file)
         api: ZabbixAPI | None = None
         try:
             api = ZabbixAPI(
