@@ -12,7 +12,15 @@ from starlette.concurrency import run_in_threadpool
 from iroa.auth.service import AuthError, LoginThrottledError, authenticate_password
 from iroa.auth.tokens import SESSION_LIFETIME, authenticate_token, end_session
 from iroa.db.engine import Database
-from iroa.http.deps import CSRF_COOKIE, DB, SESSION_COOKIE, Clock, runtime_of, session_idle_timeout
+from iroa.http.deps import (
+    CSRF_COOKIE,
+    DB,
+    SESSION_COOKIE,
+    Clock,
+    client_address,
+    runtime_of,
+    session_idle_timeout,
+)
 from iroa.http.sessions import start_session
 from iroa.web.render import render
 from iroa.web.session import (
@@ -86,7 +94,13 @@ def _log_in(
 ) -> Response:
     target = safe_next(form.get("next"))
     try:
-        user = authenticate_password(db, form.get("username", ""), form.get("password", ""), clock)
+        user = authenticate_password(
+            db,
+            form.get("username", ""),
+            form.get("password", ""),
+            clock,
+            client=client_address(request),
+        )
     except LoginThrottledError as exc:
         return _login_page(request, target, str(exc), 429)
     except AuthError as exc:
