@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     """Password of the ``admin`` user created on first start (else one is generated)."""
     metrics_public: bool = False
     """Serve ``/metrics`` without credentials (else it needs a token)."""
+    max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=64 * 1024)
+    """The largest request body accepted (API JSON and dashboard forms); beyond it, 413."""
     min_sync_interval_s: int = Field(default=60, ge=1)
     """The shortest auto-sync interval an integration may have; also the first retry delay."""
     scheduler: bool = True

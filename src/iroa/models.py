@@ -1,7 +1,7 @@
 """Every table, imported in one place so metadata and migrations see all of them."""
 
 from iroa.audit.models import AuditEntry
-from iroa.auth.models import ApiToken, LoginFailure, User
+from iroa.auth.models import ApiToken, LoginThrottle, User
 from iroa.db.base import Base
 from iroa.findings.models import Finding
 from iroa.history.models import Change, ChangePrune, Summary
@@ -18,7 +18,7 @@ __all__ = [
     "ChangePrune",
     "Finding",
     "Integration",
-    "LoginFailure",
+    "LoginThrottle",
     "MetricValue",
     "Summary",
     "SyncRun",

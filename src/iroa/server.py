@@ -28,6 +28,7 @@ from iroa.db.base import utcnow
 from iroa.exports.scheduled import ExportSchedule
 from iroa.http.deps import DB
 from iroa.http.headers import SecurityHeaders
+from iroa.http.limits import BodyLimitMiddleware
 from iroa.runtime import open_runtime
 from iroa.sync.background import ProgressBroker
 from iroa.sync.runs import recover_stale_runs
@@ -102,6 +103,8 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
         redoc_url=None,
     )
     install_error_handlers(app)
+    # Inside the latency middleware, so that refused bodies are timed and counted too.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     install_metrics(app, public=settings.metrics_public)
     # Routes are tried in order: the inventory, which most requests read, comes first
     # (no two routers share a path, so the order changes nothing else).

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from fastapi.testclient import TestClient
 
 from iroa.config import Settings
 from tests.api.fixtures import PASSWORD, Api, FrozenClock, start_api
@@ -40,6 +43,35 @@ def test_login_is_throttled_after_five_failures(
     frozen_clock.advance(seconds=1)
     status, headers = login(api, PASSWORD)
     assert status == 201
+
+
+def test_concurrent_wrong_passwords_cannot_overtake_the_throttle(api: Api) -> None:
+    """On SQLite and PostgreSQL: each attempt is counted before its password is checked,
+    so of twelve at once, five are checked and the seven past the limit get 429."""
+    attempts = 12
+    ready = threading.Barrier(attempts)
+
+    def attempt(_: int) -> int:
+        ready.wait()
+        return login(api, "wrong password")[0]
+
+    with ThreadPoolExecutor(attempts) as pool:
+        statuses = sorted(pool.map(attempt, range(attempts)))
+    assert statuses == [401] * 5 + [429] * 7
+
+
+def test_a_stranger_cannot_lock_a_user_out_from_elsewhere(api: Api) -> None:
+    """On SQLite and PostgreSQL: failures count per username and client address."""
+    stranger = TestClient(api.app, client=("198.51.100.7", 40000))
+    user = TestClient(api.app, client=("203.0.113.20", 40000))
+    credentials = {"username": "admin-user", "password": PASSWORD}
+    wrong = credentials | {"password": "guess"}
+    statuses = [stranger.post("/api/v1/auth/token", json=wrong).status_code for _ in range(6)]
+    assert statuses == [401] * 5 + [429]
+    assert user.post("/api/v1/auth/token", json=credentials).status_code == 201
+    assert user.post("/api/v1/auth/session", json=credentials).status_code == 200
+    refused = stranger.post("/api/v1/auth/token", json=credentials)
+    assert refused.status_code == 429 and "from your address" in refused.json()["detail"]
 
 
 def test_token_lifecycle(clocked_api: Api, frozen_clock: FrozenClock) -> None:

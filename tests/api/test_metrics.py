@@ -105,3 +105,23 @@ def test_metrics_report_each_watcher(api: Api) -> None:
     assert found[("iroa_watch_state", frozenset(labels | {("state", "failed")}))] == 0
     assert found[("iroa_watch_updates_total", frozenset(labels))] == 7
     assert found[("iroa_watch_last_delay_seconds", frozenset(labels))] == 0.25
+
+
+def test_clients_cannot_add_label_values(public_metrics_client: TestClient) -> None:
+    """Methods outside a fixed set count as ``other``, paths outside the routes as ``unmatched``."""
+    client = public_metrics_client
+    for method in ("BREW", "PROPFIND", "X-MADE-UP-1", "X-MADE-UP-2"):
+        client.request(method, "/api/v1/integrations")
+    for n in range(3):
+        client.get(f"/no/such/page/{n}")
+    found = samples(client.get("/metrics").text)
+    labels = {
+        (dict(key)["method"], dict(key)["route"])
+        for name, key in found
+        if name == "iroa_http_request_duration_seconds_count"
+    }
+    methods = {method for method, _ in labels}
+    assert methods <= {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "other"}
+    assert ("other", "/api/v1/integrations") in labels
+    assert ("GET", "unmatched") in labels
+    assert not any(route.startswith("/no/") for _, route in labels)

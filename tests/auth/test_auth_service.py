@@ -9,13 +9,17 @@ from argon2 import PasswordHasher
 from sqlalchemy import select
 
 from iroa.audit.service import CLI_ACTOR, list_entries
+from iroa.auth import service
 from iroa.auth.models import ApiToken, User
 from iroa.auth.service import (
+    THROTTLE_ACCOUNT_FAILURES,
+    THROTTLE_FAILURES,
     InvalidCredentialsError,
     LoginThrottledError,
     UserConflictError,
     UserError,
     authenticate_password,
+    client_network,
 )
 from iroa.auth.tokens import authenticate_token, create_token, hash_token, revoke_token
 from iroa.auth.users import create_user, delete_user, ensure_initial_admin, update_user
@@ -130,6 +134,76 @@ def test_throttling_is_per_account(db: Database) -> None:
     with pytest.raises(LoginThrottledError):
         authenticate_password(db, "ada", "a long passphrase", clock)
     assert authenticate_password(db, "bob", "a long passphrase", clock).username == "bob"
+
+
+def test_throttling_is_per_client_network(db: Database) -> None:
+    clock = FrozenClock()
+    create_user(db, CLI_ACTOR, "ada", "viewer", "a long passphrase")
+    for _ in range(5):
+        with pytest.raises(InvalidCredentialsError):
+            authenticate_password(db, "ada", "wrong", clock, client="2001:db8::1")
+    # Another host of that /64 is the same network; another /64 is not.
+    with pytest.raises(LoginThrottledError, match="from your address"):
+        authenticate_password(db, "ada", "a long passphrase", clock, client="2001:db8::2")
+    user = authenticate_password(db, "ada", "a long passphrase", clock, client="2001:db8:0:1::1")
+    assert user.username == "ada"
+
+
+def test_many_networks_hit_an_account_wide_ceiling(db: Database) -> None:
+    clock = FrozenClock()
+    networks = THROTTLE_ACCOUNT_FAILURES // THROTTLE_FAILURES
+    for n in range(networks):
+        for _ in range(THROTTLE_FAILURES):
+            with pytest.raises(InvalidCredentialsError):
+                authenticate_password(db, "root", "guess", clock, client=f"192.0.2.{n}")
+        # Throttled for its network, and so not counted for the account.
+        with pytest.raises(LoginThrottledError, match="from your address"):
+            authenticate_password(db, "root", "guess", clock, client=f"192.0.2.{n}")
+    with pytest.raises(LoginThrottledError) as locked:
+        authenticate_password(db, "root", "guess", clock, client="198.51.100.1")
+    assert "from your address" not in str(locked.value)
+    clock.advance(minutes=5)
+    with pytest.raises(InvalidCredentialsError):
+        authenticate_password(db, "root", "guess", clock, client="198.51.100.1")
+
+
+def test_client_networks() -> None:
+    assert client_network("192.0.2.7") == "192.0.2.7"
+    assert client_network("2001:db8::1") == client_network("2001:db8::ffff") == "2001:db8::/64"
+    assert client_network("::ffff:192.0.2.7") == "192.0.2.7"
+    assert client_network("testclient") == "testclient"
+    assert client_network("") == client_network("*") == "unknown"
+
+
+class CountingHasher(PasswordHasher):
+    """The real hasher, counting the passwords it checks."""
+
+    def __init__(self) -> None:
+        super().__init__(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+        self.checked = 0
+
+    def verify(self, hash: str | bytes, password: str | bytes) -> bool:
+        self.checked += 1
+        return super().verify(hash, password)
+
+
+def test_unknown_and_disabled_users_cost_a_password_check(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """So that how long a refusal takes does not tell which usernames exist."""
+    create_user(db, CLI_ACTOR, "ada", "viewer", "a long passphrase")
+    bob = create_user(db, CLI_ACTOR, "bob", "viewer", "a long passphrase")
+    update_user(db, CLI_ACTOR, bob.id, active=False)
+    hasher = CountingHasher()
+    monkeypatch.setattr(service, "HASHER", hasher)
+    for username, password in [
+        ("nobody", "a long passphrase"),
+        ("bob", "a long passphrase"),
+        ("ada", "wrong"),
+    ]:
+        with pytest.raises(InvalidCredentialsError):
+            authenticate_password(db, username, password)
+    assert hasher.checked == 3
 
 
 def test_first_start_creates_one_admin(db: Database) -> None:

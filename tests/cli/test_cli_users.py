@@ -1,4 +1,5 @@
-"""``iroa user add``, ``iroa token create`` and the first start of ``iroa serve``."""
+"""``iroa user add``, ``iroa user unlock``, ``iroa token create`` and the first start of
+``iroa serve``."""
 
 from __future__ import annotations
 
@@ -12,8 +13,15 @@ from pathlib import Path
 import httpx
 import pytest
 
-from iroa.auth.service import UserError, authenticate_password
+from iroa.audit.service import CLI_ACTOR, list_entries
+from iroa.auth.service import (
+    InvalidCredentialsError,
+    LoginThrottledError,
+    UserError,
+    authenticate_password,
+)
 from iroa.auth.tokens import authenticate_token
+from iroa.auth.users import create_user
 from iroa.cli.main import ensure_first_admin
 from iroa.config import Settings
 from iroa.db.engine import Database
@@ -60,6 +68,26 @@ def test_user_add_and_token_create(run_iroa: Callable[..., Result], db: Database
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and message in lines[0], result.stderr
     assert run_iroa("user", "add", "eve", "--role", "root").code != 0
+
+
+def test_user_unlock_lifts_the_login_throttle(
+    run_iroa: Callable[..., Result], db: Database
+) -> None:
+    create_user(db, CLI_ACTOR, "ada", "viewer", "a long passphrase")
+    for _ in range(5):
+        with pytest.raises(InvalidCredentialsError):
+            authenticate_password(db, "ada", "guess", client="192.0.2.1")
+    with pytest.raises(LoginThrottledError):
+        authenticate_password(db, "ada", "a long passphrase", client="192.0.2.1")
+
+    unlocked = run_iroa("user", "unlock", "ada")
+    assert unlocked.code == 0, unlocked.stderr
+    assert "unlocked 'ada'" in unlocked.stdout
+    assert authenticate_password(db, "ada", "a long passphrase", client="192.0.2.1").id
+    assert [e["target_name"] for e in list_entries(db, action="user.unlock")] == ["ada"]
+    assert "no failed logins" in run_iroa("user", "unlock", "ada").stdout
+    unknown = run_iroa("user", "unlock", "nobody")
+    assert unknown.code != 0 and "no user named 'nobody'" in unknown.stderr
 
 
 def free_port() -> int:

@@ -16,13 +16,17 @@ from iroa.http.deps import (
     SESSION_COOKIE,
     Clock,
     CurrentUser,
+    client_address,
 )
 from iroa.http.sessions import start_session
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 LOGIN_ERRORS: dict[int | str, dict[str, object]] = {
     401: {"model": Problem, "description": "Wrong username or password"},
-    429: {"model": Problem, "description": "Too many failed logins for this account"},
+    429: {
+        "model": Problem,
+        "description": "Too many failed logins for this account (from this address)",
+    },
 }
 
 
@@ -32,9 +36,11 @@ LOGIN_ERRORS: dict[int | str, dict[str, object]] = {
     status_code=status.HTTP_201_CREATED,
     responses=LOGIN_ERRORS,
 )
-def issue_token(body: LoginIn, db: DB, clock: Clock) -> TokenCreated:
+def issue_token(body: LoginIn, db: DB, clock: Clock, request: Request) -> TokenCreated:
     """Exchange a username and password for an API token (shown once)."""
-    user = authenticate_password(db, body.username, body.password, clock)
+    user = authenticate_password(
+        db, body.username, body.password, clock, client=client_address(request)
+    )
     expires_at = clock() + timedelta(seconds=body.expires_in_s) if body.expires_in_s else None
     issued = create_token(
         db,
@@ -61,7 +67,9 @@ def open_session(
     body: LoginIn, db: DB, clock: Clock, request: Request, response: Response
 ) -> SessionOut:
     """Log in for the dashboard: sets an HttpOnly session cookie and returns the CSRF token."""
-    user = authenticate_password(db, body.username, body.password, clock)
+    user = authenticate_password(
+        db, body.username, body.password, clock, client=client_address(request)
+    )
     csrf, expires_at = start_session(db, user, clock, request, response)
     return SessionOut.model_validate(
         {"username": user.username, "role": user.role, "csrf_token": csrf, "expires_at": expires_at}

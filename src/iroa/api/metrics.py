@@ -104,8 +104,18 @@ class Metrics:
         self.registry.register(DatabaseCollector(db_of))
 
 
+HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+"""The methods a request is counted under; any other is ``other``, so that clients
+cannot add label values (and series) at will."""
+
+
+def method_label(method: str) -> str:
+    return method if method in HTTP_METHODS else "other"
+
+
 class LatencyMiddleware:
-    """Times every HTTP request under its route template (``/api/v1/vms/{id}``)."""
+    """Times every HTTP request under its route template (``/api/v1/vms/{id}``, else
+    ``unmatched``) and method, so that label values come from fixed sets."""
 
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
@@ -129,7 +139,8 @@ class LatencyMiddleware:
         finally:
             route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
-            self.metrics.http_latency.labels(scope["method"], template, str(status)).observe(
+            method = method_label(scope["method"])
+            self.metrics.http_latency.labels(method, template, str(status)).observe(
                 time.perf_counter() - start
             )
 

@@ -1,10 +1,10 @@
-"""Users, their API and session tokens, and failed logins (for throttling)."""
+"""Users, their API and session tokens, and login attempts (for throttling)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, String
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from iroa.db.base import Base, UTCDateTime, utcnow
@@ -46,12 +46,18 @@ class ApiToken(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class LoginFailure(Base):
-    """One failed login for a username; kept in the database so every API process sees it."""
+class LoginThrottle(Base):
+    """Login attempts for one username from one client network (or, with ``client`` ``*``,
+    from anywhere) since ``window_start``.
 
-    __tablename__ = "login_failures"
-    __table_args__ = (Index("ix_login_failures_username_failed_at", "username", "failed_at"),)
+    One row per key, counted up by a single upsert: concurrent attempts, in one API
+    process or several, each get their own count, so none slips past the limit.
+    """
 
-    id: Mapped[int] = mapped_column(IdType, primary_key=True)
-    username: Mapped[str] = mapped_column(String(150))
-    failed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    __tablename__ = "login_throttles"
+    __table_args__ = (Index("ix_login_throttles_window_start", "window_start"),)
+
+    username: Mapped[str] = mapped_column(String(150), primary_key=True)
+    client: Mapped[str] = mapped_column(String(64), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer)

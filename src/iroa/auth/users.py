@@ -6,11 +6,11 @@ import re
 import secrets
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from iroa.audit.service import Actor, record
-from iroa.auth.models import ROLES, ApiToken, User
+from iroa.auth.models import ROLES, ApiToken, LoginThrottle, User
 from iroa.auth.service import UserConflictError, UserError, UserNotFoundError, hash_password
 from iroa.db.base import utcnow
 from iroa.db.engine import Database
@@ -181,6 +181,25 @@ def delete_user(db: Database, actor: Actor, user_id: int) -> None:
             session, actor, "user.delete", "user", user.id, user.username, before=_audit_user(user)
         )
         session.delete(user)
+
+
+def unlock_user(db: Database, actor: Actor, username: str) -> int:
+    """Forget the login attempts counted for a user, from every address, so that
+    throttled logins work again at once; how many counts there were (one per client
+    network, and one for the account as a whole)."""
+    with db.write_session() as session:
+        user = session.scalars(select(User).where(User.username == username)).first()
+        if user is None:
+            raise UserNotFoundError(f"no user named {username!r}")
+        counted = LoginThrottle.username == username
+        cleared = session.scalar(
+            select(func.count())
+            .select_from(LoginThrottle)
+            .where(counted, LoginThrottle.attempts > 0)
+        )
+        session.execute(delete(LoginThrottle).where(counted))
+        record(session, actor, "user.unlock", "user", user.id, user.username)
+    return int(cleared or 0)
 
 
 def ensure_initial_admin(db: Database, password: str | None) -> tuple[str, str | None] | None:

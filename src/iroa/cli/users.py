@@ -1,4 +1,5 @@
-"""``iroa user add`` and ``iroa token create``: people and their API tokens."""
+"""``iroa user add``, ``iroa user unlock`` and ``iroa token create``: people and their API
+tokens."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import typer
 from iroa.audit.service import CLI_ACTOR
 from iroa.auth.service import UserError
 from iroa.auth.tokens import create_token
-from iroa.auth.users import create_user, generate_password
+from iroa.auth.users import create_user, generate_password, unlock_user
 from iroa.auth.users import get_user_by_name as find_user
 from iroa.cli.context import get_context
 
@@ -52,6 +53,20 @@ def add_user(
     typer.echo(f"added {user.role} {user.username!r}")
     if generated is not None:
         typer.echo(f"password (shown once): {generated}")
+
+
+@user_app.command("unlock")
+def unlock(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Login name")],
+) -> None:
+    """Lift the login throttling of user NAME, from every address, at once."""
+    context = get_context(ctx)
+    cleared = unlock_user(context.db, CLI_ACTOR, name)
+    if cleared:
+        typer.echo(f"unlocked {name!r}: its failed logins are forgotten")
+    else:
+        typer.echo(f"{name!r} had no failed logins to forget")
 
 
 @token_app.command("create")

@@ -72,6 +72,13 @@ def cookies_secure(request: Request) -> bool:
     return request.url.scheme == "https" if setting is None else setting
 
 
+def client_address(request: Request) -> str:
+    """The address a request comes from, as the server saw it: behind a reverse proxy,
+    the one uvicorn took from ``X-Forwarded-For`` if the proxy is trusted
+    (``FORWARDED_ALLOW_IPS``), else the proxy's."""
+    return request.client.host if request.client is not None else ""
+
+
 def _unauthorized(message: str) -> HTTPException:
     return HTTPException(
         status.HTTP_401_UNAUTHORIZED, message, headers={"WWW-Authenticate": "Bearer"}

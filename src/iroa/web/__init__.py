@@ -11,7 +11,12 @@ from fastapi.staticfiles import StaticFiles
 
 from iroa.web import exports, findings, integrations, inventory, login, monitoring, overview, syncs
 from iroa.web.render import message_page
-from iroa.web.session import CsrfRejectedError, LoginRequiredError, PageForbiddenError
+from iroa.web.session import (
+    CsrfRejectedError,
+    FormTooLargeError,
+    LoginRequiredError,
+    PageForbiddenError,
+)
 
 STATIC_DIR = Path(__file__).with_name("static")
 AREAS = (login, overview, inventory, integrations, syncs, exports, findings, monitoring)
@@ -39,6 +44,9 @@ def install_dashboard(app: FastAPI) -> None:
             403,
         )
 
+    async def too_large(request: Request, exc: Exception) -> Response:
+        return message_page(request, "Form too large", f"{exc}.", 413)
+
     async def forbidden(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, PageForbiddenError)
         return message_page(request, "Not allowed", str(exc), 403, exc.user)
@@ -46,3 +54,4 @@ def install_dashboard(app: FastAPI) -> None:
     app.add_exception_handler(LoginRequiredError, login_required)
     app.add_exception_handler(PageForbiddenError, forbidden)
     app.add_exception_handler(CsrfRejectedError, csrf_rejected)
+    app.add_exception_handler(FormTooLargeError, too_large)

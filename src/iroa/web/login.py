@@ -17,6 +17,7 @@ from iroa.http.deps import (
     DB,
     SESSION_COOKIE,
     Clock,
+    client_address,
     cookies_secure,
     runtime_of,
     session_idle_timeout,
@@ -102,7 +103,13 @@ def _log_in(
 ) -> Response:
     target = safe_next(form.get("next"))
     try:
-        user = authenticate_password(db, form.get("username", ""), form.get("password", ""), clock)
+        user = authenticate_password(
+            db,
+            form.get("username", ""),
+            form.get("password", ""),
+            clock,
+            client=client_address(request),
+        )
     except LoginThrottledError as exc:
         return _login_page(request, target, str(exc), 429)
     except AuthError as exc:

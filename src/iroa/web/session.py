@@ -25,6 +25,7 @@ from iroa.vocabulary import Role
 
 LOGIN_CSRF_COOKIE = "iroa_login_csrf"
 MAX_FORM_BYTES = 64 * 1024
+MAX_FORM_FIELDS = 100
 
 
 class LoginRequiredError(Exception):
@@ -42,6 +43,10 @@ class LoginRequiredError(Exception):
 
 class CsrfRejectedError(Exception):
     """A form arrived without this session's CSRF token."""
+
+
+class FormTooLargeError(Exception):
+    """A form over :data:`MAX_FORM_BYTES` or :data:`MAX_FORM_FIELDS`: answered with 413."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,11 +111,23 @@ PageAdmin = Annotated[WebUser, Depends(_page_role(Role.ADMIN))]
 
 
 async def read_form(request: Request) -> dict[str, str]:
-    """An ``application/x-www-form-urlencoded`` body as a dict (the last value of a field wins)."""
-    body = await request.body()
-    if len(body) > MAX_FORM_BYTES:
-        raise CsrfRejectedError("the form is too large")
-    return dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+    """An ``application/x-www-form-urlencoded`` body as a dict (the last value of a field wins).
+
+    Read chunk by chunk and given up on as soon as it passes :data:`MAX_FORM_BYTES`:
+    no dashboard form comes near, so a larger body is never held whole."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_FORM_BYTES:
+            raise FormTooLargeError(f"the form is larger than {MAX_FORM_BYTES // 1024} KiB")
+        chunks.append(chunk)
+    text = b"".join(chunks).decode("utf-8", "replace")
+    try:
+        fields = parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
+    except ValueError as exc:
+        raise FormTooLargeError(f"the form has more than {MAX_FORM_FIELDS} fields") from exc
+    return dict(fields)
 
 
 def check_csrf(form: dict[str, str], user: WebUser) -> None:
