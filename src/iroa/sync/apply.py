@@ -155,7 +155,7 @@ def apply_inventory(
 
 def scopes_of(parts: Iterable[Part], vms: int = SCOPE_VMS) -> Iterator[Part]:
     """Consecutive parts joined until they hold ``vms`` VMs: each scope costs a query per
-    type, a scope of many VMs little more memory."""
+    type, and holds its records and stored rows in memory while it is applied."""
     pending: list[Part] = []
     count = 0
     for part in parts:
