@@ -120,7 +120,6 @@ def instrument(clock: Clock) -> None:
     )
     apply._refresh_statistics = clock.timed("statistics", apply._refresh_statistics)
     apply.plan_scope = clock.timed("compare", apply.plan_scope)
-    apply.load_containers = clock.timed("weigh", apply.load_containers)
     apply.row_index = clock.timed("weigh", apply.row_index)
 
 

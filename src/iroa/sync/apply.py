@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import chain
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, select
 
@@ -43,9 +43,9 @@ from iroa.sync.policy import SyncPolicy
 from iroa.sync.reconcile import DuplicateExternalIdError, Plan, Weight, hold_reason
 from iroa.sync.runs import SyncResult, finish_read
 from iroa.sync.scope import (
+    CONTAINERS,
     TYPE_FIELDS,
     IdMaps,
-    load_containers,
     plan_scope,
     row_index,
     unstored_types,
@@ -59,6 +59,8 @@ SCOPE_VMS = 1_000
 """VMs per scope of a full snapshot: the connector's parts are joined up to it."""
 PRIMARY = tuple(tf for tf in TYPE_FIELDS if tf.type.primary)
 Counts = dict[str, dict[str, int]]
+_K = TypeVar("_K")
+_V = TypeVar("_V")
 
 
 def warnings_of(snapshot: Collected) -> list[dict[str, str]] | None:
@@ -100,18 +102,12 @@ def apply_inventory(
     }
     with _collector_paused, applying(db, integration_id) as (conn, now, previous_success):
         progress.start("compare", len(PRIMARY))
-        containers, present = load_containers(conn, integration_id)
-        row_ids = {
-            tf.type.plural: invert(containers[tf.type.table.name])
-            for tf in PRIMARY
-            if tf.type.table.name in containers
-        }
+        row_ids: dict[str, dict[str, int]] = {}
+        present: dict[str, set[str]] = {}
         for tf in PRIMARY:
-            if tf.type.plural not in present:
-                row_ids[tf.type.plural], present[tf.type.plural] = row_index(
-                    conn, tf, integration_id
-                )
+            row_ids[tf.type.plural], present[tf.type.plural] = row_index(conn, tf, integration_id)
             progress.advance()
+        containers = {tf.type.table.name: invert(row_ids[tf.type.plural]) for tf in CONTAINERS}
         gone = {tf.type.name: present[tf.type.plural] - known[tf.type.plural] for tf in PRIMARY}
         weights = {
             tf.type.plural: Weight(
@@ -231,9 +227,7 @@ class RunScope:
     ) -> Counts:
         """Plan each part, and write it if ``write``; the counts of objects added,
         modified and removed, by type."""
-        counts: Counts = {
-            tf.type.plural: dict.fromkeys((a.value for a in ChangeAction), 0) for tf in TYPE_FIELDS
-        }
+        counts = no_counts()
         container_ids = {table: invert(ids) for table, ids in containers.items()}
         for part, touched in parts:
             id_to_external: IdMaps = dict(containers)  # a VM's rows are forgotten after its part
@@ -281,8 +275,13 @@ class RunScope:
             )
 
 
-def invert(ids: Mapping[int, str]) -> dict[str, int]:
-    return dict(zip(ids.values(), ids.keys(), strict=True))
+def invert(mapping: Mapping[_K, _V]) -> dict[_V, _K]:
+    return dict(zip(mapping.values(), mapping.keys(), strict=True))
+
+
+def no_counts() -> Counts:
+    """Objects added, modified and removed, by type: none yet."""
+    return {tf.type.plural: dict.fromkeys((a.value for a in ChangeAction), 0) for tf in TYPE_FIELDS}
 
 
 def add_counts(counts: dict[str, int], plan: Plan) -> None:

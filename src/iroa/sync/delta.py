@@ -26,6 +26,7 @@ from iroa.sync.apply import (
     add_counts,
     applying,
     invert,
+    no_counts,
     record_held,
     record_succeeded,
     skipped_of,
@@ -39,7 +40,7 @@ from iroa.sync.runs import (
     start_run,
 )
 from iroa.sync.scope import TYPE_FIELDS, DeltaScopeError, TypeFields, load_containers, plan_scope
-from iroa.vocabulary import ChangeAction, RunStatus, Trigger
+from iroa.vocabulary import RunStatus, Trigger
 
 __all__ = ["DeltaScopeError", "apply_delta", "sync_delta"]
 
@@ -104,7 +105,7 @@ def apply_delta(
                 if plural in present
                 else _present_count(conn, tf, integration_id)
             )
-        counts = {plural: dict.fromkeys((a.value for a in ChangeAction), 0) for plural in plans}
+        counts = no_counts()
         for plural, plan in plans.items():
             add_counts(counts[plural], plan)
         guarded = [tf.type.plural for tf in PRIMARY]

@@ -100,14 +100,8 @@ def load_containers(conn: Connection, integration_id: int) -> tuple[IdMaps, dict
     id_to_external: IdMaps = {}
     present: dict[str, set[str]] = {}
     for tf in CONTAINERS:
-        table = tf.type.table
-        rows = conn.execute(
-            select(table.c.id, table.c.external_id, table.c.removed_at.is_(None)).where(
-                table.c.integration_id == integration_id
-            )
-        ).all()
-        id_to_external[table.name] = {row[0]: row[1] for row in rows}
-        present[tf.type.plural] = {row[1] for row in rows if row[2]}
+        ids, present[tf.type.plural] = row_index(conn, tf, integration_id)
+        id_to_external[tf.type.table.name] = {row_id: ext for ext, row_id in ids.items()}
     return id_to_external, present
 
 
