@@ -3,12 +3,9 @@ a connector that hands it to the sync engine, and a throw-away PostgreSQL databa
 
 from __future__ import annotations
 
-import dataclasses
 import random
 import uuid
-from collections import defaultdict
 from collections.abc import Callable
-from typing import Any
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -28,7 +25,7 @@ from iroa.connectors.base import (
     VmNicRecord,
     VmRecord,
 )
-from iroa.connectors.spool import SnapshotSpool, SpooledSnapshot
+from iroa.connectors.spool import SpooledSnapshot, spool_whole
 
 VMS_PER_HOST = 40
 ROLES = ("app", "web", "db", "cache", "k8s-node", "batch", "ci-runner", "mail")
@@ -48,36 +45,7 @@ class SnapshotConnector:
         return self.snapshot.source
 
     def collect(self, progress: Progress) -> SpooledSnapshot:
-        return spooled(self.snapshot)
-
-
-def spooled(snapshot: Snapshot, vms_per_part: int = 500) -> SpooledSnapshot:
-    """``snapshot`` in a spool, a part per ``vms_per_part`` VMs with what hangs off them."""
-    by_vm: dict[str, dict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))
-    for name in ("vm_disks", "vm_nics", "vm_snapshots", "vm_datastores", "vm_networks"):
-        for record in getattr(snapshot, name):
-            by_vm[record.vm_external_id][name].append(record)
-    for tag in snapshot.tags:
-        if tag.object_type == "vm":
-            by_vm[tag.object_external_id]["tags"].append(tag)
-    spool = SnapshotSpool()
-    spool.add(
-        dataclasses.replace(
-            snapshot,
-            vms=(),
-            **dict.fromkeys(("vm_disks", "vm_nics", "vm_snapshots"), ()),
-            **dict.fromkeys(("vm_datastores", "vm_networks"), ()),
-            tags=[tag for tag in snapshot.tags if tag.object_type != "vm"],
-        )
-    )
-    for start in range(0, len(snapshot.vms), vms_per_part):
-        vms = snapshot.vms[start : start + vms_per_part]
-        parts: dict[str, list[Any]] = defaultdict(list)
-        for vm in vms:
-            for name, records in by_vm.get(vm.external_id, {}).items():
-                parts[name].extend(records)
-        spool.add(Snapshot(snapshot.source, vms=vms, **parts))
-    return spool.finish(snapshot.source, snapshot.warnings)
+        return spool_whole(self.snapshot)
 
 
 def generate_estate(vm_count: int, seed: int = 42) -> Snapshot:

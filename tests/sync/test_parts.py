@@ -9,7 +9,6 @@ counts and held runs must be the same, run after run.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,7 +16,6 @@ import pytest
 from sqlalchemy import select
 
 from iroa.connectors.base import (
-    OWNER_PARTS,
     SNAPSHOT_PARTS,
     ClusterRecord,
     DatacenterRecord,
@@ -35,7 +33,7 @@ from iroa.connectors.base import (
     VmRecord,
     VmSnapshotRecord,
 )
-from iroa.connectors.spool import SnapshotSpool, SpooledSnapshot
+from iroa.connectors.spool import SnapshotSpool, SpooledSnapshot, spool_whole
 from iroa.crypto import SecretBox
 from iroa.db.engine import Database
 from iroa.history.models import Change
@@ -48,29 +46,9 @@ SOURCE = SourceInfo(name="vc", product="test")
 AT = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
 
 
-def in_parts(snapshot: Snapshot, vms_per_part: int = 1) -> SpooledSnapshot:
-    """The snapshot's records in a spool: its containers, then ``vms_per_part`` VMs at a
-    time with their parts and tags."""
-    spool = SnapshotSpool()
-    vm_ids = {vm.external_id for vm in snapshot.vms}
-    spool.add(
-        Snapshot(
-            SOURCE,
-            **{name: getattr(snapshot, name) for name in OWNER_PARTS if name != "vms"},
-            tags=[t for t in snapshot.tags if t.object_external_id not in vm_ids],
-        )
-    )
-    for start in range(0, len(snapshot.vms), vms_per_part):
-        vms = snapshot.vms[start : start + vms_per_part]
-        ids = {vm.external_id for vm in vms}
-        part: dict[str, Sequence[Any]] = {
-            name: [r for r in getattr(snapshot, name) if r.vm_external_id in ids]
-            for name in SNAPSHOT_PARTS
-            if name.startswith("vm_")
-        }
-        tags = [t for t in snapshot.tags if t.object_external_id in ids]
-        spool.add(Snapshot(SOURCE, vms=vms, tags=tags, **part))
-    return spool.finish(snapshot.source, snapshot.warnings)
+def in_parts(snapshot: Snapshot) -> SpooledSnapshot:
+    """The snapshot's records in a spool, a VM to a part."""
+    return spool_whole(snapshot, vms_per_part=1)
 
 
 class Handing:
@@ -294,7 +272,7 @@ def test_an_object_in_two_parts_fails_the_run_and_changes_nothing(
 
 def test_a_spool_gives_back_what_it_was_given() -> None:
     snapshot = changed(estate())
-    with in_parts(snapshot, vms_per_part=2) as spooled:
+    with spool_whole(snapshot, vms_per_part=2) as spooled:
         assert len(list(spooled.parts())) == 1 + 3
         whole = spooled.whole()
         assert spooled.owner_ids() == snapshot.owner_ids()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import pickle
 import tempfile
+from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from operator import attrgetter
@@ -127,3 +128,34 @@ class SpooledSnapshot:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+_VM_PARTS = tuple(name for name in SNAPSHOT_PARTS if name not in (*OWNER_PARTS, "tags"))
+
+
+def spool_whole(snapshot: Snapshot, vms_per_part: int = 500) -> SpooledSnapshot:
+    """A snapshot read whole, kept in the parts a connector that reads in batches writes:
+    the containers with their tags, then ``vms_per_part`` VMs at a time with theirs."""
+    by_vm: dict[str, dict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))
+    for name in _VM_PARTS:
+        for record in getattr(snapshot, name):
+            by_vm[record.vm_external_id][name].append(record)
+    for tag in snapshot.tags:
+        if tag.object_type == "vm":
+            by_vm[tag.object_external_id]["tags"].append(tag)
+    spool = SnapshotSpool()
+    spool.add(
+        Snapshot(
+            snapshot.source,
+            **{name: getattr(snapshot, name) for name in OWNER_PARTS if name != "vms"},
+            tags=[tag for tag in snapshot.tags if tag.object_type != "vm"],
+        )
+    )
+    for start in range(0, len(snapshot.vms), vms_per_part):
+        vms = snapshot.vms[start : start + vms_per_part]
+        parts: dict[str, list[Any]] = defaultdict(list)
+        for vm in vms:
+            for name, records in by_vm.get(vm.external_id, {}).items():
+                parts[name].extend(records)
+        spool.add(Snapshot(snapshot.source, vms=vms, **parts))
+    return spool.finish(snapshot.source, snapshot.warnings)
