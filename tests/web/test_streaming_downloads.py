@@ -54,7 +54,12 @@ def served(settings: Settings, db: Database, box: SecretBox) -> Iterator[tuple[s
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), log_level="warning", timeout_graceful_shutdown=2)
+        uvicorn.Config(
+            # No scheduler or watchers: nothing but the downloads under test runs in it.
+            create_app(settings.model_copy(update={"scheduler": False})),
+            log_level="warning",
+            timeout_graceful_shutdown=2,
+        )
     )
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
@@ -108,7 +113,9 @@ def test_a_client_that_goes_away_ends_the_export_transaction(
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_errors_answer_before_streaming(served: tuple[str, str]) -> None:
     base_url, token = served
-    with httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {token}"}) as client:
+    headers = {"Authorization": f"Bearer {token}"}
+    # A loaded CI machine has stalled a 16 MB download past httpx's default 5 s.
+    with httpx.Client(base_url=base_url, headers=headers, timeout=30) as client:
         missing = client.get("/api/v1/export/vms.csv", params={"integration": "nope"})
         assert missing.status_code == 404 and "nope" in missing.json()["detail"]
         bad = client.get("/api/v1/export/vInfo.csv", params={"as_of": "yesterday"})
