@@ -10,7 +10,9 @@ type, row by row, and on PostgreSQL sends statements of thousands of
 placeholders that psycopg parses anew each time: for a first sync of 100,000
 VMs that took most of the time. Here each column's conversion is taken from
 SQLAlchemy once and applied to a whole column where its values need it, and the
-rows go to the driver as they are.
+rows go to the driver as they are. On PostgreSQL, JSON values are serialized
+here, by orjson, to the text ``jsonb`` parses: psycopg would wrap each value and
+run ``json.dumps`` on it, about 5 µs a value.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from itertools import chain, islice, repeat
 from typing import Any
 
-from sqlalchemy import Connection, Table, func, select
+import orjson
+from sqlalchemy import JSON, Connection, Table, func, literal, select
+from sqlalchemy.dialects.postgresql import REGCLASS
 
 Processor = Callable[[Any], Any]
 
@@ -34,8 +38,10 @@ def reserve_ids(conn: Connection, table: Table, count: int) -> Sequence[int]:
     if count == 0:
         return ()
     if conn.dialect.name == "postgresql":
-        sequence = func.pg_get_serial_sequence(table.name, table.c.id.name)
-        drawn = select(func.array_agg(func.nextval(sequence))).select_from(
+        name = func.pg_get_serial_sequence(table.name, table.c.id.name)
+        # The sequence as a constant: looked up in each row, it cost 7 µs an id.
+        sequence = literal(conn.execute(select(name)).scalar_one(), literal_execute=True)
+        drawn = select(func.array_agg(func.nextval(sequence.cast(REGCLASS)))).select_from(
             func.generate_series(1, count)
         )
         ids: Sequence[int] = conn.execute(drawn).scalar_one()
@@ -112,7 +118,14 @@ def _bound(processor: Processor, column: Sequence[Any]) -> list[Any]:
 
 
 def _processor(table: Table, name: str, conn: Connection) -> Processor | None:
-    """How SQLAlchemy binds a value of this column on this connection's dialect."""
+    """How SQLAlchemy binds a value of this column on this connection's dialect; on
+    PostgreSQL, JSON as text (``None`` as JSON's ``null``, as SQLAlchemy binds it)."""
     dialect = conn.dialect
+    if dialect.name == "postgresql" and isinstance(table.c[name].type.dialect_impl(dialect), JSON):
+        return _json_text
     processor: Processor | None = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
     return processor
+
+
+def _json_text(value: Any) -> str:
+    return orjson.dumps(value).decode()
