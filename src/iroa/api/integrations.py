@@ -25,6 +25,7 @@ from iroa.http.deps import DB, Admin, AppRuntime, AppSettings, Operator, Viewer
 from iroa.integrations import service
 from iroa.integrations.models import Integration, Watcher
 from iroa.integrations.watchers import watchers_by_integration
+from iroa.sync import forget
 from iroa.sync.background import start_integration_sync
 from iroa.sync.history import get_run
 from iroa.vocabulary import Trigger
@@ -103,7 +104,7 @@ def update_integration(
 @router.delete("/{integration_id}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_FOUND)
 def delete_integration(integration_id: Id, admin: Admin, db: DB) -> Response:
     """Delete an integration with its inventory and history (the audit log keeps its name)."""
-    service.delete_integration(db, integration_id, admin.actor)
+    forget.delete_integration(db, integration_id, admin.actor)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

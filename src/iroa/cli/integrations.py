@@ -20,11 +20,11 @@ from iroa.integrations.service import (
     get_integration,
     integration_as_dict,
     list_integrations,
-    remove_integration,
     transport_warnings,
     update_integration,
 )
 from iroa.integrations.watchers import watchers_by_integration
+from iroa.sync.forget import remove_integration
 from iroa.vocabulary import IntegrationKind, Transport
 
 app = typer.Typer(help="Manage the systems IROA reads.", no_args_is_help=True)

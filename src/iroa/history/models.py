@@ -22,12 +22,10 @@ class Change(Base):
     )
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
-    sync_run_id: Mapped[int] = mapped_column(
-        IdType, ForeignKey("sync_runs.id", ondelete="CASCADE"), index=True
-    )
-    integration_id: Mapped[int] = mapped_column(
-        IdType, ForeignKey("integrations.id", ondelete="CASCADE")
-    )
+    # No foreign keys: a first sync writes a change row per object, and PostgreSQL checks
+    # each key of each row with a query of its own (see iroa.inventory.models).
+    sync_run_id: Mapped[int] = mapped_column(IdType, index=True)
+    integration_id: Mapped[int] = mapped_column(IdType)
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     object_type: Mapped[str] = mapped_column(String(32))
     object_id: Mapped[int] = mapped_column(IdType)

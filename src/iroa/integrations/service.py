@@ -45,14 +45,14 @@ __all__ = [
     "SecretNeededError",
     "add_integration",
     "connection_options",
-    "delete_integration",
+    "delete_record",
     "get_integration",
     "get_integration_by_id",
     "integration_as_dict",
+    "integration_to_delete",
     "integration_view",
     "is_watched",
     "list_integrations",
-    "remove_integration",
     "update_integration",
     "validate_input",
 ]
@@ -360,25 +360,24 @@ def get_integration_by_id(db: Database, integration_id: int) -> Integration:
     return integration
 
 
-def remove_integration(db: Database, name: str, actor: Actor = CLI_ACTOR) -> None:
-    """Delete an integration with its inventory and history."""
-    with db.write_session() as session:
-        integration = session.scalars(select(Integration).where(Integration.name == name)).first()
-        if integration is None:
+def integration_to_delete(
+    session: Session, *, name: str | None = None, integration_id: int | None = None
+) -> Integration:
+    """The integration of this name or id, in ``session``, or :class:`IntegrationNotFoundError`."""
+    if name is not None:
+        found = session.scalars(select(Integration).where(Integration.name == name)).first()
+        if found is None:
             raise IntegrationNotFoundError(f"no integration named {name!r}")
-        _delete(session, integration, actor)
+        return found
+    found = session.get(Integration, integration_id)
+    if found is None:
+        raise IntegrationNotFoundError(f"no integration with id {integration_id}")
+    return found
 
 
-def delete_integration(db: Database, integration_id: int, actor: Actor = CLI_ACTOR) -> None:
-    """Delete an integration, by id, with its inventory and history."""
-    with db.write_session() as session:
-        integration = session.get(Integration, integration_id)
-        if integration is None:
-            raise IntegrationNotFoundError(f"no integration with id {integration_id}")
-        _delete(session, integration, actor)
-
-
-def _delete(session: Session, integration: Integration, actor: Actor) -> None:
+def delete_record(session: Session, integration: Integration, actor: Actor) -> None:
+    """Delete the integration's row, audited; its foreign keys delete the rows that have
+    one (deleting an integration whole is :mod:`iroa.sync.forget`'s)."""
     record(
         session,
         actor,

@@ -2,13 +2,21 @@
 
 Every inventory row belongs to one integration and is identified there by its
 ``external_id``; ``removed_at`` is set when the object vanishes from its source
-and cleared if it comes back. References to other objects are foreign keys
-(``host_id``); the sync engine fills them from the records' external ids.
+and cleared if it comes back. References to other objects (``host_id``) are
+filled by the sync engine from the records' external ids.
+
+The tables that grow with the VMs — VMs, their disks, NICs, snapshots and
+placements, tags — have no foreign keys (``grows_with_vms``): PostgreSQL checks
+each key of each inserted row with a query of its own, which was more than half
+of a first sync of a big estate. Their references are indexed id columns the
+sync engine alone writes; deleting an integration deletes their rows
+explicitly. The smaller tables keep theirs.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import ClassVar
 
 from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
@@ -20,6 +28,9 @@ from iroa.db.types import IdType
 class InventoryRow:
     """Columns every inventory table has."""
 
+    grows_with_vms: ClassVar[bool] = False
+    """A table of many rows per VM or so: no foreign keys (see the module's doc)."""
+
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
     external_id: Mapped[str] = mapped_column(String(500))
     first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -28,6 +39,8 @@ class InventoryRow:
 
     @declared_attr
     def integration_id(cls) -> Mapped[int]:
+        if cls.grows_with_vms:
+            return mapped_column(IdType)
         return mapped_column(IdType, ForeignKey("integrations.id", ondelete="CASCADE"))
 
     @declared_attr.directive
@@ -43,12 +56,18 @@ class InventoryRow:
         )
 
 
-def _ref(table: str, *, cascade: bool = False) -> Mapped[int | None]:
-    return mapped_column(
-        IdType,
-        ForeignKey(f"{table}.id", ondelete="CASCADE" if cascade else "SET NULL"),
-        index=True,
-    )
+def _ref(table: str) -> Mapped[int | None]:
+    return mapped_column(IdType, ForeignKey(f"{table}.id", ondelete="SET NULL"), index=True)
+
+
+REFERENCES = "references"
+"""The ``info`` key naming the table a reference without a foreign key points to."""
+
+
+def _unkeyed_ref(table: str) -> Mapped[int | None]:
+    """A reference from a table that grows with the VMs to a row of ``table``: an indexed
+    id, no key."""
+    return mapped_column(IdType, index=True, info={REFERENCES: table})
 
 
 class Datacenter(InventoryRow, Base):
@@ -127,11 +146,12 @@ class Network(InventoryRow, Base):
 
 class Vm(InventoryRow, Base):
     __tablename__ = "vms"
+    grows_with_vms = True
 
     name: Mapped[str] = mapped_column(String(500), index=True)
-    datacenter_id: Mapped[int | None] = _ref("datacenters")
-    cluster_id: Mapped[int | None] = _ref("clusters")
-    host_id: Mapped[int | None] = _ref("hosts")
+    datacenter_id: Mapped[int | None] = _unkeyed_ref("datacenters")
+    cluster_id: Mapped[int | None] = _unkeyed_ref("clusters")
+    host_id: Mapped[int | None] = _unkeyed_ref("hosts")
     power_state: Mapped[str] = mapped_column(String(16), index=True)
     is_template: Mapped[bool] = mapped_column(Boolean)
     num_cpu: Mapped[int | None] = mapped_column(Integer)
@@ -164,10 +184,11 @@ class Vm(InventoryRow, Base):
 
 class VmDisk(InventoryRow, Base):
     __tablename__ = "vm_disks"
+    grows_with_vms = True
 
-    vm_id: Mapped[int | None] = _ref("vms", cascade=True)
+    vm_id: Mapped[int | None] = _unkeyed_ref("vms")
     label: Mapped[str] = mapped_column(String(200))
-    datastore_id: Mapped[int | None] = _ref("datastores")
+    datastore_id: Mapped[int | None] = _unkeyed_ref("datastores")
     capacity_bytes: Mapped[int | None] = mapped_column(BigInteger)
     file_path: Mapped[str | None] = mapped_column(String(2000))
     thin_provisioned: Mapped[bool | None] = mapped_column(Boolean)
@@ -180,10 +201,11 @@ class VmDisk(InventoryRow, Base):
 
 class VmNic(InventoryRow, Base):
     __tablename__ = "vm_nics"
+    grows_with_vms = True
 
-    vm_id: Mapped[int | None] = _ref("vms", cascade=True)
+    vm_id: Mapped[int | None] = _unkeyed_ref("vms")
     label: Mapped[str] = mapped_column(String(200))
-    network_id: Mapped[int | None] = _ref("networks")
+    network_id: Mapped[int | None] = _unkeyed_ref("networks")
     network_name: Mapped[str | None] = mapped_column(String(500))
     mac_address: Mapped[str | None] = mapped_column(String(32), index=True)
     adapter_type: Mapped[str | None] = mapped_column(String(64))
@@ -193,8 +215,9 @@ class VmNic(InventoryRow, Base):
 
 class VmSnapshot(InventoryRow, Base):
     __tablename__ = "vm_snapshots"
+    grows_with_vms = True
 
-    vm_id: Mapped[int | None] = _ref("vms", cascade=True)
+    vm_id: Mapped[int | None] = _unkeyed_ref("vms")
     name: Mapped[str] = mapped_column(String(500))
     description: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -205,20 +228,23 @@ class VmSnapshot(InventoryRow, Base):
 
 class VmDatastore(InventoryRow, Base):
     __tablename__ = "vm_datastores"
+    grows_with_vms = True
 
-    vm_id: Mapped[int | None] = _ref("vms", cascade=True)
-    datastore_id: Mapped[int | None] = _ref("datastores", cascade=True)
+    vm_id: Mapped[int | None] = _unkeyed_ref("vms")
+    datastore_id: Mapped[int | None] = _unkeyed_ref("datastores")
 
 
 class VmNetwork(InventoryRow, Base):
     __tablename__ = "vm_networks"
+    grows_with_vms = True
 
-    vm_id: Mapped[int | None] = _ref("vms", cascade=True)
-    network_id: Mapped[int | None] = _ref("networks", cascade=True)
+    vm_id: Mapped[int | None] = _unkeyed_ref("vms")
+    network_id: Mapped[int | None] = _unkeyed_ref("networks")
 
 
 class Tag(InventoryRow, Base):
     __tablename__ = "tags"
+    grows_with_vms = True
 
     object_type: Mapped[str] = mapped_column(String(32))
     object_external_id: Mapped[str] = mapped_column(String(500))

@@ -44,11 +44,14 @@ class ObjectType:
 
     @cached_property
     def refs(self) -> dict[str, str]:
-        """Reference columns (``host_id``) and the table each points to."""
+        """Reference columns (``host_id``) and the table each points to, by foreign key or
+        (in the tables that have none) as the column says."""
         refs: dict[str, str] = {}
         for column in self.data_columns:
             for fk in column.foreign_keys:
                 refs[column.name] = fk.column.table.name
+            if models.REFERENCES in column.info:
+                refs[column.name] = column.info[models.REFERENCES]
         return refs
 
 
