@@ -43,8 +43,8 @@ def is_up_to_date(engine: Engine) -> bool:
 def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
     """Whether autogenerate compares this object: not the VM search indexes.
 
-    They exist only in migration 0004: on SQLite ``vm_search`` (FTS5) and its shadow
-    tables, on PostgreSQL the ``ix_vms_search_*`` trigram indexes. Nor the partial
+    They exist only in migrations: on SQLite ``vm_search`` (FTS5) and its shadow
+    tables (0004), on PostgreSQL the ``ix_vms_search_*`` trigram index (0014). Nor the partial
     index ``ix_vms_present`` (migration 0010, PostgreSQL only), nor the tables of
     the job queue (migration 0007, PostgreSQL only), which belong to Procrastinate.
     """

@@ -9,6 +9,10 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Table,
+    Text,
+    cast,
+    func,
+    literal_column,
     select,
 )
 
@@ -37,6 +41,27 @@ SEARCH_FIELDS: dict[str, tuple[str, ...]] = {
 
 VM_SEARCH_TABLE = "vm_search"
 """SQLite's FTS5 trigram index over the VM search fields (migration 0004)."""
+
+VM_SEARCH_TEXT_SQL = (
+    "name || E'\\x1f' || coalesce(guest_hostname, '') || E'\\x1f' || "
+    "coalesce(ip_addresses::text, '') || E'\\x1f' || coalesce(uuid, '')"
+)
+"""On PostgreSQL, a VM's search fields as one text, each after a unit separator (which a
+search cannot hold, so a match never spans two fields): one trigram (GIN) index,
+``ix_vms_search_text`` (migration 0014), serves every VM search. Four indexes, one per
+field, cost a first sync of 100,000 VMs about 2 s more."""
+
+
+def vm_search_text(table: Table) -> ColumnElement[str]:
+    """:data:`VM_SEARCH_TEXT_SQL` as SQLAlchemy renders it: the same expression, which
+    the planner must recognise to read the index."""
+    # Constants, not bound parameters, or the expression is not the index's.
+    separator = literal_column("E'\\x1f'", Text())
+    empty = literal_column("''", Text())
+    text: ColumnElement[str] = table.c.name
+    for field in (table.c.guest_hostname, cast(table.c.ip_addresses, Text), table.c.uuid):
+        text = text + separator + func.coalesce(field, empty)
+    return text
 
 
 TRIGRAM = 3

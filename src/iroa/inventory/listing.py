@@ -44,6 +44,7 @@ from iroa.inventory.filters import (
     TRIGRAM,
     VM_SEARCH_TABLE,
     check_value,
+    vm_search_text,
 )
 from iroa.inventory.queries import (
     object_type,
@@ -322,6 +323,8 @@ def _search(is_sqlite: bool, kind: ObjectType, index: bool) -> ColumnElement[boo
     # One bound pattern (not '%' || :q || '%'), so PostgreSQL can plan with its
     # trigram indexes; SQLite's LIKE already ignores ASCII case.
     pattern = bindparam("q", type_=Text())
+    if not is_sqlite and kind.search_index:
+        return vm_search_text(table).ilike(pattern, escape="/")
     matches = []
     for name in SEARCH_FIELDS[kind.plural]:
         column: ColumnElement[Any] = table.c[name]
