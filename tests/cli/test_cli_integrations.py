@@ -11,6 +11,7 @@ from iroa.audit.service import list_entries
 from iroa.config import Settings
 from iroa.crypto import SecretBox, load_secret_key
 from iroa.db.engine import Database
+from iroa.integrations.monitoring import resolve_settings
 from iroa.integrations.service import get_integration, list_integrations
 from tests.cli.conftest import Result
 from tests.peers.certs import generate_certs
@@ -253,14 +254,28 @@ def test_update_takes_the_options_of_add_and_changes_only_those_given(
     assert stored.options["token"] is True and stored.secret_encrypted is not None
     assert secret_of(stored.secret_encrypted, tmp_path) == "zbx-token-2"
 
+    # Where the default preset is in effect, one query changes and its other queries stay.
+    plain = run_iroa("integration", "add", "prometheus", "prom2", "--url", "https://p2.example")
+    assert plain.code == 0, plain.stderr
+    one = run_iroa("integration", "update", "prom2", "--query", "cpu_pct=my_cpu")
+    assert one.code == 0, one.stderr
+    effective = resolve_settings("prometheus", monitoring("prom2"))
+    assert effective["preset"] == "node_exporter" and effective["queries"]["cpu_pct"] == "my_cpu"
+    assert set(effective["queries"]) == {
+        "cpu_pct",
+        "memory_pct",
+        "disk_bytes_per_s",
+        "net_bytes_per_s",
+    }
+
     assert add(run_iroa, "vc", "https://vc.example.com").code == 0
     assert one_line(run_iroa("integration", "update", "vc", "--label", "x")) == (
         "error: vcenter integrations take no monitoring settings"
     )
 
     updates = list_entries(db, action="integration.update")
-    assert [entry["actor"] for entry in updates] == ["cli"] * 5
-    assert {entry["target_name"] for entry in updates} == {"prom", "zbx"}
+    assert [entry["actor"] for entry in updates] == ["cli"] * 6
+    assert {entry["target_name"] for entry in updates} == {"prom", "prom2", "zbx"}
     label_entry = updates[-1]  # the oldest: --label host
     assert (
         label_entry["before"]["monitoring"]["label"],

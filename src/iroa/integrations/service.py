@@ -29,9 +29,7 @@ from iroa.integrations.inputs import (
     validate_input,
 )
 from iroa.integrations.models import Integration, Watcher
-from iroa.integrations.monitoring import (
-    resolve_settings,
-)
+from iroa.integrations.monitoring import DEFAULT_PRESET, resolve_settings
 from iroa.integrations.watchers import watch_fields
 from iroa.redaction import without_userinfo
 from iroa.vocabulary import DEFAULT_TRANSPORT
@@ -159,8 +157,14 @@ def _receiver(url: str) -> tuple[str, str | None, int | None, str, str]:
 
 
 def _merged_monitoring(stored: dict[str, Any] | None, changes: dict[str, Any]) -> dict[str, Any]:
-    """``stored`` monitoring settings with ``changes`` over them, ``queries`` per metric."""
+    """``stored`` monitoring settings with ``changes`` over them, ``queries`` per metric.
+
+    Queries alone replace the default preset's (see :func:`resolve_settings`): a query
+    changed where the default preset was in effect keeps that preset's other queries.
+    """
     merged = dict(stored or {})
+    if "queries" in changes and "preset" not in merged and "queries" not in merged:
+        merged["preset"] = DEFAULT_PRESET
     for key, value in changes.items():
         if key == "queries" and isinstance(value, dict) and isinstance(merged.get(key), dict):
             merged[key] = {**merged[key], **value}
