@@ -28,8 +28,8 @@ LIST_QUERY_COUNTS = {
     "/hyperv/vms": 1,
     "/changes": 2,
     "/findings": 2,
-    "/vcenter/inventory": 6,  # a page per type
-    "/hyperv/inventory": 6,
+    "/vcenter/inventory": 7,  # the counts, then every object of a type in one statement each
+    "/hyperv/inventory": 7,
 }
 DETAIL_QUERY_COUNTS = {
     # ... + findings, and monitoring: Prometheus metrics, Zabbix hosts with their problems

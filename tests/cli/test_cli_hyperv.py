@@ -120,6 +120,15 @@ def test_add_test_sync_get_a_hyperv_cluster(iroa: InProcessIroa, winrm: Any) -> 
         "cl-web02": ("on", "HV-N2.corp.example.com", "HVCL01"),
         "n1-scratch": ("on", "HV-N1.corp.example.com", "HVCL01"),
     }
+    guests = {vm["name"]: vm for vm in vms}
+    sql = guests["cl-sql01"]
+    assert (sql["guest_os"], sql["guest_os_version"], sql["guest_hostname"]) == (
+        "Windows Server 2022 Standard",
+        "10.0.20348",
+        "cl-sql01.corp.example.com",
+    )
+    assert sql["ip_addresses"] == ["10.30.1.21", "10.30.1.22"]
+    assert (guests["cl-app01"]["guest_os"], guests["cl-app01"]["ip_addresses"]) == (None, [])
     hosts = iroa.json("get", "hosts", "--integration", "hv")
     assert {h["name"]: (h["cluster"], h["platform"]) for h in hosts} == {
         "HV-N1.corp.example.com": ("HVCL01", "hyperv"),

@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from iroa.audit.service import list_entries
 from iroa.config import Settings
 from iroa.crypto import SecretBox, load_secret_key
 from iroa.db.engine import Database
+from iroa.integrations.monitoring import resolve_settings
 from iroa.integrations.service import get_integration, list_integrations
 from tests.cli.conftest import Result
 from tests.peers.certs import generate_certs
@@ -184,3 +186,102 @@ def test_kerberos_delegation_is_set_only_with_its_flag(
     assert one_line(refused) == (
         "error: Kerberos delegation is for Hyper-V integrations with the kerberos transport"
     )
+
+
+def test_update_takes_the_options_of_add_and_changes_only_those_given(
+    run_iroa: Callable[..., Result], db: Database, tmp_path: Path
+) -> None:
+    def monitoring(name: str) -> dict[str, object]:
+        return dict(get_integration(db, name).options["monitoring"])
+
+    added = run_iroa(
+        "integration", "add", "prometheus", "prom", "--url", "https://prom.example.com",
+        "--label", "vm", "--join", "name", "--query", "cpu_pct=vm_cpu",
+        "--history-hours", "1", "--history-step", "300",
+    )  # fmt: skip
+    assert added.code == 0, added.stderr
+    before = monitoring("prom")
+
+    label = run_iroa("integration", "update", "prom", "--label", "host")
+    assert label.code == 0, label.stderr
+    assert monitoring("prom") == {**before, "label": "host"}
+    query = run_iroa("integration", "update", "prom", "--query", "memory_pct=vm_mem")
+    assert query.code == 0, query.stderr
+    assert monitoring("prom")["queries"] == {"cpu_pct": "vm_cpu", "memory_pct": "vm_mem"}
+    more = run_iroa(
+        "integration", "update", "prom", "--preset", "windows_exporter", "--history-hours", "2",
+        "--history-step", "600", "--join", "hostname", "--interval", "600",
+    )  # fmt: skip
+    assert more.code == 0, more.stderr
+    changed = monitoring("prom")
+    assert (changed["preset"], changed["history_hours"], changed["join"]) == (
+        "windows_exporter",
+        2,
+        "hostname",
+    )
+    assert get_integration(db, "prom").interval_seconds == 600
+
+    # Refused in add's words, and nothing changes.
+    kept = monitoring("prom")
+    for flags in (
+        ("--join", "mac"),
+        ("--label", "9lives"),
+        ("--query", "cpu_pct"),
+        ("--query", "disk_pct=x"),
+        ("--history-hours", "300", "--history-step", "300"),
+        ("--preset", "snmp"),
+    ):
+        new_name = f"p{len(flags[1])}"
+        refused_add = run_iroa(
+            "integration", "add", "prometheus", new_name, "--url", "https://p.example.com", *flags
+        )
+        refused_update = run_iroa("integration", "update", "prom", *flags)
+        assert one_line(refused_update) == one_line(refused_add), flags
+    assert monitoring("prom") == kept
+    assert [i.name for i in list_integrations(db)] == ["prom"]
+
+    zabbix = run_iroa(
+        "integration", "add", "zabbix", "zbx", "--url", "https://zbx.example.com",
+        "--token-stdin", stdin="zbx-token-1\n",
+    )  # fmt: skip
+    assert zabbix.code == 0, zabbix.stderr
+    matched = run_iroa("integration", "update", "zbx", "--match", "name,host")
+    assert matched.code == 0, matched.stderr
+    assert monitoring("zbx") == {"match": ["name", "host"]}
+    token = run_iroa("integration", "update", "zbx", "--token-stdin", stdin="zbx-token-2\n")
+    assert token.code == 0, token.stderr
+    stored = get_integration(db, "zbx")
+    assert stored.options["token"] is True and stored.secret_encrypted is not None
+    assert secret_of(stored.secret_encrypted, tmp_path) == "zbx-token-2"
+
+    # Where the default preset is in effect, one query changes and its other queries stay.
+    plain = run_iroa("integration", "add", "prometheus", "prom2", "--url", "https://p2.example")
+    assert plain.code == 0, plain.stderr
+    one = run_iroa("integration", "update", "prom2", "--query", "cpu_pct=my_cpu")
+    assert one.code == 0, one.stderr
+    effective = resolve_settings("prometheus", monitoring("prom2"))
+    assert effective["preset"] == "node_exporter" and effective["queries"]["cpu_pct"] == "my_cpu"
+    assert set(effective["queries"]) == {
+        "cpu_pct",
+        "memory_pct",
+        "disk_bytes_per_s",
+        "net_bytes_per_s",
+    }
+
+    assert add(run_iroa, "vc", "https://vc.example.com").code == 0
+    assert one_line(run_iroa("integration", "update", "vc", "--label", "x")) == (
+        "error: vcenter integrations take no monitoring settings"
+    )
+
+    updates = list_entries(db, action="integration.update")
+    assert [entry["actor"] for entry in updates] == ["cli"] * 6
+    assert {entry["target_name"] for entry in updates} == {"prom", "prom2", "zbx"}
+    label_entry = updates[-1]  # the oldest: --label host
+    assert (
+        label_entry["before"]["monitoring"]["label"],
+        label_entry["after"]["monitoring"]["label"],
+    ) == (
+        "vm",
+        "host",
+    )
+    assert "zbx-token-2" not in str(updates)

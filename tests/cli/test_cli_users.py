@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import socket
 import subprocess
@@ -20,7 +21,7 @@ from iroa.auth.service import (
     UserError,
     authenticate_password,
 )
-from iroa.auth.tokens import authenticate_token
+from iroa.auth.tokens import authenticate_token, create_token
 from iroa.auth.users import create_user
 from iroa.cli.main import ensure_first_admin
 from iroa.config import Settings
@@ -88,6 +89,71 @@ def test_user_unlock_lifts_the_login_throttle(
     assert "no failed logins" in run_iroa("user", "unlock", "ada").stdout
     unknown = run_iroa("user", "unlock", "nobody")
     assert unknown.code != 0 and "no user named 'nobody'" in unknown.stderr
+
+
+def test_token_list_and_revoke_by_id_or_name(run_iroa: Callable[..., Result], db: Database) -> None:
+    ada = create_user(db, CLI_ACTOR, "ada", "operator", "a long passphrase")
+    bob = create_user(db, CLI_ACTOR, "bob", "viewer", "a long passphrase")
+    laptop = create_token(db, CLI_ACTOR, ada.id, "laptop")
+    ci = create_token(db, CLI_ACTOR, ada.id, "ci")
+    bobs_ci = create_token(db, CLI_ACTOR, bob.id, "ci")
+
+    listed = run_iroa("token", "list", "--json")
+    assert listed.code == 0, listed.stderr
+    rows = json.loads(listed.stdout)
+    assert [row["id"] for row in rows] == [bobs_ci.token.id, ci.token.id, laptop.token.id]
+    assert all(laptop.secret not in str(row) for row in rows)
+    assert [
+        r["name"] for r in json.loads(run_iroa("token", "list", "--user", "bob", "--json").stdout)
+    ] == ["ci"]
+    table = run_iroa("token", "list")
+    assert table.code == 0 and "laptop" in table.stdout and laptop.token.prefix in table.stdout
+
+    by_id = run_iroa("token", "revoke", str(laptop.token.id))
+    assert by_id.code == 0, by_id.stderr
+    assert by_id.stdout.strip() == f"revoked token {laptop.token.id} ('laptop' of ada)"
+    assert authenticate_token(db, laptop.secret) is None
+    assert authenticate_token(db, ci.secret) is not None
+    again = run_iroa("token", "revoke", str(laptop.token.id))
+    assert again.code == 0 and "already revoked" in again.stdout
+    # The name now fits no live token: revoked ones are not looked up by name.
+    assert "no token with id or name 'laptop'" in one_line_error(
+        run_iroa("token", "revoke", "laptop")
+    )
+
+    ambiguous = one_line_error(run_iroa("token", "revoke", "ci"))
+    assert "2 live tokens are named 'ci'" in ambiguous
+    assert f"{ci.token.id} (ada)" in ambiguous and f"{bobs_ci.token.id} (bob)" in ambiguous
+    assert authenticate_token(db, ci.secret) is not None
+    by_name = run_iroa("token", "revoke", "ci", "--user", "bob")
+    assert by_name.code == 0, by_name.stderr
+    assert authenticate_token(db, bobs_ci.secret) is None
+    assert authenticate_token(db, ci.secret) is not None
+    assert run_iroa("token", "revoke", "ci").code == 0  # now the only live one
+    assert authenticate_token(db, ci.secret) is None
+
+    for args, message in (
+        (("token", "revoke", "nope"), "no token with id or name 'nope'"),
+        (("token", "revoke", "99999999999999999999999"), "no token with id or name"),
+        (("token", "revoke", "x\x00y"), "no token with id or name"),
+        (("token", "revoke", str(laptop.token.id), "--user", "bob"), "of user 'bob'"),
+        (("token", "list", "--user", "nobody"), "no user named 'nobody'"),
+    ):
+        assert message in one_line_error(run_iroa(*args)), args
+
+    revoked = list_entries(db, action="token.revoke")
+    assert [(e["target_id"], e["actor"]) for e in revoked] == [
+        (ci.token.id, "cli"),
+        (bobs_ci.token.id, "cli"),
+        (laptop.token.id, "cli"),
+    ]
+
+
+def one_line_error(result: Result) -> str:
+    assert result.code == 1, result
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    return lines[0]
 
 
 def free_port() -> int:

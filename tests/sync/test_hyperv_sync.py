@@ -140,6 +140,9 @@ def test_standalone_host_object_by_object(db: Database, box: SecretBox, winrm: A
         "is_clustered": False,
         "tools_status": "Up to date",
         "tools_version": "10.0.20348.1",
+        "guest_os": "Windows Server 2022 Datacenter",
+        "guest_os_version": "10.0.20348",
+        "guest_hostname": "web01.corp.example.com",
         "ip_addresses": ["10.20.0.11", "fe80::215:5dff:fe0a:1b01"],
         "provisioned_bytes": 127 * GIB,
         "used_bytes": 38_218_743_808,
@@ -148,6 +151,11 @@ def test_standalone_host_object_by_object(db: Database, box: SecretBox, winrm: A
     }
     assert {k: web01[k] for k in expected} == expected
     assert vms["build01"]["memory_mib"] == 8192 and vms["build01"]["boot_time"] is None
+    # Off: no guest facts, and no error.
+    off = vms["build01"]
+    assert (off["guest_os"], off["guest_os_version"], off["guest_hostname"]) == (None, None, None)
+    assert off["ip_addresses"] == []
+    assert vms["ci-runner"]["guest_os"] == "Ubuntu 22.04.3 LTS"
 
     datastores = by_name(list_objects(db, "datastores"))
     assert {name: (d["type"], d["file_system"]) for name, d in datastores.items()} == {
@@ -244,7 +252,7 @@ def test_cluster_then_its_changes_change_by_change(
     assert result.succeeded, result.error
     assert changes_of(db, result.run_id) == Counter(
         {
-            ("vm", "modified"): 3,
+            ("vm", "modified"): 4,
             ("vm", "removed"): 1,
             ("vm_disk", "modified"): 2,
             ("vm_disk", "removed"): 1,
@@ -274,6 +282,8 @@ def test_cluster_then_its_changes_change_by_change(
     assert checkpointed["disk_type"] == ["Dynamic", "Differencing"]
     web01 = changes[("vm", "modified", guid("cl-web01"))].fields
     assert web01 is not None and set(web01) == {"used_bytes"}
+    kernel = changes[("vm", "modified", guid("n1-scratch"))].fields
+    assert kernel == {"guest_os_version": ["6.1.0-13-amd64", "6.1.0-17-amd64"]}
     added = changes[("vm_snapshot", "added", guid("cl-web01/before-patch-2026-11"))]
     assert added.object_name == "before-patch-2026-11"
     csv_free = changes[("datastore", "modified", CSV1_ID)].fields
@@ -281,6 +291,13 @@ def test_cluster_then_its_changes_change_by_change(
 
     vms = by_name(list_objects(db, "vms"))
     assert "cl-app01" not in vms and vms["cl-web02"]["host"] == N1
+    assert {name: (vm["guest_os"], vm["guest_hostname"]) for name, vm in vms.items()} == {
+        "cl-file01": (None, None),  # saved
+        "cl-sql01": ("Windows Server 2022 Standard", "cl-sql01.corp.example.com"),
+        "cl-web01": ("Windows Server 2022 Datacenter", "cl-web01.corp.example.com"),
+        "cl-web02": ("Windows Server 2022 Datacenter", "cl-web02.corp.example.com"),
+        "n1-scratch": ("Debian GNU/Linux 12 (bookworm)", "n1-scratch"),
+    }
     gone = by_name(list_objects(db, "vms", include_removed=True))["cl-app01"]
     assert gone["removed_at"] is not None
 

@@ -13,15 +13,16 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from iroa.db.engine import Database
+from iroa.exports.platform import open_platform_inventory
 from iroa.findings.listing import count_open_findings, object_detail
 from iroa.http.deps import get_db, require_viewer
-from iroa.http.responses import FastJSONResponse
+from iroa.http.responses import FastJSONResponse, json_stream_response
 from iroa.inventory.history import list_page_as_of, parse_as_of
-from iroa.inventory.listing import MAX_SEARCH_LENGTH, ListParams, platform_inventory
+from iroa.inventory.listing import MAX_SEARCH_LENGTH, ListParams
 from iroa.inventory.overview import get_summary, list_changes
 from iroa.inventory.types import BY_PLURAL
 from iroa.monitoring.queries import monitoring_of
@@ -206,26 +207,28 @@ def _platform_vms(platform: Platform) -> Callable[..., JSONResponse]:
     return handler
 
 
-def _platform_inventory(platform: Platform) -> Callable[..., JSONResponse]:
+def _platform_inventory(platform: Platform) -> Callable[..., StreamingResponse]:
     def handler(
         db: DB,
         limit: Annotated[
-            int, Query(ge=1, le=MAX_LIMIT, description="At most this many objects per type")
-        ] = MAX_LIMIT,
-    ) -> JSONResponse:
-        inventory, totals = platform_inventory(db, platform.value, limit)
-        truncated = [plural for plural, items in inventory.items() if totals[plural] > len(items)]
-        response = FastJSONResponse(inventory)
-        response.headers["X-Total-Counts"] = ",".join(f"{k}={v}" for k, v in totals.items())
+            int | None,
+            Query(
+                ge=1, le=MAX_INT, description="At most this many objects per type (default: all)"
+            ),
+        ] = None,
+    ) -> StreamingResponse:
+        stream = open_platform_inventory(db, platform.value, limit)
+        headers = {"X-Total-Counts": ",".join(f"{k}={v}" for k, v in stream.totals.items())}
+        truncated = [k for k, total in stream.totals.items() if limit is not None and total > limit]
         if truncated:
-            response.headers["X-Truncated"] = ",".join(truncated)
-        return response
+            headers["X-Truncated"] = ",".join(truncated)
+        return json_stream_response(stream.rest, stream.first, headers)
 
     handler.__doc__ = (
-        f"Every present object of {platform.value} integrations, by type and name. "
-        f"Each list holds at most `limit` objects (default and maximum {MAX_LIMIT}); "
-        "the `X-Total-Counts` header gives each type's full count and `X-Truncated` names "
-        "the types cut short — page through `/api/v1/{type}?platform=…` for all of them."
+        f"Every present object of {platform.value} integrations, by type and name, streamed "
+        "from one read transaction (one moment of the inventory, whatever its size). The "
+        "`X-Total-Counts` header gives each type's count; with `limit`, each list holds at "
+        "most that many objects and `X-Truncated` names the types cut short."
     )
     handler.__name__ = f"get_{platform.value}_inventory"
     return handler

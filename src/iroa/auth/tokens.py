@@ -146,6 +146,45 @@ def get_token(db: Database, token_id: int) -> dict[str, Any]:
     return token_as_dict(row[0], row[1])
 
 
+_MAX_ID = 2**63 - 1
+
+
+def find_token(db: Database, reference: str, username: str | None = None) -> dict[str, Any]:
+    """The API token ``reference`` names, as :func:`token_as_dict`: a number is its id
+    (of any token, revoked too); else it is the name of one live token, of user
+    ``username`` if given. Raise :class:`TokenNotFoundError` if none matches, and
+    :class:`UserError`, listing the ids, if the name fits several."""
+    reference = reference.strip()
+    owner = f" of user {username!r}" if username is not None else ""
+    if not reference or "\x00" in reference or (username is not None and "\x00" in username):
+        raise TokenNotFoundError(f"no token with id or name {reference!r}{owner}")
+    stmt = (
+        select(ApiToken, User.username)
+        .join(User, User.id == ApiToken.user_id)
+        .where(ApiToken.kind == "api")
+        .order_by(ApiToken.id)
+    )
+    if username is not None:
+        stmt = stmt.where(User.username == username)
+    with db.session() as session:
+        if reference.isascii() and reference.isdigit() and int(reference) <= _MAX_ID:
+            row = session.execute(stmt.where(ApiToken.id == int(reference))).first()
+            if row is not None:
+                return token_as_dict(row[0], row[1])
+        rows = session.execute(
+            stmt.where(ApiToken.name == reference, ApiToken.revoked_at.is_(None))
+        ).all()
+    if not rows:
+        raise TokenNotFoundError(f"no token with id or name {reference!r}{owner}")
+    if len(rows) > 1:
+        ids = ", ".join(f"{token.id} ({name})" for token, name in rows)
+        raise UserError(
+            f"{len(rows)} live tokens are named {reference!r}{owner}: give the id of one "
+            f"(ids {ids})"
+        )
+    return token_as_dict(rows[0][0], rows[0][1])
+
+
 def revoke_token(db: Database, actor: Actor, token_id: int, clock: Clock = utcnow) -> None:
     """Revoke a token at once; revoking twice is harmless."""
     with db.write_session() as session:

@@ -29,6 +29,36 @@ from iroa.vocabulary import IntegrationKind, Transport
 
 app = typer.Typer(help="Manage the systems IROA reads.", no_args_is_help=True)
 
+# Options `add` and `update` share, defined once so that they cannot drift apart.
+PresetOption = Annotated[
+    str | None,
+    typer.Option(help="Prometheus: node_exporter (default), windows_exporter, vmware_exporter"),
+]
+LabelOption = Annotated[
+    str | None, typer.Option(help="Prometheus: the label that names the object")
+]
+JoinOption = Annotated[
+    str | None,
+    typer.Option(help="Prometheus: what the label holds: name, hostname, ip, uuid"),
+]
+QueryOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        help="Prometheus: METRIC=PROMQL (cpu_pct, memory_pct, disk_bytes_per_s, "
+        "net_bytes_per_s); repeatable"
+    ),
+]
+HistoryHoursOption = Annotated[
+    int | None, typer.Option(help="Prometheus: hours of history kept [default: 24]")
+]
+HistoryStepOption = Annotated[
+    int | None, typer.Option(help="Prometheus: seconds between history points [default: 3600]")
+]
+MatchOption = Annotated[
+    str | None,
+    typer.Option(help="Zabbix: match order, e.g. host,name,dns,ip (the default)"),
+]
+
 
 @app.command("add")
 def add(
@@ -73,34 +103,13 @@ def add(
             help="Prometheus/Zabbix: read an API (bearer) token from standard input instead",
         ),
     ] = False,
-    preset: Annotated[
-        str | None,
-        typer.Option(help="Prometheus: node_exporter (default), windows_exporter, vmware_exporter"),
-    ] = None,
-    label: Annotated[
-        str | None, typer.Option(help="Prometheus: the label that names the object")
-    ] = None,
-    join: Annotated[
-        str | None,
-        typer.Option(help="Prometheus: what the label holds: name, hostname, ip, uuid"),
-    ] = None,
-    query: Annotated[
-        list[str] | None,
-        typer.Option(
-            help="Prometheus: METRIC=PROMQL (cpu_pct, memory_pct, disk_bytes_per_s, "
-            "net_bytes_per_s); repeatable"
-        ),
-    ] = None,
-    history_hours: Annotated[
-        int | None, typer.Option(help="Prometheus: hours of history kept [default: 24]")
-    ] = None,
-    history_step: Annotated[
-        int | None, typer.Option(help="Prometheus: seconds between history points [default: 3600]")
-    ] = None,
-    match: Annotated[
-        str | None,
-        typer.Option(help="Zabbix: match order, e.g. host,name,dns,ip (the default)"),
-    ] = None,
+    preset: PresetOption = None,
+    label: LabelOption = None,
+    join: JoinOption = None,
+    query: QueryOption = None,
+    history_hours: HistoryHoursOption = None,
+    history_step: HistoryStepOption = None,
+    match: MatchOption = None,
     watch: Annotated[
         bool | None,
         typer.Option(
@@ -112,22 +121,7 @@ def add(
     """Add an integration. The password or token is stored encrypted and never shown again."""
     context = get_context(ctx)
     password = read_secret(password_stdin, token_stdin)
-    monitoring: dict[str, object] = {
-        "preset": preset,
-        "label": label,
-        "join": join,
-        "history_hours": history_hours,
-        "history_step_s": history_step,
-        "match": match,
-    }
-    if query:
-        queries: dict[str, str] = {}
-        for item in query:
-            metric, sep, expr = item.partition("=")
-            if not sep:
-                raise IntegrationError(f"--query {item!r}: expected METRIC=PROMQL")
-            queries[metric.strip()] = expr
-        monitoring["queries"] = queries
+    monitoring = monitoring_settings(preset, label, join, query, history_hours, history_step, match)
     integration = add_integration(
         context.db,
         context.box,
@@ -143,7 +137,7 @@ def add(
             interval_seconds=interval,
             sync_timeout_s=sync_timeout,
             token=token_stdin,
-            monitoring={k: v for k, v in monitoring.items() if v is not None},
+            monitoring=monitoring,
             watch=watch,
             kerberos_delegation=kerberos_delegation,
         ),
@@ -197,15 +191,26 @@ def update(
         bool | None,
         typer.Option("--watch/--no-watch", help="vCenter: keep it current from its change feed"),
     ] = None,
+    preset: PresetOption = None,
+    label: LabelOption = None,
+    join: JoinOption = None,
+    query: QueryOption = None,
+    history_hours: HistoryHoursOption = None,
+    history_step: HistoryStepOption = None,
+    match: MatchOption = None,
 ) -> None:
     """Change an integration's settings; options left out stay as they are.
 
-    The stored password or token is kept unless a new one is given, and it goes
+    The options are those of `iroa integration add`, checked the same way. The
+    stored password or token is kept unless a new one is given, and it goes
     only where it was entered for: a new URL, CA file, --insecure/--verify or
-    transport needs it again (--password-stdin or --token-stdin).
+    transport needs it again (--password-stdin or --token-stdin). Prometheus and
+    Zabbix settings change one by one: --label alone keeps the preset, the other
+    queries and the history; --query METRIC=PROMQL replaces that metric's query only.
     """
     context = get_context(ctx)
     password = read_secret(password_stdin, token_stdin)
+    monitoring = monitoring_settings(preset, label, join, query, history_hours, history_step, match)
     integration = get_integration(context.db, name)
     updated = update_integration(
         context.db,
@@ -224,11 +229,41 @@ def update(
             token=token_stdin if password is not None else None,
             watch=watch,
             kerberos_delegation=kerberos_delegation,
+            monitoring_changes=monitoring or None,
         ),
         min_interval_s=context.settings.min_sync_interval_s,
     )
     say(f"updated {integration.kind} integration {integration.name!r}")
     warn_about_transport(updated)
+
+
+def monitoring_settings(
+    preset: str | None,
+    label: str | None,
+    join: str | None,
+    query: list[str] | None,
+    history_hours: int | None,
+    history_step: int | None,
+    match: str | None,
+) -> dict[str, object]:
+    """The Prometheus/Zabbix settings the options give (those left out are not in it)."""
+    settings: dict[str, object] = {
+        "preset": preset,
+        "label": label,
+        "join": join,
+        "history_hours": history_hours,
+        "history_step_s": history_step,
+        "match": match,
+    }
+    if query:
+        queries: dict[str, str] = {}
+        for item in query:
+            metric, sep, expr = item.partition("=")
+            if not sep:
+                raise IntegrationError(f"--query {item!r}: expected METRIC=PROMQL")
+            queries[metric.strip()] = expr
+        settings["queries"] = queries
+    return {key: value for key, value in settings.items() if value is not None}
 
 
 def warn_about_transport(integration: Integration) -> None:

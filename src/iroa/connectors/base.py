@@ -108,6 +108,7 @@ class VmRecord:
     memory_min_mib: int | None = None
     memory_max_mib: int | None = None
     guest_os: str | None = None
+    guest_os_version: str | None = None
     guest_id: str | None = None
     guest_hostname: str | None = None
     ip_addresses: tuple[str, ...] = ()

@@ -67,7 +67,12 @@ class ClosingStreamingResponse(StreamingResponse):
     failed, or the client gone — so the generator's read transaction and database
     connection are given back at once (not when the generator is garbage-collected)."""
 
-    def __init__(self, chunks: Generator[str, None, None], first: str, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        chunks: Generator[str, None, None] | Generator[bytes, None, None],
+        first: str | bytes,
+        **kwargs: Any,
+    ) -> None:
         self._chunks = chunks
         super().__init__(chain([first], chunks), **kwargs)
 
@@ -79,6 +84,14 @@ class ClosingStreamingResponse(StreamingResponse):
             # generator is not executing here; shielded, as the task may be cancelled.
             with anyio.CancelScope(shield=True):
                 await run_in_threadpool(self._chunks.close)
+
+
+def json_stream_response(
+    chunks: Generator[bytes, None, None], first: bytes, headers: dict[str, str]
+) -> StreamingResponse:
+    """Stream a JSON document whose ``first`` chunk is already read (so that errors were
+    raised before the response started); ``chunks`` is closed however the response ends."""
+    return ClosingStreamingResponse(chunks, first, media_type="application/json", headers=headers)
 
 
 def csv_stream_response(chunks: Generator[str, None, None], stem: str) -> StreamingResponse:

@@ -184,3 +184,6 @@ class IntegrationUpdate:
     """Replaces the stored monitoring settings as a whole."""
     watch: bool | None = None
     kerberos_delegation: bool | None = None
+    monitoring_changes: dict[str, Any] | None = None
+    """Merged into the monitoring settings (after ``monitoring``, if given) key by key,
+    ``queries`` metric by metric: for front ends that change one setting at a time."""

@@ -29,9 +29,7 @@ from iroa.integrations.inputs import (
     validate_input,
 )
 from iroa.integrations.models import Integration, Watcher
-from iroa.integrations.monitoring import (
-    resolve_settings,
-)
+from iroa.integrations.monitoring import DEFAULT_PRESET, resolve_settings
 from iroa.integrations.watchers import watch_fields
 from iroa.redaction import without_userinfo
 from iroa.vocabulary import DEFAULT_TRANSPORT
@@ -158,6 +156,23 @@ def _receiver(url: str) -> tuple[str, str | None, int | None, str, str]:
     return (parts.scheme.lower(), parts.hostname, parts.port, parts.path.rstrip("/"), parts.query)
 
 
+def _merged_monitoring(stored: dict[str, Any] | None, changes: dict[str, Any]) -> dict[str, Any]:
+    """``stored`` monitoring settings with ``changes`` over them, ``queries`` per metric.
+
+    Queries alone replace the default preset's (see :func:`resolve_settings`): a query
+    changed where the default preset was in effect keeps that preset's other queries.
+    """
+    merged = dict(stored or {})
+    if "queries" in changes and "preset" not in merged and "queries" not in merged:
+        merged["preset"] = DEFAULT_PRESET
+    for key, value in changes.items():
+        if key == "queries" and isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = {**merged[key], **value}
+        else:
+            merged[key] = value
+    return merged
+
+
 def _options_of(data: IntegrationInput) -> dict[str, object]:
     options: dict[str, object] = {"insecure": data.insecure}
     if data.ca_file:
@@ -268,8 +283,12 @@ def update_integration(
             given = {
                 k: getattr(changes, k)
                 for k in changes.__slots__
-                if k != "password" and getattr(changes, k) is not None
+                if k not in ("password", "monitoring_changes") and getattr(changes, k) is not None
             }
+            if changes.monitoring_changes:
+                given["monitoring"] = _merged_monitoring(
+                    given.get("monitoring", current.monitoring), changes.monitoring_changes
+                )
             if changes.insecure is True and "ca_file" not in given:
                 given["ca_file"] = None
             if changes.ca_file and "insecure" not in given:

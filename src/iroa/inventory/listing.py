@@ -13,7 +13,7 @@ an object that stayed.
 from __future__ import annotations
 
 import typing
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from typing import Any
@@ -57,7 +57,6 @@ from iroa.inventory.rows import ListItem
 from iroa.inventory.types import BY_PLURAL, ObjectType
 from iroa.paging import (
     DEFAULT_LIMIT,
-    MAX_LIMIT,
     InvalidQueryError,
     Page,
     check_limit,
@@ -353,14 +352,55 @@ def _parse_sort(plural: str, sort: str | None) -> tuple[str, bool]:
 PLATFORM_INVENTORY_TYPES = ("datacenters", "clusters", "hosts", "datastores", "networks", "vms")
 
 
-def platform_inventory(
-    db: Database, platform: str, limit: int = MAX_LIMIT
-) -> tuple[dict[str, Sequence[ListItem]], dict[str, int]]:
-    """Every listable type of one platform, each capped at ``limit`` by name, and the totals."""
-    inventory: dict[str, Sequence[ListItem]] = {}
-    totals: dict[str, int] = {}
+@dataclass(frozen=True)
+class PlatformInventoryQuery:
+    """The statements of a platform's whole inventory, sent with ``values``.
+
+    ``counts`` is one row of every type's count (keyed by its plural); each of
+    ``objects`` selects one type's present objects with the items' keys of
+    :func:`list_page` (VMs' datastores and networks as joined names, see
+    :func:`~iroa.inventory.queries.split_vm_placements`), by name and id.
+    """
+
+    counts: Select[Any]
+    objects: dict[str, Select[Any]]
+    values: dict[str, Any]
+
+
+def platform_inventory_query(
+    db: Database, platform: str, limit: int | None = None
+) -> PlatformInventoryQuery:
+    """Every present object of every listable type of one platform (at most ``limit``
+    per type), in the order of a list sorted by name — one statement per type, whatever
+    the number of objects."""
+    params = ListParams(platform=platform)
+    counts = []
+    objects: dict[str, Select[Any]] = {}
+    values: dict[str, Any] = {}
     for plural in PLATFORM_INVENTORY_TYPES:
-        page = list_page(db, plural, ListParams(platform=platform, limit=limit))
-        inventory[plural] = page.items
-        totals[plural] = page.total
-    return inventory, totals
+        kind = object_type(plural)
+        table = kind.table
+        shape, values = _query_shape(db, kind, params)
+        conditions = _conditions(db.is_sqlite, kind, shape)
+        counts.append(
+            select(func.count())
+            .select_from(table)
+            .where(*conditions)
+            .scalar_subquery()
+            .label(plural)
+        )
+        name = table.c.name
+        stmt = (
+            select_objects(kind).where(*conditions).order_by(*keyset_order(name, table.c.id, False))
+        )
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        if kind.placements:
+            stmt = with_vm_placements(stmt, _by_name(name.nullable))
+        objects[plural] = stmt
+    return PlatformInventoryQuery(select(*counts), objects, values)
+
+
+def _by_name(nullable: bool | None) -> Callable[[Any], list[Any]]:
+    """The ``ORDER BY`` of a list sorted by name, for the columns of a subquery."""
+    return lambda c: keyset_order(c["name"], c.id, False, nullable=nullable)

@@ -162,6 +162,7 @@ class Vm(InventoryRow, Base):
     memory_min_mib: Mapped[int | None] = mapped_column(BigInteger)
     memory_max_mib: Mapped[int | None] = mapped_column(BigInteger)
     guest_os: Mapped[str | None] = mapped_column(String(500))
+    guest_os_version: Mapped[str | None] = mapped_column(String(200))
     guest_id: Mapped[str | None] = mapped_column(String(200))
     guest_hostname: Mapped[str | None] = mapped_column(String(500))
     ip_addresses: Mapped[list[str]] = mapped_column(JSONType)

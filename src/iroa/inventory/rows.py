@@ -108,6 +108,7 @@ class VmRow(InDatacenter):
     memory_min_mib: int | None
     memory_max_mib: int | None
     guest_os: str | None
+    guest_os_version: str | None
     guest_id: str | None
     guest_hostname: str | None
     ip_addresses: list[str]

@@ -125,6 +125,93 @@ def test_standalone_vm_fields(standalone: Snapshot) -> None:
     assert vms["büro-print01"].notes == "Drucker im Büro"
 
 
+def test_guest_facts_from_the_key_value_exchange(standalone: Snapshot) -> None:
+    facts = {
+        vm.name: (vm.guest_os, vm.guest_os_version, vm.guest_hostname) for vm in standalone.vms
+    }
+    assert facts == {
+        "web01": ("Windows Server 2022 Datacenter", "10.0.20348", "web01.corp.example.com"),
+        "web02": ("Windows Server 2022 Datacenter", "10.0.20348", "web02.corp.example.com"),
+        "sql01": ("Windows Server 2019 Standard", "10.0.17763", "sql01.corp.example.com"),
+        "legacy-nt": ("Windows Server 2008 R2 Enterprise", "6.1.7601", "LEGACY-NT"),
+        "dc01": ("Windows Server 2022 Datacenter", "10.0.20348", "dc01.corp.example.com"),
+        "ci-runner": ("Ubuntu 22.04.3 LTS", "5.15.0-91-generic", "ci-runner"),
+        "app03": ("Windows Server 2022 Standard", None, None),  # reported its OS name only
+        # Off, saved, or no integration services: nothing reported, and no error.
+        "build01": (None, None, None),
+        "test01": (None, None, None),
+        "kiosk01": (None, None, None),
+        "edge01": (None, None, None),
+        "büro-print01": (None, None, None),
+    }
+    # The addresses come from the network adapters, as before.
+    assert by_name(standalone.vms)["sql01"].ip_addresses == ("10.30.0.21",)
+    assert by_name(standalone.vms)["build01"].ip_addresses == ()
+
+
+def test_guest_facts_follow_the_vm_to_its_node_and_their_changes_are_seen() -> None:
+    before, after = by_name(snapshot_of("cluster").vms), by_name(snapshot_of("cluster-changed").vms)
+    assert after["cl-web02"].host_external_id == N1
+    assert after["cl-web02"].guest_hostname == before["cl-web02"].guest_hostname
+    assert (before["n1-scratch"].guest_os_version, after["n1-scratch"].guest_os_version) == (
+        "6.1.0-13-amd64",
+        "6.1.0-17-amd64",
+    )
+    assert before["cl-app01"].guest_os is None
+
+
+def test_guest_facts_of_odd_shapes_are_kept_storable_or_left_out() -> None:
+    vm_id = "6f1c2a34-8d0e-4b7a-9c55-0a1b2c3d4e5f"
+    document = {
+        "Get-VMHost": [{"Name": "HV9", "ComputerName": "HV9", "FullyQualifiedDomainName": "hv9"}],
+        "Get-VM": [
+            {"Name": "solo", "Id": vm_id, "State": 2, "ComputerName": "HV9"},
+            {"Name": "listed", "Id": "{0000AAAA-0000-0000-0000-000000000001}", "State": 2},
+            {"Name": "silent", "Id": "0000aaaa-0000-0000-0000-000000000002", "State": 2},
+        ],
+        "Msvm_KvpExchangeComponent": [
+            {"SystemName": None, "GuestIntrinsicExchangeItems": {"OSName": "no VM"}},
+            {"SystemName": 7, "GuestIntrinsicExchangeItems": {"OSName": "no VM either"}},
+            {
+                "SystemName": vm_id.upper(),
+                "ComputerName": "HV9",
+                "GuestIntrinsicExchangeItems": {
+                    "OSName": "Evil\x00OS " + "x" * 600,
+                    "OSVersion": "\ud800 1.0",
+                    "FullyQualifiedDomainName": ["not", "text"],
+                },
+            },
+            {
+                "SystemName": "0000AAAA-0000-0000-0000-000000000001",
+                "GuestIntrinsicExchangeItems": [
+                    {"Name": "OSName", "Data": "Windows Server 2025 Datacenter"},
+                    {"Name": "FullyQualifiedDomainName", "Data": "listed.example.com"},
+                    {"Name": "OSVersion"},
+                    "noise",
+                ],
+            },
+            {"SystemName": "0000AAAA-0000-0000-0000-000000000002"},
+            {
+                "SystemName": "0000AAAA-0000-0000-0000-000000000002",
+                "GuestIntrinsicExchangeItems": "?",
+            },
+        ],
+    }
+    vms = by_name(map_envelope(parse_envelope(json.dumps(document).encode()), NOW).vms)
+    solo = vms["solo"]
+    assert solo.guest_os is not None and len(solo.guest_os) == 500
+    assert solo.guest_os.startswith("EvilOS xxx")
+    assert solo.guest_os_version == "? 1.0"
+    assert solo.guest_hostname is None
+    listed = vms["listed"]
+    assert (listed.guest_os, listed.guest_os_version, listed.guest_hostname) == (
+        "Windows Server 2025 Datacenter",
+        None,
+        "listed.example.com",
+    )
+    assert (vms["silent"].guest_os, vms["silent"].guest_hostname) == (None, None)
+
+
 def test_standalone_datastores_and_disks(standalone: Snapshot) -> None:
     datastores = by_name(standalone.datastores)
     assert set(datastores) == {

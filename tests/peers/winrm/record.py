@@ -8,12 +8,15 @@ file is rendered the way PowerShell renders it — Windows PowerShell 5.1
 TimeSpans as objects, enums as integers. Values are realistic, not real.
 
 - ``standalone``: one host, twelve VMs in every state, local NTFS/ReFS volumes,
-  an SMB share, three switch types, a checkpoint chain, a pass-through disk.
+  an SMB share, three switch types, a checkpoint chain, a pass-through disk;
+  guest facts (key-value exchange) of the running VMs whose guests report them:
+  Windows and Linux guests, one reporting its OS name only.
 - ``cluster``: a two-node failover cluster, two CSVs, clustered VMs, and one
   node-local VM on a local volume.
 - ``cluster-changed``: the same cluster six hours later, rendered by PowerShell 7:
   cl-web02 moved to HV-N1, cl-app01 removed, cl-sql01's data disk grown from 200
-  to 300 GiB, a checkpoint taken of cl-web01 (its disk now an .avhdx).
+  to 300 GiB, a checkpoint taken of cl-web01 (its disk now an .avhdx), and
+  n1-scratch's guest on a newer kernel (its OS version changed).
 """
 
 from __future__ import annotations
@@ -218,6 +221,18 @@ def adapter(
     }
 
 
+def guest(
+    vm_name: str, host: str, os_name: str, os_version: str | None, fqdn: str | None
+) -> dict[str, Any]:
+    """A VM's key-value exchange items as the script writes them: only those reported."""
+    reported = {"OSName": os_name, "OSVersion": os_version, "FullyQualifiedDomainName": fqdn}
+    return {
+        "SystemName": guid(vm_name).upper(),
+        "ComputerName": host,
+        "GuestIntrinsicExchangeItems": {k: v for k, v in reported.items() if v is not None},
+    }
+
+
 def checkpoint(
     r: Render, vm_name: str, host: str, name: str, created: datetime, parent: str | None
 ) -> dict[str, Any]:
@@ -327,6 +342,7 @@ def envelope(parts: dict[str, list[Any]]) -> dict[str, list[Any]]:
         "Get-VMHardDiskDrive",
         "Get-VHD",
         "Get-VMNetworkAdapter",
+        "Msvm_KvpExchangeComponent",
         "Get-VMSwitch",
         "Get-VMSnapshot",
         "Get-Volume",
@@ -488,6 +504,18 @@ def standalone() -> dict[str, list[Any]]:
         adapter("edge01", host, ext, mac(0x0A1B0C), [], vlan=20),
         adapter("büro-print01", host, ext, mac(0x0A1B0D), [], vlan=20),
     ]
+    windows_2022 = ("Windows Server 2022 Datacenter", "10.0.20348")
+    guests = [
+        guest("web01", host, *windows_2022, "web01.corp.example.com"),
+        guest("web02", host, *windows_2022, "web02.corp.example.com"),
+        guest(
+            "sql01", host, "Windows Server 2019 Standard", "10.0.17763", "sql01.corp.example.com"
+        ),
+        guest("legacy-nt", host, "Windows Server 2008 R2 Enterprise", "6.1.7601", "LEGACY-NT"),
+        guest("dc01", host, *windows_2022, "dc01.corp.example.com"),
+        guest("ci-runner", host, "Ubuntu 22.04.3 LTS", "5.15.0-91-generic", "ci-runner"),
+        guest("app03", host, "Windows Server 2022 Standard", None, None),  # still starting
+    ]
     checkpoints = [
         checkpoint(
             r, "web02", host, "before-iis-upgrade", datetime(2026, 9, 1, 18, 0, 5, tzinfo=UTC), None
@@ -513,6 +541,7 @@ def standalone() -> dict[str, list[Any]]:
             "Get-VMHardDiskDrive": drives,
             "Get-VHD": vhds,
             "Get-VMNetworkAdapter": adapters,
+            "Msvm_KvpExchangeComponent": guests,
             "Get-VMSwitch": [external, internal, isolated],
             "Get-VMSnapshot": checkpoints,
             "Get-Volume": volumes,
@@ -663,6 +692,31 @@ def cluster(changed: bool) -> dict[str, list[Any]]:
         adapter("cl-file01", n2, prod[n2], mac(0x4E0105), [], vlan=20),
         adapter("n1-scratch", n1, prod[n1], mac(0x4E0106), ["10.99.0.7"]),
     ]
+    scratch_kernel = "6.1.0-17-amd64" if changed else "6.1.0-13-amd64"
+    guests = [
+        guest(
+            "cl-web01",
+            n1,
+            "Windows Server 2022 Datacenter",
+            "10.0.20348",
+            "cl-web01.corp.example.com",
+        ),
+        guest(
+            "cl-web02",
+            web02_host,
+            "Windows Server 2022 Datacenter",
+            "10.0.20348",
+            "cl-web02.corp.example.com",
+        ),
+        guest(
+            "cl-sql01",
+            n1,
+            "Windows Server 2022 Standard",
+            "10.0.20348",
+            "cl-sql01.corp.example.com",
+        ),
+        guest("n1-scratch", n1, "Debian GNU/Linux 12 (bookworm)", scratch_kernel, "n1-scratch"),
+    ]
     checkpoints = (
         [
             checkpoint(
@@ -743,6 +797,7 @@ def cluster(changed: bool) -> dict[str, list[Any]]:
             "Get-VMHardDiskDrive": drives,
             "Get-VHD": vhds,
             "Get-VMNetworkAdapter": adapters,
+            "Msvm_KvpExchangeComponent": guests,
             "Get-VMSwitch": switches,
             "Get-VMSnapshot": checkpoints,
             "Get-Volume": volumes,

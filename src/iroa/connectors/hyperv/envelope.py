@@ -29,6 +29,7 @@ KNOWN_KEYS = (
     "Get-VMHardDiskDrive",
     "Get-VHD",
     "Get-VMNetworkAdapter",
+    "Msvm_KvpExchangeComponent",
     "Get-VMSwitch",
     "Get-VMSnapshot",
     "Get-Volume",

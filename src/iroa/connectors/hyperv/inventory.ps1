@@ -82,6 +82,34 @@ try {
                 OperationMode = [int]$_.VlanSetting.OperationMode
                 AccessVlanId = $_.VlanSetting.AccessVlanId } } } })
 
+    # Guest facts from the integration services' key-value exchange (KVP), one query per
+    # node: only what the guest itself reports. A VM that is off, or whose guest runs no
+    # integration services, has none; a node whose KVP cannot be read, or an item that is
+    # not the XML expected, leaves those facts out instead of failing the inventory.
+    $guestKeys = @('OSName', 'OSVersion', 'FullyQualifiedDomainName')
+    $guests = @(foreach ($node in $nodes) { $on = Get-Target $node
+        try {
+            $components = @(Get-CimInstance -Namespace root\virtualization\v2 -ClassName Msvm_KvpExchangeComponent @on)
+        } catch { $components = @() }
+        foreach ($component in $components) {
+            $facts = [ordered]@{}
+            foreach ($entry in @($component.GuestIntrinsicExchangeItems | Where-Object { $_ })) {
+                try {
+                    $item = [xml]$entry
+                    $key = $item.SelectSingleNode("/INSTANCE/PROPERTY[@NAME='Name']/VALUE")
+                    $value = $item.SelectSingleNode("/INSTANCE/PROPERTY[@NAME='Data']/VALUE")
+                    $name = if ($null -ne $key) { $key.InnerText }
+                    if ($null -ne $value -and $guestKeys -contains $name) {
+                        $facts[$name] = $value.InnerText
+                    }
+                } catch { }
+            }
+            if ($facts.Count -gt 0) {
+                [pscustomobject]@{ SystemName = $component.SystemName; ComputerName = $node
+                    GuestIntrinsicExchangeItems = [pscustomobject]$facts }
+            }
+        } })
+
     $switches = @(foreach ($node in $nodes) { $on = Get-Target $node
         Get-VMSwitch @on | Select-Object Name, Id, SwitchType, AllowManagementOS,
             NetAdapterInterfaceDescription, Notes, ComputerName })
@@ -118,6 +146,7 @@ try {
         'Get-VMHardDiskDrive' = $drives
         'Get-VHD' = $vhds
         'Get-VMNetworkAdapter' = $adapters
+        'Msvm_KvpExchangeComponent' = $guests
         'Get-VMSwitch' = $switches
         'Get-VMSnapshot' = $checkpoints
         'Get-Volume' = $volumes

@@ -55,6 +55,7 @@ from iroa.connectors.hyperv.resources import map_datastores, map_networks
 from iroa.connectors.hyperv.vm_mapping import (
     map_checkpoints,
     map_disks,
+    map_guest_facts,
     map_nics,
     map_vm,
     map_vm_datastores,
@@ -80,11 +81,12 @@ def map_envelope(envelope: Envelope, now: datetime) -> Snapshot:
     vm_ids = {vm_external_id(item) for item in vm_items}
     disks = map_disks(envelope, index, locator, vm_ids)
     nics = map_nics(adapters, index, switch_ids, vm_ids)
+    guests = map_guest_facts(envelope, index)
     vms: list[VmRecord] = []
     skipped: list[SkippedObject] = []
     for item in vm_items:
         try:
-            vms.append(map_vm(item, index, disks, nics, collected_at))
+            vms.append(map_vm(item, index, disks, nics, collected_at, guests))
         except Exception as exc:
             skipped.append(SkippedObject("vm", vm_external_id(item) or "", skip_reason(exc)))
     if skipped:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from iroa.connectors.base import (
@@ -188,18 +189,87 @@ def map_checkpoints(
     return records
 
 
+GUEST_KEYS = ("OSName", "OSVersion", "FullyQualifiedDomainName")
+"""The key-value exchange items the script reads of each VM's guest."""
+_GUEST_TEXT_LIMITS = {"OSName": 500, "OSVersion": 200, "FullyQualifiedDomainName": 500}
+"""The lengths of the columns they are stored in (guest_os, guest_os_version, guest_hostname)."""
+
+
+@dataclass(frozen=True, slots=True)
+class GuestFacts:
+    """What a VM's guest reports through the integration services' key-value exchange."""
+
+    os_name: str | None = None
+    os_version: str | None = None
+    hostname: str | None = None
+
+
+GuestIndex = dict[tuple[str | None, str], GuestFacts]
+"""``(host id, VM id)`` and ``(None, VM id)`` -> the guest facts read on that host."""
+
+
+def map_guest_facts(envelope: Envelope, index: HostIndex) -> GuestIndex:
+    """Each VM's guest facts (``Msvm_KvpExchangeComponent``); VMs without any are left out.
+
+    The facts come from the guest, so they are kept within their columns' lengths and
+    without the characters no database stores; an item of another shape is skipped.
+    """
+    guests: GuestIndex = {}
+    for component in items(envelope, "Msvm_KvpExchangeComponent"):
+        vm_id = as_guid(component.get("SystemName"))
+        if vm_id is None:
+            continue
+        exchanged = _exchange_items(component.get("GuestIntrinsicExchangeItems"))
+        facts = GuestFacts(
+            *(guest_text(exchanged.get(key), _GUEST_TEXT_LIMITS[key]) for key in GUEST_KEYS)
+        )
+        if facts == GuestFacts():
+            continue
+        guests.setdefault((index.resolve(component.get("ComputerName")), vm_id), facts)
+        guests.setdefault((None, vm_id), facts)
+    return guests
+
+
+def _exchange_items(value: object) -> Mapping[str, object]:
+    """Key-value exchange items as an object (``{"OSName": …}``, as the script writes them)
+    or as a list of ``{"Name": …, "Data": …}`` items (the class's own shape)."""
+    if isinstance(value, Mapping):
+        return value
+    pairs: dict[str, object] = {}
+    for entry in as_list(value):
+        if isinstance(entry, Mapping) and isinstance(entry.get("Name"), str):
+            pairs.setdefault(entry["Name"], entry.get("Data"))
+    return pairs
+
+
+def guest_text(value: object, limit: int) -> str | None:
+    """Text a guest reported, storable (no NUL, no lone surrogate) and at most ``limit``
+    characters, else None."""
+    text = as_str(value)
+    if text is None:
+        return None
+    text = text.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
+    return text[:limit].strip() or None
+
+
 def map_vm(
     item: Item,
     index: HostIndex,
     disks: list[VmDiskRecord],
     nics: list[VmNicRecord],
     collected_at: datetime,
+    guests: GuestIndex | None = None,
 ) -> VmRecord:
-    """One VM; memory_mib is ``MemoryStartup``, so it does not drop to 0 while the VM is off."""
+    """One VM; memory_mib is ``MemoryStartup``, so it does not drop to 0 while the VM is off.
+
+    The guest facts (``guests``) are those read on the VM's host, else on any host.
+    """
     vm_id = vm_external_id(item) or ""
     host_id = index.resolve(item.get("ComputerName"))
     own_disks = [disk for disk in disks if disk.vm_external_id == vm_id]
     dynamic = as_bool(item.get("DynamicMemoryEnabled"))
+    guests = guests or {}
+    guest = guests.get((host_id, vm_id)) or guests.get((None, vm_id)) or GuestFacts()
     return VmRecord(
         external_id=vm_id,
         name=as_str(item.get("Name")) or as_str(item.get("VMName")) or vm_id,
@@ -213,6 +283,9 @@ def map_vm(
         # Static memory still reports Hyper-V's defaults (512 MiB-1 TiB): meaningless there.
         memory_min_mib=bytes_to_mib(item.get("MemoryMinimum")) if dynamic else None,
         memory_max_mib=bytes_to_mib(item.get("MemoryMaximum")) if dynamic else None,
+        guest_os=guest.os_name,
+        guest_os_version=guest.os_version,
+        guest_hostname=guest.hostname,
         ip_addresses=sorted_ips(
             ip for nic in nics if nic.vm_external_id == vm_id for ip in nic.ip_addresses
         ),
