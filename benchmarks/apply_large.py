@@ -172,7 +172,7 @@ def insert_raw(db: Database, integration_id: int, snapshot: Snapshot) -> float:
             columns[pos] = [ids[target].get(ref) for ref in columns[pos]]
         tables.append((tf, [row_ids, external_ids, *columns]))
     start = time.perf_counter()
-    with db.engine.connect() as conn, large_write(conn), conn.begin():
+    with db.engine.connect() as conn, large_write(conn, len(snapshot.vms)), conn.begin():
         for tf, columns in tables:
             BulkInsert(
                 conn,

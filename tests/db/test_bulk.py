@@ -10,7 +10,7 @@ from sqlalchemy import Connection, Table, insert
 
 from iroa.crypto import SecretBox
 from iroa.db.bulk import BulkInsert, reserve_ids
-from iroa.db.engine import WRITE_OPTION, Database
+from iroa.db.engine import WRITE_OPTION, Database, large_write
 from iroa.history.models import Change
 from iroa.integrations.service import IntegrationInput, add_integration
 from iroa.inventory.models import Vm
@@ -120,3 +120,17 @@ def test_reserved_ids_are_unused_and_later_inserts_come_after_them(
                 insert(VMS).values(**vm(4), **constants).returning(VMS.c.id)
             ).scalar_one()
     assert len(set(ids)) == 3 and first < min(ids) and max(ids) < later
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize(
+    ("vms", "kib"), [(0, 8_192), (20_000, 8_192), (100_000, 40_000), (1_000_000, 65_536)]
+)
+def test_a_large_write_on_sqlite_gets_a_page_cache_for_its_estate(
+    db: Database, vms: int, kib: int
+) -> None:
+    with db.engine.connect() as conn:
+        before = conn.exec_driver_sql("PRAGMA cache_size").scalar_one()
+        with large_write(conn, vms):
+            assert conn.exec_driver_sql("PRAGMA cache_size").scalar_one() == -kib
+        assert conn.exec_driver_sql("PRAGMA cache_size").scalar_one() == before

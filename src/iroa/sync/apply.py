@@ -100,7 +100,8 @@ def apply_inventory(
         plural: owner_ids[plural] | skipped_by_type.get(BY_PLURAL[plural].name, set())
         for plural in OWNER_PARTS
     }
-    with _collector_paused, applying(db, integration_id) as (conn, now, previous_success):
+    vms = snapshot.counts()["vms"]
+    with _collector_paused, applying(db, integration_id, vms) as (conn, now, previous_success):
         progress.start("compare", len(PRIMARY))
         row_ids: dict[str, dict[str, int]] = {}
         present: dict[str, set[str]] = {}
@@ -386,13 +387,14 @@ _collector_paused = _CollectorPause()
 
 @contextmanager
 def applying(
-    db: Database, integration_id: int
+    db: Database, integration_id: int, vms: int = 0
 ) -> Iterator[tuple[Connection, datetime, datetime | None]]:
-    """The one transaction a run applies in (taking the write lock at once): its
-    connection, the moment it applies at, and the integration's last success before it."""
+    """The one transaction a run applies in (taking the write lock at once), sized for
+    ``vms`` VMs: its connection, the moment it applies at, and the integration's last
+    success before it."""
     with db.engine.connect() as conn:
         conn = conn.execution_options(iroa_write=True)
-        with large_write(conn), conn.begin():
+        with large_write(conn, vms), conn.begin():
             previous_success = conn.execute(
                 select(Integration.last_success_at).where(Integration.id == integration_id)
             ).scalar_one()
