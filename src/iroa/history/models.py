@@ -23,8 +23,9 @@ class Change(Base):
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
     # No foreign keys: a first sync writes a change row per object, and PostgreSQL checks
-    # each key of each row with a query of its own (see iroa.inventory.models).
-    sync_run_id: Mapped[int] = mapped_column(IdType, index=True)
+    # each key of each row with a query of its own (see iroa.inventory.models). Nothing
+    # looks change rows up by run: no index on it.
+    sync_run_id: Mapped[int] = mapped_column(IdType)
     integration_id: Mapped[int] = mapped_column(IdType)
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     object_type: Mapped[str] = mapped_column(String(32))

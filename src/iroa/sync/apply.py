@@ -16,7 +16,7 @@ from __future__ import annotations
 import gc
 import threading
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import chain
@@ -35,6 +35,7 @@ from iroa.connectors.base import (
     Rows,
 )
 from iroa.db.base import utcnow
+from iroa.db.bulk import indexes_built_after
 from iroa.db.engine import Database, large_write
 from iroa.history.models import Change
 from iroa.integrations.models import Integration
@@ -55,9 +56,15 @@ from iroa.sync.writes import write_plan
 from iroa.vocabulary import ChangeAction, RunStatus
 
 ANALYZE_AFTER_WRITES = 5_000
+DEFER_INDEXES_VMS = 10_000
+"""A snapshot of this many VMs into empty tables builds their indexes after its rows."""
 SCOPE_VMS = 1_000
 """VMs per scope of a full snapshot: the connector's parts are joined up to it."""
 PRIMARY = tuple(tf for tf in TYPE_FIELDS if tf.type.primary)
+BULK_TABLES = (
+    *(tf.type.table for tf in TYPE_FIELDS if tf.type.model.grows_with_vms),
+    Change.metadata.tables[Change.__tablename__],
+)
 Counts = dict[str, dict[str, int]]
 _K = TypeVar("_K")
 _V = TypeVar("_V")
@@ -138,8 +145,9 @@ def apply_inventory(
         if reason is not None:
             counts = scope.apply_parts(conn, containers, parts, NullProgress(), write=False)
             return record_held(conn, run_id, integration_id, snapshot, counts, reason, policy)
-        progress.start("apply vms", snapshot.counts()["vms"])
-        counts = scope.apply_parts(conn, containers, parts, progress, write=True)
+        progress.start("apply vms", vms)
+        with indexes_deferred(conn, vms):
+            counts = scope.apply_parts(conn, containers, parts, progress, write=True)
         record_succeeded(conn, run_id, integration_id, snapshot, counts, now, policy)
     if scope.writes >= ANALYZE_AFTER_WRITES:
         with db.engine.connect() as conn:
@@ -148,6 +156,14 @@ def apply_inventory(
                 [*sorted(scope.written), Change.__tablename__],
             )
     return SyncResult(run_id, RunStatus.SUCCEEDED, None, counts, dict(snapshot.counts()))
+
+
+def indexes_deferred(conn: Connection, vms: int) -> AbstractContextManager[list[str]]:
+    """For a large snapshot, the indexes of the empty tables that grow with the VMs built
+    after the rows are in (:func:`~iroa.db.bulk.indexes_built_after`: on PostgreSQL)."""
+    if vms < DEFER_INDEXES_VMS:
+        return nullcontext([])
+    return indexes_built_after(conn, BULK_TABLES)
 
 
 def scopes_of(parts: Iterable[Part], vms: int = SCOPE_VMS) -> Iterator[Part]:
