@@ -55,7 +55,9 @@ TOPOLOGY = Topology(clusters=1, hosts_per_cluster=2, standalone_hosts=1, vms_per
 def estate(db: Database, box: SecretBox, vcsim: Any, winrm: Any) -> Database:
     """A vCenter simulator (with one snapshot) and a standalone Hyper-V host, both synced."""
     vcenter = vcsim(TOPOLOGY)
-    ops.create_snapshot(ops.connect(vcenter), "DC0_H0_VM0", "before-patch")
+    si = ops.connect(vcenter)
+    ops.create_snapshot(si, "DC0_H0_VM0", "before-patch")
+    ops.set_custom_value(si, "DC0_H0_VM0", "Backup status", "ok")
     hyperv = winrm("standalone")
     vc = add_integration(db, box, IntegrationInput("vcenter", "vc", vcenter.url)).id
     hv = add_integration(
@@ -76,6 +78,12 @@ def read_sheets(path: Path) -> dict[str, list[dict[str, Any]]]:
     return sheets
 
 
+def nics_of(db: Database) -> list[dict[str, Any]]:
+    with db.session() as session:
+        rows = session.execute(select(VmNic.vm_id).where(VmNic.removed_at.is_(None))).all()
+    return [{"vm_id": row.vm_id} for row in rows]
+
+
 def present(db: Database, model: Any) -> int:
     with db.session() as session:
         return len(session.scalars(select(model.id).where(model.removed_at.is_(None))).all())
@@ -93,7 +101,8 @@ def test_workbook_holds_both_platforms_as_the_database_has_them(
     for sheet in SHEETS:
         worksheet = formatted[sheet.name]
         headers = [cell.value for cell in worksheet[1]]
-        assert headers == [c.header for c in sheet.columns]
+        with snapshot_connection(db) as conn:
+            assert headers == [c.header for c in sheet.columns_for(conn, resolve_scope(conn, None))]
         assert headers[-2:] == ["Platform", "Integration"]
         assert all(cell.font.b for cell in worksheet[1])
         assert worksheet.freeze_panes == "A2"
@@ -125,6 +134,24 @@ def test_workbook_holds_both_platforms_as_the_database_has_them(
         assert row["Template"] is vm["is_template"]
         assert row["Generation"] == (vm["generation"] if vm["platform"] == "hyperv" else None)
     assert any(row["Generation"] for row in info.values())  # Hyper-V fills it
+    for name, vm in vms.items():
+        firmware = {1: "bios", 2: "efi"}.get(vm["generation"]) if vm["generation"] else None
+        assert info[name]["Firmware"] == (firmware if vm["platform"] == "hyperv" else None)
+        assert info[name]["VI SDK Server"] == ("127.0.0.1" if vm["platform"] == "vcenter" else None)
+        expected_ca = "ok" if name == ("vc", "DC0_H0_VM0") else None
+        assert info[name]["Backup status"] == expected_ca
+
+    # Custom attributes are columns after Annotation, on every VM sheet, as RVTools has them.
+    headers = {name: list(rows[0]) for name, rows in sheets.items() if rows}
+    for name in ("vInfo", "vCPU", "vMemory", "vDisk", "vNetwork", "vSnapshot", "vTools"):
+        at = headers[name].index("Annotation")
+        assert headers[name][at + 1] == "Backup status", name
+    nics = Counter((n["vm_id"]) for n in nics_of(db))
+    for name, vm in vms.items():
+        networks = [info[name][f"Network #{n}"] for n in range(1, 9)]
+        count = nics.get(vm["id"], 0)
+        assert not any(networks[count:]), name  # an unconnected NIC has no network
+    assert all(row["Network #1"] for row in info.values() if row["Platform"] == "vcenter")
 
     memory = {(row["Integration"], row["VM"]): row for row in sheets["vMemory"]}
     for name, vm in vms.items():
@@ -139,6 +166,12 @@ def test_workbook_holds_both_platforms_as_the_database_has_them(
     assert len(sheets["vSnapshot"]) == present(db, VmSnapshot) == 3
     for name in ("vDisk", "vNetwork", "vSnapshot"):
         assert {row["Platform"] for row in sheets[name]} == {"vcenter", "hyperv"}, name
+    disks = {(r["Integration"], r["VM"], r["Disk"]): r for r in sheets["vDisk"]}
+    for (platform_name, _, _), row in disks.items():
+        if platform_name == "vc":
+            assert isinstance(row["Disk Key"], int) and row["Raw"] is None
+        else:
+            assert row["Disk Key"] is None and row["Raw"] is (row["Disk Type"] == "PassThrough")
     assert {r["Name"] for r in sheets["vSnapshot"]} == {
         "before-patch",
         "before-iis-upgrade",
@@ -183,7 +216,7 @@ def test_csv_files_read_back_as_the_sheets_and_lists(estate: Database, tmp_path:
         for sheet in SHEETS:
             with files[sheet.name].open(newline="", encoding="utf-8") as stream:
                 header, *rows = list(csv.reader(stream))
-            assert header == [c.header for c in sheet.columns]
+            assert header == [c.header for c in sheet.columns_for(conn, scope)]
             expected = [
                 [cell_text(v) for v in row]
                 for chunk, _ in sheet.chunks(conn, scope, 1000)
