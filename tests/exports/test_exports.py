@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
@@ -15,6 +16,8 @@ from typing import Any
 
 import openpyxl
 import pytest
+import rvtools_analyzer.main as avs_analyzer
+from oci_rvtools import ingest as oci_ingest
 from openpyxl.utils import get_column_letter
 from sqlalchemy import select
 
@@ -58,6 +61,7 @@ def estate(db: Database, box: SecretBox, vcsim: Any, winrm: Any) -> Database:
     si = ops.connect(vcenter)
     ops.create_snapshot(si, "DC0_H0_VM0", "before-patch")
     ops.set_custom_value(si, "DC0_H0_VM0", "Backup status", "ok")
+    ops.set_guest_info(si, "DC0_H0_VM0", full_name="Oracle Linux 8 (64-bit)", state="running")
     hyperv = winrm("standalone")
     vc = add_integration(db, box, IntegrationInput("vcenter", "vc", vcenter.url)).id
     hv = add_integration(
@@ -135,8 +139,12 @@ def test_workbook_holds_both_platforms_as_the_database_has_them(
         assert row["Generation"] == (vm["generation"] if vm["platform"] == "hyperv" else None)
     assert any(row["Generation"] for row in info.values())  # Hyper-V fills it
     for name, vm in vms.items():
-        firmware = {1: "bios", 2: "efi"}.get(vm["generation"]) if vm["generation"] else None
-        assert info[name]["Firmware"] == (firmware if vm["platform"] == "hyperv" else None)
+        if vm["platform"] == "hyperv":
+            assert info[name]["Firmware"] == {1: "bios", 2: "efi"}.get(vm["generation"])
+        else:
+            assert info[name]["Firmware"] == "bios" and info[name]["Video Ram KiB"]
+            assert info[name]["Connection state"] == "connected"
+        assert info[name]["OS according to the VMware Tools"] == vm["tools_guest_os"]
         assert info[name]["VI SDK Server"] == ("127.0.0.1" if vm["platform"] == "vcenter" else None)
         expected_ca = "ok" if name == ("vc", "DC0_H0_VM0") else None
         assert info[name]["Backup status"] == expected_ca
@@ -169,7 +177,7 @@ def test_workbook_holds_both_platforms_as_the_database_has_them(
     disks = {(r["Integration"], r["VM"], r["Disk"]): r for r in sheets["vDisk"]}
     for (platform_name, _, _), row in disks.items():
         if platform_name == "vc":
-            assert isinstance(row["Disk Key"], int) and row["Raw"] is None
+            assert isinstance(row["Disk Key"], int) and row["Raw"] is False
         else:
             assert row["Disk Key"] is None and row["Raw"] is (row["Disk Type"] == "PassThrough")
     assert {r["Name"] for r in sheets["vSnapshot"]} == {
@@ -232,3 +240,39 @@ def test_csv_files_read_back_as_the_sheets_and_lists(estate: Database, tmp_path:
         text = "".join(list_csv(db, plural))
         read = list(csv.DictReader(io.StringIO(text, newline="")))
         assert read == [{k: cell_text(v) for k, v in item.items()} for item in items], plural
+
+
+def test_rvtools_readers_find_every_column_they_look_up(
+    estate: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two open-source programs from PyPI that read RVTools workbooks, run on IROA's: the AVS
+    migration analyzer's web app (which answered 500, ``KeyError: 'Raw'``, before) and the OCI
+    cost estimator's reader (which warned of missing vInfo columns)."""
+    path = tmp_path / "estate.xlsx"
+    write_xlsx(estate, path)
+
+    # avs-rvtools-analyzer opens its SKU list relative to the working directory.
+    monkeypatch.chdir(Path(avs_analyzer.__file__).parent.parent)
+    avs_analyzer.app.config["PROPAGATE_EXCEPTIONS"] = True  # a KeyError fails the test
+    with path.open("rb") as stream:
+        response = avs_analyzer.app.test_client().post(
+            "/analyze",
+            data={"file": (stream, "estate.xlsx")},
+            content_type="multipart/form-data",
+        )
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "before-patch" in page and "before-iis-upgrade" in page  # vSnapshot read
+    assert "Oracle Linux 8 (64-bit)" in page  # vInfo's OS according to the VMware Tools
+
+    warnings: list[str] = []
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = lambda record: warnings.append(record.getMessage())  # type: ignore[method-assign]
+    oci_log = logging.getLogger("oci_rvtools")
+    oci_log.addHandler(handler)
+    try:
+        vinfo = oci_ingest.load_vinfo_dataframe(path)
+    finally:
+        oci_log.removeHandler(handler)
+    assert vinfo is not None and len(vinfo) == len(list_objects(estate, "vms"))
+    assert not [w for w in warnings if "missing" in w], warnings

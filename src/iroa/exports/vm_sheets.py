@@ -49,6 +49,7 @@ VM_FIELDS = (
     "is_template",
     "folder",
     "guest_os",
+    "tools_guest_os",
     "external_id",
     "uuid",
     "instance_uuid",
@@ -94,6 +95,7 @@ VM_TAIL: dict[str, tuple[Getter, int]] = {
     "Host": (key("host"), 24),
     "Folder": (key("folder"), 24),
     "OS according to the configuration file": (key("guest_os"), 30),
+    "OS according to the VMware Tools": (key("tools_guest_os"), 30),
     "VM ID": (key("external_id"), 38),
     "VM UUID": (key("uuid"), 38),
     "VI SDK Server": (vi_sdk_server, 24),
@@ -173,16 +175,6 @@ def network_number(number: int) -> Getter:
     return value
 
 
-FIRMWARE_BY_GENERATION = {1: "bios", 2: "efi"}
-"""A Hyper-V VM's generation as vSphere names its firmware: generation 1 boots BIOS, 2 UEFI."""
-
-
-def firmware(row: Any) -> str | None:
-    if row._mapping["platform"] != "hyperv":
-        return None
-    return FIRMWARE_BY_GENERATION.get(row._mapping["generation"])
-
-
 def _vinfo(integration_id: int | None) -> Select[Any]:
     disks = _count_by_vm(
         m.VmDisk, func.sum(m.VmDisk.__table__.c.capacity_bytes).label("capacity_bytes")
@@ -203,6 +195,13 @@ def _vinfo(integration_id: int | None) -> Select[Any]:
         VM_TABLE.c.used_bytes,
         VM_TABLE.c.created_at,
         VM_TABLE.c.boot_time,
+        VM_TABLE.c.connection_state,
+        VM_TABLE.c.guest_state,
+        VM_TABLE.c.heartbeat,
+        VM_TABLE.c.firmware,
+        VM_TABLE.c.config_path,
+        VM_TABLE.c.video_ram_kib,
+        VM_TABLE.c.num_monitors,
         func.coalesce(nics.c.n, 0).label("nics"),
         func.coalesce(disks.c.n, 0).label("disks"),
         disks.c.capacity_bytes.label("disk_capacity_bytes"),
@@ -309,6 +308,9 @@ VINFO = Sheet(
         {
             **VM_HEAD,
             "DNS Name": (key("guest_hostname"), 24),
+            "Connection state": (key("connection_state"), 11),
+            "Guest state": (key("guest_state"), 11),
+            "Heartbeat": (key("heartbeat"), 9),
             "PowerOn": (utc("boot_time"), 19),
             "Creation date": (utc("created_at"), 19),
             "CPUs": (key("num_cpu"), 6),
@@ -318,12 +320,15 @@ VINFO = Sheet(
             "Total disk capacity MiB": (mib("disk_capacity_bytes"), 12),
             "Primary IP Address": (first_ip, 16),
             **{f"Network #{n}": (network_number(n), 18) for n in range(1, NETWORK_COLUMNS + 1)},
+            "Num Monitors": (key("num_monitors"), 8),
+            "Video Ram KiB": (key("video_ram_kib"), 9),
             "Resource pool": (key("resource_pool"), 24),
             "Folder": (key("folder"), 24),
             "Provisioned MiB": (mib("provisioned_bytes"), 12),
             "In Use MiB": (mib("used_bytes"), 12),
-            "Firmware": (firmware, 8),
+            "Firmware": (key("firmware"), 8),
             "HW version": (key("hardware_version"), 10),
+            "Path": (key("config_path"), 40),
             **{h: VM_TAIL[h] for h in VM_TAIL if h != "Folder"},
         },
         Column("Instance UUID", key("instance_uuid"), 38),
@@ -447,6 +452,12 @@ def _vdisk(integration_id: int | None) -> Select[Any]:
         DISK_TABLE.c.file_path,
         DISK_TABLE.c.disk_format,
         DISK_TABLE.c.disk_type,
+        DISK_TABLE.c.unit_number,
+        DISK_TABLE.c.raw,
+        DISK_TABLE.c.raw_compatibility_mode,
+        DISK_TABLE.c.sharing,
+        DISK_TABLE.c.eagerly_scrub,
+        DISK_TABLE.c.disk_uuid,
         datastore.c.name.label("datastore"),
         order=DISK_TABLE.c.label,
     )
@@ -459,14 +470,6 @@ def disk_key(row: Any) -> int | None:
         return None
     found = str(row._mapping["disk_external_id"]).rpartition(":")[2]
     return int(found) if found.isdigit() else None
-
-
-def raw_disk(row: Any) -> bool | None:
-    """Whether a disk maps a physical disk: a Hyper-V pass-through disk (vCenter's raw device
-    mappings are not collected yet)."""
-    if row._mapping["platform"] != "hyperv":
-        return None
-    return bool(row._mapping["disk_type"] == "PassThrough")
 
 
 VDISK_HEADERS = (
@@ -511,13 +514,18 @@ VDISK = Sheet(
             **VM_HEAD,
             "Disk": (key("label"), 14),
             "Disk Key": (disk_key, 8),
+            "Disk UUID": (key("disk_uuid"), 36),
             "Capacity MiB": (mib("capacity_bytes"), 12),
-            "Raw": (raw_disk, 6),
+            "Raw": (key("raw"), 6),
             "Disk Mode": (key("disk_mode"), 18),
+            "Sharing mode": (key("sharing"), 12),
             "Thin": (key("thin_provisioned"), 6),
+            "Eagerly Scrub": (key("eagerly_scrub"), 8),
             "Controller": (key("controller"), 22),
             "Label": (key("label"), 14),
+            "Unit #": (key("unit_number"), 6),
             "Path": (key("file_path"), 50),
+            "Raw Comp. Mode": (key("raw_compatibility_mode"), 14),
             **VM_TAIL,
         },
         Column("Datastore", key("datastore"), 20),
