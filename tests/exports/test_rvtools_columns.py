@@ -124,6 +124,7 @@ RVTOOLS = {
         "VI SDK UUID",
     ],
     "vHealth": ["Name", "Message", "Message type", "VI SDK Server", "VI SDK UUID"],
+    "vMetaData": ["RVTools major version", "RVTools version", "xlsx creation datetime", "Server"],
 }  # fmt: skip
 
 IROA_EXTRAS = {
@@ -143,6 +144,7 @@ IROA_EXTRAS = {
     ],
     "vDatastore": ["File System", "Maintenance Mode", "Datacenter"],
     "vHealth": ["Object type"],
+    "vMetaData": ["Exported by", "Version"],
 }
 
 FILLED = {
