@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 from collections import Counter
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import openpyxl
 import pytest
+import rvtools_analyzer.main as avs_analyzer
+from oci_rvtools import ingest as oci_ingest
 from openpyxl.utils import get_column_letter
 from sqlalchemy import select
 
@@ -46,6 +49,7 @@ SHEET_NAMES = [
     "vHost",
     "vDatastore",
     "vHealth",
+    "vMetaData",
 ]
 POWER = {"on": "poweredOn", "off": "poweredOff", "suspended": "suspended"}
 TOPOLOGY = Topology(clusters=1, hosts_per_cluster=2, standalone_hosts=1, vms_per_host=2)
@@ -55,7 +59,10 @@ TOPOLOGY = Topology(clusters=1, hosts_per_cluster=2, standalone_hosts=1, vms_per
 def estate(db: Database, box: SecretBox, vcsim: Any, winrm: Any) -> Database:
     """A vCenter simulator (with one snapshot) and a standalone Hyper-V host, both synced."""
     vcenter = vcsim(TOPOLOGY)
-    ops.create_snapshot(ops.connect(vcenter), "DC0_H0_VM0", "before-patch")
+    si = ops.connect(vcenter)
+    ops.create_snapshot(si, "DC0_H0_VM0", "before-patch")
+    ops.set_custom_value(si, "DC0_H0_VM0", "Backup status", "ok")
+    ops.set_guest_info(si, "DC0_H0_VM0", full_name="Oracle Linux 8 (64-bit)", state="running")
     hyperv = winrm("standalone")
     vc = add_integration(db, box, IntegrationInput("vcenter", "vc", vcenter.url)).id
     hv = add_integration(
@@ -76,6 +83,12 @@ def read_sheets(path: Path) -> dict[str, list[dict[str, Any]]]:
     return sheets
 
 
+def nics_of(db: Database) -> list[dict[str, Any]]:
+    with db.session() as session:
+        rows = session.execute(select(VmNic.vm_id).where(VmNic.removed_at.is_(None))).all()
+    return [{"vm_id": row.vm_id} for row in rows]
+
+
 def present(db: Database, model: Any) -> int:
     with db.session() as session:
         return len(session.scalars(select(model.id).where(model.removed_at.is_(None))).all())
@@ -93,7 +106,8 @@ def test_workbook_holds_both_platforms_as_the_database_has_them(
     for sheet in SHEETS:
         worksheet = formatted[sheet.name]
         headers = [cell.value for cell in worksheet[1]]
-        assert headers == [c.header for c in sheet.columns]
+        with snapshot_connection(db) as conn:
+            assert headers == [c.header for c in sheet.columns_for(conn, resolve_scope(conn, None))]
         assert headers[-2:] == ["Platform", "Integration"]
         assert all(cell.font.b for cell in worksheet[1])
         assert worksheet.freeze_panes == "A2"
@@ -125,6 +139,28 @@ def test_workbook_holds_both_platforms_as_the_database_has_them(
         assert row["Template"] is vm["is_template"]
         assert row["Generation"] == (vm["generation"] if vm["platform"] == "hyperv" else None)
     assert any(row["Generation"] for row in info.values())  # Hyper-V fills it
+    for name, vm in vms.items():
+        if vm["platform"] == "hyperv":
+            assert info[name]["Firmware"] == {1: "bios", 2: "efi"}.get(vm["generation"])
+        else:
+            assert info[name]["Firmware"] == "bios" and info[name]["Video Ram KiB"]
+            assert info[name]["Connection state"] == "connected"
+        assert info[name]["OS according to the VMware Tools"] == vm["tools_guest_os"]
+        assert info[name]["VI SDK Server"] == ("127.0.0.1" if vm["platform"] == "vcenter" else None)
+        expected_ca = "ok" if name == ("vc", "DC0_H0_VM0") else None
+        assert info[name]["Backup status"] == expected_ca
+
+    # Custom attributes are columns after Annotation, on every VM sheet, as RVTools has them.
+    headers = {name: list(rows[0]) for name, rows in sheets.items() if rows}
+    for name in ("vInfo", "vCPU", "vMemory", "vDisk", "vNetwork", "vSnapshot", "vTools"):
+        at = headers[name].index("Annotation")
+        assert headers[name][at + 1] == "Backup status", name
+    nics = Counter((n["vm_id"]) for n in nics_of(db))
+    for name, vm in vms.items():
+        networks = [info[name][f"Network #{n}"] for n in range(1, 9)]
+        count = nics.get(vm["id"], 0)
+        assert not any(networks[count:]), name  # an unconnected NIC has no network
+    assert all(row["Network #1"] for row in info.values() if row["Platform"] == "vcenter")
 
     memory = {(row["Integration"], row["VM"]): row for row in sheets["vMemory"]}
     for name, vm in vms.items():
@@ -139,6 +175,12 @@ def test_workbook_holds_both_platforms_as_the_database_has_them(
     assert len(sheets["vSnapshot"]) == present(db, VmSnapshot) == 3
     for name in ("vDisk", "vNetwork", "vSnapshot"):
         assert {row["Platform"] for row in sheets[name]} == {"vcenter", "hyperv"}, name
+    disks = {(r["Integration"], r["VM"], r["Disk"]): r for r in sheets["vDisk"]}
+    for (platform_name, _, _), row in disks.items():
+        if platform_name == "vc":
+            assert isinstance(row["Disk Key"], int) and row["Raw"] is False
+        else:
+            assert row["Disk Key"] is None and row["Raw"] is (row["Disk Type"] == "PassThrough")
     assert {r["Name"] for r in sheets["vSnapshot"]} == {
         "before-patch",
         "before-iis-upgrade",
@@ -168,6 +210,13 @@ def test_workbook_holds_both_platforms_as_the_database_has_them(
 
     assert {row["Integration"] for row in sheets["vCluster"]} == {"vc"}
 
+    metadata = {row["Integration"]: row for row in sheets["vMetaData"]}
+    assert set(metadata) == {"vc", "hv"}
+    assert metadata["vc"]["Server"] == "127.0.0.1" and metadata["hv"]["Server"] is None
+    for row in metadata.values():
+        assert (row["RVTools version"], row["Exported by"]) == (None, "IROA")
+        assert isinstance(row["xlsx creation datetime"], datetime)
+
     # Thirty days on, every snapshot is older than seven days.
     old = [row for row in sheets["vHealth"] if row["Message type"] == "Snapshot"]
     assert sorted(row["Name"] for row in old) == sorted(r["VM"] for r in sheets["vSnapshot"])
@@ -183,12 +232,14 @@ def test_csv_files_read_back_as_the_sheets_and_lists(estate: Database, tmp_path:
         for sheet in SHEETS:
             with files[sheet.name].open(newline="", encoding="utf-8") as stream:
                 header, *rows = list(csv.reader(stream))
-            assert header == [c.header for c in sheet.columns]
+            assert header == [c.header for c in sheet.columns_for(conn, scope)]
             expected = [
                 [cell_text(v) for v in row]
                 for chunk, _ in sheet.chunks(conn, scope, 1000)
                 for row in chunk
             ]
+            if sheet.name == "vMetaData":  # exported moments apart: its creation time differs
+                rows, expected = ([r[:2] + r[3:] for r in found] for found in (rows, expected))
             assert rows == expected, sheet.name
             assert {row[-1] for row in rows} <= {"hv"}
     info = list(csv.DictReader((tmp_path / "csv" / "vInfo.csv").open(encoding="utf-8")))
@@ -199,3 +250,39 @@ def test_csv_files_read_back_as_the_sheets_and_lists(estate: Database, tmp_path:
         text = "".join(list_csv(db, plural))
         read = list(csv.DictReader(io.StringIO(text, newline="")))
         assert read == [{k: cell_text(v) for k, v in item.items()} for item in items], plural
+
+
+def test_rvtools_readers_find_every_column_they_look_up(
+    estate: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two open-source programs from PyPI that read RVTools workbooks, run on IROA's: the AVS
+    migration analyzer's web app (which answered 500, ``KeyError: 'Raw'``, before) and the OCI
+    cost estimator's reader (which warned of missing vInfo columns)."""
+    path = tmp_path / "estate.xlsx"
+    write_xlsx(estate, path)
+
+    # avs-rvtools-analyzer opens its SKU list relative to the working directory.
+    monkeypatch.chdir(Path(avs_analyzer.__file__).parent.parent)
+    avs_analyzer.app.config["PROPAGATE_EXCEPTIONS"] = True  # a KeyError fails the test
+    with path.open("rb") as stream:
+        response = avs_analyzer.app.test_client().post(
+            "/analyze",
+            data={"file": (stream, "estate.xlsx")},
+            content_type="multipart/form-data",
+        )
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "before-patch" in page and "before-iis-upgrade" in page  # vSnapshot read
+    assert "Oracle Linux 8 (64-bit)" in page  # vInfo's OS according to the VMware Tools
+
+    warnings: list[str] = []
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = lambda record: warnings.append(record.getMessage())  # type: ignore[method-assign]
+    oci_log = logging.getLogger("oci_rvtools")
+    oci_log.addHandler(handler)
+    try:
+        vinfo = oci_ingest.load_vinfo_dataframe(path)
+    finally:
+        oci_log.removeHandler(handler)
+    assert vinfo is not None and len(vinfo) == len(list_objects(estate, "vms"))
+    assert not [w for w in warnings if "missing" in w], warnings

@@ -81,7 +81,8 @@ def test_health_checks_flag_exactly_what_they_document(db: Database) -> None:
     sync_snapshot(db, add_inventory_integration(db, "vcenter", "vc"), vcenter())
     sync_snapshot(db, add_inventory_integration(db, "hyperv", "hv"), hyperv())
     found = {
-        (name, message, kind, platform) for name, message, kind, _, platform, _ in findings(db)
+        (name, message, kind, platform)
+        for name, message, kind, _server, _uuid, _type, platform, _ in findings(db)
     }
     assert found == {
         ("tools-stopped", "VMware Tools are not running", "VM Tools", "vcenter"),

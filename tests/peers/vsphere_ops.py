@@ -147,11 +147,22 @@ def reconfigure_vm(
 
 
 def set_guest_info(
-    si: vim.ServiceInstance, vm_name: str, ip: str | None = None, hostname: str | None = None
+    si: vim.ServiceInstance,
+    vm_name: str,
+    ip: str | None = None,
+    hostname: str | None = None,
+    full_name: str | None = None,
+    state: str | None = None,
 ) -> None:
-    """Fill guest.ipAddress / guest.hostName, which vcsim never reports on its own."""
+    """Fill guest.ipAddress / guest.hostName / guest.guestFullName / guest.guestState, which
+    vcsim never reports on its own."""
     # vcsim turns extraConfig keys prefixed with SET. into property assignments.
-    values = {"SET.guest.ipAddress": ip, "SET.guest.hostName": hostname}
+    values = {
+        "SET.guest.ipAddress": ip,
+        "SET.guest.hostName": hostname,
+        "SET.guest.guestFullName": full_name,
+        "SET.guest.guestState": state,
+    }
     options = [vim.option.OptionValue(key=k, value=v) for k, v in values.items() if v is not None]
     _reconfigure(si, vm_name, vim.vm.ConfigSpec(extraConfig=options))
 

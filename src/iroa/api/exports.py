@@ -65,7 +65,7 @@ def _as_of(value: str | None) -> datetime | None:
 )
 def export_xlsx(db: DB, integration: IntegrationFilter = None, as_of: AsOf = None) -> FileResponse:
     """Sheets vInfo, vCPU, vMemory, vDisk, vNetwork, vSnapshot, vTools, vCluster, vHost,
-    vDatastore and vHealth for both platforms (see docs/exports.md)."""
+    vDatastore, vHealth and vMetaData for both platforms (see docs/exports.md)."""
 
     at = _as_of(as_of)
 

@@ -70,7 +70,7 @@ def export_command(
         ),
     ] = False,
 ) -> None:
-    """Export the inventory: sheets vInfo … vHealth for both platforms (see docs/exports.md)."""
+    """Export the inventory: sheets vInfo … vMetaData for both platforms (see docs/exports.md)."""
     context = get_context(ctx)
     if (output is None) == (output_dir is None):
         raise _usage_error("give either --output PATH or --output-dir DIR")

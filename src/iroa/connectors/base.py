@@ -127,6 +127,14 @@ class VmRecord:
     created_at: datetime | None = None
     boot_time: datetime | None = None
     overall_status: str | None = None
+    tools_guest_os: str | None = None
+    guest_state: str | None = None
+    connection_state: str | None = None
+    heartbeat: str | None = None
+    firmware: str | None = None
+    config_path: str | None = None
+    video_ram_kib: int | None = None
+    num_monitors: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +151,12 @@ class VmDiskRecord:
     disk_type: str | None = None
     disk_mode: str | None = None
     controller: str | None = None
+    unit_number: int | None = None
+    raw: bool | None = None
+    raw_compatibility_mode: str | None = None
+    sharing: str | None = None
+    eagerly_scrub: bool | None = None
+    disk_uuid: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

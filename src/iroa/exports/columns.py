@@ -1,12 +1,20 @@
 """How a sheet is described: columns with their getters, the scope of an export, the source of
-a sheet's rows; the getters and formats RVTools uses."""
+a sheet's rows; the getters and formats RVTools uses.
+
+A sheet's columns are RVTools' own, in RVTools' order (:func:`rvtools_columns`): a column IROA
+has a value for gets its getter, any other is present and empty. Custom attributes become
+columns of their own where RVTools puts them (:class:`Attributes`); IROA's own columns follow
+RVTools' ones.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 from sqlalchemy import Connection, Select, func, select
 from sqlalchemy.sql.elements import ColumnElement
@@ -47,8 +55,9 @@ class SheetSource(Protocol):
     @property
     def name(self) -> str: ...
 
-    @property
-    def columns(self) -> tuple[Column, ...]: ...
+    def columns_for(self, conn: Connection, scope: Scope) -> tuple[Column, ...]:
+        """The sheet's columns in this export (custom attributes depend on the estate)."""
+        ...
 
     def count(self, conn: Connection, scope: Scope) -> int:
         """The progress total: rows to read."""
@@ -62,6 +71,20 @@ class SheetSource(Protocol):
 
 
 @dataclass(frozen=True)
+class Attributes:
+    """Custom attributes as columns, one per attribute name, as RVTools writes them: the
+    attributes of ``object_type`` objects (tags of kind ``custom_attribute``) that the rows'
+    ``table`` holds, in name order, after the column headed ``after``."""
+
+    object_type: str
+    table: Any
+    after: str
+
+
+TAG_TABLE = m.Tag.__table__
+
+
+@dataclass(frozen=True)
 class Sheet:
     """One sheet whose rows are those of one select, one row each."""
 
@@ -69,6 +92,16 @@ class Sheet:
     columns: tuple[Column, ...]
     build: Callable[[int | None], Select[Any]]
     """The rows' select, for one integration id or all (None)."""
+    attributes: Attributes | None = None
+
+    def columns_for(self, conn: Connection, scope: Scope) -> tuple[Column, ...]:
+        names = self._attribute_names(conn, scope)
+        if not names:
+            return self.columns
+        headers = [c.header for c in self.columns]
+        at = headers.index(self.attributes.after) + 1 if self.attributes else len(headers)
+        found = tuple(Column(n, key(f"attribute_{i}"), 16) for i, n in enumerate(names))
+        return (*self.columns[:at], *found, *self.columns[at:])
 
     def count(self, conn: Connection, scope: Scope) -> int:
         inner = self.build(scope.integration_id).order_by(None).subquery()
@@ -77,13 +110,71 @@ class Sheet:
     def chunks(
         self, conn: Connection, scope: Scope, chunk_size: int
     ) -> Iterator[tuple[list[list[Any]], int]]:
+        columns = self.columns_for(conn, scope)
         stmt = self.build(scope.integration_id)
+        for i, name in enumerate(self._attribute_names(conn, scope)):
+            stmt = stmt.add_columns(self._attribute_value(name).label(f"attribute_{i}"))
         result = conn.execution_options(yield_per=chunk_size).execute(stmt)
         for partition in result.partitions():
             yield (
-                [[column.value(row) for column in self.columns] for row in partition],
+                [[column.value(row) for column in columns] for row in partition],
                 len(partition),
             )
+
+    def _attribute_names(self, conn: Connection, scope: Scope) -> list[str]:
+        if self.attributes is None:
+            return []
+        stmt = (
+            select(TAG_TABLE.c.key)
+            .distinct()
+            .where(
+                TAG_TABLE.c.kind == "custom_attribute",
+                TAG_TABLE.c.object_type == self.attributes.object_type,
+                TAG_TABLE.c.removed_at.is_(None),
+            )
+            .order_by(TAG_TABLE.c.key)
+        )
+        if scope.integration_id is not None:
+            stmt = stmt.where(TAG_TABLE.c.integration_id == scope.integration_id)
+        return [str(name) for name in conn.execute(stmt).scalars()]
+
+    def _attribute_value(self, name: str) -> Any:
+        """The value of one attribute of the row's object (a correlated subquery: an object
+        has at most one value per name, but two attribute definitions may share a name)."""
+        assert self.attributes is not None
+        table = self.attributes.table
+        tag = TAG_TABLE.alias()
+        return (
+            select(func.max(tag.c.value))
+            .where(
+                tag.c.integration_id == table.c.integration_id,
+                tag.c.object_type == self.attributes.object_type,
+                tag.c.object_external_id == table.c.external_id,
+                tag.c.kind == "custom_attribute",
+                tag.c.key == name,
+                tag.c.removed_at.is_(None),
+            )
+            .scalar_subquery()
+        )
+
+
+def empty(row: Any) -> None:
+    """A column RVTools has and IROA cannot know: present, never filled."""
+    return None
+
+
+def rvtools_columns(
+    headers: Sequence[str], known: Mapping[str, tuple[Getter, int]], *extra: Column
+) -> tuple[Column, ...]:
+    """RVTools' ``headers`` in their order, each with its getter from ``known`` (else empty),
+    then IROA's own ``extra`` columns. A ``known`` header RVTools lacks is a mistake."""
+    unknown = set(known) - set(headers)
+    if unknown:
+        raise ValueError(f"not RVTools headers: {sorted(unknown)}")
+    return (
+        *(Column(h, *known[h]) if h in known else Column(h, empty, 8) for h in headers),
+        *extra,
+    )
 
 
 def key(name: str) -> Getter:
@@ -175,6 +266,22 @@ def free_percent_of(row: Any) -> int | None:
     return free_percent(row._mapping["capacity_bytes"], row._mapping["free_bytes"])
 
 
+def vi_sdk_server(row: Any) -> str | None:
+    """The vCenter an object was read from (RVTools' ``VI SDK Server``): its integration's host."""
+    if row._mapping["platform"] != "vcenter":
+        return None
+    url = str(row._mapping["integration_url"] or "")
+    try:
+        return urlsplit(url if "//" in url else f"//{url}").hostname or None
+    except ValueError:
+        return None
+
+
+def natural_key(text: str) -> list[Any]:
+    """``Network adapter 10`` after ``Network adapter 9``."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text)]
+
+
 PLATFORM = Column("Platform", key("platform"), 10)
 
 
@@ -201,6 +308,7 @@ def scoped(
             *columns,
             Integration.name.label("integration"),
             Integration.kind.label("platform"),
+            Integration.url.label("integration_url"),
         )
         .select_from(table)
         .join(Integration, Integration.id == table.c.integration_id)

@@ -82,7 +82,7 @@ def sheet_csv(
     (``raw``: without the formula guard)."""
     progress = progress or NullProgress()
     progress.start(sheet.name, sheet.count(conn, scope))
-    yield _lines([[c.header for c in sheet.columns]])
+    yield _lines([[c.header for c in sheet.columns_for(conn, scope)]])
     for chunk, read in sheet.chunks(conn, scope, CHUNK_SIZE):
         yield _lines(chunk, raw)
         progress.advance(read)

@@ -21,7 +21,17 @@ from typing import Any
 
 from sqlalchemy import Connection, Select, func, or_, select
 
-from iroa.exports.columns import INTEGRATION, PLATFORM, Column, Scope, free_percent, key, scoped
+from iroa.exports.columns import (
+    INTEGRATION,
+    PLATFORM,
+    Column,
+    Scope,
+    empty,
+    free_percent,
+    key,
+    scoped,
+    vi_sdk_server,
+)
 from iroa.inventory import models as m
 
 SNAPSHOT_MAX_AGE = timedelta(days=7)
@@ -171,17 +181,25 @@ CHECKS: tuple[Check, ...] = (
 
 @dataclass(frozen=True)
 class HealthSheet:
-    """vHealth: one row per finding of :data:`CHECKS`; progress counts the rows examined."""
+    """vHealth: one row per finding of :data:`CHECKS`; progress counts the rows examined.
+
+    RVTools' columns (``Name``, ``Message``, ``Message type``, ``VI SDK Server``, ``VI SDK
+    UUID``), then IROA's ``Object type``, ``Platform`` and ``Integration``."""
 
     name: str = "vHealth"
     columns: tuple[Column, ...] = (
         Column("Name", key("name"), 30),
         Column("Message", key("message"), 70),
         Column("Message type", key("message_type"), 12),
+        Column("VI SDK Server", key("vi_sdk_server"), 24),
+        Column("VI SDK UUID", empty, 12),
         Column("Object type", key("object_type"), 10),
         PLATFORM,
         INTEGRATION,
     )
+
+    def columns_for(self, conn: Connection, scope: Scope) -> tuple[Column, ...]:
+        return self.columns
 
     def count(self, conn: Connection, scope: Scope) -> int:
         total = 0
@@ -197,15 +215,21 @@ class HealthSheet:
             stmt = check.select(scope.integration_id, scope.now)
             result = conn.execution_options(yield_per=chunk_size).execute(stmt)
             for partition in result.partitions():
-                found = [f for row in partition for f in check.findings(row, scope.now)]
-                yield [_cells(f) for f in found], len(partition)
+                cells = [
+                    _cells(f, vi_sdk_server(row))
+                    for row in partition
+                    for f in check.findings(row, scope.now)
+                ]
+                yield cells, len(partition)
 
 
-def _cells(finding: Finding) -> list[Any]:
+def _cells(finding: Finding, server: str | None) -> list[Any]:
     return [
         finding.name,
         finding.message,
         finding.message_type,
+        server,
+        None,
         finding.object_type,
         finding.platform,
         finding.integration,

@@ -13,12 +13,13 @@ from iroa.db.engine import Database
 from iroa.errors import InvalidInputError, check_choice
 from iroa.exports.columns import Scope, SheetSource
 from iroa.exports.health import VHEALTH
+from iroa.exports.metadata import VMETADATA
 from iroa.exports.sheets import INVENTORY_SHEETS
 from iroa.integrations.models import Integration
 from iroa.integrations.service import IntegrationNotFoundError
 from iroa.inventory.history import inventory_as_of
 
-SHEETS: tuple[SheetSource, ...] = (*INVENTORY_SHEETS, VHEALTH)
+SHEETS: tuple[SheetSource, ...] = (*INVENTORY_SHEETS, VHEALTH, VMETADATA)
 BY_NAME = {sheet.name: sheet for sheet in SHEETS}
 CHUNK_SIZE = 1000
 

@@ -89,21 +89,22 @@ def _write(
         scope = resolve_scope(conn, integration, now or as_of)
         for sheet in SHEETS:
             progress.start(sheet.name, sheet.count(conn, scope))
+            columns = sheet.columns_for(conn, scope)
             worksheet: Any = workbook.create_sheet(sheet.name)
-            for index, column in enumerate(sheet.columns, start=1):
+            for index, column in enumerate(columns, start=1):
                 letter = get_column_letter(index)
                 worksheet.column_dimensions[letter].width = column_width(
                     column.header, column.width
                 )
             worksheet.freeze_panes = "A2"
-            worksheet.append([_header(worksheet, c.header) for c in sheet.columns])
+            worksheet.append([_header(worksheet, c.header) for c in columns])
             rows = 0
             for chunk, read in sheet.chunks(conn, scope, CHUNK_SIZE):
                 for row in chunk:
                     worksheet.append(text_cells(worksheet, row))
                 rows += len(chunk)
                 progress.advance(read)
-            last = get_column_letter(len(sheet.columns))
+            last = get_column_letter(len(columns))
             worksheet.auto_filter.ref = f"A1:{last}{rows + 1}"
             written[sheet.name] = rows
     workbook.save(stream)

@@ -181,6 +181,14 @@ class Vm(InventoryRow, Base):
     created_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     boot_time: Mapped[datetime | None] = mapped_column(UTCDateTime)
     overall_status: Mapped[str | None] = mapped_column(String(32))
+    tools_guest_os: Mapped[str | None] = mapped_column(String(500))
+    guest_state: Mapped[str | None] = mapped_column(String(32))
+    connection_state: Mapped[str | None] = mapped_column(String(32))
+    heartbeat: Mapped[str | None] = mapped_column(String(32))
+    firmware: Mapped[str | None] = mapped_column(String(16))
+    config_path: Mapped[str | None] = mapped_column(String(2000))
+    video_ram_kib: Mapped[int | None] = mapped_column(BigInteger)
+    num_monitors: Mapped[int | None] = mapped_column(Integer)
 
 
 class VmDisk(InventoryRow, Base):
@@ -198,6 +206,12 @@ class VmDisk(InventoryRow, Base):
     disk_type: Mapped[str | None] = mapped_column(String(32))
     disk_mode: Mapped[str | None] = mapped_column(String(64))
     controller: Mapped[str | None] = mapped_column(String(200))
+    unit_number: Mapped[int | None] = mapped_column(Integer)
+    raw: Mapped[bool | None] = mapped_column(Boolean)
+    raw_compatibility_mode: Mapped[str | None] = mapped_column(String(32))
+    sharing: Mapped[str | None] = mapped_column(String(32))
+    eagerly_scrub: Mapped[bool | None] = mapped_column(Boolean)
+    disk_uuid: Mapped[str | None] = mapped_column(String(64))
 
 
 class VmNic(InventoryRow, Base):

@@ -127,6 +127,14 @@ class VmRow(InDatacenter):
     created_at: datetime | None
     boot_time: datetime | None
     overall_status: str | None
+    tools_guest_os: str | None
+    guest_state: str | None
+    connection_state: str | None
+    heartbeat: str | None
+    firmware: str | None
+    config_path: str | None
+    video_ram_kib: int | None
+    num_monitors: int | None
 
 
 class VmItem(VmRow):
@@ -156,6 +164,12 @@ class VmDiskRow(VmPartRow):
     disk_type: str | None
     disk_mode: str | None
     controller: str | None
+    unit_number: int | None
+    raw: bool | None
+    raw_compatibility_mode: str | None
+    sharing: str | None
+    eagerly_scrub: bool | None
+    disk_uuid: str | None
 
 
 class VmNicRow(VmPartRow):

@@ -110,7 +110,14 @@ def test_both_decoders_read_a_shaped_estate(vcsim) -> None:
     """Guest data, a snapshot tree, custom attributes, every power state, VLAN kinds."""
     server = vcsim(Topology(clusters=1, hosts_per_cluster=2, standalone_hosts=1, vms_per_host=3))
     si = vsphere_ops.connect(server)
-    vsphere_ops.set_guest_info(si, "DC0_C0_RP0_VM0", ip="10.1.2.3", hostname="app01.example.com")
+    vsphere_ops.set_guest_info(
+        si,
+        "DC0_C0_RP0_VM0",
+        ip="10.1.2.3",
+        hostname="app01.example.com",
+        full_name="Oracle Linux 8 (64-bit)",
+        state="running",
+    )
     for name in ("base", "patched", "tested"):
         vsphere_ops.create_snapshot(si, "DC0_C0_RP0_VM0", name)
     vsphere_ops.set_custom_value(si, "DC0_H0_VM1", "Owner", "team-db")
@@ -134,6 +141,12 @@ def test_both_decoders_read_a_shaped_estate(vcsim) -> None:
     assert len(lean.vm_snapshots) == 3
     assert {n.vlan for n in lean.networks} >= {"120", "100-199,300"}
     assert any(tag.value == "team-db" for tag in lean.tags)
+    shaped = next(vm for vm in lean.vms if vm.name == "DC0_C0_RP0_VM0")
+    assert (shaped.tools_guest_os, shaped.guest_state) == ("Oracle Linux 8 (64-bit)", "running")
+    # vcsim sets no top-level guestHeartbeatStatus (the hand-written answer below has one).
+    assert {(vm.connection_state, vm.firmware) for vm in lean.vms} == {("connected", "bios")}
+    assert all(vm.video_ram_kib and vm.num_monitors and vm.config_path for vm in lean.vms)
+    assert {d.raw for d in lean.vm_disks} == {False}
 
 
 ANSWER = (Path(__file__).parent / "answers" / "retrieve_properties_ex.xml").read_text()
@@ -183,7 +196,22 @@ def test_a_vcenter_answer_maps_the_same_from_both_decoders() -> None:
     for object_id in ours:
         assert mapped(object_id, ours[object_id]) == mapped(object_id, theirs[object_id])
     vm = mapped("vm-1042", ours["vm-1042"])
-    assert [d.capacity_bytes for d in vm.disks] == [53687091200]
+    assert [d.capacity_bytes for d in vm.disks] == [53687091200, 10737418240]
+    assert [(d.raw, d.raw_compatibility_mode, d.sharing, d.eagerly_scrub) for d in vm.disks] == [
+        (False, None, "sharingNone", None),
+        (True, "physicalMode", "sharingMultiWriter", None),
+    ]
+    assert [(d.disk_uuid, d.unit_number, d.disk_mode) for d in vm.disks] == [
+        ("6000C29a-0000", 0, "persistent"),
+        ("6000C29b-0001", 1, "independent_persistent"),
+    ]
+    assert (vm.vm.video_ram_kib, vm.vm.num_monitors, vm.vm.firmware) == (16384, 2, "efi")
+    assert (vm.vm.tools_guest_os, vm.vm.guest_state, vm.vm.heartbeat) == (
+        "Red Hat Enterprise Linux 9 (64-bit)",
+        "running",
+        "green",
+    )
+    assert (vm.vm.connection_state, vm.vm.config_path) == ("connected", "[ds-a] db-01/db-01.vmx")
     assert [(n.adapter_type, n.connected, n.ip_addresses) for n in vm.nics] == [
         ("vmxnet3", True, ("10.0.0.5", "fe80::250:56ff:fe9a:1"))
     ]
@@ -202,8 +230,11 @@ def test_values_keep_their_types() -> None:
     assert [type(d) for d in devices] == [
         vim.vm.device.ParaVirtualSCSIController,
         vim.vm.device.VirtualDisk,
+        vim.vm.device.VirtualDisk,
+        vim.vm.device.VirtualVideoCard,
         vim.vm.device.VirtualVmxnet3,
     ]
+    assert isinstance(devices[2].backing, vim.vm.device.VirtualDisk.RawDiskMappingVer1BackingInfo)
     assert isinstance(devices[1].backing, vim.vm.device.VirtualDisk.FlatVer2BackingInfo)
     assert isinstance(vm["runtime.host"], vim.HostSystem)
     assert vm["config.hardware.numCPU"] == 8 and vm["config.template"] is False

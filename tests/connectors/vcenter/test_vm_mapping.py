@@ -94,6 +94,8 @@ def test_disks_with_controller_backing_and_capacity():
             thin_provisioned=True,
             disk_mode="persistent",
             controller="SCSI controller 0",
+            unit_number=0,
+            raw=False,
         ),
         VmDiskRecord(
             external_id="vm-42:2001",
@@ -105,6 +107,9 @@ def test_disks_with_controller_backing_and_capacity():
             thin_provisioned=None,  # an RDM has no thin flag
             disk_mode="independent_persistent",
             controller="SCSI controller 0",
+            unit_number=1,
+            raw=True,
+            raw_compatibility_mode="physicalMode",
         ),
     ]
 

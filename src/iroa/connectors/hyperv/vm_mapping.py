@@ -61,6 +61,11 @@ VHD_TYPES = {2: "Fixed", 3: "Dynamic", 4: "Differencing"}
 _THIN_VHD_TYPES = (3, 4)
 
 
+FIRMWARE_BY_GENERATION = {1: "bios", 2: "efi"}
+"""A VM's generation as vSphere names its firmware (``config.firmware``): generation 1 boots
+BIOS, generation 2 UEFI."""
+
+
 def power_state(state: object, state_name: object = None) -> str:
     """Get-VM's ``State`` as ``on``/``off``/``suspended``; any other or unknown one: ``unknown``."""
     code = enum_code(state, VM_STATES)
@@ -126,6 +131,7 @@ def map_disks(
                 if vhd_type is not None
                 else None,
                 controller=f"{controller_type} {number}" if number is not None else controller_type,
+                raw=passthrough,
             )
         )
     return disks
@@ -295,6 +301,7 @@ def map_vm(
         notes=as_str(item.get("Notes")),
         hardware_version=as_version(item.get("Version")),
         generation=as_int(item.get("Generation")),
+        firmware=FIRMWARE_BY_GENERATION.get(as_int(item.get("Generation")) or 0),
         is_clustered=as_bool(item.get("IsClustered")),
         provisioned_bytes=_sum_present(disk.capacity_bytes for disk in own_disks),
         used_bytes=_sum_present(disk.used_bytes for disk in own_disks),

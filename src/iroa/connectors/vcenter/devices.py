@@ -12,7 +12,7 @@ same (``tests/connectors/vcenter/test_decoder.py`` holds them equal).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 from pyVmomi import vim
@@ -29,6 +29,8 @@ _KIB = 1024
 # Resolved once: every attribute lookup on pyVmomi's lazy type modules costs a locked search.
 _VirtualDevice = vim.vm.device.VirtualDevice
 _VirtualDisk = vim.vm.device.VirtualDisk
+_RawBacking = vim.vm.device.VirtualDisk.RawDiskMappingVer1BackingInfo
+_VideoCard = vim.vm.device.VirtualVideoCard
 _FileBacking = vim.vm.device.VirtualDevice.FileBackingInfo
 _EthernetCard = vim.vm.device.VirtualEthernetCard
 _NetworkBacking = vim.vm.device.VirtualEthernetCard.NetworkBackingInfo
@@ -56,6 +58,21 @@ class DiskFacts(NamedTuple):
     datastore: str | None
     thin_provisioned: object
     disk_mode: object
+    unit_number: object
+    raw: bool
+    """Backed by a raw device mapping (RDM)."""
+    sharing: object
+    eagerly_scrub: object
+    uuid: object
+    compatibility_mode: object
+    """An RDM's ``physicalMode`` or ``virtualMode``."""
+
+
+class VideoFacts(NamedTuple):
+    """A VM's video card as the mapping reads it (raw values: the mapping cleans them)."""
+
+    video_ram_kib: object
+    displays: object
 
 
 class NicFacts(NamedTuple):
@@ -77,11 +94,12 @@ class NicFacts(NamedTuple):
 @dataclass(frozen=True, slots=True)
 class Devices:
     """A VM's devices as the mapping reads them: every device's label by key (a disk's
-    controller is named by it), the disks and the network adapters."""
+    controller is named by it), the disks, the network adapters and the video card."""
 
     labels: dict[object, object]
     disks: list[DiskFacts]
     nics: list[NicFacts]
+    video: VideoFacts | None = None
 
 
 def facts_of(devices: object) -> Devices:
@@ -89,6 +107,7 @@ def facts_of(devices: object) -> Devices:
     if isinstance(devices, Devices):
         return devices
     found = Devices({}, [], [])
+    video: VideoFacts | None = None
     for device in devices if isinstance(devices, list) else ():
         if not isinstance(device, _VirtualDevice):
             continue
@@ -111,8 +130,16 @@ def facts_of(devices: object) -> Devices:
                     # Not every backing type has these (RDMs have no thin flag).
                     getattr(backing, "thinProvisioned", None),
                     getattr(backing, "diskMode", None),
+                    device.unitNumber,
+                    isinstance(backing, _RawBacking),
+                    getattr(backing, "sharing", None),
+                    getattr(backing, "eagerlyScrub", None),
+                    getattr(backing, "uuid", None),
+                    getattr(backing, "compatibilityMode", None),
                 )
             )
+        elif isinstance(device, _VideoCard) and video is None:
+            video = VideoFacts(device.videoRamSizeInKB, device.numDisplays)
         elif isinstance(device, _EthernetCard):
             connectable = device.connectable
             port = backing.port if isinstance(backing, _PortBacking) else None
@@ -130,13 +157,14 @@ def facts_of(devices: object) -> Devices:
                     connectable.connected if isinstance(connectable, _Connectable) else None,
                 )
             )
-    return found
+    return replace(found, video=video)
 
 
 def read_devices(decoder: LeanDecoder, array: etree._Element) -> Devices:
     """The facts of the devices in an ``ArrayOfVirtualDevice`` element of an answer, each
     field read off the XML as pyVmomi would decode it (no device object is built)."""
     found = Devices({}, [], [])
+    video: VideoFacts | None = None
     field = decoder.field
     for element in array:
         cls = decoder.class_of(element, _VirtualDevice)
@@ -162,7 +190,17 @@ def read_devices(decoder: LeanDecoder, array: etree._Element) -> Devices:
                     moref_id(field(backing, backing_class, "datastore")) if file_backed else None,
                     field(backing, backing_class, "thinProvisioned") if backing_class else None,
                     field(backing, backing_class, "diskMode") if backing_class else None,
+                    field(element, cls, "unitNumber"),
+                    backing_class is not None and issubclass(backing_class, _RawBacking),
+                    field(backing, backing_class, "sharing") if backing_class else None,
+                    field(backing, backing_class, "eagerlyScrub") if backing_class else None,
+                    field(backing, backing_class, "uuid") if backing_class else None,
+                    field(backing, backing_class, "compatibilityMode") if backing_class else None,
                 )
+            )
+        elif issubclass(cls, _VideoCard) and video is None:
+            video = VideoFacts(
+                field(element, cls, "videoRamSizeInKB"), field(element, cls, "numDisplays")
             )
         elif issubclass(cls, _EthernetCard):
             connectable: Any = next(element.iterchildren(_CONNECTABLE), None)
@@ -186,4 +224,4 @@ def read_devices(decoder: LeanDecoder, array: etree._Element) -> Devices:
                     else None,
                 )
             )
-    return found
+    return replace(found, video=video)

@@ -53,7 +53,7 @@ def map_vm(object_id: str, props: Props, index: InventoryIndex) -> VmRecords:
     devices = facts_of(props.get("config.hardware.device"))
     guest_nics = [nic for nic in _as_list(props.get("guest.net")) if isinstance(nic, _GuestNic)]
     return VmRecords(
-        vm=map_vm_record(object_id, props, index),
+        vm=map_vm_record(object_id, props, index, devices),
         disks=map_disks(object_id, devices),
         nics=map_nics(object_id, devices, guest_nics, index),
         snapshots=flatten_snapshots(object_id, props.get("snapshot")),
@@ -69,8 +69,13 @@ def map_vm(object_id: str, props: Props, index: InventoryIndex) -> VmRecords:
     )
 
 
-def map_vm_record(object_id: str, props: Props, index: InventoryIndex) -> VmRecord:
-    """The VM record itself."""
+def map_vm_record(
+    object_id: str, props: Props, index: InventoryIndex, devices: Devices | None = None
+) -> VmRecord:
+    """The VM record itself (``devices``: its devices' facts, if already read)."""
+    if devices is None:
+        devices = facts_of(props.get("config.hardware.device"))
+    video = devices.video
     parent_id = moref_id(props.get("parent"))
     pool_id = moref_id(props.get("resourcePool"))
     host_id = moref_id(props.get("runtime.host"))
@@ -112,6 +117,14 @@ def map_vm_record(object_id: str, props: Props, index: InventoryIndex) -> VmReco
         created_at=as_utc(props.get("config.createDate")),
         boot_time=as_utc(props.get("runtime.bootTime")),
         overall_status=as_str(props.get("overallStatus")),
+        tools_guest_os=as_str(props.get("guest.guestFullName")),
+        guest_state=as_str(props.get("guest.guestState")),
+        connection_state=as_str(props.get("runtime.connectionState")),
+        heartbeat=as_str(props.get("guestHeartbeatStatus")),
+        firmware=as_str(props.get("config.firmware")),
+        config_path=as_str(props.get("config.files.vmPathName")),
+        video_ram_kib=as_int(video.video_ram_kib) if video else None,
+        num_monitors=as_int(video.displays) if video else None,
     )
 
 
@@ -141,6 +154,12 @@ def map_disks(vm_id: str, devices: Devices) -> list[VmDiskRecord]:
                 thin_provisioned=as_bool(device.thin_provisioned),
                 disk_mode=as_str(device.disk_mode),
                 controller=labels.get(controller_key) if controller_key is not None else None,
+                unit_number=as_int(device.unit_number),
+                raw=device.raw,
+                raw_compatibility_mode=as_str(device.compatibility_mode) if device.raw else None,
+                sharing=as_str(device.sharing),
+                eagerly_scrub=as_bool(device.eagerly_scrub),
+                disk_uuid=as_str(device.uuid),
             )
         )
     return disks
