@@ -8,6 +8,7 @@ Create Date: 2026-12-04
 """
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -18,35 +19,34 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
-VM_COLUMNS = [
-    sa.Column("tools_guest_os", sa.String(length=500), nullable=True),
-    sa.Column("guest_state", sa.String(length=32), nullable=True),
-    sa.Column("connection_state", sa.String(length=32), nullable=True),
-    sa.Column("heartbeat", sa.String(length=32), nullable=True),
-    sa.Column("firmware", sa.String(length=16), nullable=True),
-    sa.Column("config_path", sa.String(length=2000), nullable=True),
-    sa.Column("video_ram_kib", sa.BigInteger(), nullable=True),
-    sa.Column("num_monitors", sa.Integer(), nullable=True),
+VM_COLUMNS: list[tuple[str, Any]] = [
+    ("tools_guest_os", sa.String(length=500)),
+    ("guest_state", sa.String(length=32)),
+    ("connection_state", sa.String(length=32)),
+    ("heartbeat", sa.String(length=32)),
+    ("firmware", sa.String(length=16)),
+    ("config_path", sa.String(length=2000)),
+    ("video_ram_kib", sa.BigInteger()),
+    ("num_monitors", sa.Integer()),
 ]
-DISK_COLUMNS = [
-    sa.Column("unit_number", sa.Integer(), nullable=True),
-    sa.Column("raw", sa.Boolean(), nullable=True),
-    sa.Column("raw_compatibility_mode", sa.String(length=32), nullable=True),
-    sa.Column("sharing", sa.String(length=32), nullable=True),
-    sa.Column("eagerly_scrub", sa.Boolean(), nullable=True),
-    sa.Column("disk_uuid", sa.String(length=64), nullable=True),
+DISK_COLUMNS: list[tuple[str, Any]] = [
+    ("unit_number", sa.Integer()),
+    ("raw", sa.Boolean()),
+    ("raw_compatibility_mode", sa.String(length=32)),
+    ("sharing", sa.String(length=32)),
+    ("eagerly_scrub", sa.Boolean()),
+    ("disk_uuid", sa.String(length=64)),
 ]
 # Not batch operations: SQLite would rebuild the VMs' table and lose its search triggers.
 
 
 def upgrade() -> None:
-    for column in VM_COLUMNS:
-        op.add_column("vms", column)
-    for column in DISK_COLUMNS:
-        op.add_column("vm_disks", column)
+    for table, columns in (("vms", VM_COLUMNS), ("vm_disks", DISK_COLUMNS)):
+        for name, type_ in columns:
+            op.add_column(table, sa.Column(name, type_, nullable=True))
 
 
 def downgrade() -> None:
     for table, columns in (("vm_disks", DISK_COLUMNS), ("vms", VM_COLUMNS)):
-        for column in reversed(columns):
-            op.execute(f"ALTER TABLE {table} DROP COLUMN {column.name}")
+        for name, _ in reversed(columns):
+            op.execute(f"ALTER TABLE {table} DROP COLUMN {name}")
