@@ -40,6 +40,7 @@ from iroa.db.engine import Database, large_write
 from iroa.history.models import Change
 from iroa.integrations.models import Integration
 from iroa.inventory.types import BY_PLURAL
+from iroa.sync.forget import unkeyed_tables
 from iroa.sync.policy import SyncPolicy
 from iroa.sync.reconcile import DuplicateExternalIdError, Plan, Weight, hold_reason
 from iroa.sync.runs import SyncResult, finish_read
@@ -61,10 +62,8 @@ DEFER_INDEXES_VMS = 10_000
 SCOPE_VMS = 1_000
 """VMs per scope of a full snapshot: the connector's parts are joined up to it."""
 PRIMARY = tuple(tf for tf in TYPE_FIELDS if tf.type.primary)
-BULK_TABLES = (
-    *(tf.type.table for tf in TYPE_FIELDS if tf.type.model.grows_with_vms),
-    Change.metadata.tables[Change.__tablename__],
-)
+BULK_TABLES = tuple(unkeyed_tables())
+"""The tables that grow with the VMs: those without foreign keys."""
 Counts = dict[str, dict[str, int]]
 _K = TypeVar("_K")
 _V = TypeVar("_V")
