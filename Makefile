@@ -6,6 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
+TEST_WORKERS ?= 2
 
 .PHONY: run test check lint format bench peers clean
 
@@ -30,9 +31,11 @@ run: $(STAMP)
 peers:
 	bash tests/peers/install.sh
 
-## test: set up, install the test peers, lint and run every test on SQLite and PostgreSQL
+## test: set up, install the test peers, lint and run every test on SQLite and PostgreSQL,
+##       in $(TEST_WORKERS) processes; the tests that time delays then run alone
 test: $(STAMP) peers lint
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) -m "not serial" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m serial $(PYTEST_ARGS)
 
 ## check: the inner loop: lint, type check and every test that needs no peer
 check: $(STAMP) lint

@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
+from iroa.cli import output
 from iroa.cli.main import main
 
 
@@ -31,6 +33,9 @@ def run_iroa(
     def run(*args: str, stdin: str = "") -> Result:
         monkeypatch.setattr(sys, "argv", ["iroa", *args])
         monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+        # Rich fixes a console's width from COLUMNS when it is made, and pytest-xdist's
+        # workers start with COLUMNS set: a console per run sees the run's COLUMNS.
+        monkeypatch.setattr(output, "console", Console())
         with pytest.raises(SystemExit) as exited:
             main()
         out = capsys.readouterr()

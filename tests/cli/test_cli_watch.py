@@ -9,9 +9,14 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 from tests.cli.test_cli import Iroa, add_vcenter, iroa  # noqa: F401  (fixture)
 from tests.peers import vsphere_ops as ops
 from tests.peers.vcsim import Topology, VcsimServer
+
+# Asserts on wall-clock delays: runs after the parallel tests, alone (see the Makefile).
+pytestmark = pytest.mark.serial
 
 
 class Lines:

@@ -40,6 +40,9 @@ from iroa.sync.scheduler import Scheduler
 from iroa.sync.service import SyncDeps
 from tests.peers.vcsim import Topology, VcsimServer
 
+# Asserts on wall-clock delays: runs after the parallel tests, alone (see the Makefile).
+pytestmark = pytest.mark.serial
+
 TICK_S = 0.2
 RUN_FOR_S = 10.0
 SLACK_S = 0.75

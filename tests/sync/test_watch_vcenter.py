@@ -30,6 +30,9 @@ from iroa.vocabulary import RunStatus, Trigger, WatchState
 from tests.peers import vsphere_ops as ops
 from tests.peers.vcsim import Topology, VcsimServer
 
+# Asserts on wall-clock delays: runs after the parallel tests, alone (see the Makefile).
+pytestmark = pytest.mark.serial
+
 TOPOLOGY = Topology(
     datacenters=1, clusters=1, hosts_per_cluster=2, standalone_hosts=1, vms_per_host=5
 )

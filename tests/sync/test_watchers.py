@@ -32,6 +32,9 @@ from iroa.sync.watching import Backoff
 from tests.peers import vsphere_ops as ops
 from tests.peers.vcsim import Topology, VcsimServer
 
+# Asserts on wall-clock delays: runs after the parallel tests, alone (see the Makefile).
+pytestmark = pytest.mark.serial
+
 
 def within(what: str, check: Callable[[], bool], timeout: float) -> None:
     deadline = time.monotonic() + timeout
