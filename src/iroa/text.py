@@ -34,6 +34,11 @@ def storable_problem(value: str) -> str | None:
     return None
 
 
+def storable(value: str) -> str:
+    """``value`` as a database can store it: NUL characters dropped, lone surrogates as ``?``."""
+    return value.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
+
+
 def line_problem(value: str) -> str | None:
     """Why ``value`` is no single line of text (a control character, or not storable), or None."""
     problem = storable_problem(value)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import UTC, datetime
 from typing import Any
@@ -196,3 +197,27 @@ def test_a_session_ended_mid_run_is_logged_into_again(
     assert len(list_objects(db, "vms")) == SMALL.vm_count
     assert len(list_objects(db, "hosts")) == SMALL.host_count
     assert changes_of(db, result.run_id)[("vm", "added")] == SMALL.vm_count
+
+
+def test_hyperv_text_no_database_stores_is_synced_storable(db: Database, box: SecretBox) -> None:
+    """PostgreSQL refuses a NUL in text: a VM whose notes hold one (PowerShell writes it as
+    \\u0000) is stored without it, and a lone surrogate as ``?``, on both databases."""
+    document = json.loads(recording("standalone").decode("utf-8-sig"))
+    first = document["Get-VM"][0]
+    first["Notes"] = "line one\x00line two"
+    first["Name"] = "web\ud80001"
+    snapshot = hyperv_mapping.map_envelope(parse_envelope(json.dumps(document).encode()), NOW)
+    integration_id = add_integration(
+        db, box, IntegrationInput("hyperv", "hv", "https://hv.example.com")
+    ).id
+
+    class EnvelopeConnector(OneVmConnector):
+        kind = "hyperv"
+
+        def collect(self, progress: Progress) -> Snapshot:
+            return snapshot
+
+    result = run_sync(db, integration_id, EnvelopeConnector())
+    assert result.succeeded, result.error
+    stored = {vm["name"]: vm["notes"] for vm in list_objects(db, "vms")}
+    assert stored["web?01"] == "line oneline two"

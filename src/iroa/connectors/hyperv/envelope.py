@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from iroa.connectors.base import UnexpectedResponseError
+from iroa.text import storable
 
 Item = Mapping[str, Any]
 Envelope = dict[str, list[Any]]
@@ -44,6 +45,8 @@ _MS_DATE = re.compile(r"^/Date\((-?\d+)(?:[+-]\d{4})?\)/$")
 _TIMESPAN_TEXT = re.compile(r"^(-)?(?:(\d+)\.)?(\d+):(\d{2}):(\d{2})(?:\.(\d{1,7}))?$")
 _TICKS_PER_SECOND = 10_000_000
 _PREVIEW_CHARS = 60
+_UNSTORABLE_ESCAPE = re.compile(r"\\u(?:0000|d[89a-f][0-9a-f]{2})", re.IGNORECASE)
+"""How JSON writes a NUL or a surrogate: text no database stores may follow."""
 MIB = 1024 * 1024
 
 
@@ -62,6 +65,10 @@ def parse_envelope(output: bytes) -> Envelope:
         raise UnexpectedResponseError(
             f"the inventory script printed something that is not JSON ({_preview(text)})"
         ) from None
+    if _UNSTORABLE_ESCAPE.search(text):
+        # A VM's notes may hold a NUL, which PostgreSQL refuses in text: every string is
+        # made storable here, once, rather than field by field in the mapping.
+        document = _storable_document(document)
     if not isinstance(document, dict) or not all(key in document for key in REQUIRED_KEYS):
         raise UnexpectedResponseError(
             "the inventory script printed JSON that is not its envelope "
@@ -72,6 +79,16 @@ def parse_envelope(output: bytes) -> Envelope:
         # Windows PowerShell 5.1 does not wrap a single object in an array.
         envelope[str(key)] = value if isinstance(value, list) else [] if value is None else [value]
     return envelope
+
+
+def _storable_document(value: Any) -> Any:
+    if isinstance(value, str):
+        return storable(value)
+    if isinstance(value, list):
+        return [_storable_document(v) for v in value]
+    if isinstance(value, dict):
+        return {storable(str(k)): _storable_document(v) for k, v in value.items()}
+    return value
 
 
 def _preview(text: str) -> str:

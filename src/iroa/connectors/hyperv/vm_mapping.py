@@ -36,6 +36,7 @@ from iroa.connectors.hyperv.index import (
 )
 from iroa.connectors.values import normalize_mac as shared_normalize_mac
 from iroa.connectors.values import sorted_ips
+from iroa.text import storable
 
 VM_STATES = {
     1: "Other",
@@ -254,8 +255,7 @@ def guest_text(value: object, limit: int) -> str | None:
     text = as_str(value)
     if text is None:
         return None
-    text = text.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
-    return text[:limit].strip() or None
+    return storable(text)[:limit].strip() or None
 
 
 def map_vm(
