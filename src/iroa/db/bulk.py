@@ -22,10 +22,11 @@ from contextlib import contextmanager
 from itertools import chain, islice, repeat
 from typing import Any
 
-import orjson
 from sqlalchemy import JSON, Connection, Table, func, literal, select, text
 from sqlalchemy.dialects.postgresql import REGCLASS
 from sqlalchemy.exc import OperationalError
+
+from iroa.db.engine import json_text
 
 Processor = Callable[[Any], Any]
 
@@ -124,13 +125,9 @@ def _processor(table: Table, name: str, conn: Connection) -> Processor | None:
     PostgreSQL, JSON as text (``None`` as JSON's ``null``, as SQLAlchemy binds it)."""
     dialect = conn.dialect
     if dialect.name == "postgresql" and isinstance(table.c[name].type.dialect_impl(dialect), JSON):
-        return _json_text
+        return json_text
     processor: Processor | None = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
     return processor
-
-
-def _json_text(value: Any) -> str:
-    return orjson.dumps(value).decode()
 
 
 @contextmanager
