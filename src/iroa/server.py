@@ -141,7 +141,6 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
     return app
 
 
-
 def declare_body_limit(app: FastAPI) -> None:
     """Document the body limit's 413 on every operation that takes a body: the limit
     answers before any route runs, so no route declares it itself (FastAPI's way of
