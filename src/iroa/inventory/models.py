@@ -131,6 +131,9 @@ class Datastore(InventoryRow, Base):
     provisioned_bytes: Mapped[int | None] = mapped_column(BigInteger)
     accessible: Mapped[bool | None] = mapped_column(Boolean)
     maintenance_mode: Mapped[str | None] = mapped_column(String(32))
+    overall_status: Mapped[str | None] = mapped_column(String(32))
+    host_external_ids: Mapped[list[str] | None] = mapped_column(JSONType)
+    """The hosts that mount the datastore and can reach it (vCenter); None if not reported."""
 
 
 class Network(InventoryRow, Base):
@@ -189,6 +192,8 @@ class Vm(InventoryRow, Base):
     config_path: Mapped[str | None] = mapped_column(String(2000))
     video_ram_kib: Mapped[int | None] = mapped_column(BigInteger)
     num_monitors: Mapped[int | None] = mapped_column(Integer)
+    consolidation_needed: Mapped[bool | None] = mapped_column(Boolean)
+    tools_version_status: Mapped[str | None] = mapped_column(String(64))
 
 
 class VmDisk(InventoryRow, Base):

@@ -81,6 +81,8 @@ class DatastoreItem(InDatacenter):
     provisioned_bytes: int | None
     accessible: bool | None
     maintenance_mode: str | None
+    overall_status: str | None
+    host_external_ids: list[str] | None
 
 
 class NetworkItem(InDatacenter):
@@ -135,6 +137,8 @@ class VmRow(InDatacenter):
     config_path: str | None
     video_ram_kib: int | None
     num_monitors: int | None
+    consolidation_needed: bool | None
+    tools_version_status: str | None
 
 
 class VmItem(VmRow):

@@ -147,6 +147,12 @@ def test_both_decoders_read_a_shaped_estate(vcsim) -> None:
     assert {(vm.connection_state, vm.firmware) for vm in lean.vms} == {("connected", "bios")}
     assert all(vm.video_ram_kib and vm.num_monitors and vm.config_path for vm in lean.vms)
     assert {d.raw for d in lean.vm_disks} == {False}
+    assert {(vm.consolidation_needed, vm.tools_version_status) for vm in lean.vms} == {(None, None)}
+    hosts = {h.external_id for h in lean.hosts}
+    assert all(
+        ds.host_external_ids and set(ds.host_external_ids) <= hosts for ds in lean.datastores
+    )
+    assert {ds.overall_status for ds in lean.datastores} <= {"green", "gray"}
 
 
 ANSWER = (Path(__file__).parent / "answers" / "retrieve_properties_ex.xml").read_text()
@@ -219,6 +225,13 @@ def test_a_vcenter_answer_maps_the_same_from_both_decoders() -> None:
         ("before upgrade", False),
         ("after", True),
     ]
+    assert (vm.vm.consolidation_needed, vm.vm.tools_version_status) == (
+        True,
+        "guestToolsNeedUpgrade",
+    )
+    datastore = mapped("datastore-7", ours["datastore-7"])
+    # host-13 mounts it but cannot reach it: not among the hosts that see it.
+    assert (datastore.overall_status, datastore.host_external_ids) == ("yellow", ("host-12",))
 
 
 def test_values_keep_their_types() -> None:
