@@ -117,8 +117,8 @@ def vcenter_estate(now: datetime, *, fixed: bool = False) -> Snapshot:
     disks = [
         # h-calm does not mount ds-local (unless fixed): a finding.
         VmDiskRecord("vm-misplaced:2000", "vm-misplaced", "Hard disk 1", "ds-local"),
-        # The hosts of ds-unknown are not known: no claim.
-        VmDiskRecord("vm-ok:2000", "vm-ok", "Hard disk 1", "ds-unknown"),
+        VmDiskRecord("vm-ok:2000", "vm-ok", "Hard disk 1", "ds-ok"),
+        # The datastores of h-busy are not known: no claim.
         VmDiskRecord("vm-busy-0:2000", "vm-busy-0", "Hard disk 1", "ds-local"),
     ]
     snapshots = []
@@ -162,6 +162,7 @@ def vcenter_estate(now: datetime, *, fixed: bool = False) -> Snapshot:
                 memory_mib=524288,
                 connection_state="connected",
                 in_maintenance=not fixed,
+                datastore_external_ids=("ds-local", "ds-ok") if fixed else ("ds-ok",),
             ),
             HostRecord(
                 "h-lonely",
@@ -200,12 +201,7 @@ def vcenter_estate(now: datetime, *, fixed: bool = False) -> Snapshot:
                 "dc-1",
                 overall_status="gray" if fixed else "yellow",
             ),
-            DatastoreRecord(
-                "ds-local",
-                "ds-local",
-                "dc-1",
-                host_external_ids=("h-busy", "h-calm") if fixed else ("h-busy",),
-            ),
+            DatastoreRecord("ds-local", "ds-local", "dc-1"),
         ],
         vms=[*vms, *crowd],
         vm_disks=disks,

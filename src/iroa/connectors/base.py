@@ -62,6 +62,8 @@ class HostRecord:
     in_maintenance: bool | None = None
     boot_time: datetime | None = None
     overall_status: str | None = None
+    datastore_external_ids: tuple[str, ...] | None = None
+    """The datastores available to the host, sorted; None if the source does not say."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,8 +81,6 @@ class DatastoreRecord:
     accessible: bool | None = None
     maintenance_mode: str | None = None
     overall_status: str | None = None
-    host_external_ids: tuple[str, ...] | None = None
-    """The hosts that mount it and can reach it, sorted; None if the source does not say."""
 
 
 @dataclass(frozen=True, slots=True)

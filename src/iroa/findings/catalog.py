@@ -161,8 +161,7 @@ def describe_conditions(thresholds: Thresholds) -> dict[str, str]:
         "guest_tools_outdated": "VMware Tools or Hyper-V integration services need an update "
         "(warning when vCenter calls the tools too old or blacklisted)",
         "datastore_inaccessible": "the datastore (volume, CSV) is not accessible",
-        "disk_datastore_not_on_host": "a VM disk on a datastore its host does not mount or "
-        "cannot access",
+        "disk_datastore_not_on_host": "a VM disk on a datastore its host does not mount",
         "overall_status": "vCenter status red (critical) or yellow (warning)",
         "consolidation_needed": "vCenter says the VM's disks need consolidation",
         "datastore_too_many_vms": f"more than {t.datastore_vm_max} VMs on the datastore",

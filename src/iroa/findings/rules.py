@@ -485,40 +485,39 @@ def datastore_many_vms(conn: Connection, ctx: Context) -> Iterable[Hit]:
 
 
 def disk_not_on_host(conn: Connection, ctx: Context) -> Iterable[Hit]:
-    """VMs with a disk on a datastore their host does not mount (or cannot access).
+    """VMs with a disk on a datastore their host does not have (not mounted there).
 
-    Only datastores whose mounting hosts are known (vCenter) are checked.
+    Only hosts whose datastores are known (vCenter) are checked.
     """
-    mounts = {
-        ds_id: (name, set(hosts))
-        for ds_id, name, hosts in conn.execute(
-            select(Datastore.id, Datastore.name, Datastore.host_external_ids).where(
-                present(Datastore, ctx), Datastore.host_external_ids.is_not(None)
+    available = {
+        host_id: set(datastores)
+        for host_id, datastores in conn.execute(
+            select(Host.id, Host.datastore_external_ids).where(
+                present(Host, ctx), Host.datastore_external_ids.is_not(None)
             )
         )
-        if hosts is not None
+        if datastores is not None
     }
-    if not mounts:
+    if not available:
         return
     stmt = (
-        present_vms(ctx, Host.external_id, Host.name, VmDisk.datastore_id)
+        present_vms(ctx, Vm.host_id, Host.name, Datastore.external_id, Datastore.name)
         .join(Host, Host.id == Vm.host_id)
         .join(VmDisk, and_(VmDisk.vm_id == Vm.id, VmDisk.removed_at.is_(None)))
-        .where(Host.removed_at.is_(None), VmDisk.datastore_id.is_not(None))
-        .order_by(Vm.id)
+        .join(Datastore, Datastore.id == VmDisk.datastore_id)
+        .where(Host.removed_at.is_(None), Datastore.removed_at.is_(None))
     )
     unseen: dict[tuple[int, str, str | None, str | None], set[str]] = {}
-    for vm_id, external_id, name, host_external_id, host_name, ds_id in conn.execute(stmt):
-        mounted = mounts.get(ds_id)
-        if mounted is not None and host_external_id not in mounted[1]:
-            unseen.setdefault((vm_id, external_id, name, host_name), set()).add(mounted[0])
-    for (vm_id, external_id, name, host_name), datastores in unseen.items():
+    for vm_id, external_id, name, host_id, host_name, ds_external_id, ds_name in conn.execute(stmt):
+        datastores = available.get(host_id)
+        if datastores is not None and ds_external_id not in datastores:
+            unseen.setdefault((vm_id, external_id, name, host_name), set()).add(ds_name)
+    for (vm_id, external_id, name, host_name), names in unseen.items():
         yield Hit(
             "vm",
             vm_id,
             external_id,
             name,
             "critical",
-            f"a disk on {', '.join(sorted(datastores))}, which its host {host_name} "
-            "does not see (not mounted or not accessible there)",
+            f"a disk on {', '.join(sorted(names))}, which its host {host_name} does not mount",
         )

@@ -115,6 +115,8 @@ class Host(InventoryRow, Base):
     in_maintenance: Mapped[bool | None] = mapped_column(Boolean)
     boot_time: Mapped[datetime | None] = mapped_column(UTCDateTime)
     overall_status: Mapped[str | None] = mapped_column(String(32))
+    datastore_external_ids: Mapped[list[str] | None] = mapped_column(JSONType)
+    """The datastores available to the host (vCenter); None if not reported."""
 
 
 class Datastore(InventoryRow, Base):
@@ -132,8 +134,6 @@ class Datastore(InventoryRow, Base):
     accessible: Mapped[bool | None] = mapped_column(Boolean)
     maintenance_mode: Mapped[str | None] = mapped_column(String(32))
     overall_status: Mapped[str | None] = mapped_column(String(32))
-    host_external_ids: Mapped[list[str] | None] = mapped_column(JSONType)
-    """The hosts that mount the datastore and can reach it (vCenter); None if not reported."""
 
 
 class Network(InventoryRow, Base):

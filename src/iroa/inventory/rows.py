@@ -68,6 +68,7 @@ class HostItem(InDatacenter):
     in_maintenance: bool | None
     boot_time: datetime | None
     overall_status: str | None
+    datastore_external_ids: list[str] | None
 
 
 class DatastoreItem(InDatacenter):
@@ -82,7 +83,6 @@ class DatastoreItem(InDatacenter):
     accessible: bool | None
     maintenance_mode: str | None
     overall_status: str | None
-    host_external_ids: list[str] | None
 
 
 class NetworkItem(InDatacenter):

@@ -132,7 +132,15 @@ def map_host(object_id: str, props: Props, index: InventoryIndex) -> HostRecord:
         in_maintenance=as_bool(props.get("runtime.inMaintenanceMode")),
         boot_time=as_utc(props.get("runtime.bootTime")),
         overall_status=as_str(props.get("overallStatus")),
+        datastore_external_ids=_moref_ids(props.get("datastore")),
     )
+
+
+def _moref_ids(values: object) -> tuple[str, ...] | None:
+    """The sorted ids of a list of managed object references; None if there is no list."""
+    if not isinstance(values, list):
+        return None
+    return tuple(sorted({i for value in values if (i := moref_id(value)) is not None}))
 
 
 def _serial_number(identifiers: Iterable[object]) -> str | None:
@@ -184,24 +192,7 @@ def map_datastore(object_id: str, props: Props, index: InventoryIndex) -> Datast
         accessible=as_bool(info.accessible) if info else None,
         maintenance_mode=as_str(info.maintenanceMode) if info else None,
         overall_status=as_str(props.get("overallStatus")),
-        host_external_ids=_mounting_hosts(props.get("host")),
     )
-
-
-def _mounting_hosts(mounts: object) -> tuple[str, ...] | None:
-    """The hosts that mount a datastore and can reach it; None if vCenter lists no mounts."""
-    if mounts is None:
-        return None
-    hosts = set()
-    for mount in _as_list(mounts):
-        if not isinstance(mount, vim.Datastore.HostMount):
-            continue
-        host_id = moref_id(mount.key)
-        info = mount.mountInfo
-        reachable = info is None or (info.mounted is not False and info.accessible is not False)
-        if host_id is not None and reachable:
-            hosts.add(host_id)
-    return tuple(sorted(hosts))
 
 
 def _datastore_cluster(mounts: object, index: InventoryIndex) -> str | None:

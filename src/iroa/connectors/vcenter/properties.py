@@ -33,6 +33,7 @@ PROPERTIES: Final[Mapping[str, tuple[str, ...]]] = {
         *_TREE_PATHS,
         "config.network.portgroup",
         "customValue",
+        "datastore",
         "overallStatus",
         "runtime.bootTime",
         "runtime.connectionState",

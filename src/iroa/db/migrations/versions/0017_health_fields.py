@@ -1,5 +1,5 @@
 """What the health rules read: whether a VM's disks need consolidation and its VMware Tools'
-version status; a datastore's vCenter status and the hosts that mount it.
+version status; a datastore's vCenter status; the datastores available to a host.
 
 Revision ID: 0017
 Revises: 0016
@@ -25,7 +25,7 @@ def _columns() -> list[tuple[str, str, Any]]:
         ("vms", "consolidation_needed", sa.Boolean()),
         ("vms", "tools_version_status", sa.String(length=64)),
         ("datastores", "overall_status", sa.String(length=32)),
-        ("datastores", "host_external_ids", sa.JSON().with_variant(postgresql.JSONB(), "postgresql")),
+        ("hosts", "datastore_external_ids", sa.JSON().with_variant(postgresql.JSONB(), "postgresql")),
     ]
 
 
