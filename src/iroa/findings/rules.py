@@ -3,10 +3,12 @@
 A rule's ``evaluate`` gets a connection and the :class:`Context` of the
 integration being checked and returns a :class:`Hit` for every present object
 the rule holds for. Adding a rule is one such function and one entry in
-:data:`RULES`. The monitoring rules read the monitoring tables and hold for
-nothing until an enabled integration of their kind (Zabbix, Prometheus) has had
-a successful run. A rule with ``needs`` set waits for data IROA does not collect
-and evaluates to nothing.
+:data:`~iroa.findings.catalog.RULES` (with its condition in words there); the
+findings and the workbook's vHealth sheet both evaluate that catalogue. The
+monitoring rules read the monitoring tables and hold for nothing until an
+enabled integration of their kind (Zabbix, Prometheus) has had a successful
+run. A rule with ``needs`` set waits for data IROA does not collect and
+evaluates to nothing.
 """
 
 from __future__ import annotations
