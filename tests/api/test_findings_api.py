@@ -118,7 +118,9 @@ def test_counts_per_severity_on_the_summary(inventory_api: InventoryApi) -> None
 
 def test_rule_catalogue(inventory_api: InventoryApi) -> None:
     rules = {rule["id"]: rule for rule in inventory_api.get("/findings/rules")}
-    assert len(rules) == 15
+    assert len(rules) == 21
+    assert rules["datastore_too_many_vms"]["condition"] == "more than 30 VMs on the datastore"
+    assert rules["hardware_version_old"]["condition"] == "virtual hardware below vmx-13"
     assert rules["snapshot_too_old"]["condition"] == "oldest snapshot older than 7 days"
     assert all(rule["condition"] for rule in rules.values() if rule["active"])
     assert rules["cpu_overcommit"]["object_types"] == ["cluster", "host"]

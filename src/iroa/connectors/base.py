@@ -62,6 +62,8 @@ class HostRecord:
     in_maintenance: bool | None = None
     boot_time: datetime | None = None
     overall_status: str | None = None
+    datastore_external_ids: tuple[str, ...] | None = None
+    """The datastores available to the host, sorted; None if the source does not say."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +80,7 @@ class DatastoreRecord:
     provisioned_bytes: int | None = None
     accessible: bool | None = None
     maintenance_mode: str | None = None
+    overall_status: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +138,8 @@ class VmRecord:
     config_path: str | None = None
     video_ram_kib: int | None = None
     num_monitors: int | None = None
+    consolidation_needed: bool | None = None
+    tools_version_status: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -68,6 +68,7 @@ class HostItem(InDatacenter):
     in_maintenance: bool | None
     boot_time: datetime | None
     overall_status: str | None
+    datastore_external_ids: list[str] | None
 
 
 class DatastoreItem(InDatacenter):
@@ -81,6 +82,7 @@ class DatastoreItem(InDatacenter):
     provisioned_bytes: int | None
     accessible: bool | None
     maintenance_mode: str | None
+    overall_status: str | None
 
 
 class NetworkItem(InDatacenter):
@@ -135,6 +137,8 @@ class VmRow(InDatacenter):
     config_path: str | None
     video_ram_kib: int | None
     num_monitors: int | None
+    consolidation_needed: bool | None
+    tools_version_status: str | None
 
 
 class VmItem(VmRow):

@@ -132,7 +132,15 @@ def map_host(object_id: str, props: Props, index: InventoryIndex) -> HostRecord:
         in_maintenance=as_bool(props.get("runtime.inMaintenanceMode")),
         boot_time=as_utc(props.get("runtime.bootTime")),
         overall_status=as_str(props.get("overallStatus")),
+        datastore_external_ids=_moref_ids(props.get("datastore")),
     )
+
+
+def _moref_ids(values: object) -> tuple[str, ...] | None:
+    """The sorted ids of a list of managed object references; None if there is no list."""
+    if not isinstance(values, list):
+        return None
+    return tuple(sorted({i for value in values if (i := moref_id(value)) is not None}))
 
 
 def _serial_number(identifiers: Iterable[object]) -> str | None:
@@ -183,6 +191,7 @@ def map_datastore(object_id: str, props: Props, index: InventoryIndex) -> Datast
         provisioned_bytes=provisioned,
         accessible=as_bool(info.accessible) if info else None,
         maintenance_mode=as_str(info.maintenanceMode) if info else None,
+        overall_status=as_str(props.get("overallStatus")),
     )
 
 
