@@ -146,6 +146,36 @@ def reconfigure_vm(
     _reconfigure(si, name, vim.vm.ConfigSpec(numCPUs=num_cpu, memoryMB=memory_mib))
 
 
+def add_usb_device(si: vim.ServiceInstance, vm_name: str, device_name: str) -> None:
+    """Give a VM a USB 2 controller with one host USB device on it."""
+    device = vim.vm.device
+    controller = device.VirtualUSBController(key=-70, busNumber=0, ehciEnabled=True)
+    usb = device.VirtualUSB(
+        key=-71,
+        controllerKey=-70,
+        backing=device.VirtualUSB.USBBackingInfo(deviceName=device_name),
+        connected=True,
+    )
+    add = device.VirtualDeviceSpec.Operation.add
+    changes = [device.VirtualDeviceSpec(operation=add, device=d) for d in (controller, usb)]
+    _reconfigure(si, vm_name, vim.vm.ConfigSpec(deviceChange=changes))
+
+
+def insert_iso(si: vim.ServiceInstance, vm_name: str, iso_path: str) -> None:
+    """Back a VM's first CD/DVD drive with an ISO file, connected at power on."""
+    device = vim.vm.device
+    cdrom = next(
+        d for d in find_vm(si, vm_name).config.hardware.device if isinstance(d, device.VirtualCdrom)
+    )
+    cdrom.backing = device.VirtualCdrom.IsoBackingInfo(fileName=iso_path)
+    cdrom.connectable = device.VirtualDevice.ConnectInfo(
+        startConnected=True, connected=False, allowGuestControl=True
+    )
+    edit = device.VirtualDeviceSpec.Operation.edit
+    spec = vim.vm.ConfigSpec(deviceChange=[device.VirtualDeviceSpec(operation=edit, device=cdrom)])
+    _reconfigure(si, vm_name, spec)
+
+
 def set_guest_info(
     si: vim.ServiceInstance,
     vm_name: str,

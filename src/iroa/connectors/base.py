@@ -203,6 +203,40 @@ class VmNetworkRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class VmPartitionRecord:
+    """A file system the guest reports (VMware Tools' ``guest.disk``): RVTools' vPartition."""
+
+    external_id: str
+    vm_external_id: str
+    disk_path: str
+    capacity_bytes: int | None = None
+    free_bytes: int | None = None
+    disk_key: int | None = None
+    """The virtual disk it lives on (vSphere 7.0 and later report it)."""
+
+
+@dataclass(frozen=True, slots=True)
+class VmDeviceRecord:
+    """A VM's CD/DVD drive (``kind`` ``cd``) or USB device (``usb``): RVTools' vCD and vUSB."""
+
+    external_id: str
+    vm_external_id: str
+    kind: str
+    label: str
+    connected: bool | None = None
+    start_connected: bool | None = None
+    device_type: str | None = None
+    """What backs it: an ISO file's path, the client's or host's drive, a USB device's name."""
+    unit_number: int | None = None
+    usb_family: str | None = None
+    usb_speed: str | None = None
+    ehci_enabled: bool | None = None
+    """Of the USB controller the device is attached to, as are the two below."""
+    auto_connect: bool | None = None
+    bus_number: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class TagRecord:
     """A custom attribute or tag of one object, addressed by type and external id."""
 
@@ -226,6 +260,8 @@ Record = (
     | VmSnapshotRecord
     | VmDatastoreRecord
     | VmNetworkRecord
+    | VmPartitionRecord
+    | VmDeviceRecord
     | TagRecord
 )
 
@@ -312,6 +348,8 @@ class Snapshot:
     vm_snapshots: Sequence[VmSnapshotRecord] = ()
     vm_datastores: Sequence[VmDatastoreRecord] = ()
     vm_networks: Sequence[VmNetworkRecord] = ()
+    vm_partitions: Sequence[VmPartitionRecord] = ()
+    vm_devices: Sequence[VmDeviceRecord] = ()
     tags: Sequence[TagRecord] = ()
     warnings: Sequence[SkippedObject] = ()
     """Objects that could not be mapped: reported with the run, kept as they were stored."""

@@ -5,8 +5,9 @@ Every inventory row belongs to one integration and is identified there by its
 and cleared if it comes back. References to other objects (``host_id``) are
 filled by the sync engine from the records' external ids.
 
-The tables that grow with the VMs — VMs, their disks, NICs, snapshots and
-placements, tags — have no foreign keys (``grows_with_vms``): PostgreSQL checks
+The tables that grow with the VMs — VMs, their disks, NICs, snapshots,
+placements, guest partitions and CD/USB devices, tags — have no foreign keys
+(``grows_with_vms``): PostgreSQL checks
 each key of each inserted row with a query of its own, which was more than half
 of a first sync of a big estate. Their references are indexed id columns the
 sync engine alone writes; deleting an integration deletes their rows
@@ -255,6 +256,35 @@ class VmNetwork(InventoryRow, Base):
 
     vm_id: Mapped[int | None] = _unkeyed_ref("vms")
     network_id: Mapped[int | None] = _unkeyed_ref("networks")
+
+
+class VmPartition(InventoryRow, Base):
+    __tablename__ = "vm_partitions"
+    grows_with_vms = True
+
+    vm_id: Mapped[int | None] = _unkeyed_ref("vms")
+    disk_path: Mapped[str] = mapped_column(String(2000))
+    capacity_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    free_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    disk_key: Mapped[int | None] = mapped_column(Integer)
+
+
+class VmDevice(InventoryRow, Base):
+    __tablename__ = "vm_devices"
+    grows_with_vms = True
+
+    vm_id: Mapped[int | None] = _unkeyed_ref("vms")
+    kind: Mapped[str] = mapped_column(String(16))
+    label: Mapped[str] = mapped_column(String(200))
+    connected: Mapped[bool | None] = mapped_column(Boolean)
+    start_connected: Mapped[bool | None] = mapped_column(Boolean)
+    device_type: Mapped[str | None] = mapped_column(String(2000))
+    unit_number: Mapped[int | None] = mapped_column(Integer)
+    usb_family: Mapped[str | None] = mapped_column(String(200))
+    usb_speed: Mapped[str | None] = mapped_column(String(200))
+    ehci_enabled: Mapped[bool | None] = mapped_column(Boolean)
+    auto_connect: Mapped[bool | None] = mapped_column(Boolean)
+    bus_number: Mapped[int | None] = mapped_column(Integer)
 
 
 class Tag(InventoryRow, Base):

@@ -32,9 +32,11 @@ from iroa.connectors.base import (
     SourceInfo,
     TagRecord,
     VmDatastoreRecord,
+    VmDeviceRecord,
     VmDiskRecord,
     VmNetworkRecord,
     VmNicRecord,
+    VmPartitionRecord,
     VmRecord,
     VmSnapshotRecord,
     skip_reason,
@@ -173,6 +175,8 @@ class Collection:
     vm_snapshots: list[VmSnapshotRecord] = field(default_factory=list)
     vm_datastores: list[VmDatastoreRecord] = field(default_factory=list)
     vm_networks: list[VmNetworkRecord] = field(default_factory=list)
+    vm_partitions: list[VmPartitionRecord] = field(default_factory=list)
+    vm_devices: list[VmDeviceRecord] = field(default_factory=list)
     tags: list[TagRecord] = field(default_factory=list)
     skipped: list[SkippedObject] = field(default_factory=list)
 
@@ -224,6 +228,8 @@ class Collection:
             vm_snapshots=_sorted(self.vm_snapshots),
             vm_datastores=_sorted(self.vm_datastores),
             vm_networks=_sorted(self.vm_networks),
+            vm_partitions=_sorted(self.vm_partitions),
+            vm_devices=_sorted(self.vm_devices),
             tags=_sorted(self.tags),
             warnings=tuple(self.skipped),
         )
@@ -328,6 +334,8 @@ class Collection:
             self.vm_snapshots.extend(records.snapshots)
             self.vm_datastores.extend(records.datastores)
             self.vm_networks.extend(records.networks)
+            self.vm_partitions.extend(records.partitions)
+            self.vm_devices.extend(records.devices)
             self.tags.extend(records.tags)
             if len(self.vms) >= self.batch_size:
                 self._flush()

@@ -70,6 +70,7 @@ PROPERTIES: Final[Mapping[str, tuple[str, ...]]] = {
         "customValue",
         "datastore",
         "guestHeartbeatStatus",
+        "guest.disk",
         "guest.guestFullName",
         "guest.guestState",
         "guest.hostName",
@@ -115,6 +116,7 @@ KEPT: Final[Mapping[str, Mapping[str, object]]] = {
     },
     "VirtualMachine": {
         "config.hardware.device": read_devices,
+        "guest.disk": _fields("diskPath", "capacity", "freeSpace", mappings=_fields("key")),
         "guest.net": _fields("deviceConfigId", "macAddress", "ipAddress"),
         "snapshot": _fields("currentSnapshot", rootSnapshotList=_SNAPSHOT_TREE),
     },
