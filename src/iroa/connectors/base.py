@@ -310,6 +310,24 @@ Part = Mapping[str, Rows]
 
 
 @dataclass(frozen=True, slots=True)
+class LicenseInfo:
+    """One license a vCenter holds (its LicenseManager): RVTools' vLicense.
+
+    ``key`` is masked but for its last five characters, when it is read: the
+    whole key never leaves the connector.
+    """
+
+    name: str
+    key: str
+    total: int | None = None
+    used: int | None = None
+    cost_unit: str | None = None
+    expires_at: datetime | None = None
+    labels: tuple[str, ...] = ()
+    features: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class SourceInfo:
     """What a successful connection learned about the system behind it."""
 
@@ -318,6 +336,11 @@ class SourceInfo:
     version: str | None = None
     build: str | None = None
     object_counts: dict[str, int] = field(default_factory=dict)
+    about: Mapping[str, str | None] = field(default_factory=dict)
+    """What the system says of itself beyond the above, by RVTools' vSource column names'
+    sources (vCenter: its ``AboutInfo``: ``apiVersion``, ``instanceUuid`` …)."""
+    licenses: tuple[LicenseInfo, ...] | None = None
+    """The licenses it holds; None when they were not read (a partial read, no permission)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -237,3 +237,53 @@ def test_every_session_is_logged_out(shaped):
     connector.collect(NullProgress())
 
     assert session_count(si) == before
+
+
+def test_collect_reads_cd_drives_as_the_simulator_has_them(shaped):
+    server, si = shaped
+    sim = {
+        vm["obj"]._moId: [
+            d for d in vm["config.hardware.device"] if isinstance(d, vim.vm.device.VirtualCdrom)
+        ]
+        for vm in vsphere_ops.retrieve(si, vim.VirtualMachine, ["config.hardware.device"])
+    }
+
+    snapshot = VCenterConnector(options_for(server)).collect(NullProgress()).whole()
+
+    assert sum(map(len, sim.values())) > 0
+    assert sorted(
+        (d.vm_external_id, d.label, d.connected, d.start_connected, d.device_type)
+        for d in snapshot.vm_devices
+    ) == sorted(
+        (
+            vm_id,
+            cd.deviceInfo.label,
+            cd.connectable.connected,
+            cd.connectable.startConnected,
+            cd.backing.deviceName or None,
+        )
+        for vm_id, cds in sim.items()
+        for cd in cds
+    )
+    assert {d.kind for d in snapshot.vm_devices} == {"cd"}
+
+
+def test_collect_reads_what_the_vcenter_says_of_itself_and_its_licenses(shaped):
+    server, si = shaped
+    about = si.content.about
+    manager = si.content.licenseManager
+    manager.AddLicense(licenseKey="AB1CD-EF2GH-IJ3KL-MN4OP-QR5ST")
+    keys = [info.licenseKey for info in manager.licenses]
+
+    source = VCenterConnector(options_for(server)).collect(NullProgress()).whole().source
+
+    assert source.about["api_version"] == about.apiVersion
+    assert source.about["instance_uuid"] == about.instanceUuid
+    assert (source.about["os_type"], source.about["vendor"]) == (about.osType, about.vendor)
+    assert source.licenses is not None
+    assert [info.key for info in source.licenses] == [
+        "*****-*****-*****-*****-" + key[-5:] for key in keys
+    ]
+    assert "AB1CD" not in repr(source)
+    evaluation = next(info for info in source.licenses if info.name == "Evaluation Mode")
+    assert "vSphere Distributed Switch" in evaluation.features

@@ -24,6 +24,7 @@ from iroa.connectors.base import (
     DatacenterRecord,
     DatastoreRecord,
     HostRecord,
+    LicenseInfo,
     NetworkRecord,
     NullProgress,
     Progress,
@@ -64,6 +65,7 @@ from iroa.connectors.vcenter.retrieval import (
     retrieve_batches,
     type_name,
 )
+from iroa.connectors.vcenter.source import LICENSE_PATHS, about_of, map_licenses
 from iroa.connectors.vcenter.vm_mapping import VmRecords, map_vm
 
 log = logging.getLogger(__name__)
@@ -98,8 +100,13 @@ def count_objects(session: Session) -> dict[str, int]:
     return {name: len(list_objects(session.content, vim_type)) for name, vim_type in types.items()}
 
 
-def source_info(session: Session, object_counts: dict[str, int]) -> SourceInfo:
-    """What the server says about itself."""
+def source_info(
+    session: Session,
+    object_counts: dict[str, int],
+    licenses: tuple[LicenseInfo, ...] | None = None,
+) -> SourceInfo:
+    """What the server says about itself (its ``about``, read at login), and its licenses if
+    they were read."""
     about = session.content.about
     return SourceInfo(
         name=session.endpoint.host,
@@ -107,6 +114,8 @@ def source_info(session: Session, object_counts: dict[str, int]) -> SourceInfo:
         version=as_str(about.version),
         build=as_str(about.build),
         object_counts=object_counts,
+        about=about_of(about),
+        licenses=licenses,
     )
 
 
@@ -179,6 +188,7 @@ class Collection:
     vm_devices: list[VmDeviceRecord] = field(default_factory=list)
     tags: list[TagRecord] = field(default_factory=list)
     skipped: list[SkippedObject] = field(default_factory=list)
+    licenses: tuple[LicenseInfo, ...] | None = None
 
     @property
     def content(self) -> vim.ServiceInstanceContent:
@@ -187,6 +197,7 @@ class Collection:
     def run(self) -> None:
         self.index.root_folder_id = moref_id(self.content.rootFolder)
         self._collect_field_names()
+        self._collect_licenses()
         self._collect_containers()
         self.collect_hosts(self._list(vim.HostSystem))
         self.collect_datastores(self._list(vim.Datastore))
@@ -198,7 +209,7 @@ class Collection:
     def spooled(self, spool: SnapshotSpool) -> SpooledSnapshot:
         """The snapshot put in ``spool`` part by part."""
         self._flush()
-        return spool.finish(source_info(self.session, {}), self.skipped)
+        return spool.finish(source_info(self.session, {}, self.licenses), self.skipped)
 
     def _flush(self) -> None:
         """Put the records read since the last flush in the spool, as one part."""
@@ -241,6 +252,15 @@ class Collection:
         paths = CUSTOM_FIELDS_PATHS
         for _, props in self._read([manager], vim.CustomFieldsManager, paths=paths):
             self.index.field_names.update(field_names(props))
+
+    def _collect_licenses(self) -> None:
+        manager = self.content.licenseManager
+        if manager is None:
+            return
+        for _, props in self._read([manager], vim.LicenseManager, paths=LICENSE_PATHS):
+            # A user without the privilege gets no value (a missing property), not a fault.
+            if "licenses" in props:
+                self.licenses = map_licenses(props["licenses"])
 
     def _collect_containers(self) -> None:
         folders = self._list(vim.Folder)
