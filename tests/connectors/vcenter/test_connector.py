@@ -9,6 +9,7 @@ from pyVmomi import vim
 
 from iroa.connectors.base import ConnectionOptions, Connector, NullProgress
 from iroa.connectors.vcenter import VCenterConnector
+from iroa.connectors.vcenter.collector import Collection
 from iroa.connectors.vcenter.retrieval import moref_id
 from tests.connectors.vcenter.support import RecordingProgress, options_for, session_count
 from tests.peers import vsphere_ops
@@ -287,3 +288,20 @@ def test_collect_reads_what_the_vcenter_says_of_itself_and_its_licenses(shaped):
     assert "AB1CD" not in repr(source)
     evaluation = next(info for info in source.licenses if info.name == "Evaluation Mode")
     assert "vSphere Distributed Switch" in evaluation.features
+
+
+def test_a_refused_license_read_leaves_the_licenses_out_not_the_inventory(shaped, monkeypatch):
+    server, _ = shaped
+    read = Collection._read
+
+    def refusing(self, objects, vim_type, **kwargs):
+        if vim_type is vim.LicenseManager:
+            raise vim.fault.NoPermission(privilegeId="Global.Licenses")
+        return read(self, objects, vim_type, **kwargs)
+
+    monkeypatch.setattr(Collection, "_read", refusing)
+
+    snapshot = VCenterConnector(options_for(server)).collect(NullProgress()).whole()
+
+    assert snapshot.source.licenses is None
+    assert len(snapshot.vms) == TOPOLOGY.vm_count

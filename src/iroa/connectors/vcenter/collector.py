@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from operator import attrgetter
 from typing import Any, Final, Protocol, TypeVar
 
-from pyVmomi import vim
+from pyVmomi import vim, vmodl
 from pyVmomi.VmomiSupport import ManagedObject
 
 from iroa.connectors.base import (
@@ -257,10 +257,14 @@ class Collection:
         manager = self.content.licenseManager
         if manager is None:
             return
-        for _, props in self._read([manager], vim.LicenseManager, paths=LICENSE_PATHS):
-            # A user without the privilege gets no value (a missing property), not a fault.
-            if "licenses" in props:
-                self.licenses = map_licenses(props["licenses"])
+        try:
+            for _, props in self._read([manager], vim.LicenseManager, paths=LICENSE_PATHS):
+                # A user without the privilege gets no value (a missing property).
+                if "licenses" in props:
+                    self.licenses = map_licenses(props["licenses"])
+        except (vim.fault.NoPermission, vmodl.fault.SecurityError) as exc:
+            # Licenses are not inventory: without them the read goes on (vLicense is empty).
+            log.warning("cannot read the vCenter's licenses: %s", skip_reason(exc))
 
     def _collect_containers(self) -> None:
         folders = self._list(vim.Folder)
