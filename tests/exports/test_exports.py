@@ -49,6 +49,7 @@ SHEET_NAMES = [
     "vSnapshot",
     "vTools",
     "vSource",
+    "vRP",
     "vCluster",
     "vHost",
     "vDatastore",

@@ -1,4 +1,4 @@
-"""vPartition, vCD, vUSB, vSource and vLicense: read from real peers, synced, exported, read back.
+"""vPartition, vCD, vUSB, vSource, vRP and vLicense: from real peers, synced, exported, read back.
 
 A vCenter simulator with an ISO in a drive, a USB device and a license of its
 own is synced and exported (SQLite and PostgreSQL); the sheets must hold what
@@ -43,7 +43,7 @@ def read_sheets(path: Path) -> dict[str, list[dict[str, Any]]]:
 def test_vcd_vusb_vsource_and_vlicense_hold_what_the_vcenter_has(
     db: Database, box: SecretBox, vcsim: Any, tmp_path: Path
 ) -> None:
-    server = vcsim(Topology(clusters=1, hosts_per_cluster=1, vms_per_host=2))
+    server = vcsim(Topology(clusters=1, hosts_per_cluster=1, vms_per_host=2, pools=1))
     si = ops.connect(server)
     ops.insert_iso(si, "DC0_C0_RP0_VM0", "[LocalDS_0] iso/rhel-9.iso")
     ops.add_usb_device(si, "DC0_C0_RP0_VM1", "path:1/0/2 version:2")
@@ -93,6 +93,51 @@ def test_vcd_vusb_vsource_and_vlicense_hold_what_the_vcenter_has(
     with zipfile.ZipFile(path) as workbook:
         written = b"".join(workbook.read(name) for name in workbook.namelist())
     assert LICENSE_KEY.encode() not in written
+
+
+def test_vrp_counts_each_pool_s_vms_and_shows_its_settings(
+    db: Database, box: SecretBox, vcsim: Any, tmp_path: Path
+) -> None:
+    server = vcsim(
+        Topology(clusters=1, hosts_per_cluster=2, standalone_hosts=1, vms_per_host=2, pools=2)
+    )
+    si = ops.connect(server)
+    ops.move_vm_to_pool(si, "DC0_C0_RP0_VM0", "DC0_C0_RP1")
+    pools = {
+        pool["obj"]._moId: pool
+        for pool in ops.retrieve(si, vim.ResourcePool, ["config.cpuAllocation"])
+    }
+    vc = add_integration(db, box, IntegrationInput("vcenter", "vc", server.url)).id
+    assert run_sync(db, vc, vcenter_connector(server)).succeeded
+
+    path = tmp_path / "estate.xlsx"
+    write_xlsx(db, path)
+    sheets = read_sheets(path)
+
+    rows = {row["Object ID"]: row for row in sheets["vRP"]}
+    assert rows.keys() == pools.keys()
+    vms = [(vm["Resource pool"], vm["CPUs"], vm["Memory"]) for vm in sheets["vInfo"]]
+    for pool_id, row in rows.items():
+        own = [vm for vm in vms if vm[0] == row["Resource Pool path"]]
+        under = [vm for vm in vms if vm[0] and vm[0].startswith(row["Resource Pool path"] + "/")]
+        assert (row["# VMs"], row["# VMs total"]) == (len(own), len(own) + len(under))
+        assert (row["# vCPUs"], row["Mem Configured"]) == (
+            sum(vm[1] for vm in own),
+            sum(vm[2] for vm in own),
+        )
+        cpu = pools[pool_id]["config.cpuAllocation"]
+        assert (row["CPU limit"], row["CPU reservation"], row["CPU level"]) == (
+            cpu.limit,
+            cpu.reservation,
+            cpu.shares.level,
+        )
+        assert row["Status"] == "green" and row["VI SDK Server"] == "127.0.0.1"
+        assert row["QS overallCpuUsage"] is None  # quick stats: not collected
+    root = next(
+        row for row in rows.values() if row["Resource Pool name"] == "Resources" and row["Cluster"]
+    )
+    assert root["# VMs total"] > root["# VMs"] > 0  # the child pool's VM counts in the total
+    assert any(row["Mem maxUsage"] for row in rows.values())
 
 
 def test_vpartition_shows_each_guest_file_system_in_mib(

@@ -146,6 +146,17 @@ def reconfigure_vm(
     _reconfigure(si, name, vim.vm.ConfigSpec(numCPUs=num_cpu, memoryMB=memory_mib))
 
 
+def set_pool_cpu_limit(si: vim.ServiceInstance, pool_id: str, limit_mhz: int) -> None:
+    """Limit a resource pool's CPU (by its managed object id), its other settings kept."""
+    pool = vim.ResourcePool(pool_id, si._stub)
+    config = pool.config
+    config.cpuAllocation.limit = limit_mhz
+    spec = vim.ResourceConfigSpec(
+        cpuAllocation=config.cpuAllocation, memoryAllocation=config.memoryAllocation
+    )
+    pool.UpdateConfig(config=spec)
+
+
 def add_usb_device(si: vim.ServiceInstance, vm_name: str, device_name: str) -> None:
     """Give a VM a USB 2 controller with one host USB device on it."""
     device = vim.vm.device
@@ -268,6 +279,12 @@ def relocate_vm(si: vim.ServiceInstance, vm_name: str, host_name: str) -> None:
     """Move a VM to another host (of the same cluster: its pool stays)."""
     spec = vim.vm.RelocateSpec(host=find_host(si, host_name))
     wait_for_task(find_vm(si, vm_name).RelocateVM_Task(spec=spec))
+
+
+def move_vm_to_pool(si: vim.ServiceInstance, vm_name: str, pool_name: str) -> None:
+    """Move a VM into another resource pool (of its own cluster)."""
+    pool = _find(si, vim.ResourcePool, pool_name)
+    wait_for_task(find_vm(si, vm_name).RelocateVM_Task(spec=vim.vm.RelocateSpec(pool=pool)))
 
 
 def create_vm(si: vim.ServiceInstance, name: str, like: str) -> None:

@@ -92,6 +92,44 @@ class NetworkRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class ResourcePoolRecord:
+    """A resource pool (a vApp too): its allocation settings and usage, RVTools' vRP.
+
+    CPU in MHz; configured memory in MiB; memory usage in bytes, as vCenter reports
+    them. A limit of -1 is none.
+    """
+
+    external_id: str
+    name: str
+    datacenter_external_id: str | None = None
+    cluster_external_id: str | None = None
+    path: str | None = None
+    overall_status: str | None = None
+    cpu_reservation_mhz: int | None = None
+    cpu_limit_mhz: int | None = None
+    cpu_expandable: bool | None = None
+    cpu_shares_level: str | None = None
+    cpu_shares: int | None = None
+    memory_reservation_mib: int | None = None
+    memory_limit_mib: int | None = None
+    memory_expandable: bool | None = None
+    memory_shares_level: str | None = None
+    memory_shares: int | None = None
+    cpu_max_usage_mhz: int | None = None
+    cpu_overall_usage_mhz: int | None = None
+    cpu_reservation_used_mhz: int | None = None
+    cpu_reservation_used_for_vm_mhz: int | None = None
+    cpu_unreserved_for_pool_mhz: int | None = None
+    cpu_unreserved_for_vm_mhz: int | None = None
+    memory_max_usage_bytes: int | None = None
+    memory_overall_usage_bytes: int | None = None
+    memory_reservation_used_bytes: int | None = None
+    memory_reservation_used_for_vm_bytes: int | None = None
+    memory_unreserved_for_pool_bytes: int | None = None
+    memory_unreserved_for_vm_bytes: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class VmRecord:
     external_id: str
     name: str
@@ -254,6 +292,7 @@ Record = (
     | HostRecord
     | DatastoreRecord
     | NetworkRecord
+    | ResourcePoolRecord
     | VmRecord
     | VmDiskRecord
     | VmNicRecord
@@ -365,6 +404,7 @@ class Snapshot:
     hosts: Sequence[HostRecord] = ()
     datastores: Sequence[DatastoreRecord] = ()
     networks: Sequence[NetworkRecord] = ()
+    resource_pools: Sequence[ResourcePoolRecord] = ()
     vms: Sequence[VmRecord] = ()
     vm_disks: Sequence[VmDiskRecord] = ()
     vm_nics: Sequence[VmNicRecord] = ()
@@ -479,7 +519,15 @@ SNAPSHOT_PARTS: tuple[str, ...] = tuple(
 )
 """The record lists of a :class:`Snapshot`, by name (``datacenters`` … ``tags``)."""
 
-OWNER_PARTS: tuple[str, ...] = ("datacenters", "clusters", "hosts", "datastores", "networks", "vms")
+OWNER_PARTS: tuple[str, ...] = (
+    "datacenters",
+    "clusters",
+    "hosts",
+    "datastores",
+    "networks",
+    "resource_pools",
+    "vms",
+)
 """The record lists whose objects others reference or own: everything but a VM's parts and
 tags."""
 

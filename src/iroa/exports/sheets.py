@@ -33,6 +33,7 @@ from iroa.exports.columns import (
     vi_sdk_server,
     with_names,
 )
+from iroa.exports.pool_sheets import VRP
 from iroa.exports.source_sheets import VLICENSE, VSOURCE
 from iroa.exports.vm_device_sheets import VCD, VPARTITION, VUSB
 from iroa.exports.vm_sheets import (
@@ -406,6 +407,7 @@ INVENTORY_SHEETS: tuple[SheetSource, ...] = (
     VSNAPSHOT,
     VTOOLS,
     VSOURCE,
+    VRP,
     VCLUSTER,
     VHOST,
     VDATASTORE,

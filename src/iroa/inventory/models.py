@@ -145,6 +145,38 @@ class Network(InventoryRow, Base):
     switch_name: Mapped[str | None] = mapped_column(String(500))
 
 
+class ResourcePool(InventoryRow, Base):
+    __tablename__ = "resource_pools"
+
+    name: Mapped[str] = mapped_column(String(500), index=True)
+    datacenter_id: Mapped[int | None] = _ref("datacenters")
+    cluster_id: Mapped[int | None] = _ref("clusters")
+    path: Mapped[str | None] = mapped_column(String(2000))
+    overall_status: Mapped[str | None] = mapped_column(String(32))
+    cpu_reservation_mhz: Mapped[int | None] = mapped_column(BigInteger)
+    cpu_limit_mhz: Mapped[int | None] = mapped_column(BigInteger)
+    cpu_expandable: Mapped[bool | None] = mapped_column(Boolean)
+    cpu_shares_level: Mapped[str | None] = mapped_column(String(16))
+    cpu_shares: Mapped[int | None] = mapped_column(Integer)
+    memory_reservation_mib: Mapped[int | None] = mapped_column(BigInteger)
+    memory_limit_mib: Mapped[int | None] = mapped_column(BigInteger)
+    memory_expandable: Mapped[bool | None] = mapped_column(Boolean)
+    memory_shares_level: Mapped[str | None] = mapped_column(String(16))
+    memory_shares: Mapped[int | None] = mapped_column(Integer)
+    cpu_max_usage_mhz: Mapped[int | None] = mapped_column(BigInteger)
+    cpu_overall_usage_mhz: Mapped[int | None] = mapped_column(BigInteger)
+    cpu_reservation_used_mhz: Mapped[int | None] = mapped_column(BigInteger)
+    cpu_reservation_used_for_vm_mhz: Mapped[int | None] = mapped_column(BigInteger)
+    cpu_unreserved_for_pool_mhz: Mapped[int | None] = mapped_column(BigInteger)
+    cpu_unreserved_for_vm_mhz: Mapped[int | None] = mapped_column(BigInteger)
+    memory_max_usage_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    memory_overall_usage_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    memory_reservation_used_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    memory_reservation_used_for_vm_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    memory_unreserved_for_pool_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    memory_unreserved_for_vm_bytes: Mapped[int | None] = mapped_column(BigInteger)
+
+
 class Vm(InventoryRow, Base):
     __tablename__ = "vms"
     grows_with_vms = True

@@ -61,6 +61,7 @@ OBJECT_TYPES: tuple[ObjectType, ...] = (
     ObjectType("host", "hosts", models.Host, primary=True, monitored=True),
     ObjectType("datastore", "datastores", models.Datastore, primary=True),
     ObjectType("network", "networks", models.Network, primary=True),
+    ObjectType("resource_pool", "resource_pools", models.ResourcePool, primary=True),
     ObjectType(
         "vm",
         "vms",

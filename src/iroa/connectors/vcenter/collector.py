@@ -28,6 +28,7 @@ from iroa.connectors.base import (
     NetworkRecord,
     NullProgress,
     Progress,
+    ResourcePoolRecord,
     SkippedObject,
     Snapshot,
     SourceInfo,
@@ -57,6 +58,7 @@ from iroa.connectors.vcenter.mapping import (
     map_network,
     map_portgroup,
 )
+from iroa.connectors.vcenter.pools import map_resource_pool
 from iroa.connectors.vcenter.properties import CUSTOM_FIELDS_PATHS, KEPT, paths_for
 from iroa.connectors.vcenter.retrieval import (
     list_objects,
@@ -142,9 +144,15 @@ def collect_indexed(
         raise
 
 
-LEAF_TYPES: Final = ("ClusterComputeResource", "HostSystem", "Datastore", "VirtualMachine")
+LEAF_TYPES: Final = (
+    "ClusterComputeResource",
+    "HostSystem",
+    "Datastore",
+    "ResourcePool",
+    "VirtualMachine",
+)
 """The types :func:`collect_objects` maps on their own; a change to any other (a folder,
-a pool, a network) can change the records of many objects."""
+a network, a vApp) can change the records of many objects."""
 
 
 def collect_objects(
@@ -159,6 +167,7 @@ def collect_objects(
     collection.collect_clusters(objects.get("ClusterComputeResource", ()))
     collection.collect_hosts(objects.get("HostSystem", ()))
     collection.collect_datastores(objects.get("Datastore", ()))
+    collection.collect_resource_pools(objects.get("ResourcePool", ()))
     collection.collect_vms(objects.get("VirtualMachine", ()))
     return collection.snapshot()
 
@@ -178,6 +187,7 @@ class Collection:
     hosts: list[HostRecord] = field(default_factory=list)
     datastores: list[DatastoreRecord] = field(default_factory=list)
     networks: list[NetworkRecord] = field(default_factory=list)
+    resource_pools: list[ResourcePoolRecord] = field(default_factory=list)
     vms: list[VmRecord] = field(default_factory=list)
     vm_disks: list[VmDiskRecord] = field(default_factory=list)
     vm_nics: list[VmNicRecord] = field(default_factory=list)
@@ -233,6 +243,7 @@ class Collection:
             hosts=_sorted(self.hosts),
             datastores=_sorted(self.datastores),
             networks=_sorted(self.networks),
+            resource_pools=_sorted(self.resource_pools),
             vms=_sorted(self.vms),
             vm_disks=_sorted(self.vm_disks),
             vm_nics=_sorted(self.vm_nics),
@@ -284,9 +295,17 @@ class Collection:
         for obj, props in self._phase("compute_resources", standalone, vim.ComputeResource):
             self._add_node(obj, props)
 
-        pools = self._list(vim.ResourcePool)
-        for obj, props in self._phase("resource_pools", pools, vim.ResourcePool):
+        self.collect_resource_pools(self._list(vim.ResourcePool))
+
+    def collect_resource_pools(self, objects: Sequence[ManagedObject]) -> None:
+        # Mapped once every pool is known: a pool's path goes through its parent pools.
+        read = list(self._phase("resource_pools", objects, vim.ResourcePool))
+        for obj, props in read:
             self._add_node(obj, props)
+        for obj, props in read:
+            pool = self._map("resource_pool", map_resource_pool, _id(obj), props, self.index)
+            if pool is not None:
+                self.resource_pools.append(pool)
 
     def collect_clusters(self, objects: Sequence[ManagedObject]) -> None:
         for obj, props in self._phase("clusters", objects, vim.ClusterComputeResource):

@@ -28,7 +28,13 @@ PROPERTIES: Final[Mapping[str, tuple[str, ...]]] = {
         "summary.totalMemory",
     ),
     "ComputeResource": _TREE_PATHS,
-    "ResourcePool": _TREE_PATHS,
+    "ResourcePool": (
+        *_TREE_PATHS,
+        "config.cpuAllocation",
+        "config.memoryAllocation",
+        "overallStatus",
+        "runtime",
+    ),
     "HostSystem": (
         *_TREE_PATHS,
         "config.network.portgroup",
