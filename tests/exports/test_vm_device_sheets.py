@@ -133,6 +133,7 @@ def test_vrp_counts_each_pool_s_vms_and_shows_its_settings(
         )
         assert row["Status"] == "green" and row["VI SDK Server"] == "127.0.0.1"
         assert row["QS overallCpuUsage"] is None  # quick stats: not collected
+        assert row["CPU overallUsage"] is None  # live consumption: not read
     root = next(
         row for row in rows.values() if row["Resource Pool name"] == "Resources" and row["Cluster"]
     )

@@ -116,13 +116,11 @@ class ResourcePoolRecord:
     memory_shares_level: str | None = None
     memory_shares: int | None = None
     cpu_max_usage_mhz: int | None = None
-    cpu_overall_usage_mhz: int | None = None
     cpu_reservation_used_mhz: int | None = None
     cpu_reservation_used_for_vm_mhz: int | None = None
     cpu_unreserved_for_pool_mhz: int | None = None
     cpu_unreserved_for_vm_mhz: int | None = None
     memory_max_usage_bytes: int | None = None
-    memory_overall_usage_bytes: int | None = None
     memory_reservation_used_bytes: int | None = None
     memory_reservation_used_for_vm_bytes: int | None = None
     memory_unreserved_for_pool_bytes: int | None = None

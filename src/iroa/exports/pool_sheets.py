@@ -25,7 +25,6 @@ VM_TABLE = m.Vm.__table__
 
 _USAGE = (
     "maxUsage",
-    "overallUsage",
     "reservationUsed",
     "reservationUsedForVm",
     "unreservedForPool",
@@ -33,7 +32,6 @@ _USAGE = (
 )
 _USAGE_FIELDS = (
     "max_usage",
-    "overall_usage",
     "reservation_used",
     "reservation_used_for_vm",
     "unreserved_for_pool",
@@ -57,6 +55,9 @@ _QUICK_STATS = (
     "swappedMemory",
 )
 
+_RVTOOLS_USAGE = ("maxUsage", "overallUsage", *_USAGE[1:])
+"""RVTools' usage columns: ``overallUsage`` too, which IROA does not read (docs/exports.md)."""
+
 VRP_HEADERS = (
     "Resource Pool name",
     "Resource Pool path",
@@ -70,7 +71,7 @@ VRP_HEADERS = (
     "CPU level",
     "CPU shares",
     "CPU expandableReservation",
-    *(f"CPU {name}" for name in _USAGE),
+    *(f"CPU {name}" for name in _RVTOOLS_USAGE),
     "Mem Configured",
     "Mem limit",
     "Mem overheadLimit",
@@ -78,7 +79,7 @@ VRP_HEADERS = (
     "Mem level",
     "Mem shares",
     "Mem expandableReservation",
-    *(f"Mem {name}" for name in _USAGE),
+    *(f"Mem {name}" for name in _RVTOOLS_USAGE),
     *(f"QS {name}" for name in _QUICK_STATS),
     "Object ID",
     "VI SDK Server",

@@ -351,6 +351,11 @@ def test_a_changed_pool_is_read_again_alone(shaped):
     connector = VCenterConnector(options_for(server))
     with VCenterWatch(options_for(server)) as watch:
         watch.baseline(NullProgress())
+        assert watch._collector is not None
+        [watched] = watch._collector.filter
+        paths = {p.type.__name__: set(p.pathSet) for p in watched.spec.propSet}
+        assert "guest.disk" not in paths["vim.VirtualMachine"]  # free space: not watched
+        assert "runtime.cpu.maxUsage" in paths["vim.ResourcePool"]
         pool_id = next(
             p.external_id
             for p in connector.collect(NullProgress()).whole().resource_pools

@@ -11,16 +11,15 @@ from iroa.connectors.vcenter.retrieval import Props
 
 _Allocation = vim.ResourceAllocationInfo
 _Shares = vim.SharesInfo
-_Runtime = vim.ResourcePool.RuntimeInfo
-_Usage = vim.ResourcePool.ResourceUsage
 _USAGE_FIELDS = (
     "maxUsage",
-    "overallUsage",
     "reservationUsed",
     "reservationUsedForVm",
     "unreservedForPool",
     "unreservedForVm",
 )
+"""Of a pool's ``runtime.cpu`` and ``runtime.memory``, what is read (see
+:data:`~iroa.connectors.vcenter.properties.UNWATCHED` for ``overallUsage``)."""
 
 
 def map_resource_pool(object_id: str, props: Props, index: InventoryIndex) -> ResourcePoolRecord:
@@ -28,9 +27,8 @@ def map_resource_pool(object_id: str, props: Props, index: InventoryIndex) -> Re
     container already (its path goes through its parent pools)."""
     cpu = _allocation(props.get("config.cpuAllocation"))
     memory = _allocation(props.get("config.memoryAllocation"))
-    runtime = props.get("runtime")
-    cpu_usage = _usage(runtime.cpu if isinstance(runtime, _Runtime) else None)
-    memory_usage = _usage(runtime.memory if isinstance(runtime, _Runtime) else None)
+    cpu_usage = [as_int(props.get(f"runtime.cpu.{name}")) for name in _USAGE_FIELDS]
+    memory_usage = [as_int(props.get(f"runtime.memory.{name}")) for name in _USAGE_FIELDS]
     return ResourcePoolRecord(
         object_id,
         as_str(props.get("name")) or object_id,
@@ -59,10 +57,3 @@ def _allocation(
         as_str(shares.level) if shares else None,
         as_int(shares.shares) if shares else None,
     )
-
-
-def _usage(value: object) -> tuple[int | None, ...]:
-    """The fields of :data:`_USAGE_FIELDS`, in that order."""
-    if not isinstance(value, _Usage):
-        return (None,) * len(_USAGE_FIELDS)
-    return tuple(as_int(getattr(value, name)) for name in _USAGE_FIELDS)

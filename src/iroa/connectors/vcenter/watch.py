@@ -38,7 +38,7 @@ from iroa.connectors.vcenter.collector import (
     collect_objects,
 )
 from iroa.connectors.vcenter.index import InventoryIndex
-from iroa.connectors.vcenter.properties import PROPERTIES, paths_for
+from iroa.connectors.vcenter.properties import PROPERTIES, UNWATCHED, paths_for
 from iroa.connectors.vcenter.retrieval import moref_id, moref_type
 from iroa.connectors.vcenter.wire import invoke_streamed, read_update_version
 
@@ -176,7 +176,12 @@ class VCenterWatch:
             objectSet=[PC.ObjectSpec(obj=view, skip=True, selectSet=[traversal])],
             propSet=[
                 PC.PropertySpec(
-                    type=_VIM_TYPES[name], pathSet=list(paths_for(name, session.api_version))
+                    type=_VIM_TYPES[name],
+                    pathSet=[
+                        path
+                        for path in paths_for(name, session.api_version)
+                        if path not in UNWATCHED
+                    ],
                 )
                 for name in PROPERTIES
             ],

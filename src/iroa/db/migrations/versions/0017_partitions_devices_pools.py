@@ -78,7 +78,6 @@ _POOL_NUMBERS: list[tuple[str, Any]] = [
         for resource, unit in (("cpu", "mhz"), ("memory", "bytes"))
         for usage in (
             "max_usage",
-            "overall_usage",
             "reservation_used",
             "reservation_used_for_vm",
             "unreserved_for_pool",
