@@ -81,7 +81,13 @@ def test_the_tables_that_grow_with_the_vms_lose_their_keys_and_nothing_else(
     integration_id = add_integration(db, box, IntegrationInput("vcenter", "vc", "https://vc")).id
     for snapshot in SEQUENCE[:2]:
         assert run_sync(db, integration_id, StaticConnector(snapshot)).succeeded
-    tables = [t for t in Base.metadata.sorted_tables if not t.name.startswith("procrastinate")]
+    # Tables made after 0013 go, with their rows, in a downgrade to 0012.
+    later = {"vm_partitions", "vm_devices", "resource_pools"}
+    tables = [
+        t
+        for t in Base.metadata.sorted_tables
+        if not t.name.startswith("procrastinate") and t.name not in later
+    ]
 
     def contents() -> dict[str, list[tuple[object, ...]]]:
         with db.engine.connect() as conn:

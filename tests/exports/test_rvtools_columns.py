@@ -72,11 +72,26 @@ RVTOOLS = {
         "Reservation", "Limit", "Controller", "Label", "SCSI Unit #", "Unit #", "Shared Bus",
         "Path", "Raw LUN ID", "Raw Comp. Mode", "Internal Sort Column", *VM_TAIL,
     ],
+    "vPartition": [
+        *HEAD,
+        "Disk Key", "Disk", "Capacity MiB", "Consumed MiB", "Free MiB", "Free %",
+        "Internal Sort Column", *VM_TAIL,
+    ],
     "vNetwork": [
         *HEAD,
         "NIC label", "Adapter", "Network", "Switch", "Connected", "Starts Connected",
         "Mac Address", "Type", "IPv4 Address", "IPv6 Address", "Direct Path IO",
         "Internal Sort Column", *VM_TAIL,
+    ],
+    "vCD": [
+        *HEAD,
+        "Device Node", "Connected", "Starts Connected", "Device Type", *VM_TAIL_REF,
+    ],
+    "vUSB": [
+        *HEAD,
+        "Device Node", "Device Type", "Connected", "Family", "Speed", "EHCI enabled",
+        "Auto connect", "Bus number", "Unit number",
+        *(h.replace("VMware Tools", "VMware tools") for h in VM_TAIL_REF),
     ],
     "vSnapshot": [
         "VM", "Powerstate", "Name", "Description", "Date / time", "Filename",
@@ -87,6 +102,26 @@ RVTOOLS = {
         "VM Version", "Tools", "Tools Version", "Required Version", "Upgradeable",
         "Upgrade Policy", "Sync time", "App status", "Heartbeat status", "Kernel Crash state",
         "Operation Ready", "State change support", "Interactive Guest", *VM_TAIL_REF,
+    ],
+    "vSource": [
+        "Name", "OS type", "API type", "API version", "Version", "Patch level", "Build",
+        "Fullname", "Product name", "Product version", "Product line", "Vendor",
+        "VI SDK Server", "VI SDK UUID",
+    ],
+    "vRP": [
+        "Resource Pool name", "Resource Pool path", "Status", "# VMs total", "# VMs", "# vCPUs",
+        "CPU limit", "CPU overheadLimit", "CPU reservation", "CPU level", "CPU shares",
+        "CPU expandableReservation", "CPU maxUsage", "CPU overallUsage", "CPU reservationUsed",
+        "CPU reservationUsedForVm", "CPU unreservedForPool", "CPU unreservedForVm",
+        "Mem Configured", "Mem limit", "Mem overheadLimit", "Mem reservation", "Mem level",
+        "Mem shares", "Mem expandableReservation", "Mem maxUsage", "Mem overallUsage",
+        "Mem reservationUsed", "Mem reservationUsedForVm", "Mem unreservedForPool",
+        "Mem unreservedForVm", "QS overallCpuDemand", "QS overallCpuUsage",
+        "QS staticCpuEntitlement", "QS distributedCpuEntitlement", "QS balloonedMemory",
+        "QS compressedMemory", "QS consumedOverheadMemory", "QS distributedMemoryEntitlement",
+        "QS guestMemoryUsage", "QS hostMemoryUsage", "QS overheadMemory", "QS privateMemory",
+        "QS sharedMemory", "QS staticMemoryEntitlement", "QS swappedMemory", "Object ID",
+        "VI SDK Server", "VI SDK UUID",
     ],
     "vCluster": [
         "Name", "Config status", "OverallStatus", "NumHosts", "numEffectiveHosts", "TotalCpu",
@@ -123,6 +158,10 @@ RVTOOLS = {
         "Version", "VMFS Upgradeable", "MHA", "URL", "Object ID", "VI SDK Server",
         "VI SDK UUID",
     ],
+    "vLicense": [
+        "Name", "Key", "Labels", "Cost Unit", "Total", "Used", "Expiration Date", "Features",
+        "VI SDK Server", "VI SDK UUID",
+    ],
     "vHealth": ["Name", "Message", "Message type", "VI SDK Server", "VI SDK UUID"],
     "vMetaData": ["RVTools major version", "RVTools version", "xlsx creation datetime", "Server"],
 }  # fmt: skip
@@ -132,6 +171,7 @@ IROA_EXTRAS = {
     "vMemory": ["Assigned MiB", "Dynamic Memory", "Minimum MiB", "Maximum MiB"],
     "vDisk": ["Datastore", "Disk Format", "Disk Type", "Used MiB"],
     "vSnapshot": ["Current"],
+    "vRP": ["Datacenter", "Cluster"],
     "vCluster": ["Datacenter"],
     "vHost": [
         "# Threads",
@@ -151,6 +191,30 @@ FILLED = {
     "vInfo": {"VM", "Powerstate", "Template", "CPUs", "Memory", "Network #1", "Firmware"},
     "vDisk": {"Disk", "Disk Key", "Capacity MiB", "Raw", "Disk Mode", "Thin", "Path"},
     "vSnapshot": {"Name", "Description", "Date / time", "State"},
+    "vPartition": {"Disk", "Capacity MiB", "Consumed MiB", "Free MiB", "Free %"},
+    "vCD": {"Device Node", "Connected", "Starts Connected", "Device Type"},
+    "vUSB": {"Device Node", "Device Type", "Connected", "Family", "Speed", "EHCI enabled"},
+    "vSource": {"Name", "API version", "Version", "Build", "Fullname", "VI SDK UUID"},
+    "vRP": {
+        "Resource Pool name",
+        "Resource Pool path",
+        "Status",
+        "# VMs total",
+        "# VMs",
+        "# vCPUs",
+        "CPU limit",
+        "CPU reservation",
+        "CPU level",
+        "CPU shares",
+        "CPU maxUsage",
+        "Mem Configured",
+        "Mem limit",
+        "Mem reservation",
+        "Mem shares",
+        "Mem maxUsage",
+        "Object ID",
+    },
+    "vLicense": {"Name", "Key", "Total", "Used", "Expiration Date", "Features"},
 }
 """Columns the issue names that IROA fills (for at least one platform): never the empty getter."""
 

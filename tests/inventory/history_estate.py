@@ -14,13 +14,16 @@ from iroa.connectors.base import (
     HostRecord,
     NetworkRecord,
     Progress,
+    ResourcePoolRecord,
     Snapshot,
     SourceInfo,
     TagRecord,
     VmDatastoreRecord,
+    VmDeviceRecord,
     VmDiskRecord,
     VmNetworkRecord,
     VmNicRecord,
+    VmPartitionRecord,
     VmRecord,
     VmSnapshotRecord,
 )
@@ -84,6 +87,9 @@ def estate(vms: list[VmRecord], host_name: str = "esx1", datastore: str = "ds-1"
             DatastoreRecord("ds-2", "ds2", datacenter_external_id="dc-1", capacity_bytes=1 << 41),
         ],
         networks=[NetworkRecord("net-1", "VM Network", datacenter_external_id="dc-1")],
+        resource_pools=[
+            ResourcePoolRecord("rp-1", "Resources", "dc-1", "c-1", "/DC/host/C/Resources")
+        ],
         vms=vms,
         vm_disks=[VmDiskRecord(f"{i}:2000", i, "Hard disk 1", datastore, 10 << 30) for i in ids],
         vm_nics=[VmNicRecord(f"{i}:4000", i, "NIC 1", "net-1", "VM Network") for i in ids],
@@ -92,6 +98,10 @@ def estate(vms: list[VmRecord], host_name: str = "esx1", datastore: str = "ds-1"
         else [],
         vm_datastores=[VmDatastoreRecord(f"{i}:{datastore}", i, datastore) for i in ids],
         vm_networks=[VmNetworkRecord(f"{i}:net-1", i, "net-1") for i in ids],
+        vm_partitions=[
+            VmPartitionRecord(f"{i}:partition:/", i, "/", 10 << 30, 4 << 30) for i in ids
+        ],
+        vm_devices=[VmDeviceRecord(f"{i}:3000", i, "cd", "CD/DVD drive 1", False) for i in ids],
         tags=[TagRecord(f"{i}:owner", "vm", i, "owner", "ops") for i in ids],
     )
 

@@ -146,6 +146,47 @@ def reconfigure_vm(
     _reconfigure(si, name, vim.vm.ConfigSpec(numCPUs=num_cpu, memoryMB=memory_mib))
 
 
+def set_pool_cpu_limit(si: vim.ServiceInstance, pool_id: str, limit_mhz: int) -> None:
+    """Limit a resource pool's CPU (by its managed object id), its other settings kept."""
+    pool = vim.ResourcePool(pool_id, si._stub)
+    config = pool.config
+    config.cpuAllocation.limit = limit_mhz
+    spec = vim.ResourceConfigSpec(
+        cpuAllocation=config.cpuAllocation, memoryAllocation=config.memoryAllocation
+    )
+    pool.UpdateConfig(config=spec)
+
+
+def add_usb_device(si: vim.ServiceInstance, vm_name: str, device_name: str) -> None:
+    """Give a VM a USB 2 controller with one host USB device on it."""
+    device = vim.vm.device
+    controller = device.VirtualUSBController(key=-70, busNumber=0, ehciEnabled=True)
+    usb = device.VirtualUSB(
+        key=-71,
+        controllerKey=-70,
+        backing=device.VirtualUSB.USBBackingInfo(deviceName=device_name),
+        connected=True,
+    )
+    add = device.VirtualDeviceSpec.Operation.add
+    changes = [device.VirtualDeviceSpec(operation=add, device=d) for d in (controller, usb)]
+    _reconfigure(si, vm_name, vim.vm.ConfigSpec(deviceChange=changes))
+
+
+def insert_iso(si: vim.ServiceInstance, vm_name: str, iso_path: str) -> None:
+    """Back a VM's first CD/DVD drive with an ISO file, connected at power on."""
+    device = vim.vm.device
+    cdrom = next(
+        d for d in find_vm(si, vm_name).config.hardware.device if isinstance(d, device.VirtualCdrom)
+    )
+    cdrom.backing = device.VirtualCdrom.IsoBackingInfo(fileName=iso_path)
+    cdrom.connectable = device.VirtualDevice.ConnectInfo(
+        startConnected=True, connected=False, allowGuestControl=True
+    )
+    edit = device.VirtualDeviceSpec.Operation.edit
+    spec = vim.vm.ConfigSpec(deviceChange=[device.VirtualDeviceSpec(operation=edit, device=cdrom)])
+    _reconfigure(si, vm_name, spec)
+
+
 def set_guest_info(
     si: vim.ServiceInstance,
     vm_name: str,
@@ -238,6 +279,12 @@ def relocate_vm(si: vim.ServiceInstance, vm_name: str, host_name: str) -> None:
     """Move a VM to another host (of the same cluster: its pool stays)."""
     spec = vim.vm.RelocateSpec(host=find_host(si, host_name))
     wait_for_task(find_vm(si, vm_name).RelocateVM_Task(spec=spec))
+
+
+def move_vm_to_pool(si: vim.ServiceInstance, vm_name: str, pool_name: str) -> None:
+    """Move a VM into another resource pool (of its own cluster)."""
+    pool = _find(si, vim.ResourcePool, pool_name)
+    wait_for_task(find_vm(si, vm_name).RelocateVM_Task(spec=vim.vm.RelocateSpec(pool=pool)))
 
 
 def create_vm(si: vim.ServiceInstance, name: str, like: str) -> None:

@@ -85,12 +85,15 @@ def test_standalone_host_object_by_object(db: Database, box: SecretBox, winrm: A
         "hosts": 1,
         "datastores": 3,
         "networks": 3,
+        "resource_pools": 0,
         "vms": 12,
         "vm_disks": 14,
         "vm_nics": 13,
         "vm_snapshots": 2,
         "vm_datastores": 14,  # edge01: disk on C:, configuration on D:
         "vm_networks": 12,
+        "vm_partitions": 0,  # not collected over WinRM
+        "vm_devices": 0,
         "tags": 0,
     }
 

@@ -95,6 +95,42 @@ class NetworkRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class ResourcePoolRecord:
+    """A resource pool (a vApp too): its allocation settings and usage, RVTools' vRP.
+
+    CPU in MHz; configured memory in MiB; memory usage in bytes, as vCenter reports
+    them. A limit of -1 is none.
+    """
+
+    external_id: str
+    name: str
+    datacenter_external_id: str | None = None
+    cluster_external_id: str | None = None
+    path: str | None = None
+    overall_status: str | None = None
+    cpu_reservation_mhz: int | None = None
+    cpu_limit_mhz: int | None = None
+    cpu_expandable: bool | None = None
+    cpu_shares_level: str | None = None
+    cpu_shares: int | None = None
+    memory_reservation_mib: int | None = None
+    memory_limit_mib: int | None = None
+    memory_expandable: bool | None = None
+    memory_shares_level: str | None = None
+    memory_shares: int | None = None
+    cpu_max_usage_mhz: int | None = None
+    cpu_reservation_used_mhz: int | None = None
+    cpu_reservation_used_for_vm_mhz: int | None = None
+    cpu_unreserved_for_pool_mhz: int | None = None
+    cpu_unreserved_for_vm_mhz: int | None = None
+    memory_max_usage_bytes: int | None = None
+    memory_reservation_used_bytes: int | None = None
+    memory_reservation_used_for_vm_bytes: int | None = None
+    memory_unreserved_for_pool_bytes: int | None = None
+    memory_unreserved_for_vm_bytes: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class VmRecord:
     external_id: str
     name: str
@@ -208,6 +244,40 @@ class VmNetworkRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class VmPartitionRecord:
+    """A file system the guest reports (VMware Tools' ``guest.disk``): RVTools' vPartition."""
+
+    external_id: str
+    vm_external_id: str
+    disk_path: str
+    capacity_bytes: int | None = None
+    free_bytes: int | None = None
+    disk_key: int | None = None
+    """The virtual disk it lives on (vSphere 7.0 and later report it)."""
+
+
+@dataclass(frozen=True, slots=True)
+class VmDeviceRecord:
+    """A VM's CD/DVD drive (``kind`` ``cd``) or USB device (``usb``): RVTools' vCD and vUSB."""
+
+    external_id: str
+    vm_external_id: str
+    kind: str
+    label: str
+    connected: bool | None = None
+    start_connected: bool | None = None
+    device_type: str | None = None
+    """What backs it: an ISO file's path, the client's or host's drive, a USB device's name."""
+    unit_number: int | None = None
+    usb_family: str | None = None
+    usb_speed: str | None = None
+    ehci_enabled: bool | None = None
+    """Of the USB controller the device is attached to, as are the two below."""
+    auto_connect: bool | None = None
+    bus_number: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class TagRecord:
     """A custom attribute or tag of one object, addressed by type and external id."""
 
@@ -225,12 +295,15 @@ Record = (
     | HostRecord
     | DatastoreRecord
     | NetworkRecord
+    | ResourcePoolRecord
     | VmRecord
     | VmDiskRecord
     | VmNicRecord
     | VmSnapshotRecord
     | VmDatastoreRecord
     | VmNetworkRecord
+    | VmPartitionRecord
+    | VmDeviceRecord
     | TagRecord
 )
 
@@ -279,6 +352,24 @@ Part = Mapping[str, Rows]
 
 
 @dataclass(frozen=True, slots=True)
+class LicenseInfo:
+    """One license a vCenter holds (its LicenseManager): RVTools' vLicense.
+
+    ``key`` is masked but for its last five characters, when it is read: the
+    whole key never leaves the connector.
+    """
+
+    name: str
+    key: str
+    total: int | None = None
+    used: int | None = None
+    cost_unit: str | None = None
+    expires_at: datetime | None = None
+    labels: tuple[str, ...] = ()
+    features: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class SourceInfo:
     """What a successful connection learned about the system behind it."""
 
@@ -287,6 +378,11 @@ class SourceInfo:
     version: str | None = None
     build: str | None = None
     object_counts: dict[str, int] = field(default_factory=dict)
+    about: Mapping[str, str | None] = field(default_factory=dict)
+    """What the system says of itself beyond the above, by RVTools' vSource column names'
+    sources (vCenter: its ``AboutInfo``: ``apiVersion``, ``instanceUuid`` …)."""
+    licenses: tuple[LicenseInfo, ...] | None = None
+    """The licenses it holds; None when they were not read (a partial read, no permission)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -311,12 +407,15 @@ class Snapshot:
     hosts: Sequence[HostRecord] = ()
     datastores: Sequence[DatastoreRecord] = ()
     networks: Sequence[NetworkRecord] = ()
+    resource_pools: Sequence[ResourcePoolRecord] = ()
     vms: Sequence[VmRecord] = ()
     vm_disks: Sequence[VmDiskRecord] = ()
     vm_nics: Sequence[VmNicRecord] = ()
     vm_snapshots: Sequence[VmSnapshotRecord] = ()
     vm_datastores: Sequence[VmDatastoreRecord] = ()
     vm_networks: Sequence[VmNetworkRecord] = ()
+    vm_partitions: Sequence[VmPartitionRecord] = ()
+    vm_devices: Sequence[VmDeviceRecord] = ()
     tags: Sequence[TagRecord] = ()
     warnings: Sequence[SkippedObject] = ()
     """Objects that could not be mapped: reported with the run, kept as they were stored."""
@@ -423,7 +522,15 @@ SNAPSHOT_PARTS: tuple[str, ...] = tuple(
 )
 """The record lists of a :class:`Snapshot`, by name (``datacenters`` … ``tags``)."""
 
-OWNER_PARTS: tuple[str, ...] = ("datacenters", "clusters", "hosts", "datastores", "networks", "vms")
+OWNER_PARTS: tuple[str, ...] = (
+    "datacenters",
+    "clusters",
+    "hosts",
+    "datastores",
+    "networks",
+    "resource_pools",
+    "vms",
+)
 """The record lists whose objects others reference or own: everything but a VM's parts and
 tags."""
 

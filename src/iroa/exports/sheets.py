@@ -20,6 +20,7 @@ from iroa.exports.columns import (
     Attributes,
     Column,
     Sheet,
+    SheetSource,
     cores_per_cpu,
     esx_version,
     free_percent_of,
@@ -32,6 +33,9 @@ from iroa.exports.columns import (
     vi_sdk_server,
     with_names,
 )
+from iroa.exports.pool_sheets import VRP
+from iroa.exports.source_sheets import VLICENSE, VSOURCE
+from iroa.exports.vm_device_sheets import VCD, VPARTITION, VUSB
 from iroa.exports.vm_sheets import (
     DATASTORE_TABLE,
     VCPU,
@@ -391,15 +395,22 @@ VDATASTORE = Sheet(
     Attributes("datastore", DATASTORE_TABLE, "Object ID"),
 )
 
-INVENTORY_SHEETS: tuple[Sheet, ...] = (
+INVENTORY_SHEETS: tuple[SheetSource, ...] = (
     VINFO,
     VCPU,
     VMEMORY,
     VDISK,
+    VPARTITION,
     VNETWORK,
+    VCD,
+    VUSB,
     VSNAPSHOT,
     VTOOLS,
+    VSOURCE,
+    VRP,
     VCLUSTER,
     VHOST,
     VDATASTORE,
+    VLICENSE,
 )
+"""In RVTools' order; vHealth and vMetaData follow them."""

@@ -68,7 +68,7 @@ def _vms(integration_id: int | None, *extra: Any) -> Select[Any]:
     return with_names(stmt, VM_TABLE, *VM_REFS).order_by(VM_TABLE.c.name, VM_TABLE.c.id)
 
 
-def _vm_children(
+def vm_children(
     child: Any, integration_id: int | None, *columns: Any, order: Any = None
 ) -> Select[Any]:
     """Rows of a VM's disks, NICs or snapshots, each with its VM's columns."""
@@ -439,7 +439,7 @@ DATASTORE_TABLE = m.Datastore.__table__
 
 def _vdisk(integration_id: int | None) -> Select[Any]:
     datastore = DATASTORE_TABLE.alias()
-    stmt = _vm_children(
+    stmt = vm_children(
         DISK_TABLE,
         integration_id,
         DISK_TABLE.c.label,
@@ -541,7 +541,7 @@ VDISK = Sheet(
 
 def _vnetwork(integration_id: int | None) -> Select[Any]:
     network = NETWORK_TABLE.alias()
-    stmt = _vm_children(
+    stmt = vm_children(
         NIC_TABLE,
         integration_id,
         NIC_TABLE.c.label,
@@ -634,7 +634,7 @@ VSNAPSHOT = Sheet(
         Column("Current", key("is_current"), 8),
         *EXTRA_TAIL,
     ),
-    lambda i: _vm_children(
+    lambda i: vm_children(
         SNAPSHOT_TABLE,
         i,
         SNAPSHOT_TABLE.c.name.label("snapshot_name"),

@@ -5,8 +5,9 @@ Every inventory row belongs to one integration and is identified there by its
 and cleared if it comes back. References to other objects (``host_id``) are
 filled by the sync engine from the records' external ids.
 
-The tables that grow with the VMs — VMs, their disks, NICs, snapshots and
-placements, tags — have no foreign keys (``grows_with_vms``): PostgreSQL checks
+The tables that grow with the VMs — VMs, their disks, NICs, snapshots,
+placements, guest partitions and CD/USB devices, tags — have no foreign keys
+(``grows_with_vms``): PostgreSQL checks
 each key of each inserted row with a query of its own, which was more than half
 of a first sync of a big estate. Their references are indexed id columns the
 sync engine alone writes; deleting an integration deletes their rows
@@ -147,6 +148,36 @@ class Network(InventoryRow, Base):
     switch_name: Mapped[str | None] = mapped_column(String(500))
 
 
+class ResourcePool(InventoryRow, Base):
+    __tablename__ = "resource_pools"
+
+    name: Mapped[str] = mapped_column(String(500), index=True)
+    datacenter_id: Mapped[int | None] = _ref("datacenters")
+    cluster_id: Mapped[int | None] = _ref("clusters")
+    path: Mapped[str | None] = mapped_column(String(2000))
+    overall_status: Mapped[str | None] = mapped_column(String(32))
+    cpu_reservation_mhz: Mapped[int | None] = mapped_column(BigInteger)
+    cpu_limit_mhz: Mapped[int | None] = mapped_column(BigInteger)
+    cpu_expandable: Mapped[bool | None] = mapped_column(Boolean)
+    cpu_shares_level: Mapped[str | None] = mapped_column(String(16))
+    cpu_shares: Mapped[int | None] = mapped_column(Integer)
+    memory_reservation_mib: Mapped[int | None] = mapped_column(BigInteger)
+    memory_limit_mib: Mapped[int | None] = mapped_column(BigInteger)
+    memory_expandable: Mapped[bool | None] = mapped_column(Boolean)
+    memory_shares_level: Mapped[str | None] = mapped_column(String(16))
+    memory_shares: Mapped[int | None] = mapped_column(Integer)
+    cpu_max_usage_mhz: Mapped[int | None] = mapped_column(BigInteger)
+    cpu_reservation_used_mhz: Mapped[int | None] = mapped_column(BigInteger)
+    cpu_reservation_used_for_vm_mhz: Mapped[int | None] = mapped_column(BigInteger)
+    cpu_unreserved_for_pool_mhz: Mapped[int | None] = mapped_column(BigInteger)
+    cpu_unreserved_for_vm_mhz: Mapped[int | None] = mapped_column(BigInteger)
+    memory_max_usage_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    memory_reservation_used_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    memory_reservation_used_for_vm_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    memory_unreserved_for_pool_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    memory_unreserved_for_vm_bytes: Mapped[int | None] = mapped_column(BigInteger)
+
+
 class Vm(InventoryRow, Base):
     __tablename__ = "vms"
     grows_with_vms = True
@@ -260,6 +291,35 @@ class VmNetwork(InventoryRow, Base):
 
     vm_id: Mapped[int | None] = _unkeyed_ref("vms")
     network_id: Mapped[int | None] = _unkeyed_ref("networks")
+
+
+class VmPartition(InventoryRow, Base):
+    __tablename__ = "vm_partitions"
+    grows_with_vms = True
+
+    vm_id: Mapped[int | None] = _unkeyed_ref("vms")
+    disk_path: Mapped[str] = mapped_column(String(2000))
+    capacity_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    free_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    disk_key: Mapped[int | None] = mapped_column(Integer)
+
+
+class VmDevice(InventoryRow, Base):
+    __tablename__ = "vm_devices"
+    grows_with_vms = True
+
+    vm_id: Mapped[int | None] = _unkeyed_ref("vms")
+    kind: Mapped[str] = mapped_column(String(16))
+    label: Mapped[str] = mapped_column(String(200))
+    connected: Mapped[bool | None] = mapped_column(Boolean)
+    start_connected: Mapped[bool | None] = mapped_column(Boolean)
+    device_type: Mapped[str | None] = mapped_column(String(2000))
+    unit_number: Mapped[int | None] = mapped_column(Integer)
+    usb_family: Mapped[str | None] = mapped_column(String(200))
+    usb_speed: Mapped[str | None] = mapped_column(String(200))
+    ehci_enabled: Mapped[bool | None] = mapped_column(Boolean)
+    auto_connect: Mapped[bool | None] = mapped_column(Boolean)
+    bus_number: Mapped[int | None] = mapped_column(Integer)
 
 
 class Tag(InventoryRow, Base):

@@ -61,6 +61,7 @@ OBJECT_TYPES: tuple[ObjectType, ...] = (
     ObjectType("host", "hosts", models.Host, primary=True, monitored=True),
     ObjectType("datastore", "datastores", models.Datastore, primary=True),
     ObjectType("network", "networks", models.Network, primary=True),
+    ObjectType("resource_pool", "resource_pools", models.ResourcePool, primary=True),
     ObjectType(
         "vm",
         "vms",
@@ -69,13 +70,15 @@ OBJECT_TYPES: tuple[ObjectType, ...] = (
         placements=True,
         monitored=True,
         search_index=True,
-        parts=("vm_disks", "vm_nics", "vm_snapshots"),
+        parts=("vm_disks", "vm_nics", "vm_snapshots", "vm_partitions", "vm_devices"),
     ),
     ObjectType("vm_disk", "vm_disks", models.VmDisk, primary=False),
     ObjectType("vm_nic", "vm_nics", models.VmNic, primary=False),
     ObjectType("vm_snapshot", "vm_snapshots", models.VmSnapshot, primary=False),
     ObjectType("vm_datastore", "vm_datastores", models.VmDatastore, primary=False),
     ObjectType("vm_network", "vm_networks", models.VmNetwork, primary=False),
+    ObjectType("vm_partition", "vm_partitions", models.VmPartition, primary=False),
+    ObjectType("vm_device", "vm_devices", models.VmDevice, primary=False),
     ObjectType("tag", "tags", models.Tag, primary=False),
 )
 

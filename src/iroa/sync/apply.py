@@ -29,6 +29,7 @@ from iroa.connectors.base import (
     OWNER_PARTS,
     SNAPSHOT_PARTS,
     Collected,
+    LicenseInfo,
     NullProgress,
     Part,
     Progress,
@@ -77,13 +78,34 @@ def warnings_of(snapshot: Collected) -> list[dict[str, str]] | None:
     ]
 
 
-def source_of(snapshot: Any) -> dict[str, str | None]:
-    """What a run records of the system it read."""
+def source_of(snapshot: Any) -> dict[str, Any]:
+    """What a run records of the system it read: name, product, version and build, what
+    else it says of itself (``about``) and the licenses it holds, if they were read."""
+    source = snapshot.source
+    recorded: dict[str, Any] = {
+        "name": source.name,
+        "product": source.product,
+        "version": source.version,
+        "build": source.build,
+    }
+    if source.about:
+        recorded["about"] = dict(source.about)
+    if source.licenses is not None:
+        recorded["licenses"] = [license_of(info) for info in source.licenses]
+    return recorded
+
+
+def license_of(info: LicenseInfo) -> dict[str, Any]:
+    """One license as a run records it (JSON: the expiry as ISO 8601 text)."""
     return {
-        "name": snapshot.source.name,
-        "product": snapshot.source.product,
-        "version": snapshot.source.version,
-        "build": snapshot.source.build,
+        "name": info.name,
+        "key": info.key,
+        "total": info.total,
+        "used": info.used,
+        "cost_unit": info.cost_unit,
+        "expires_at": info.expires_at.isoformat() if info.expires_at else None,
+        "labels": list(info.labels),
+        "features": list(info.features),
     }
 
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 from datetime import UTC
 
 import pytest
-from pyVmomi import vim
+from pyVmomi import vim, vmodl
 
 from iroa.connectors.base import ConnectionOptions, Connector, NullProgress
 from iroa.connectors.vcenter import VCenterConnector
+from iroa.connectors.vcenter.collector import LEAF_TYPES, Collection, collect_objects
 from iroa.connectors.vcenter.retrieval import moref_id
+from iroa.connectors.vcenter.watch import VCenterWatch
+from iroa.connectors.vcenter.watch import _needs_resync as needs_resync
 from tests.connectors.vcenter.support import RecordingProgress, options_for, session_count
 from tests.peers import vsphere_ops
 from tests.peers.vcsim import Topology
@@ -237,3 +240,141 @@ def test_every_session_is_logged_out(shaped):
     connector.collect(NullProgress())
 
     assert session_count(si) == before
+
+
+def test_collect_reads_cd_drives_as_the_simulator_has_them(shaped):
+    server, si = shaped
+    sim = {
+        vm["obj"]._moId: [
+            d for d in vm["config.hardware.device"] if isinstance(d, vim.vm.device.VirtualCdrom)
+        ]
+        for vm in vsphere_ops.retrieve(si, vim.VirtualMachine, ["config.hardware.device"])
+    }
+
+    snapshot = VCenterConnector(options_for(server)).collect(NullProgress()).whole()
+
+    assert sum(map(len, sim.values())) > 0
+    assert sorted(
+        (d.vm_external_id, d.label, d.connected, d.start_connected, d.device_type)
+        for d in snapshot.vm_devices
+    ) == sorted(
+        (
+            vm_id,
+            cd.deviceInfo.label,
+            cd.connectable.connected,
+            cd.connectable.startConnected,
+            cd.backing.deviceName or None,
+        )
+        for vm_id, cds in sim.items()
+        for cd in cds
+    )
+    assert {d.kind for d in snapshot.vm_devices} == {"cd"}
+
+
+def test_collect_reads_what_the_vcenter_says_of_itself_and_its_licenses(shaped):
+    server, si = shaped
+    about = si.content.about
+    manager = si.content.licenseManager
+    manager.AddLicense(licenseKey="AB1CD-EF2GH-IJ3KL-MN4OP-QR5ST")
+    keys = [info.licenseKey for info in manager.licenses]
+
+    source = VCenterConnector(options_for(server)).collect(NullProgress()).whole().source
+
+    assert source.about["api_version"] == about.apiVersion
+    assert source.about["instance_uuid"] == about.instanceUuid
+    assert (source.about["os_type"], source.about["vendor"]) == (about.osType, about.vendor)
+    assert source.licenses is not None
+    assert [info.key for info in source.licenses] == [
+        "*****-*****-*****-*****-" + key[-5:] for key in keys
+    ]
+    assert "AB1CD" not in repr(source)
+    evaluation = next(info for info in source.licenses if info.name == "Evaluation Mode")
+    assert "vSphere Distributed Switch" in evaluation.features
+
+
+def test_a_refused_license_read_leaves_the_licenses_out_not_the_inventory(shaped, monkeypatch):
+    server, _ = shaped
+    read = Collection._read
+
+    def refusing(self, objects, vim_type, **kwargs):
+        if vim_type is vim.LicenseManager:
+            raise vim.fault.NoPermission(privilegeId="Global.Licenses")
+        return read(self, objects, vim_type, **kwargs)
+
+    monkeypatch.setattr(Collection, "_read", refusing)
+
+    snapshot = VCenterConnector(options_for(server)).collect(NullProgress()).whole()
+
+    assert snapshot.source.licenses is None
+    assert len(snapshot.vms) == TOPOLOGY.vm_count
+
+
+def test_collect_reads_resource_pools_as_the_simulator_has_them(shaped):
+    server, si = shaped
+    sim = {
+        pool["obj"]._moId: pool
+        for pool in vsphere_ops.retrieve(
+            si,
+            vim.ResourcePool,
+            ["name", "config.cpuAllocation", "config.memoryAllocation", "runtime"],
+        )
+    }
+
+    snapshot = VCenterConnector(options_for(server)).collect(NullProgress()).whole()
+
+    pools = {pool.external_id: pool for pool in snapshot.resource_pools}
+    assert pools.keys() == sim.keys()
+    clusters = {c.external_id for c in snapshot.clusters}
+    for pool_id, pool in pools.items():
+        cpu, memory = sim[pool_id]["config.cpuAllocation"], sim[pool_id]["config.memoryAllocation"]
+        runtime = sim[pool_id]["runtime"]
+        assert pool.name == sim[pool_id]["name"]
+        assert (pool.cpu_limit_mhz, pool.cpu_reservation_mhz) == (cpu.limit, cpu.reservation)
+        assert (pool.cpu_shares_level, pool.cpu_shares) == (cpu.shares.level, cpu.shares.shares)
+        assert pool.memory_expandable == memory.expandableReservation
+        assert pool.memory_limit_mib == memory.limit
+        assert pool.memory_max_usage_bytes == runtime.memory.maxUsage
+        assert pool.cpu_unreserved_for_vm_mhz == runtime.cpu.unreservedForVm
+        assert pool.path and "/host/" in pool.path
+        assert pool.datacenter_external_id == snapshot.datacenters[0].external_id
+    child = next(p for p in pools.values() if p.name == "DC0_C0_RP1")
+    assert child.path and child.path.endswith("/DC0_C0/Resources/DC0_C0_RP1")
+    assert child.cluster_external_id in clusters
+    vm_pools = {vm.resource_pool for vm in snapshot.vms}
+    assert vm_pools <= {pool.path for pool in pools.values()}
+
+
+def test_a_changed_pool_is_read_again_alone(shaped):
+    """A watcher reads a pool whose settings changed as it reads a changed VM; a renamed or
+    moved pool changes other objects' paths, so it asks for a full read."""
+    server, si = shaped
+    connector = VCenterConnector(options_for(server))
+    with VCenterWatch(options_for(server)) as watch:
+        watch.baseline(NullProgress())
+        assert watch._collector is not None
+        [watched] = watch._collector.filter
+        paths = {p.type.__name__: set(p.pathSet) for p in watched.spec.propSet}
+        assert "guest.disk" not in paths["vim.VirtualMachine"]  # free space: not watched
+        assert "runtime.cpu.maxUsage" in paths["vim.ResourcePool"]
+        pool_id = next(
+            p.external_id
+            for p in connector.collect(NullProgress()).whole().resource_pools
+            if p.name == "DC0_C0_RP1"
+        )
+        vsphere_ops.set_pool_cpu_limit(si, pool_id, 1500)
+        session = watch._current()
+        pool = vim.ResourcePool(pool_id, session.content.propertyCollector._stub)
+        snapshot = collect_objects(session, watch._index, {"ResourcePool": [pool]})
+
+    [changed] = snapshot.resource_pools
+    assert (changed.external_id, changed.cpu_limit_mhz) == (pool_id, 1500)
+    assert changed.path and changed.path.endswith("/DC0_C0/Resources/DC0_C0_RP1")
+    assert "ResourcePool" in LEAF_TYPES
+    modify = vmodl.query.PropertyCollector.ObjectUpdate
+    change = vmodl.query.PropertyCollector.Change
+    limit = modify(
+        kind="modify", obj=pool, changeSet=[change(name="config.cpuAllocation", op="assign")]
+    )
+    rename = modify(kind="modify", obj=pool, changeSet=[change(name="name", op="assign")])
+    assert needs_resync(limit) is None
+    assert needs_resync(rename) == f"ResourcePool {pool_id} changed name"

@@ -125,6 +125,8 @@ def test_both_decoders_read_a_shaped_estate(vcsim) -> None:
     vsphere_ops.suspend(si, "DC0_H0_VM2")
     vsphere_ops.reconfigure_vm(si, "DC0_C0_RP0_VM1", num_cpu=4, memory_mib=8192)
     vsphere_ops.enter_maintenance(si, "DC0_C0_H1")
+    vsphere_ops.insert_iso(si, "DC0_H0_VM0", "[LocalDS_0] iso/rhel-9.iso")
+    vsphere_ops.add_usb_device(si, "DC0_H0_VM0", "path:1/0/2 version:2")
     add_portgroup(si, "vlan-120", DVS.VlanIdSpec(vlanId=120, inherited=False))
     add_portgroup(
         si,
@@ -153,15 +155,25 @@ def test_both_decoders_read_a_shaped_estate(vcsim) -> None:
         h.datastore_external_ids and set(h.datastore_external_ids) <= datastores for h in lean.hosts
     )
     assert {ds.overall_status for ds in lean.datastores} <= {"green", "gray"}
+    media = sorted(
+        (d.kind, d.device_type, d.connected, d.start_connected)
+        for d in lean.vm_devices
+        if d.vm_external_id == next(vm.external_id for vm in lean.vms if vm.name == "DC0_H0_VM0")
+    )
+    assert media == [
+        ("cd", "[LocalDS_0] iso/rhel-9.iso", False, True),
+        ("usb", "path:1/0/2 version:2", True, True),
+    ]
 
 
 ANSWER = (Path(__file__).parent / "answers" / "retrieve_properties_ex.xml").read_text()
-"""A RetrievePropertiesEx answer as vCenter writes it (6.7 and later): standard prefixes, a
-token, an object deleted since it was listed, a field and an enum value newer than pyVmomi."""
+"""A RetrievePropertiesEx answer as vCenter 7.0 writes it (6.7 writes the same but a guest disk's
+mappings): standard prefixes, a token, an object deleted since it was listed, a field and an enum
+value newer than pyVmomi."""
 
 
 def pyvmomi_page(answer: str) -> dict[str, dict[str, object]]:
-    stub = SoapStubAdapter(host="vc.example.com", version="vim.version.version12")
+    stub = SoapStubAdapter(host="vc.example.com", version="vim.version.v7_0_3_0")
     info = PC._GetMethodInfo("RetrievePropertiesEx")
     result = SoapResponseDeserializer(stub).Deserialize(BytesIO(answer.encode()), info.result)
     return {
@@ -232,6 +244,20 @@ def test_a_vcenter_answer_maps_the_same_from_both_decoders() -> None:
     assert mapped("datastore-7", ours["datastore-7"]).overall_status == "yellow"
     host = mapped("host-12", ours["host-12"])
     assert host.datastore_external_ids == ("datastore-7", "datastore-9")
+    assert [(p.disk_path, p.capacity_bytes, p.free_bytes, p.disk_key) for p in vm.partitions] == [
+        ("/", 42945478656, 30870159360, 2000),
+        ("/boot", 1063256064, 729509888, None),
+    ]
+    assert [
+        (d.kind, d.label, d.connected, d.start_connected, d.device_type) for d in vm.devices
+    ] == [
+        ("cd", "CD/DVD drive 1", True, False, "[ds-a] iso/rhel-9.iso"),
+        ("cd", "CD/DVD drive 2", False, False, None),
+        ("usb", "USB 1", True, True, "path:1/0/2 version:2"),
+    ]
+    usb = vm.devices[2]
+    assert (usb.usb_family, usb.usb_speed, usb.unit_number) == ("storage, other", "high", 0)
+    assert (usb.ehci_enabled, usb.auto_connect, usb.bus_number) == (True, False, 0)
 
 
 def test_values_keep_their_types() -> None:
@@ -244,9 +270,17 @@ def test_values_keep_their_types() -> None:
         vim.vm.device.ParaVirtualSCSIController,
         vim.vm.device.VirtualDisk,
         vim.vm.device.VirtualDisk,
+        vim.vm.device.VirtualCdrom,
+        vim.vm.device.VirtualCdrom,
+        vim.vm.device.VirtualUSBController,
+        vim.vm.device.VirtualUSB,
         vim.vm.device.VirtualVideoCard,
         vim.vm.device.VirtualVmxnet3,
     ]
+    assert devices[6].family == ["storage", "other"]
+    assert isinstance(devices[3].backing, vim.vm.device.VirtualCdrom.IsoBackingInfo)
+    assert [disk.diskPath for disk in vm["guest.disk"]] == ["/", "/boot"]
+    assert [m.key for m in vm["guest.disk"][0].mappings] == [2000]
     assert isinstance(devices[2].backing, vim.vm.device.VirtualDisk.RawDiskMappingVer1BackingInfo)
     assert isinstance(devices[1].backing, vim.vm.device.VirtualDisk.FlatVer2BackingInfo)
     assert isinstance(vm["runtime.host"], vim.HostSystem)

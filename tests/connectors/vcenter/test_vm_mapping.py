@@ -16,6 +16,7 @@ from iroa.connectors.base import (
 from iroa.connectors.vcenter.index import InventoryIndex
 from iroa.connectors.vcenter.vm_mapping import (
     flatten_snapshots,
+    map_partitions,
     map_vm,
     normalize_mac,
     sorted_ips,
@@ -266,3 +267,21 @@ def test_ips_are_distinct_and_sorted():
     ips = ["10.0.0.10", "::1", "10.0.0.9", "10.0.0.10", "", None, "not-an-ip", "2.2.2.2"]
 
     assert sorted_ips(ips) == ("2.2.2.2", "10.0.0.9", "10.0.0.10", "::1", "not-an-ip")
+
+
+def test_guest_partitions_are_one_per_path_and_fit_an_external_id() -> None:
+    disk = vim.vm.GuestInfo.DiskInfo
+    long_path = "/mnt/" + "x" * 600
+    found = map_partitions(
+        "vm-7",
+        [
+            disk(diskPath="C:\\", capacity=100, freeSpace=40),
+            disk(diskPath="C:\\", capacity=100, freeSpace=39),  # reported twice: the first
+            disk(diskPath=long_path, capacity=10, freeSpace=1),
+            disk(capacity=5, freeSpace=5),  # no path: nothing to name it by
+        ],
+    )
+
+    assert [(p.disk_path, p.free_bytes) for p in found] == [("C:\\", 40), (long_path, 1)]
+    assert found[0].external_id == "vm-7:partition:C:\\"
+    assert len(found[1].external_id) <= 500 and found[1].external_id.startswith("vm-7:partition:")

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from operator import attrgetter
 from typing import Any, Final, Protocol, TypeVar
 
-from pyVmomi import vim
+from pyVmomi import vim, vmodl
 from pyVmomi.VmomiSupport import ManagedObject
 
 from iroa.connectors.base import (
@@ -24,17 +24,21 @@ from iroa.connectors.base import (
     DatacenterRecord,
     DatastoreRecord,
     HostRecord,
+    LicenseInfo,
     NetworkRecord,
     NullProgress,
     Progress,
+    ResourcePoolRecord,
     SkippedObject,
     Snapshot,
     SourceInfo,
     TagRecord,
     VmDatastoreRecord,
+    VmDeviceRecord,
     VmDiskRecord,
     VmNetworkRecord,
     VmNicRecord,
+    VmPartitionRecord,
     VmRecord,
     VmSnapshotRecord,
     skip_reason,
@@ -54,6 +58,7 @@ from iroa.connectors.vcenter.mapping import (
     map_network,
     map_portgroup,
 )
+from iroa.connectors.vcenter.pools import map_resource_pool
 from iroa.connectors.vcenter.properties import CUSTOM_FIELDS_PATHS, KEPT, paths_for
 from iroa.connectors.vcenter.retrieval import (
     list_objects,
@@ -62,6 +67,7 @@ from iroa.connectors.vcenter.retrieval import (
     retrieve_batches,
     type_name,
 )
+from iroa.connectors.vcenter.source import LICENSE_PATHS, about_of, map_licenses
 from iroa.connectors.vcenter.vm_mapping import VmRecords, map_vm
 
 log = logging.getLogger(__name__)
@@ -96,8 +102,13 @@ def count_objects(session: Session) -> dict[str, int]:
     return {name: len(list_objects(session.content, vim_type)) for name, vim_type in types.items()}
 
 
-def source_info(session: Session, object_counts: dict[str, int]) -> SourceInfo:
-    """What the server says about itself."""
+def source_info(
+    session: Session,
+    object_counts: dict[str, int],
+    licenses: tuple[LicenseInfo, ...] | None = None,
+) -> SourceInfo:
+    """What the server says about itself (its ``about``, read at login), and its licenses if
+    they were read."""
     about = session.content.about
     return SourceInfo(
         name=session.endpoint.host,
@@ -105,6 +116,8 @@ def source_info(session: Session, object_counts: dict[str, int]) -> SourceInfo:
         version=as_str(about.version),
         build=as_str(about.build),
         object_counts=object_counts,
+        about=about_of(about),
+        licenses=licenses,
     )
 
 
@@ -131,9 +144,15 @@ def collect_indexed(
         raise
 
 
-LEAF_TYPES: Final = ("ClusterComputeResource", "HostSystem", "Datastore", "VirtualMachine")
+LEAF_TYPES: Final = (
+    "ClusterComputeResource",
+    "HostSystem",
+    "Datastore",
+    "ResourcePool",
+    "VirtualMachine",
+)
 """The types :func:`collect_objects` maps on their own; a change to any other (a folder,
-a pool, a network) can change the records of many objects."""
+a network, a vApp) can change the records of many objects."""
 
 
 def collect_objects(
@@ -148,6 +167,7 @@ def collect_objects(
     collection.collect_clusters(objects.get("ClusterComputeResource", ()))
     collection.collect_hosts(objects.get("HostSystem", ()))
     collection.collect_datastores(objects.get("Datastore", ()))
+    collection.collect_resource_pools(objects.get("ResourcePool", ()))
     collection.collect_vms(objects.get("VirtualMachine", ()))
     return collection.snapshot()
 
@@ -167,14 +187,18 @@ class Collection:
     hosts: list[HostRecord] = field(default_factory=list)
     datastores: list[DatastoreRecord] = field(default_factory=list)
     networks: list[NetworkRecord] = field(default_factory=list)
+    resource_pools: list[ResourcePoolRecord] = field(default_factory=list)
     vms: list[VmRecord] = field(default_factory=list)
     vm_disks: list[VmDiskRecord] = field(default_factory=list)
     vm_nics: list[VmNicRecord] = field(default_factory=list)
     vm_snapshots: list[VmSnapshotRecord] = field(default_factory=list)
     vm_datastores: list[VmDatastoreRecord] = field(default_factory=list)
     vm_networks: list[VmNetworkRecord] = field(default_factory=list)
+    vm_partitions: list[VmPartitionRecord] = field(default_factory=list)
+    vm_devices: list[VmDeviceRecord] = field(default_factory=list)
     tags: list[TagRecord] = field(default_factory=list)
     skipped: list[SkippedObject] = field(default_factory=list)
+    licenses: tuple[LicenseInfo, ...] | None = None
 
     @property
     def content(self) -> vim.ServiceInstanceContent:
@@ -183,6 +207,7 @@ class Collection:
     def run(self) -> None:
         self.index.root_folder_id = moref_id(self.content.rootFolder)
         self._collect_field_names()
+        self._collect_licenses()
         self._collect_containers()
         self.collect_hosts(self._list(vim.HostSystem))
         self.collect_datastores(self._list(vim.Datastore))
@@ -194,7 +219,7 @@ class Collection:
     def spooled(self, spool: SnapshotSpool) -> SpooledSnapshot:
         """The snapshot put in ``spool`` part by part."""
         self._flush()
-        return spool.finish(source_info(self.session, {}), self.skipped)
+        return spool.finish(source_info(self.session, {}, self.licenses), self.skipped)
 
     def _flush(self) -> None:
         """Put the records read since the last flush in the spool, as one part."""
@@ -218,12 +243,15 @@ class Collection:
             hosts=_sorted(self.hosts),
             datastores=_sorted(self.datastores),
             networks=_sorted(self.networks),
+            resource_pools=_sorted(self.resource_pools),
             vms=_sorted(self.vms),
             vm_disks=_sorted(self.vm_disks),
             vm_nics=_sorted(self.vm_nics),
             vm_snapshots=_sorted(self.vm_snapshots),
             vm_datastores=_sorted(self.vm_datastores),
             vm_networks=_sorted(self.vm_networks),
+            vm_partitions=_sorted(self.vm_partitions),
+            vm_devices=_sorted(self.vm_devices),
             tags=_sorted(self.tags),
             warnings=tuple(self.skipped),
         )
@@ -235,6 +263,19 @@ class Collection:
         paths = CUSTOM_FIELDS_PATHS
         for _, props in self._read([manager], vim.CustomFieldsManager, paths=paths):
             self.index.field_names.update(field_names(props))
+
+    def _collect_licenses(self) -> None:
+        manager = self.content.licenseManager
+        if manager is None:
+            return
+        try:
+            for _, props in self._read([manager], vim.LicenseManager, paths=LICENSE_PATHS):
+                # A user without the privilege gets no value (a missing property).
+                if "licenses" in props:
+                    self.licenses = map_licenses(props["licenses"])
+        except (vim.fault.NoPermission, vmodl.fault.SecurityError) as exc:
+            # Licenses are not inventory: without them the read goes on (vLicense is empty).
+            log.warning("cannot read the vCenter's licenses: %s", skip_reason(exc))
 
     def _collect_containers(self) -> None:
         folders = self._list(vim.Folder)
@@ -254,9 +295,17 @@ class Collection:
         for obj, props in self._phase("compute_resources", standalone, vim.ComputeResource):
             self._add_node(obj, props)
 
-        pools = self._list(vim.ResourcePool)
-        for obj, props in self._phase("resource_pools", pools, vim.ResourcePool):
+        self.collect_resource_pools(self._list(vim.ResourcePool))
+
+    def collect_resource_pools(self, objects: Sequence[ManagedObject]) -> None:
+        # Mapped once every pool is known: a pool's path goes through its parent pools.
+        read = list(self._phase("resource_pools", objects, vim.ResourcePool))
+        for obj, props in read:
             self._add_node(obj, props)
+        for obj, props in read:
+            pool = self._map("resource_pool", map_resource_pool, _id(obj), props, self.index)
+            if pool is not None:
+                self.resource_pools.append(pool)
 
     def collect_clusters(self, objects: Sequence[ManagedObject]) -> None:
         for obj, props in self._phase("clusters", objects, vim.ClusterComputeResource):
@@ -328,6 +377,8 @@ class Collection:
             self.vm_snapshots.extend(records.snapshots)
             self.vm_datastores.extend(records.datastores)
             self.vm_networks.extend(records.networks)
+            self.vm_partitions.extend(records.partitions)
+            self.vm_devices.extend(records.devices)
             self.tags.extend(records.tags)
             if len(self.vms) >= self.batch_size:
                 self._flush()

@@ -12,7 +12,7 @@ same (``tests/connectors/vcenter/test_decoder.py`` holds them equal).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 from pyVmomi import vim
@@ -39,10 +39,18 @@ _Description = vim.Description
 _Connectable = vim.vm.device.VirtualDevice.ConnectInfo
 _PortConnection = vim.dvs.PortConnection
 _Backing = vim.vm.device.VirtualDevice.BackingInfo
+_Cdrom = vim.vm.device.VirtualCdrom
+_Usb = vim.vm.device.VirtualUSB
+_UsbController = vim.vm.device.VirtualUSBController
+_UsbXhciController = vim.vm.device.VirtualUSBXHCIController
+_DeviceBacking = vim.vm.device.VirtualDevice.DeviceBackingInfo
+_RemoteDeviceBacking = vim.vm.device.VirtualDevice.RemoteDeviceBackingInfo
 _DEVICE_INFO: Final = f"{{{VIM25}}}deviceInfo"
 _BACKING: Final = f"{{{VIM25}}}backing"
 _CONNECTABLE: Final = f"{{{VIM25}}}connectable"
 _PORT: Final = f"{{{VIM25}}}port"
+_FAMILY: Final = f"{{{VIM25}}}family"
+_SPEED: Final = f"{{{VIM25}}}speed"
 
 
 class DiskFacts(NamedTuple):
@@ -91,15 +99,44 @@ class NicFacts(NamedTuple):
     connected: object
 
 
+class MediaFacts(NamedTuple):
+    """A CD/DVD drive or a USB device as the mapping reads it (raw values)."""
+
+    key: object
+    label: object
+    usb: bool
+    connected: object
+    """A USB device's own ``connected``; a drive's from its connection state."""
+    start_connected: object
+    backing_name: object
+    """An ISO file's path, or the name of the device behind it (None: neither)."""
+    controller_key: object
+    unit_number: object
+    family: list[str]
+    speed: list[str]
+
+
+class UsbControllerFacts(NamedTuple):
+    """A USB controller as the mapping reads it (raw values)."""
+
+    bus_number: object
+    auto_connect: object
+    ehci_enabled: object
+    """Only USB 2 controllers have it: None on an xHCI (USB 3) one."""
+
+
 @dataclass(frozen=True, slots=True)
 class Devices:
     """A VM's devices as the mapping reads them: every device's label by key (a disk's
-    controller is named by it), the disks, the network adapters and the video card."""
+    controller is named by it), the disks, the network adapters and the video card, the
+    CD/DVD drives and USB devices and the USB controllers by key."""
 
     labels: dict[object, object]
     disks: list[DiskFacts]
     nics: list[NicFacts]
     video: VideoFacts | None = None
+    media: list[MediaFacts] = field(default_factory=list)
+    usb_controllers: dict[object, UsbControllerFacts] = field(default_factory=dict)
 
 
 def facts_of(devices: object) -> Devices:
@@ -140,6 +177,41 @@ def facts_of(devices: object) -> Devices:
             )
         elif isinstance(device, _VideoCard) and video is None:
             video = VideoFacts(device.videoRamSizeInKB, device.numDisplays)
+        elif isinstance(device, _Cdrom | _Usb):
+            connectable = device.connectable
+            connect_info = connectable if isinstance(connectable, _Connectable) else None
+            usb = isinstance(device, _Usb)
+            usb_device: Any = device
+            if usb:
+                connected = usb_device.connected
+            else:
+                connected = connect_info.connected if connect_info is not None else None
+            if isinstance(backing, _FileBacking):
+                backing_name = backing.fileName
+            elif isinstance(backing, _DeviceBacking | _RemoteDeviceBacking):
+                backing_name = backing.deviceName
+            else:
+                backing_name = None
+            found.media.append(
+                MediaFacts(
+                    device.key,
+                    label,
+                    usb,
+                    connected,
+                    connect_info.startConnected if connect_info is not None else None,
+                    backing_name,
+                    device.controllerKey,
+                    device.unitNumber,
+                    list(usb_device.family) if usb else [],
+                    list(usb_device.speed) if usb else [],
+                )
+            )
+        elif isinstance(device, _UsbController | _UsbXhciController):
+            found.usb_controllers[device.key] = UsbControllerFacts(
+                device.busNumber,
+                device.autoConnectDevices,
+                device.ehciEnabled if isinstance(device, _UsbController) else None,
+            )
         elif isinstance(device, _EthernetCard):
             connectable = device.connectable
             port = backing.port if isinstance(backing, _PortBacking) else None
@@ -202,6 +274,14 @@ def read_devices(decoder: LeanDecoder, array: etree._Element) -> Devices:
             video = VideoFacts(
                 field(element, cls, "videoRamSizeInKB"), field(element, cls, "numDisplays")
             )
+        elif issubclass(cls, _Cdrom | _Usb):
+            found.media.append(_read_media(decoder, element, cls, key, label, backing))
+        elif issubclass(cls, _UsbController | _UsbXhciController):
+            found.usb_controllers[key] = UsbControllerFacts(
+                field(element, cls, "busNumber"),
+                field(element, cls, "autoConnectDevices"),
+                field(element, cls, "ehciEnabled") if issubclass(cls, _UsbController) else None,
+            )
         elif issubclass(cls, _EthernetCard):
             connectable: Any = next(element.iterchildren(_CONNECTABLE), None)
             port_backed = backing_class is not None and issubclass(backing_class, _PortBacking)
@@ -225,3 +305,43 @@ def read_devices(decoder: LeanDecoder, array: etree._Element) -> Devices:
                 )
             )
     return replace(found, video=video)
+
+
+def _read_media(
+    decoder: LeanDecoder,
+    element: etree._Element,
+    cls: Any,
+    key: object,
+    label: object,
+    backing: Any,
+) -> MediaFacts:
+    """A CD/DVD drive's or USB device's facts off the XML, as :func:`facts_of` reads them."""
+    field = decoder.field
+    connectable: Any = next(element.iterchildren(_CONNECTABLE), None)
+    backing_class = decoder.class_of(backing, _Backing) if backing is not None else None
+    backing_name: object = None
+    if backing_class is not None and issubclass(backing_class, _FileBacking):
+        backing_name = field(backing, backing_class, "fileName")
+    elif backing_class is not None and issubclass(
+        backing_class, _DeviceBacking | _RemoteDeviceBacking
+    ):
+        backing_name = field(backing, backing_class, "deviceName")
+    usb = issubclass(cls, _Usb)
+    if usb:
+        connected = field(element, cls, "connected")
+    else:
+        connected = (
+            field(connectable, _Connectable, "connected") if connectable is not None else None
+        )
+    return MediaFacts(
+        key,
+        label,
+        usb,
+        connected,
+        field(connectable, _Connectable, "startConnected") if connectable is not None else None,
+        backing_name,
+        field(element, cls, "controllerKey"),
+        field(element, cls, "unitNumber"),
+        [item.text or "" for item in element.iterchildren(_FAMILY)] if usb else [],
+        [item.text or "" for item in element.iterchildren(_SPEED)] if usb else [],
+    )

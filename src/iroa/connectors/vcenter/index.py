@@ -85,6 +85,18 @@ class InventoryIndex:
         self._datacenters[object_id] = found
         return found
 
+    def cluster_of(self, object_id: str | None) -> str | None:
+        """The id of the cluster that contains a container (a resource pool), if any."""
+        seen = 0
+        while object_id is not None and seen < len(self.nodes):
+            node = self.nodes.get(object_id)
+            if node is None:
+                return None
+            if node.type == _CLUSTER_TYPE:
+                return object_id
+            object_id, seen = node.parent_id, seen + 1
+        return None
+
     def cluster_of_parent(self, parent_id: str | None) -> str | None:
         """The parent's id if it is a cluster (a host's parent), else None."""
         node = self.nodes.get(parent_id) if parent_id else None

@@ -28,7 +28,23 @@ PROPERTIES: Final[Mapping[str, tuple[str, ...]]] = {
         "summary.totalMemory",
     ),
     "ComputeResource": _TREE_PATHS,
-    "ResourcePool": _TREE_PATHS,
+    "ResourcePool": (
+        *_TREE_PATHS,
+        "config.cpuAllocation",
+        "config.memoryAllocation",
+        "overallStatus",
+        *(
+            f"runtime.{resource}.{usage}"
+            for resource in ("cpu", "memory")
+            for usage in (
+                "maxUsage",
+                "reservationUsed",
+                "reservationUsedForVm",
+                "unreservedForPool",
+                "unreservedForVm",
+            )
+        ),
+    ),
     "HostSystem": (
         *_TREE_PATHS,
         "config.network.portgroup",
@@ -71,6 +87,7 @@ PROPERTIES: Final[Mapping[str, tuple[str, ...]]] = {
         "customValue",
         "datastore",
         "guestHeartbeatStatus",
+        "guest.disk",
         "guest.guestFullName",
         "guest.guestState",
         "guest.hostName",
@@ -118,6 +135,7 @@ KEPT: Final[Mapping[str, Mapping[str, object]]] = {
     },
     "VirtualMachine": {
         "config.hardware.device": read_devices,
+        "guest.disk": _fields("diskPath", "capacity", "freeSpace", mappings=_fields("key")),
         "guest.net": _fields("deviceConfigId", "macAddress", "ipAddress"),
         "snapshot": _fields("currentSnapshot", rootSnapshotList=_SNAPSHOT_TREE),
     },
@@ -125,6 +143,15 @@ KEPT: Final[Mapping[str, Mapping[str, object]]] = {
 """Of the large values among :data:`PROPERTIES`, the fields the mapping reads, nested (None:
 the whole value): the lean decoder builds nothing else. A property not listed is built whole;
 a VM's devices are read straight into :class:`~iroa.connectors.vcenter.devices.DeviceFacts`."""
+
+
+UNWATCHED: Final = frozenset({"guest.disk"})
+"""Paths a full collection reads that a watcher's filter leaves out: a guest's free space
+changes as it writes, and watching it would read VMs again all the time. A VM read again for
+another change has them anew; the next full sync records the rest.
+
+(A pool's ``runtime.*.overallUsage``, its live consumption, is not read at all, as a VM's
+assigned memory is not: it changes on every read and would make every pool look modified.)"""
 
 
 CUSTOM_FIELDS_PATHS: Final = ("field",)

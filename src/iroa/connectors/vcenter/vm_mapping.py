@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 from pyVmomi import vim
@@ -9,9 +10,11 @@ from pyVmomi import vim
 from iroa.connectors.base import (
     TagRecord,
     VmDatastoreRecord,
+    VmDeviceRecord,
     VmDiskRecord,
     VmNetworkRecord,
     VmNicRecord,
+    VmPartitionRecord,
     VmRecord,
     VmSnapshotRecord,
 )
@@ -33,6 +36,9 @@ _KIB = 1024
 _GuestNic = vim.vm.GuestInfo.NicInfo
 _SnapshotInfo = vim.vm.SnapshotInfo
 _SnapshotTree = vim.vm.SnapshotTree
+_GuestDisk = vim.vm.GuestInfo.DiskInfo
+_DiskMapping = vim.vm.GuestInfo.VirtualDiskMapping
+_EXTERNAL_ID_LENGTH = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +51,8 @@ class VmRecords:
     snapshots: list[VmSnapshotRecord]
     datastores: list[VmDatastoreRecord]
     networks: list[VmNetworkRecord]
+    partitions: list[VmPartitionRecord]
+    devices: list[VmDeviceRecord]
     tags: list[TagRecord]
 
 
@@ -65,6 +73,8 @@ def map_vm(object_id: str, props: Props, index: InventoryIndex) -> VmRecords:
             VmNetworkRecord(f"{object_id}:{net}", object_id, net)
             for net in _moref_ids(props.get("network"))
         ],
+        partitions=map_partitions(object_id, props.get("guest.disk")),
+        devices=map_devices(object_id, devices),
         tags=map_custom_values("vm", object_id, props, index),
     )
 
@@ -195,6 +205,68 @@ def map_nics(
             )
         )
     return nics
+
+
+def map_partitions(vm_id: str, disks: object) -> list[VmPartitionRecord]:
+    """The guest's file systems as VMware Tools reports them (``guest.disk``), one per path."""
+    partitions: dict[str, VmPartitionRecord] = {}
+    for disk in _as_list(disks):
+        if not isinstance(disk, _GuestDisk):
+            continue
+        path = as_str(disk.diskPath)
+        if path is None or path in partitions:
+            continue
+        keys = [
+            key
+            for mapping in _as_list(disk.mappings)
+            if isinstance(mapping, _DiskMapping) and (key := as_int(mapping.key)) is not None
+        ]
+        partitions[path] = VmPartitionRecord(
+            external_id=_part_id(vm_id, "partition", path),
+            vm_external_id=vm_id,
+            disk_path=path,
+            capacity_bytes=as_int(disk.capacity),
+            free_bytes=as_int(disk.freeSpace),
+            disk_key=keys[0] if keys else None,
+        )
+    return list(partitions.values())
+
+
+def _part_id(vm_id: str, kind: str, name: str) -> str:
+    """``vm-1:partition:C:\\``; a name too long for an external id is replaced by its digest."""
+    found = f"{vm_id}:{kind}:{name}"
+    if len(found) <= _EXTERNAL_ID_LENGTH:
+        return found
+    return f"{vm_id}:{kind}:sha256:{hashlib.sha256(name.encode()).hexdigest()}"
+
+
+def map_devices(vm_id: str, devices: Devices) -> list[VmDeviceRecord]:
+    """A VM's CD/DVD drives and USB devices; a USB device with its controller's settings."""
+    records: list[VmDeviceRecord] = []
+    for device in devices.media:
+        if as_int(device.key) is None:
+            continue
+        kind = "usb" if device.usb else "cd"
+        controller_key = as_int(device.controller_key)
+        controller = devices.usb_controllers.get(controller_key) if device.usb else None
+        records.append(
+            VmDeviceRecord(
+                external_id=f"{vm_id}:{device.key}",
+                vm_external_id=vm_id,
+                kind=kind,
+                label=as_str(device.label) or f"{kind} {device.key}",
+                connected=as_bool(device.connected),
+                start_connected=as_bool(device.start_connected),
+                device_type=as_str(device.backing_name),
+                unit_number=as_int(device.unit_number),
+                usb_family=", ".join(device.family) or None,
+                usb_speed=", ".join(device.speed) or None,
+                ehci_enabled=as_bool(controller.ehci_enabled) if controller else None,
+                auto_connect=as_bool(controller.auto_connect) if controller else None,
+                bus_number=as_int(controller.bus_number) if controller else None,
+            )
+        )
+    return records
 
 
 def _nic_network(device: NicFacts, index: InventoryIndex) -> tuple[str | None, str | None]:

@@ -6,11 +6,11 @@ One long-lived session holds a PropertyCollector filter over a ContainerView of
 every type a full collection reads, for every property it reads
 (:data:`~iroa.connectors.vcenter.properties.PROPERTIES`). ``WaitForUpdatesEx``
 then answers, from a version, which objects entered, changed or left. A change
-to a VM, host, datastore or cluster is read again, object by object, and mapped
+to a VM, host, datastore, cluster or resource pool is read again, object by object, and mapped
 with the index of the last full collection, exactly as that collection maps it:
 a :class:`~iroa.connectors.base.Delta`. A change that can alter the records of
-other objects too (a folder, a pool, a network, a host's cluster or port
-groups, an object's name in a path) asks for a full collection instead
+other objects too (a folder, a network, a host's cluster or port
+groups, an object's name or place in a path) asks for a full collection instead
 (:class:`Resync`).
 
 The baseline is a full collection taken after the filter's first version: a
@@ -38,7 +38,7 @@ from iroa.connectors.vcenter.collector import (
     collect_objects,
 )
 from iroa.connectors.vcenter.index import InventoryIndex
-from iroa.connectors.vcenter.properties import PROPERTIES, paths_for
+from iroa.connectors.vcenter.properties import PROPERTIES, UNWATCHED, paths_for
 from iroa.connectors.vcenter.retrieval import moref_id, moref_type
 from iroa.connectors.vcenter.wire import invoke_streamed, read_update_version
 
@@ -64,6 +64,7 @@ _TYPE_NAMES: Final = {
     "ClusterComputeResource": "cluster",
     "HostSystem": "host",
     "Datastore": "datastore",
+    "ResourcePool": "resource_pool",
     "VirtualMachine": "vm",
 }
 """The object type (``ObjectType.name``) of each type a delta can carry."""
@@ -71,6 +72,7 @@ _TYPE_NAMES: Final = {
 _SHAPING_PATHS: Final = {
     "ClusterComputeResource": frozenset({"name", "parent"}),
     "HostSystem": frozenset({"name", "parent", "config.network.portgroup"}),
+    "ResourcePool": frozenset({"name", "parent"}),
 }
 """Properties of a leaf type that other objects' records are built from."""
 
@@ -174,7 +176,12 @@ class VCenterWatch:
             objectSet=[PC.ObjectSpec(obj=view, skip=True, selectSet=[traversal])],
             propSet=[
                 PC.PropertySpec(
-                    type=_VIM_TYPES[name], pathSet=list(paths_for(name, session.api_version))
+                    type=_VIM_TYPES[name],
+                    pathSet=[
+                        path
+                        for path in paths_for(name, session.api_version)
+                        if path not in UNWATCHED
+                    ],
                 )
                 for name in PROPERTIES
             ],
