@@ -93,6 +93,12 @@ def test_both_decoders_read_the_same_estate(vcsim, topology: Topology) -> None:
 
     assert_same_records(lean, pyvmomi)
     assert lean.vms and lean.vm_disks and lean.vm_nics
+    for host in lean.hosts:  # the host sheets' facts are compared too, not left empty
+        assert host.physical_nics and host.virtual_switches and host.portgroups
+        assert host.vmkernel_nics and host.host_bus_adapters
+    distributed = [n for n in lean.networks if n.type == "distributed"]
+    assert all(n.port_policy and n.distributed_switch for n in distributed)
+    assert bool(distributed) == bool(topology.portgroups)
 
 
 def add_portgroup(si: Any, name: str, vlan: object) -> None:
