@@ -19,7 +19,8 @@ from tests.cli.test_cli_hyperv import InProcessIroa
 from tests.exports.test_injection import sync_hostile
 
 SHEETS = (
-    "vInfo vCPU vMemory vDisk vNetwork vSnapshot vTools vCluster vHost vDatastore vHealth vMetaData"
+    "vInfo vCPU vMemory vDisk vNetwork vSnapshot vTools vCluster vHost vHBA vNIC vSwitch vPort "
+    "dvSwitch dvPort vSC_VMK vDatastore vHealth vMetaData"
 )
 
 
@@ -56,7 +57,7 @@ def test_export_writes_a_workbook_csv_files_and_lists(
 
     directory = tmp_path / "csv"
     done = iroa("export", "--format", "csv", "--output", str(directory))
-    assert done.stdout.strip() == f"wrote 12 CSV files to {directory}: {', '.join(SHEETS.split())}"
+    assert done.stdout.strip() == f"wrote 19 CSV files to {directory}: {', '.join(SHEETS.split())}"
     assert sorted(p.name for p in directory.iterdir()) == sorted(f"{s}.csv" for s in SHEETS.split())
 
     hosts = tmp_path / "hosts.csv"

@@ -266,10 +266,8 @@ def port_policy(props: Props) -> Fact | None:
         "promiscuous": _bool(_value(security.allowPromiscuous)) if security else None,
         "mac_changes": _bool(_value(security.macChanges)) if security else None,
         "forged_transmits": _bool(_value(security.forgedTransmits)) if security else None,
-        "active_uplinks": [str(u) for u in _list(_value(order.activeUplinkPort))] if order else [],
-        "standby_uplinks": [str(u) for u in _list(_value(order.standbyUplinkPort))]
-        if order
-        else [],
+        "active_uplinks": [str(u) for u in _list(order.activeUplinkPort)] if order else [],
+        "standby_uplinks": [str(u) for u in _list(order.standbyUplinkPort)] if order else [],
         "teaming": _str(_value(teaming.policy)) if teaming else None,
         **_shaping(setting.inShapingPolicy if setting else None, "in"),
         **_shaping(setting.outShapingPolicy if setting else None, "out"),
