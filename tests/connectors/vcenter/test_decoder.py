@@ -225,6 +225,24 @@ def test_a_vcenter_answer_maps_the_same_from_both_decoders() -> None:
         ("before upgrade", False),
         ("after", True),
     ]
+    host = mapped("host-12", ours["host-12"])
+    assert [(n["device"], n["speed_mbps"], n["switch"]) for n in host.physical_nics] == [
+        ("vmnic0", 25000, "vSwitch0"),
+        ("vmnic1", None, None),
+    ]
+    assert [
+        (s["name"], s["mtu"], s["teaming"], s["burst_bytes"]) for s in host.virtual_switches
+    ] == [("vSwitch0", 9000, "loadbalance_ip", 104857600)]
+    assert [(p["vlan"], p["forged_transmits"], p["teaming"]) for p in host.portgroups] == [
+        (20, True, "failover_explicit")
+    ]
+    assert [(v["ip6"], v["gateway"], v["mtu"]) for v in host.vmkernel_nics] == [
+        ("fd00:20::12/64", "10.20.0.1", 9000)
+    ]
+    assert [(h["type"], h["wwn"]) for h in host.host_bus_adapters] == [
+        ("FibreChannelHba", "e0:00:00:25:b5:00:00:01"),
+        ("InternetScsiHba", "iqn.1998-01.com.vmware:esx12"),
+    ]
 
 
 def test_values_keep_their_types() -> None:

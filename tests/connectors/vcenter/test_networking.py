@@ -200,3 +200,5 @@ def test_a_distributed_port_group_policy_and_its_switch() -> None:
     assert (switch["lacp_name"], switch["lacp_mode"]) == ("lag1", "active")
     assert (switch["contact"], switch["admin_name"]) == ("x1", "net team")
     assert switch["created"] == "2024-05-01T08:00:00+00:00"
+    unset = DVS.ConfigInfo(createTime=datetime(1, 1, 1, tzinfo=UTC))
+    assert distributed_switch("dvs-6", {"config": unset}, index)["created"] is None

@@ -11,6 +11,7 @@ None. Nothing here raises on data.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from pyVmomi import vim
@@ -319,7 +320,9 @@ def distributed_switch(object_id: str, props: Props, index: InventoryIndex) -> F
         }
         - {""}
     )
-    created = dvs.createTime if dvs else None
+    created = dvs.createTime if dvs and isinstance(dvs.createTime, datetime) else None
+    if created is not None and created.year == 1:  # the zero time of a switch that has none
+        created = None
     return {
         "id": object_id,
         "name": _str(props.get("name")) or object_id,
