@@ -43,9 +43,17 @@ def test_host_sheets_hold_what_the_simulator_configures(estate: Database, tmp_pa
     )
     assert vmnic0["Uplink port"] is None and vmnic0["VI SDK Server"] == "127.0.0.1"
 
-    switches = sheets["vSwitch"]
+    switches = [r for r in sheets["vSwitch"] if r["Platform"] == "vcenter"]
     assert {(r["Host"], r["Switch"]) for r in switches} == {(n, "vSwitch0") for n in names}
     assert all(r["MTU"] == 1500 and r["Mac Changes"] is True for r in switches)
+    # A Hyper-V host's virtual switches: their names, nothing else collected.
+    hyperv = [r for r in sheets["vSwitch"] if r["Platform"] == "hyperv"]
+    assert [r["Switch"] for r in hyperv] == [
+        "vSwitch-External",
+        "vSwitch-Internal",
+        "vSwitch-Isolated",
+    ]
+    assert all(r["Host"] and r["# Ports"] is None and r["MTU"] is None for r in hyperv)
 
     ports = {(r["Host"], r["Port Group"]): r for r in sheets["vPort"]}
     for name in names:

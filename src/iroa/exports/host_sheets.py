@@ -31,13 +31,20 @@ NETWORK_TABLE = m.Network.__table__
 VM_NETWORK_TABLE = m.VmNetwork.__table__
 
 
+class _Known(dict[str, Any]):
+    """A row's values: a key a fact lacks (Hyper-V knows a switch's name only) is unknown."""
+
+    def __missing__(self, key: str) -> None:
+        return None
+
+
 class _FactRow:
     """A sheet row: its object's columns and one of its facts, read alike by the getters."""
 
     __slots__ = ("_mapping",)
 
     def __init__(self, mapping: Mapping[str, Any]) -> None:
-        self._mapping = mapping
+        self._mapping = _Known(mapping)
 
 
 @dataclass(frozen=True)
