@@ -196,7 +196,7 @@ FILLED = {
     "vSnapshot": {"Name", "Description", "Date / time", "State"},
     "vHost": {"# NICs", "# HBAs"},
     "vHBA": {"Device", "Type", "Status", "Driver", "Model", "WWN"},
-    "vNIC": {"Network Device", "Driver", "Speed", "Duplex", "MAC", "Switch", "PCI"},
+    "vNIC": {"Network Device", "Driver", "Speed", "Duplex", "MAC", "Switch", "Uplink port", "PCI"},
     "vSwitch": {"Switch", "# Ports", "Promiscuous Mode", "Mac Changes", "Forged Transmits"},
     "vPort": {"Port Group", "Switch", "VLAN", "Promiscuous Mode", "Policy"},
     "dvSwitch": {"Switch", "Vendor", "Version", "Host members", "Max Ports", "# VMs"},

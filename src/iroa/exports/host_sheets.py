@@ -218,6 +218,7 @@ VNIC = FactsSheet(
             "Duplex": (key("full_duplex"), 8),
             "MAC": (key("mac"), 18),
             "Switch": (key("switch"), 14),
+            "Uplink port": (key("uplink_port"), 12),
             "PCI": (key("pci"), 14),
             "WakeOn": (key("wake_on_lan"), 8),
         },

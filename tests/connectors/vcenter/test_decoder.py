@@ -226,10 +226,9 @@ def test_a_vcenter_answer_maps_the_same_from_both_decoders() -> None:
         ("after", True),
     ]
     host = mapped("host-12", ours["host-12"])
-    assert [(n["device"], n["speed_mbps"], n["switch"]) for n in host.physical_nics] == [
-        ("vmnic0", 25000, "vSwitch0"),
-        ("vmnic1", None, None),
-    ]
+    assert [
+        (n["device"], n["speed_mbps"], n["switch"], n["uplink_port"]) for n in host.physical_nics
+    ] == [("vmnic0", 25000, "vSwitch0", None), ("vmnic1", None, "dvs-prod", "uplink2")]
     assert [
         (s["name"], s["mtu"], s["teaming"], s["burst_bytes"]) for s in host.virtual_switches
     ] == [("vSwitch0", 9000, "loadbalance_ip", 104857600)]

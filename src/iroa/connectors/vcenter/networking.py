@@ -72,14 +72,41 @@ def _host_policy(policy: object) -> Fact:
     }
 
 
+def _distributed_uplinks(props: Props) -> dict[str, tuple[str | None, str | None]]:
+    """``(switch name, uplink name)`` by NIC device, of the distributed switches the host is
+    a member of (``config.network.proxySwitch``)."""
+    found: dict[str, tuple[str | None, str | None]] = {}
+    for proxy in _list(props.get("config.network.proxySwitch")):
+        if not isinstance(proxy, vim.host.HostProxySwitch):
+            continue
+        names = {
+            kv.key: _str(kv.value) for kv in _list(proxy.uplinkPort) if isinstance(kv, vim.KeyValue)
+        }
+        spec = (
+            proxy.spec if isinstance(proxy.spec, vim.host.HostProxySwitch.Specification) else None
+        )
+        backing = spec.backing if spec else None
+        if not isinstance(backing, vim.dvs.HostMember.PnicBacking):
+            continue
+        for pnic in _list(backing.pnicSpec):
+            device = (
+                _str(pnic.pnicDevice) if isinstance(pnic, vim.dvs.HostMember.PnicSpec) else None
+            )
+            if device:
+                found.setdefault(device, (_str(proxy.dvsName), names.get(pnic.uplinkPortKey)))
+    return found
+
+
 def physical_nics(props: Props) -> Facts:
-    """``config.network.pnic``, each with the standard switch it is an uplink of."""
+    """``config.network.pnic``, each with the standard switch it is an uplink of, or the
+    distributed switch and uplink it backs."""
     switch_of: dict[str, str] = {}
     for switch in _list(props.get("config.network.vswitch")):
         if isinstance(switch, vim.host.VirtualSwitch) and _str(switch.name):
             for key in _list(switch.pnic):
                 if isinstance(key, str):
                     switch_of.setdefault(key, switch.name)
+    uplinks = _distributed_uplinks(props)
     found = []
     for nic in _list(props.get("config.network.pnic")):
         if not isinstance(nic, vim.host.PhysicalNic):
@@ -89,6 +116,8 @@ def physical_nics(props: Props) -> Facts:
             if isinstance(nic.linkSpeed, vim.host.PhysicalNic.LinkSpeedDuplex)
             else None
         )
+        distributed, uplink = uplinks.get(nic.device, (None, None))
+        standard = switch_of.get(nic.key) if isinstance(nic.key, str) else None
         found.append(
             {
                 "device": _str(nic.device),
@@ -96,7 +125,8 @@ def physical_nics(props: Props) -> Facts:
                 "speed_mbps": _int(link.speedMb) if link else None,
                 "full_duplex": _bool(link.duplex) if link else None,
                 "mac": _str(nic.mac),
-                "switch": switch_of.get(nic.key) if isinstance(nic.key, str) else None,
+                "switch": standard or distributed,
+                "uplink_port": uplink,
                 "pci": _str(nic.pci),
                 "wake_on_lan": _bool(nic.wakeOnLanSupported),
             }

@@ -33,6 +33,7 @@ PROPERTIES: Final[Mapping[str, tuple[str, ...]]] = {
         *_TREE_PATHS,
         "config.network.pnic",
         "config.network.portgroup",
+        "config.network.proxySwitch",
         "config.network.vnic",
         "config.network.vswitch",
         "config.storageDevice.hostBusAdapter",
@@ -137,6 +138,11 @@ KEPT: Final[Mapping[str, Mapping[str, object]]] = {
         ),
         "config.network.portgroup": _fields(
             spec=_fields("name", "vlanId", "vswitchName"), computedPolicy=_HOST_POLICY
+        ),
+        "config.network.proxySwitch": _fields(
+            "dvsName",
+            "uplinkPort",
+            spec=_fields(backing=_fields(pnicSpec=_fields("pnicDevice", "uplinkPortKey"))),
         ),
         "config.network.vnic": _fields(
             "device",
