@@ -150,6 +150,48 @@ RVTOOLS = {
         "Certificate Status", "Certificate Subject", "Object ID", "UUID", "VI SDK Server",
         "VI SDK UUID",
     ],
+    "vHBA": [
+        "Host", "Datacenter", "Cluster", "Device", "Type", "Status", "Bus", "Pci", "Driver",
+        "Model", "WWN", "VI SDK Server", "VI SDK UUID",
+    ],
+    "vNIC": [
+        "Host", "Datacenter", "Cluster", "Network Device", "Driver", "Speed", "Duplex", "MAC",
+        "Switch", "Uplink port", "PCI", "WakeOn", "VI SDK Server", "VI SDK UUID",
+    ],
+    "vSwitch": [
+        "Host", "Datacenter", "Cluster", "Switch", "# Ports", "Free Ports", "Promiscuous Mode",
+        "Mac Changes", "Forged Transmits", "Traffic Shaping", "Width", "Peak", "Burst",
+        "Policy", "Reverse Policy", "Notify Switch", "Rolling Order", "Offload", "TSO",
+        "Zero Copy Xmit", "MTU", "VI SDK Server", "VI SDK UUID",
+    ],
+    "vPort": [
+        "Host", "Datacenter", "Cluster", "Port Group", "Switch", "VLAN", "Promiscuous Mode",
+        "Mac Changes", "Forged Transmits", "Traffic Shaping", "Width", "Peak", "Burst",
+        "Policy", "Reverse Policy", "Notify Switch", "Rolling Order", "Offload", "TSO",
+        "Zero Copy Xmit", "VI SDK Server", "VI SDK UUID",
+    ],
+    "dvSwitch": [
+        "Switch", "Datacenter", "Name", "Vendor", "Version", "Description", "Created",
+        "Host members", "Max Ports", "# Ports", "# VMs", "In Traffic Shaping", "In Avg",
+        "In Peak", "In Burst", "Out Traffic Shaping", "Out Avg", "Out Peak", "Out Burst",
+        "CDP Type", "CDP Operation", "LACP Name", "LACP Mode", "LACP Load Balance Alg.",
+        "Max MTU", "Contact", "Admin Name", "Object ID", "VI SDK Server", "VI SDK UUID",
+    ],
+    "dvPort": [
+        "Port", "Switch", "Type", "# Ports", "VLAN", "Speed", "Full Duplex", "Blocked",
+        "Allow Promiscuous", "Mac Changes", "Active Uplink", "Standby Uplink", "Policy",
+        "Forged Transmits", "In Traffic Shaping", "In Avg", "In Peak", "In Burst",
+        "Out Traffic Shaping", "Out Avg", "Out Peak", "Out Burst", "Reverse Policy",
+        "Notify Switch", "Rolling Order", "Check Beacon", "Live Port Moving", "Check Duplex",
+        "Check Error %", "Check Speed", "Percentage", "Block Override", "Config Reset",
+        "Shaping Override", "Vendor Config Override", "Sec. Policy Override",
+        "Teaming Override", "Vlan Override", "Object ID", "VI SDK Server", "VI SDK UUID",
+    ],
+    "vSC_VMK": [
+        "Host", "Datacenter", "Cluster", "Port Group", "Device", "Mac Address", "DHCP",
+        "IP Address", "IP 6 Address", "Subnet mask", "Gateway", "IP 6 Gateway", "MTU",
+        "VI SDK Server", "VI SDK UUID",
+    ],
     "vDatastore": [
         "Name", "Config status", "Address", "Accessible", "Type", "# VMs total", "# VMs",
         "Capacity MiB", "Provisioned MiB", "In Use MiB", "Free MiB", "Free %", "SIOC enabled",
@@ -182,6 +224,7 @@ IROA_EXTRAS = {
         "Power State",
         "Overall Status",
     ],
+    "dvPort": ["VLAN Ranges"],
     "vDatastore": ["File System", "Maintenance Mode", "Datacenter"],
     "vHealth": ["Object type", "Severity", "Rule"],
     "vMetaData": ["Exported by", "Version"],
@@ -215,6 +258,14 @@ FILLED = {
         "Object ID",
     },
     "vLicense": {"Name", "Key", "Total", "Used", "Expiration Date", "Features"},
+    "vHost": {"# NICs", "# HBAs"},
+    "vHBA": {"Device", "Type", "Status", "Driver", "Model", "WWN"},
+    "vNIC": {"Network Device", "Driver", "Speed", "Duplex", "MAC", "Switch", "Uplink port", "PCI"},
+    "vSwitch": {"Switch", "# Ports", "Promiscuous Mode", "Mac Changes", "Forged Transmits"},
+    "vPort": {"Port Group", "Switch", "VLAN", "Promiscuous Mode", "Policy"},
+    "dvSwitch": {"Switch", "Vendor", "Version", "Host members", "Max Ports", "# VMs"},
+    "dvPort": {"Port", "Switch", "VLAN", "Allow Promiscuous", "Mac Changes", "Forged Transmits"},
+    "vSC_VMK": {"Port Group", "Device", "Mac Address", "DHCP", "IP Address", "Subnet mask"},
 }
 """Columns the issue names that IROA fills (for at least one platform): never the empty getter."""
 

@@ -43,6 +43,8 @@ def test_values_ratios_and_percentages() -> None:
     assert format_value(None) == format_value("") == format_value([]) == "—"
     assert format_value(True) == "yes"
     assert format_value(["10.0.0.1", "fe80::1"]) == "10.0.0.1, fe80::1"
+    nics = [{"device": "vmnic0", "speed_mbps": 1000, "pci": None}, {"device": "vmnic1"}]
+    assert format_value(nics) == "device=vmnic0 speed_mbps=1000; device=vmnic1"
     assert format_ratio(None) == "—"
     assert format_ratio(2.5) == "2.50 : 1"
     assert percent(None, 10) is None

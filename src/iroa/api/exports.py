@@ -64,8 +64,9 @@ def _as_of(value: str | None) -> datetime | None:
     responses={200: {"content": {XLSX_MEDIA_TYPE: {}}, "description": "The workbook"}},
 )
 def export_xlsx(db: DB, integration: IntegrationFilter = None, as_of: AsOf = None) -> FileResponse:
-    """Sheets vInfo, vCPU, vMemory, vDisk, vNetwork, vSnapshot, vTools, vCluster, vHost,
-    vDatastore, vHealth and vMetaData for both platforms (see docs/exports.md)."""
+    """Sheets vInfo, vCPU, vMemory, vDisk, vNetwork, vSnapshot, vTools, vCluster, vHost, vHBA,
+    vNIC, vSwitch, vPort, dvSwitch, dvPort, vSC_VMK, vDatastore, vHealth and vMetaData for both
+    platforms (see docs/exports.md)."""
 
     at = _as_of(as_of)
 

@@ -64,6 +64,13 @@ class HostRecord:
     overall_status: str | None = None
     datastore_external_ids: tuple[str, ...] | None = None
     """The datastores available to the host, sorted; None if the source does not say."""
+    physical_nics: tuple[dict[str, Any], ...] = ()
+    virtual_switches: tuple[dict[str, Any], ...] = ()
+    portgroups: tuple[dict[str, Any], ...] = ()
+    vmkernel_nics: tuple[dict[str, Any], ...] = ()
+    host_bus_adapters: tuple[dict[str, Any], ...] = ()
+    """The host's network and storage adapters, switches and port groups, one small dict each
+    (keys: docs/exports.md's host sheets), in device or name order."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +99,10 @@ class NetworkRecord:
     vlan_id: int | None = None
     vlan: str | None = None
     switch_name: str | None = None
+    port_policy: dict[str, Any] | None = None
+    """A distributed port group's binding, ports and default port policy."""
+    distributed_switch: dict[str, Any] | None = None
+    """The facts of a distributed port group's switch (the same on each of its port groups)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ from iroa.exports.columns import (
     PLATFORM,
     Attributes,
     Column,
+    Getter,
     Sheet,
     SheetSource,
     cores_per_cpu,
@@ -33,6 +34,7 @@ from iroa.exports.columns import (
     vi_sdk_server,
     with_names,
 )
+from iroa.exports.host_sheets import HOST_SHEETS
 from iroa.exports.pool_sheets import VRP
 from iroa.exports.source_sheets import VLICENSE, VSOURCE
 from iroa.exports.vm_device_sheets import VCD, VPARTITION, VUSB
@@ -158,7 +160,18 @@ HOST_FIELDS = (
     "serial_number",
     "overall_status",
     "external_id",
+    "physical_nics",
+    "host_bus_adapters",
 )
+
+
+def _count_of(name: str) -> Getter:
+    """How many facts a JSON list holds; empty where none were collected (Hyper-V)."""
+
+    def value(row: Any) -> int | None:
+        return len(row._mapping[name]) or None
+
+    return value
 
 
 def _vhost(integration_id: int | None) -> Select[Any]:
@@ -273,6 +286,8 @@ VHOST = Sheet(
             "Cores per CPU": (cores_per_cpu, 8),
             "# Cores": (key("cpu_cores"), 8),
             "# Memory": (key("memory_mib"), 10),
+            "# NICs": (_count_of("physical_nics"), 7),
+            "# HBAs": (_count_of("host_bus_adapters"), 7),
             "# VMs": (key("vms"), 7),
             "# vCPUs": (key("vcpus"), 8),
             "vRAM": (key("vram_mib"), 10),
@@ -410,6 +425,7 @@ INVENTORY_SHEETS: tuple[SheetSource, ...] = (
     VRP,
     VCLUSTER,
     VHOST,
+    *HOST_SHEETS,
     VDATASTORE,
     VLICENSE,
 )

@@ -17,9 +17,9 @@ explicitly. The smaller tables keep theirs.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from iroa.db.base import Base, JSONType, UTCDateTime
@@ -71,6 +71,11 @@ def _unkeyed_ref(table: str) -> Mapped[int | None]:
     return mapped_column(IdType, index=True, info={REFERENCES: table})
 
 
+def _facts() -> Mapped[list[dict[str, Any]]]:
+    """A list of facts (JSON), empty where none were collected."""
+    return mapped_column(JSONType, server_default=text("'[]'"))
+
+
 class Datacenter(InventoryRow, Base):
     __tablename__ = "datacenters"
 
@@ -118,6 +123,12 @@ class Host(InventoryRow, Base):
     overall_status: Mapped[str | None] = mapped_column(String(32))
     datastore_external_ids: Mapped[list[str] | None] = mapped_column(JSONType)
     """The datastores available to the host (vCenter); None if not reported."""
+    # RVTools' host sheets (vNIC, vSwitch, vPort, vSC_VMK, vHBA): a few small dicts each.
+    physical_nics: Mapped[list[dict[str, Any]]] = _facts()
+    virtual_switches: Mapped[list[dict[str, Any]]] = _facts()
+    portgroups: Mapped[list[dict[str, Any]]] = _facts()
+    vmkernel_nics: Mapped[list[dict[str, Any]]] = _facts()
+    host_bus_adapters: Mapped[list[dict[str, Any]]] = _facts()
 
 
 class Datastore(InventoryRow, Base):
@@ -146,6 +157,9 @@ class Network(InventoryRow, Base):
     vlan_id: Mapped[int | None] = mapped_column(Integer)
     vlan: Mapped[str | None] = mapped_column(String(200))
     switch_name: Mapped[str | None] = mapped_column(String(500))
+    # RVTools' dvPort and dvSwitch sheets: a distributed port group's policy, its switch's facts.
+    port_policy: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    distributed_switch: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
 
 
 class ResourcePool(InventoryRow, Base):

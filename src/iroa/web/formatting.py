@@ -56,13 +56,18 @@ def format_age(value: str | datetime | None, now: datetime | None = None) -> str
 
 
 def format_value(value: Any) -> str:
-    """Any field value as text: lists joined, booleans as yes/no, nothing as a dash."""
+    """Any field value as text: lists joined, booleans as yes/no, nothing as a dash; a fact
+    (a host's NIC, switch …) as its known ``key=value`` pairs, facts separated by ``;``."""
     if value is None or value in ("", []):
         return DASH
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if isinstance(value, dict):
+        known = {k: v for k, v in value.items() if v is not None and v not in ("", [])}
+        return " ".join(f"{k}={format_value(v)}" for k, v in known.items()) or DASH
     if isinstance(value, list):
-        return ", ".join(format_value(v) for v in value)
+        separator = "; " if any(isinstance(v, dict) for v in value) else ", "
+        return separator.join(format_value(v) for v in value)
     if isinstance(value, float):
         return f"{value:.2f}"
     return str(value)

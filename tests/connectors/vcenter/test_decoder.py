@@ -93,6 +93,12 @@ def test_both_decoders_read_the_same_estate(vcsim, topology: Topology) -> None:
 
     assert_same_records(lean, pyvmomi)
     assert lean.vms and lean.vm_disks and lean.vm_nics
+    for host in lean.hosts:  # the host sheets' facts are compared too, not left empty
+        assert host.physical_nics and host.virtual_switches and host.portgroups
+        assert host.vmkernel_nics and host.host_bus_adapters
+    distributed = [n for n in lean.networks if n.type == "distributed"]
+    assert all(n.port_policy and n.distributed_switch for n in distributed)
+    assert bool(distributed) == bool(topology.portgroups)
 
 
 def add_portgroup(si: Any, name: str, vlan: object) -> None:
@@ -258,6 +264,22 @@ def test_a_vcenter_answer_maps_the_same_from_both_decoders() -> None:
     usb = vm.devices[2]
     assert (usb.usb_family, usb.usb_speed, usb.unit_number) == ("storage, other", "high", 0)
     assert (usb.ehci_enabled, usb.auto_connect, usb.bus_number) == (True, False, 0)
+    assert [
+        (n["device"], n["speed_mbps"], n["switch"], n["uplink_port"]) for n in host.physical_nics
+    ] == [("vmnic0", 25000, "vSwitch0", None), ("vmnic1", None, "dvs-prod", "uplink2")]
+    assert [
+        (s["name"], s["mtu"], s["teaming"], s["burst_bytes"]) for s in host.virtual_switches
+    ] == [("vSwitch0", 9000, "loadbalance_ip", 104857600)]
+    assert [(p["vlan"], p["forged_transmits"], p["teaming"]) for p in host.portgroups] == [
+        (20, True, "failover_explicit")
+    ]
+    assert [(v["ip6"], v["gateway"], v["mtu"]) for v in host.vmkernel_nics] == [
+        ("fd00:20::12/64", "10.20.0.1", 9000)
+    ]
+    assert [(h["type"], h["wwn"]) for h in host.host_bus_adapters] == [
+        ("FibreChannelHba", "e0:00:00:25:b5:00:00:01"),
+        ("InternetScsiHba", "iqn.1998-01.com.vmware:esx12"),
+    ]
 
 
 def test_values_keep_their_types() -> None:

@@ -164,7 +164,13 @@ def test_host_in_cluster():
         in_maintenance=False,
         boot_time=datetime(2024, 1, 15, 4, 30, tzinfo=UTC),
         overall_status="green",
+        portgroups=record.portgroups,
     )
+    # No computed policy was sent: the port groups' policy facts are unknown, not guessed.
+    assert [(p["name"], p["switch"], p["vlan"], p["promiscuous"]) for p in record.portgroups] == [
+        ("Trunk", "vSwitch1", 4095, None),
+        ("VM Network", "vSwitch0", 10, None),
+    ]
 
 
 def test_standalone_host_has_no_cluster():
@@ -331,7 +337,11 @@ def test_distributed_portgroup_vlans(vlan, vlan_id, text):
         vlan_id=vlan_id,
         vlan=text,
         switch_name="DSwitch-Prod",
+        port_policy=record.port_policy,
     )
+    # A default port config without policies: every policy fact unknown.
+    assert record.port_policy is not None
+    assert {k: v for k, v in record.port_policy.items() if v not in (None, [])} == {}
 
 
 def test_custom_attribute_names_and_tags():

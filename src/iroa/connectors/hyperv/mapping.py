@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from iroa.connectors.base import (
@@ -51,7 +51,7 @@ from iroa.connectors.hyperv.envelope import (
 from iroa.connectors.hyperv.index import (
     HostIndex,
 )
-from iroa.connectors.hyperv.resources import map_datastores, map_networks
+from iroa.connectors.hyperv.resources import host_switches, map_datastores, map_networks
 from iroa.connectors.hyperv.vm_mapping import (
     map_checkpoints,
     map_disks,
@@ -74,6 +74,8 @@ def map_envelope(envelope: Envelope, now: datetime) -> Snapshot:
     cluster = map_cluster_identity(envelope)
     hosts = map_hosts(envelope, cluster)
     index = HostIndex.of(hosts)
+    switches = host_switches(envelope, index)
+    hosts = [replace(h, virtual_switches=switches.get(h.external_id, ())) for h in hosts]
     datastores, locator = map_datastores(envelope, index, cluster)
     adapters = items(envelope, "Get-VMNetworkAdapter")
     networks, switch_ids = map_networks(envelope, index, adapters)

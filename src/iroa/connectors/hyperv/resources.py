@@ -159,6 +159,18 @@ def map_networks(
     return records, resolve
 
 
+def host_switches(envelope: Envelope, index: HostIndex) -> dict[str, tuple[dict[str, str], ...]]:
+    """The virtual switches each host has, by host id, as the vSwitch sheet lists them (their
+    name: nothing else the sheet shows is collected)."""
+    found: dict[str, set[str]] = defaultdict(set)
+    for switch in items(envelope, "Get-VMSwitch"):
+        name = as_str(switch.get("Name"))
+        host_id = index.resolve(switch.get("ComputerName"))
+        if name is not None and host_id is not None:
+            found[host_id].add(name)
+    return {host: tuple({"name": n} for n in sorted(names)) for host, names in found.items()}
+
+
 def _access_vlan(adapter: Item) -> int | None:
     setting = adapter.get("VlanSetting")
     if not isinstance(setting, dict):

@@ -58,6 +58,7 @@ from iroa.connectors.vcenter.mapping import (
     map_network,
     map_portgroup,
 )
+from iroa.connectors.vcenter.networking import distributed_switch
 from iroa.connectors.vcenter.pools import map_resource_pool
 from iroa.connectors.vcenter.properties import CUSTOM_FIELDS_PATHS, KEPT, paths_for
 from iroa.connectors.vcenter.retrieval import (
@@ -321,6 +322,7 @@ class Collection:
                 continue
             self._add(self.hosts, host, "host", props)
             self.index.host_clusters[host.external_id] = host.cluster_external_id
+            self.index.host_names[host.external_id] = host.name
             for name, vlan in host_portgroups(props):
                 self.index.add_host_portgroup(host.datacenter_external_id, name, vlan)
 
@@ -351,6 +353,9 @@ class Collection:
                 switches[switch_id] = switch
         for obj, props in self._read(list(switches.values()), vim.DistributedVirtualSwitch):
             self.index.switch_names[_id(obj)] = as_str(props.get("name")) or _id(obj)
+            facts = self._map("network", distributed_switch, _id(obj), props, self.index)
+            if facts is not None:
+                self.index.switch_facts[_id(obj)] = facts
         for object_id, props in portgroup_props:
             self._add_network(props, map_portgroup, object_id, props, self.index)
         for obj, props in self._read(others, vim.Network, advance=True):

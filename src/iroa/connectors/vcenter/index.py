@@ -40,6 +40,9 @@ class InventoryIndex:
     portgroup_ids_by_key: dict[str, str] = field(default_factory=dict)
     network_names: dict[str, str] = field(default_factory=dict)
     switch_names: dict[str, str] = field(default_factory=dict)
+    host_names: dict[str, str] = field(default_factory=dict)
+    switch_facts: dict[str, dict[str, object]] = field(default_factory=dict)
+    """Distributed switches' facts by switch id (see ``networking.distributed_switch``)."""
     field_names: dict[int, str] = field(default_factory=dict)
     # (datacenter id, port group name) -> what each host says about it
     host_portgroups: dict[tuple[str | None, str], set[PortgroupVlan]] = field(default_factory=dict)

@@ -22,6 +22,14 @@ from iroa.connectors.base import (
     TagRecord,
 )
 from iroa.connectors.vcenter.index import InventoryIndex, PortgroupVlan
+from iroa.connectors.vcenter.networking import (
+    host_bus_adapters,
+    physical_nics,
+    port_policy,
+    standard_portgroups,
+    virtual_switches,
+    vmkernel_nics,
+)
 from iroa.connectors.vcenter.retrieval import Props, moref_id
 
 MIB = 1024 * 1024
@@ -133,6 +141,11 @@ def map_host(object_id: str, props: Props, index: InventoryIndex) -> HostRecord:
         boot_time=as_utc(props.get("runtime.bootTime")),
         overall_status=as_str(props.get("overallStatus")),
         datastore_external_ids=_moref_ids(props.get("datastore")),
+        physical_nics=physical_nics(props),
+        virtual_switches=virtual_switches(props),
+        portgroups=standard_portgroups(props),
+        vmkernel_nics=vmkernel_nics(props),
+        host_bus_adapters=host_bus_adapters(props),
     )
 
 
@@ -256,6 +269,8 @@ def map_portgroup(object_id: str, props: Props, index: InventoryIndex) -> Networ
         vlan_id=vlan_id,
         vlan=vlan_text,
         switch_name=index.switch_names.get(switch_id) if switch_id else None,
+        port_policy=port_policy(props),
+        distributed_switch=index.switch_facts.get(switch_id) if switch_id else None,
     )
 
 

@@ -47,7 +47,12 @@ PROPERTIES: Final[Mapping[str, tuple[str, ...]]] = {
     ),
     "HostSystem": (
         *_TREE_PATHS,
+        "config.network.pnic",
         "config.network.portgroup",
+        "config.network.proxySwitch",
+        "config.network.vnic",
+        "config.network.vswitch",
+        "config.storageDevice.hostBusAdapter",
         "customValue",
         "datastore",
         "overallStatus",
@@ -64,10 +69,21 @@ PROPERTIES: Final[Mapping[str, tuple[str, ...]]] = {
         *_TREE_PATHS,
         "config.defaultPortConfig",
         "config.distributedVirtualSwitch",
+        "config.numPorts",
+        "config.policy",
+        "config.type",
         "customValue",
         "key",
     ),
-    "DistributedVirtualSwitch": ("name",),
+    # config as a whole, as for clusters: its declared type lacks maxMtu and the LACP groups.
+    # Not summary.vm: it changes with every VM connected, and a watcher would read it all.
+    "DistributedVirtualSwitch": (
+        *_TREE_PATHS,
+        "config",
+        "summary.description",
+        "summary.hostMember",
+        "summary.productInfo",
+    ),
     "VirtualMachine": (
         *_TREE_PATHS,
         "config.annotation",
@@ -121,6 +137,12 @@ def _fields(*names: str, **nested: Mapping[str, object]) -> dict[str, object]:
     return {**dict.fromkeys(names), **nested}
 
 
+_HOST_POLICY = _fields(
+    "security",
+    "offloadPolicy",
+    "shapingPolicy",
+    nicTeaming=_fields("policy", "reversePolicy", "notifySwitches", "rollingOrder"),
+)
 _SNAPSHOT_TREE = _fields("snapshot", "name", "description", "createTime", "state")
 _SNAPSHOT_TREE["childSnapshotList"] = _SNAPSHOT_TREE
 
@@ -131,7 +153,63 @@ KEPT: Final[Mapping[str, Mapping[str, object]]] = {
         ),
     },
     "HostSystem": {
-        "config.network.portgroup": _fields(spec=_fields("name", "vlanId", "vswitchName")),
+        "config.network.pnic": _fields(
+            "key", "device", "driver", "pci", "mac", "wakeOnLanSupported", "linkSpeed"
+        ),
+        "config.network.portgroup": _fields(
+            spec=_fields("name", "vlanId", "vswitchName"), computedPolicy=_HOST_POLICY
+        ),
+        "config.network.proxySwitch": _fields(
+            "dvsName",
+            "uplinkPort",
+            spec=_fields(backing=_fields(pnicSpec=_fields("pnicDevice", "uplinkPortKey"))),
+        ),
+        "config.network.vnic": _fields(
+            "device",
+            "portgroup",
+            spec=_fields(
+                "mac",
+                "mtu",
+                "portgroup",
+                ip=_fields(
+                    "dhcp",
+                    "ipAddress",
+                    "subnetMask",
+                    ipV6Config=_fields(ipV6Address=_fields("ipAddress", "prefixLength")),
+                ),
+                ipRouteSpec=_fields(ipRouteConfig=_fields("defaultGateway", "ipV6DefaultGateway")),
+            ),
+        ),
+        "config.network.vswitch": _fields(
+            "name",
+            "pnic",
+            "numPorts",
+            "numPortsAvailable",
+            "mtu",
+            spec=_fields(policy=_HOST_POLICY),
+        ),
+        "config.storageDevice.hostBusAdapter": _fields(
+            "device",
+            "bus",
+            "status",
+            "model",
+            "driver",
+            "pci",
+            "portWorldWideName",
+            "iScsiName",
+        ),
+    },
+    "DistributedVirtualSwitch": {
+        "config": _fields(
+            "createTime",
+            "maxPorts",
+            "numPorts",
+            "maxMtu",
+            "contact",
+            "linkDiscoveryProtocolConfig",
+            lacpGroupConfig=_fields("name", "mode", "loadbalanceAlgorithm"),
+            defaultPortConfig=_fields("inShapingPolicy", "outShapingPolicy"),
+        ),
     },
     "VirtualMachine": {
         "config.hardware.device": read_devices,
