@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from typing import Any
 
 import httpx
@@ -15,7 +16,9 @@ class Tagging:
     """A logged-in REST session to ``server``'s tagging API."""
 
     def __init__(self, server: VcsimServer) -> None:
-        verify: Any = str(server.ca_file) if server.ca_file else True
+        verify: Any = True
+        if server.ca_file:
+            verify = ssl.create_default_context(cafile=str(server.ca_file))
         self._http = httpx.Client(base_url=server.url, verify=verify, timeout=10)
         answer = self._http.post(f"{CIS}/session", auth=(server.username, server.password))
         answer.raise_for_status()

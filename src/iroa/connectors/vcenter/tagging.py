@@ -86,9 +86,9 @@ class TagReader:
                 params={"~action": "list-attached-tags-on-objects"},
                 json=body,
             )
-            if not isinstance(answer, list):
+            if answer is not None and not isinstance(answer, list):
                 raise self.unexpected("attachments")
-            for item in answer:
+            for item in answer or ():
                 object_id = item.get("object_id") if isinstance(item, dict) else None
                 ref = object_id.get("id") if isinstance(object_id, dict) else None
                 tag_ids = (item.get("tag_ids") or []) if isinstance(item, dict) else None
@@ -100,6 +100,8 @@ class TagReader:
         return found
 
     def _ids(self, answer: Any, what: str) -> list[str]:
+        if answer is None:  # an empty list, as some servers write it
+            return []
         if not isinstance(answer, list) or not all(isinstance(i, str) for i in answer):
             raise self.unexpected(f"{what} list")
         return list(answer)
