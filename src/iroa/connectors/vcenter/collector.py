@@ -166,14 +166,15 @@ def collect_objects(
     batch_size: int = DEFAULT_BATCH_SIZE,
 ) -> Snapshot:
     """Read and map some objects of :data:`LEAF_TYPES`, by type name, as a full collection
-    would with ``index``; the snapshot holds their records only (deleted ones are left out)."""
+    would with ``index``; the snapshot holds their records only (deleted ones are left out)
+    and leaves their stored vSphere tags alone."""
     collection = Collection(session, NullProgress(), batch_size, index)
-    collection.use_tagging(TaggingUnavailableError("they are read by full reads only"))
     collection.collect_clusters(objects.get("ClusterComputeResource", ()))
     collection.collect_hosts(objects.get("HostSystem", ()))
     collection.collect_datastores(objects.get("Datastore", ()))
     collection.collect_vms(objects.get("VirtualMachine", ()))
-    return collection.snapshot()
+    # The PropertyCollector sees no tag change; the next full read brings them.
+    return replace(collection.snapshot(), unread_tag_kinds=frozenset((TAG_KIND,)))
 
 
 @dataclass
