@@ -186,7 +186,7 @@ class Unwrapped(Refusing):
     ("handler", "expected"),
     [
         (Refusing, "refused to list tags (HTTP 403): the user needs read access"),
-        (RefusingLogin, "refused to list tags (HTTP 401): the user needs read access"),
+        (RefusingLogin, "refused the REST API login of user 'reader' (HTTP 401)"),
         (Garbled, "sent an unexpected tagging answer"),
         (Unwrapped, "sent an unexpected tagging answer"),
     ],

@@ -121,7 +121,8 @@ def source_info(session: Session, object_counts: dict[str, int]) -> SourceInfo:
 
 
 Tagging = TagReader | TaggingUnavailableError | None
-"""How a collection reads vSphere tags: a reader, why there is none, or not at all."""
+"""How a collection reads vSphere tags: a reader; why there is none (the stored ones are
+then kept, with a warning); or None, for a source read without them."""
 
 
 def collect_inventory(

@@ -53,9 +53,12 @@ class TagName:
 class TagReader:
     """Reads the tag catalog and the tags attached to objects over one REST session."""
 
-    def __init__(self, http: httpx.Client, endpoint: Endpoint, password: str | None) -> None:
+    def __init__(
+        self, http: httpx.Client, endpoint: Endpoint, user: str | None, password: str | None
+    ) -> None:
         self._http = http
         self._endpoint = endpoint
+        self._user = user or ""
         self._password = password
         self.names: dict[str, TagName] = {}
         """Every tag by its id, filled by :meth:`read_catalog`."""
@@ -116,6 +119,10 @@ class TagReader:
             reason = clean_message(f"{type(exc).__name__}: {exc}", self._password)
             raise TaggingUnavailableError(f"cannot reach {self._endpoint}: {reason}") from None
         status = response.status_code
+        if status == 401 and path == "/session":
+            raise TaggingUnavailableError(
+                f"{self._endpoint} refused the REST API login of user {self._user!r} (HTTP 401)"
+            )
         if status in (401, 403):
             raise TaggingUnavailableError(
                 f"{self._endpoint} refused to list tags (HTTP {status}): "
@@ -153,7 +160,7 @@ def open_tagging(
         headers={"Accept": "application/json"},
         trust_env=False,  # as the SOAP session: no proxy from the environment
     ) as http:
-        reader = TagReader(http, endpoint, options.password)
+        reader = TagReader(http, endpoint, options.username, options.password)
         session_id: str | None = None
         try:
             login = httpx.BasicAuth(options.username or "", options.password or "")
