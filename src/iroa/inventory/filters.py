@@ -14,6 +14,7 @@ from sqlalchemy import (
     func,
     literal_column,
     select,
+    tuple_,
 )
 
 from iroa.errors import check_choice
@@ -139,9 +140,9 @@ def _tagged(object_type: str) -> Filter:
 
     def condition(table: Table, value: Any) -> ColumnElement[bool]:
         separator = literal_column("':'", Text())
-        return table.c.external_id.in_(
-            select(tag.c.object_external_id).where(
-                tag.c.integration_id == table.c.integration_id,
+        # Uncorrelated, so it runs once, not once per listed row.
+        return tuple_(table.c.integration_id, table.c.external_id).in_(
+            select(tag.c.integration_id, tag.c.object_external_id).where(
                 tag.c.object_type == object_type,
                 tag.c.kind == TAG_FILTER_KIND,
                 tag.c.removed_at.is_(None),
