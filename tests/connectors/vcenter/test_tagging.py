@@ -4,8 +4,9 @@ bulk; a vCenter without the API or a refusing one costs one warning, never the s
 from __future__ import annotations
 
 import dataclasses
+import json
 from http.server import BaseHTTPRequestHandler
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -15,6 +16,8 @@ from iroa.connectors.vcenter.client import build_ssl_context, parse_url
 from iroa.connectors.vcenter.tagging import (
     TAG_KIND,
     TaggingUnavailableError,
+    TagName,
+    TagReader,
     open_tagging,
 )
 from tests.connectors.vcenter.support import options_for
@@ -202,3 +205,41 @@ def test_a_failing_tagging_api_is_one_line(handler: Any, expected: str) -> None:
     assert expected in message and "\n" not in message and "s3cret" not in message
     # A session it opened is closed again.
     assert ([] if handler is RefusingLogin else ["session-1"]) == LOGGED_OUT
+
+
+class Racing(Refusing):
+    """A tagging API where a category and a tag vanish between their list and their read."""
+
+    ANSWERS: ClassVar[dict[str, Any]] = {
+        "/rest/com/vmware/cis/tagging/category": ["c-1", "c-gone"],
+        "/rest/com/vmware/cis/tagging/category/id:c-1": {"id": "c-1", "name": "Env"},
+        "/rest/com/vmware/cis/tagging/tag": ["t-1", "t-gone"],
+        "/rest/com/vmware/cis/tagging/tag/id:t-1": {"name": "prod", "category_id": "c-1"},
+    }
+
+    def do_GET(self) -> None:
+        answer = self.ANSWERS.get(self.path)
+        if answer is None:
+            self._answer(404, b"")
+        else:
+            self._answer(200, json.dumps({"value": answer}).encode())
+
+    def do_POST(self) -> None:
+        if "list-attached-tags-on-objects" not in self.path:
+            super().do_POST()
+            return
+        asked = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        value = [
+            {"object_id": o, "tag_ids": ["t-1", "t-gone"] if o["id"] == "vm-1" else None}
+            for o in asked["object_ids"]
+        ]
+        self._answer(200, json.dumps({"value": value}).encode())
+
+
+def test_tags_deleted_while_they_are_read_are_left_out() -> None:
+    with loopback_server(Racing) as url:
+        options = ConnectionOptions(url=url, username="reader", password="s3cret-pass")
+        with open_tagging(options, parse_url(url), build_ssl_context(options)) as tagging:
+            assert isinstance(tagging, TagReader)
+            attached = tagging.attached([("VirtualMachine", "vm-1"), ("VirtualMachine", "vm-2")])
+    assert attached == {"vm-1": [TagName("t-1", "Env", "prod")]}

@@ -66,11 +66,15 @@ class TagReader:
     def read_catalog(self) -> None:
         """Read every category, then every tag, by id."""
         categories: dict[str, str] = {}
+        # One deleted between its list and its own read is gone (HTTP 404): left out.
         for category_id in self._ids(self.call("GET", "/tagging/category"), "category"):
-            category = self.call("GET", f"/tagging/category/id:{category_id}")
-            categories[category_id] = _text(category, "name", "category")
+            category = self.call("GET", f"/tagging/category/id:{category_id}", gone_ok=True)
+            if category is not None:
+                categories[category_id] = _text(category, "name", "category")
         for tag_id in self._ids(self.call("GET", "/tagging/tag"), "tag"):
-            tag = self.call("GET", f"/tagging/tag/id:{tag_id}")
+            tag = self.call("GET", f"/tagging/tag/id:{tag_id}", gone_ok=True)
+            if tag is None:
+                continue
             category_id = _text(tag, "category_id", "tag")
             category = categories.get(category_id)
             if category is None:  # created between the two lists
@@ -109,8 +113,9 @@ class TagReader:
             raise self.unexpected(f"{what} list")
         return list(answer)
 
-    def call(self, method: str, path: str, **kwargs: Any) -> Any:
-        """One call; its answer's ``value``. Every failure becomes a one-line error."""
+    def call(self, method: str, path: str, *, gone_ok: bool = False, **kwargs: Any) -> Any:
+        """One call; its answer's ``value`` (None for HTTP 404 if ``gone_ok``). Every failure
+        becomes a one-line error."""
         try:
             response = self._http.request(method, CIS_PATH + path, **kwargs)
         except httpx.TimeoutException:
@@ -128,6 +133,8 @@ class TagReader:
                 f"{self._endpoint} refused to list tags (HTTP {status}): "
                 "the user needs read access to the tagging API"
             )
+        if status == 404 and gone_ok:
+            return None
         if status == 404:
             raise TaggingUnavailableError(
                 f"{self._endpoint} has no tagging API (HTTP 404 for {CIS_PATH}{path})"
