@@ -176,7 +176,7 @@ def test_changes_follow_the_tags_and_a_failing_api_keeps_them(
             "type": "tag",
             "id": "vsphere_tag",
             "reason": f"vSphere tags not read: 127.0.0.1:{server.port} has no tagging API "
-            "(HTTP 404 for /rest/com/vmware/cis/session)",
+            "(HTTP 404 for /api/session and /rest/com/vmware/cis/session)",
         }
     ]
     assert len(list_objects(api.db, "vms")) == TOPOLOGY.vm_count

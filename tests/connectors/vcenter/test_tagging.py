@@ -14,7 +14,10 @@ from iroa.connectors.base import ConnectionOptions, NullProgress, SkippedObject,
 from iroa.connectors.vcenter import VCenterConnector
 from iroa.connectors.vcenter.client import build_ssl_context, parse_url
 from iroa.connectors.vcenter.tagging import (
+    API,
+    REST,
     TAG_KIND,
+    Dialect,
     TaggingUnavailableError,
     TagName,
     TagReader,
@@ -135,7 +138,7 @@ def test_a_vcenter_without_the_tagging_api_gives_one_warning_and_the_inventory(
             "tag",
             TAG_KIND,
             f"vSphere tags not read: 127.0.0.1:{server.port} has no tagging API "
-            "(HTTP 404 for /rest/com/vmware/cis/session)",
+            "(HTTP 404 for /api/session and /rest/com/vmware/cis/session)",
         )
     ]
 
@@ -150,7 +153,10 @@ class Refusing(BaseHTTPRequestHandler):
     body = b'{"type": "com.vmware.vapi.std.errors.unauthorized"}'
 
     def do_POST(self) -> None:
-        self._answer(200, b'{"value": "session-1"}')
+        if self.path.startswith("/api/"):  # a vCenter older than 7.0
+            self._answer(404, b"")
+        else:
+            self._answer(200, b'{"value": "session-1"}')
 
     def do_GET(self) -> None:
         self._answer(self.status, self.body)
@@ -208,38 +214,64 @@ def test_a_failing_tagging_api_is_one_line(handler: Any, expected: str) -> None:
 
 
 class Racing(Refusing):
-    """A tagging API where a category and a tag vanish between their list and their read."""
+    """A tagging API (``/rest`` or, on 7.0 and later, ``/api``) where a category and a tag
+    vanish between their list and their read."""
 
-    ANSWERS: ClassVar[dict[str, Any]] = {
-        "/rest/com/vmware/cis/tagging/category": ["c-1", "c-gone"],
-        "/rest/com/vmware/cis/tagging/category/id:c-1": {"id": "c-1", "name": "Env"},
-        "/rest/com/vmware/cis/tagging/tag": ["t-1", "t-gone"],
-        "/rest/com/vmware/cis/tagging/tag/id:t-1": {"name": "prod", "category_id": "c-1"},
-    }
+    dialect: ClassVar[Dialect] = REST
+
+    def answers(self) -> dict[str, Any]:
+        base, prefix = self.dialect.tagging, self.dialect.id_prefix
+        return {
+            f"{base}/category": ["c-1", "c-gone"],
+            f"{base}/category/{prefix}c-1": {"id": "c-1", "name": "Env"},
+            f"{base}/tag": ["t-1", "t-gone"],
+            f"{base}/tag/{prefix}t-1": {"name": "prod", "category_id": "c-1"},
+        }
 
     def do_GET(self) -> None:
-        answer = self.ANSWERS.get(self.path)
+        answer = self.answers().get(self.path)
         if answer is None:
             self._answer(404, b"")
         else:
-            self._answer(200, json.dumps({"value": answer}).encode())
+            self._json(answer)
 
     def do_POST(self) -> None:
-        if "list-attached-tags-on-objects" not in self.path:
-            super().do_POST()
-            return
-        asked = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        value = [
-            {"object_id": o, "tag_ids": ["t-1", "t-gone"] if o["id"] == "vm-1" else None}
-            for o in asked["object_ids"]
-        ]
-        self._answer(200, json.dumps({"value": value}).encode())
+        attached = f"{self.dialect.tagging}/tag-association?{self.dialect.action}="
+        if self.path == self.dialect.session:
+            self._json("session-1")
+        elif self.path != f"{attached}list-attached-tags-on-objects":
+            self._answer(404, b"")
+        else:
+            asked = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            self._json(
+                [
+                    {"object_id": o, "tag_ids": ["t-1", "t-gone"] if o["id"] == "vm-1" else None}
+                    for o in asked["object_ids"]
+                ]
+            )
+
+    def do_DELETE(self) -> None:
+        if self.path == self.dialect.session:
+            super().do_DELETE()
+        else:
+            self._answer(404, b"")
+
+    def _json(self, value: Any) -> None:
+        self._answer(200, json.dumps({"value": value} if self.dialect.wrapped else value).encode())
 
 
-def test_tags_deleted_while_they_are_read_are_left_out() -> None:
-    with loopback_server(Racing) as url:
+class RacingApi(Racing):
+    dialect = API
+
+
+@pytest.mark.parametrize("handler", [Racing, RacingApi])
+def test_tags_deleted_while_they_are_read_are_left_out(handler: Any) -> None:
+    LOGGED_OUT.clear()
+    with loopback_server(handler) as url:
         options = ConnectionOptions(url=url, username="reader", password="s3cret-pass")
         with open_tagging(options, parse_url(url), build_ssl_context(options)) as tagging:
             assert isinstance(tagging, TagReader)
+            assert tagging.dialect == handler.dialect
             attached = tagging.attached([("VirtualMachine", "vm-1"), ("VirtualMachine", "vm-2")])
     assert attached == {"vm-1": [TagName("t-1", "Env", "prod")]}
+    assert LOGGED_OUT == ["session-1"]

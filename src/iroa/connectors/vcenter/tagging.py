@@ -1,10 +1,12 @@
 """vSphere tags: categories, tags and their attachments, read from vCenter's REST API.
 
-Tags live in the vAPI (``/rest/com/vmware/cis/tagging/...``), not in the SOAP
-PropertyCollector. One REST session per read, opened with the integration's
-login and TLS settings; the catalog (categories, then tags) is read once, and
-attachments in bulk (``list-attached-tags-on-objects``) a batch of objects at a
-time, so the calls grow with the tags and batches, never one per object.
+Tags live in the vAPI, not in the SOAP PropertyCollector: under ``/api/cis/...``
+on vCenter 7.0 and later, under ``/rest/com/vmware/cis/...`` on 6.5 and later
+(the first is tried first; a 404 for its login moves on to the second). One
+REST session per read, opened with the integration's login and TLS settings;
+the catalog (categories, then tags) is read once, and attachments in bulk
+(``list-attached-tags-on-objects``) a batch of objects at a time, so the calls
+grow with the tags and batches, never one per object.
 
 A vCenter without the tagging API, or a user without the permission to read
 it, is no reason to fail a sync: :func:`open_tagging` then gives the one-line
@@ -31,10 +33,30 @@ log = logging.getLogger(__name__)
 TAG_KIND: Final = "vsphere_tag"
 """The ``kind`` of a tag record holding a vSphere tag: key = category, value = tag name."""
 
-CIS_PATH: Final = "/rest/com/vmware/cis"
 SESSION_HEADER: Final = "vmware-api-session-id"
 ATTACHED_BATCH: Final = 1_000
 """Objects per ``list-attached-tags-on-objects`` call."""
+
+
+@dataclass(frozen=True, slots=True)
+class Dialect:
+    """Where one generation of the vAPI answers, and how it writes its answers."""
+
+    session: str
+    tagging: str
+    action: str
+    """The query parameter naming an action (``~action`` on ``/rest``)."""
+    id_prefix: str
+    """Before an id in a path (``id:`` on ``/rest``)."""
+    wrapped: bool
+    """Answers come as ``{"value": …}`` (``/rest``) rather than bare (``/api``)."""
+
+
+API: Final = Dialect("/api/session", "/api/cis/tagging", "action", "", wrapped=False)
+REST: Final = Dialect(
+    "/rest/com/vmware/cis/session", "/rest/com/vmware/cis/tagging", "~action", "id:", wrapped=True
+)
+DIALECTS: Final = (API, REST)
 
 
 class TaggingUnavailableError(Exception):
@@ -56,6 +78,7 @@ class TagReader:
     def __init__(
         self, http: httpx.Client, endpoint: Endpoint, user: str | None, password: str | None
     ) -> None:
+        self.dialect = REST
         self._http = http
         self._endpoint = endpoint
         self._user = user or ""
@@ -67,12 +90,13 @@ class TagReader:
         """Read every category, then every tag, by id."""
         categories: dict[str, str] = {}
         # One deleted between its list and its own read is gone (HTTP 404): left out.
-        for category_id in self._ids(self.call("GET", "/tagging/category"), "category"):
-            category = self.call("GET", f"/tagging/category/id:{category_id}", gone_ok=True)
+        base, prefix = self.dialect.tagging, self.dialect.id_prefix
+        for category_id in self._ids(self.call("GET", f"{base}/category"), "category"):
+            category = self.call("GET", f"{base}/category/{prefix}{category_id}", gone_ok=True)
             if category is not None:
                 categories[category_id] = _text(category, "name", "category")
-        for tag_id in self._ids(self.call("GET", "/tagging/tag"), "tag"):
-            tag = self.call("GET", f"/tagging/tag/id:{tag_id}", gone_ok=True)
+        for tag_id in self._ids(self.call("GET", f"{base}/tag"), "tag"):
+            tag = self.call("GET", f"{base}/tag/{prefix}{tag_id}", gone_ok=True)
             if tag is None:
                 continue
             category_id = _text(tag, "category_id", "tag")
@@ -89,8 +113,8 @@ class TagReader:
             body = {"object_ids": [{"type": kind, "id": ref} for kind, ref in batch]}
             answer = self.call(
                 "POST",
-                "/tagging/tag-association",
-                params={"~action": "list-attached-tags-on-objects"},
+                f"{self.dialect.tagging}/tag-association",
+                params={self.dialect.action: "list-attached-tags-on-objects"},
                 json=body,
             )
             if answer is not None and not isinstance(answer, list):
@@ -117,14 +141,14 @@ class TagReader:
         """One call; its answer's ``value`` (None for HTTP 404 if ``gone_ok``). Every failure
         becomes a one-line error."""
         try:
-            response = self._http.request(method, CIS_PATH + path, **kwargs)
+            response = self._http.request(method, path, **kwargs)
         except httpx.TimeoutException:
             raise TaggingUnavailableError(f"{self._endpoint} did not answer in time") from None
         except httpx.HTTPError as exc:
             reason = clean_message(f"{type(exc).__name__}: {exc}", self._password)
             raise TaggingUnavailableError(f"cannot reach {self._endpoint}: {reason}") from None
         status = response.status_code
-        if status == 401 and path == "/session":
+        if status == 401 and path == self.dialect.session:
             raise TaggingUnavailableError(
                 f"{self._endpoint} refused the REST API login of user {self._user!r} (HTTP 401)"
             )
@@ -137,7 +161,7 @@ class TagReader:
             return None
         if status == 404:
             raise TaggingUnavailableError(
-                f"{self._endpoint} has no tagging API (HTTP 404 for {CIS_PATH}{path})"
+                f"{self._endpoint} has no tagging API (HTTP 404 for {path})"
             )
         if status != 200:
             raise TaggingUnavailableError(f"{self._endpoint} answered HTTP {status} for tags")
@@ -145,6 +169,8 @@ class TagReader:
             document = response.json()
         except ValueError:
             raise self.unexpected("answer") from None
+        if not self.dialect.wrapped:
+            return document
         if not isinstance(document, dict) or "value" not in document:
             raise self.unexpected("answer")
         return document["value"]
@@ -171,7 +197,14 @@ def open_tagging(
         session_id: str | None = None
         try:
             login = httpx.BasicAuth(options.username or "", options.password or "")
-            answer = reader.call("POST", "/session", auth=login)
+            for reader.dialect in DIALECTS:
+                answer = reader.call("POST", reader.dialect.session, auth=login, gone_ok=True)
+                if answer is not None:
+                    break
+            else:
+                raise TaggingUnavailableError(
+                    f"{endpoint} has no tagging API (HTTP 404 for {API.session} and {REST.session})"
+                )
             if not isinstance(answer, str) or not answer:
                 raise reader.unexpected("session")
             session_id = answer
@@ -186,7 +219,7 @@ def open_tagging(
         finally:
             if session_id is not None:
                 try:
-                    http.request("DELETE", CIS_PATH + "/session")
+                    http.request("DELETE", reader.dialect.session)
                 except httpx.HTTPError as exc:  # best effort, as the SOAP logout
                     log.debug("vCenter REST logout failed: %s", type(exc).__name__)
 
