@@ -117,6 +117,7 @@ def test_tags_are_stored_filtered_shown_and_exported(
     page = api.client.get("/vms", params={"tag": "Owner:team-b"})
     assert page.status_code == 200
     assert "Tagged <strong>Owner:team-b</strong>" in page.text
+    assert 'name="tag" type="text" value="Owner:team-b"' in page.text
     assert f">{TAGGED_VM}<" in page.text and f">{OTHER_VM}<" in page.text
     assert "DC0_C0_RP0_VM0" not in page.text
     refused = api.client.get("/vms", params={"tag": "nocolon"})
