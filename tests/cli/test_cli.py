@@ -14,6 +14,7 @@ import pytest
 
 from tests.peers import vsphere_ops as ops
 from tests.peers.vcsim import Topology, VcsimServer
+from tests.peers.vsphere_tags import Tagging
 
 CONTRACT_VM_KEYS = {
     "name",
@@ -122,6 +123,23 @@ def test_add_sync_get_lists_exactly_the_simulators_vms(iroa: Iroa, vcsim: Any) -
 
     iroa("integration", "remove", "vc")
     assert iroa.json("get", "vms") == []
+
+
+def test_get_filters_by_vsphere_tag(iroa: Iroa, vcsim: Any) -> None:
+    server = vcsim(Topology(vms_per_host=2), tls=True)
+    add_vcenter(iroa, server, "vc", "--ca-file", str(server.ca_file))
+    iroa.json("sync", "vc")
+    (vm,) = [v for v in iroa.json("get", "vms") if v["name"] == "DC0_H0_VM1"]
+    with Tagging(server) as tagging:
+        tagging.attach(tagging.tag("Owner", "team-a"), "VirtualMachine", vm["external_id"])
+    (run,) = iroa.json("sync", "vc")
+    assert run["status"] == "succeeded" and not run["warnings"]
+
+    tagged = iroa.json("get", "vms", "--tag", "Owner:team-a")
+    assert [v["name"] for v in tagged] == ["DC0_H0_VM1"]
+    assert iroa.json("get", "hosts", "--tag", "Owner:team-a") == []
+    error = one_line_error(iroa("get", "vms", "--tag", "team-a", ok=False))
+    assert "tag must be Category:Name" in error
 
 
 def test_errors_are_one_line_and_change_nothing(iroa: Iroa, vcsim: Any) -> None:

@@ -187,6 +187,7 @@ class Topology:
     folders: int = 0  # datacenters placed (with their sub-folders) inside a folder
     pools: int = 0  # extra child resource pools per cluster (vcsim puts no VMs in them)
     retrieve_delay_ms: int = 0  # each RetrievePropertiesEx answers this much later
+    rest_api: bool = True  # False: no REST (tagging) API, as an ESXi host or an old vCenter
 
     def __post_init__(self) -> None:
         if self.datastores < 1 and self.vm_count > 0:
@@ -216,6 +217,8 @@ class Topology:
         args = [f"-{flag}={value}" for flag, value in flags.items()]
         if self.retrieve_delay_ms:
             args.append(f"-method-delay=RetrievePropertiesEx:{self.retrieve_delay_ms}")
+        if not self.rest_api:
+            args.append("-rest=false")
         return args
 
 

@@ -19,7 +19,7 @@ from iroa.crypto import SecretBox
 from iroa.db.engine import Database
 from iroa.history.models import Change
 from iroa.integrations.service import IntegrationInput, add_integration
-from iroa.inventory.models import VmSnapshot
+from iroa.inventory.models import Tag, VmSnapshot
 from iroa.inventory.queries import list_objects
 from iroa.sync.engine import run_sync
 from iroa.sync.models import SyncRun
@@ -29,6 +29,7 @@ from iroa.sync.watching import Backoff, WatchStatus, watch_integration
 from iroa.vocabulary import RunStatus, Trigger, WatchState
 from tests.peers import vsphere_ops as ops
 from tests.peers.vcsim import Topology, VcsimServer
+from tests.peers.vsphere_tags import Tagging
 
 # Asserts on wall-clock delays: runs after the parallel tests, alone (see the Makefile).
 pytestmark = pytest.mark.serial
@@ -217,3 +218,34 @@ def test_a_restarted_vcenter_is_read_again_and_guarded(watching: Watching) -> No
     assert len(list_objects(w.db, "vms")) == len(names)
     reasons = [s.reason for s in w.statuses if s.state == WatchState.RECONNECTING]
     assert reasons and all(reason for reason in reasons)
+
+
+def test_a_delta_keeps_the_vsphere_tags_a_full_read_stored(watching: Watching) -> None:
+    w = watching
+    names = ops.list_vm_names(w.si)
+    vm = w.vm(names[0])
+    assert vm is not None
+    with Tagging(w.server) as tagging:
+        tagging.attach(tagging.tag("Owner", "team-a"), "VirtualMachine", vm["external_id"])
+    assert [c[:3] for c in full_sync_changes(w)] == [("tag", next(iter(_vsphere_tags(w))), "added")]
+
+    ops.power_off(w.si, names[0])
+    w.within("power off", lambda: w.vm(names[0])["power_state"] == "off")  # type: ignore[index]
+
+    # The delta read the VM without its tags (the PropertyCollector has none): kept as stored.
+    assert list(_vsphere_tags(w).values()) == [("Owner", "team-a")]
+    assert all(r.status == RunStatus.SUCCEEDED for r in w.results)
+    with w.db.engine.connect() as conn:
+        warnings = [row[0] for row in conn.execute(select(SyncRun.warnings)).all()]
+    assert not any(warnings)
+    assert full_sync_changes(w) == []
+
+
+def _vsphere_tags(w: Watching) -> dict[str, tuple[str, str | None]]:
+    with w.db.engine.connect() as conn:
+        rows = conn.execute(
+            select(Tag.external_id, Tag.key, Tag.value).where(
+                Tag.kind == "vsphere_tag", Tag.removed_at.is_(None)
+            )
+        ).all()
+    return {row[0]: (row[1], row[2]) for row in rows}

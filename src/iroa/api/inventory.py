@@ -123,6 +123,14 @@ def _page(
 
 NameField = Annotated[str | None, Field(max_length=500)]
 IdField = Annotated[int | None, Field(ge=1, le=MAX_INT)]
+TagField = Annotated[
+    str | None,
+    Field(
+        max_length=1001,
+        description="A vSphere tag as `Category:Name`: only objects carrying it",
+        examples=["Environment:Production"],
+    ),
+]
 
 
 class VmFilters(BaseModel):
@@ -141,6 +149,7 @@ class VmFilters(BaseModel):
     network: NameField = None
     network_id: IdField = None
     guest_os: NameField = None
+    tag: TagField = None
 
 
 class VmQuery(VmFilters, PlatformPaging):
@@ -159,11 +168,17 @@ class HostQuery(PlatformPaging):
     connection_state: NameField = None
     power_state: HostPowerState | None = None
     in_maintenance: bool | None = None
+    tag: TagField = None
 
 
 class ClusterQuery(PlatformPaging):
     datacenter: NameField = None
     datacenter_id: IdField = None
+    tag: TagField = None
+
+
+class DatacenterQuery(PlatformPaging):
+    tag: TagField = None
 
 
 class DatastoreQuery(PlatformPaging):
@@ -173,6 +188,7 @@ class DatastoreQuery(PlatformPaging):
     datacenter_id: IdField = None
     type: NameField = None
     accessible: bool | None = None
+    tag: TagField = None
 
 
 class NetworkQuery(PlatformPaging):
@@ -181,6 +197,7 @@ class NetworkQuery(PlatformPaging):
     type: NameField = None
     vlan_id: Annotated[int | None, Field(ge=0, le=MAX_INT)] = None
     switch_name: NameField = None
+    tag: TagField = None
 
 
 def _detail(db: Database, plural: str, object_id: int, label: str) -> JSONResponse:
@@ -267,7 +284,7 @@ def list_clusters(db: DB, query: Annotated[ClusterQuery, Query()]) -> JSONRespon
     summary="List datacenters",
     response_model=PageOut,
 )
-def list_datacenters(db: DB, query: Annotated[PlatformPaging, Query()]) -> JSONResponse:
+def list_datacenters(db: DB, query: Annotated[DatacenterQuery, Query()]) -> JSONResponse:
     """vSphere datacenters."""
     return _page(db, "datacenters", query)
 

@@ -77,6 +77,9 @@ def get_command(
     ctx: typer.Context,
     object_type: Annotated[ListableType, typer.Argument(help="What to list")],
     integration: Annotated[str | None, typer.Option(help="Only this integration")] = None,
+    tag: Annotated[
+        str | None, typer.Option(help="Only objects with this vSphere tag, as Category:Name")
+    ] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
     as_of: Annotated[
         str | None,
@@ -86,7 +89,7 @@ def get_command(
     """List inventory objects of one type."""
     at = parse_as_of(as_of) if as_of is not None else None
     with inventory_as_of(get_context(ctx).db, at) as db:
-        rows = list_objects(db, object_type.value, integration=integration)
+        rows = list_objects(db, object_type.value, integration=integration, tag=tag)
     if json_output:
         print_json(rows)
         return

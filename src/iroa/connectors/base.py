@@ -8,7 +8,7 @@ the field names. Connectors never touch the database.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from operator import attrgetter, itemgetter
@@ -430,6 +430,9 @@ class Snapshot:
     tags: Sequence[TagRecord] = ()
     warnings: Sequence[SkippedObject] = ()
     """Objects that could not be mapped: reported with the run, kept as they were stored."""
+    unread_tag_kinds: Collection[str] = frozenset()
+    """Kinds of tags this read leaves alone (a watch's delta does not read vSphere tags):
+    the stored ones stay as they are."""
 
     def counts(self) -> Mapping[str, int]:
         """How many records of each part name (``vms``, ``vm_disks`` …) it holds."""
@@ -529,7 +532,9 @@ class Watch(Protocol):
 
 
 SNAPSHOT_PARTS: tuple[str, ...] = tuple(
-    part.name for part in fields(Snapshot) if part.name not in ("source", "warnings")
+    part.name
+    for part in fields(Snapshot)
+    if part.name not in ("source", "warnings", "unread_tag_kinds")
 )
 """The record lists of a :class:`Snapshot`, by name (``datacenters`` … ``tags``)."""
 

@@ -75,9 +75,11 @@ class SheetSource(Protocol):
 
 @dataclass(frozen=True)
 class Attributes:
-    """Custom attributes as columns, one per attribute name, as RVTools writes them: the
-    attributes of ``object_type`` objects (tags of kind ``custom_attribute``) that the rows'
-    ``table`` holds, in name order, after the column headed ``after``."""
+    """Custom attributes and vSphere tags as columns, as RVTools writes them: one column per
+    custom attribute name (tags of kind ``custom_attribute``), then one per vSphere tag
+    category (kind ``vsphere_tag``, its tags' names joined by ``, ``), each in name order,
+    of the ``object_type`` objects that the rows' ``table`` holds, after the column headed
+    ``after``."""
 
     object_type: str
     table: Any
@@ -85,6 +87,23 @@ class Attributes:
 
 
 TAG_TABLE = m.Tag.__table__
+ATTRIBUTE_KIND = "custom_attribute"
+VSPHERE_TAG_KIND = "vsphere_tag"
+TAG_SEPARATOR = ", "
+"""Between the names of several tags of one category on one object."""
+_UNIT_SEPARATOR = "\x1f"
+
+
+def tag_names(name: str) -> Getter:
+    """The tag names the database joined in column ``name``, sorted, joined by ``, ``."""
+
+    def get(row: Any) -> str | None:
+        joined = row._mapping[name]
+        if not joined:
+            return None
+        return TAG_SEPARATOR.join(sorted(set(str(joined).split(_UNIT_SEPARATOR))))
+
+    return get
 
 
 @dataclass(frozen=True)
@@ -103,7 +122,15 @@ class Sheet:
             return self.columns
         headers = [c.header for c in self.columns]
         at = headers.index(self.attributes.after) + 1 if self.attributes else len(headers)
-        found = tuple(Column(n, key(f"attribute_{i}"), 16) for i, n in enumerate(names))
+        attributes = {n for kind, n in names if kind == ATTRIBUTE_KIND}
+        found = tuple(
+            Column(n, key(f"attribute_{i}"), 16)
+            if kind == ATTRIBUTE_KIND
+            else Column(
+                f"{n} (vSphere tag)" if n in attributes else n, tag_names(f"attribute_{i}"), 16
+            )
+            for i, (kind, n) in enumerate(names)
+        )
         return (*self.columns[:at], *found, *self.columns[at:])
 
     def count(self, conn: Connection, scope: Scope) -> int:
@@ -115,8 +142,8 @@ class Sheet:
     ) -> Iterator[tuple[list[list[Any]], int]]:
         columns = self.columns_for(conn, scope)
         stmt = self.build(scope.integration_id)
-        for i, name in enumerate(self._attribute_names(conn, scope)):
-            stmt = stmt.add_columns(self._attribute_value(name).label(f"attribute_{i}"))
+        for i, (kind, name) in enumerate(self._attribute_names(conn, scope)):
+            stmt = stmt.add_columns(self._attribute_value(kind, name).label(f"attribute_{i}"))
         result = conn.execution_options(yield_per=chunk_size).execute(stmt)
         for partition in result.partitions():
             yield (
@@ -124,41 +151,44 @@ class Sheet:
                 len(partition),
             )
 
-    def _attribute_names(self, conn: Connection, scope: Scope) -> list[str]:
+    def _attribute_names(self, conn: Connection, scope: Scope) -> list[tuple[str, str]]:
+        """(kind, name) of each column: custom attributes, then tag categories."""
         if self.attributes is None:
             return []
         stmt = (
-            select(TAG_TABLE.c.key)
+            select(TAG_TABLE.c.kind, TAG_TABLE.c.key)
             .distinct()
             .where(
-                TAG_TABLE.c.kind == "custom_attribute",
+                TAG_TABLE.c.kind.in_((ATTRIBUTE_KIND, VSPHERE_TAG_KIND)),
                 TAG_TABLE.c.object_type == self.attributes.object_type,
                 TAG_TABLE.c.removed_at.is_(None),
             )
-            .order_by(TAG_TABLE.c.key)
         )
         if scope.integration_id is not None:
             stmt = stmt.where(TAG_TABLE.c.integration_id == scope.integration_id)
-        return [str(name) for name in conn.execute(stmt).scalars()]
+        found = [(str(kind), str(name)) for kind, name in conn.execute(stmt)]
+        return sorted(found, key=lambda pair: (pair[0] != ATTRIBUTE_KIND, pair[1]))
 
-    def _attribute_value(self, name: str) -> Any:
+    def _attribute_value(self, kind: str, name: str) -> Any:
         """The value of one attribute of the row's object (a correlated subquery: an object
-        has at most one value per name, but two attribute definitions may share a name)."""
+        has at most one value per name, but two attribute definitions may share a name), or
+        the names of its tags of one category, in name order."""
         assert self.attributes is not None
         table = self.attributes.table
         tag = TAG_TABLE.alias()
-        return (
-            select(func.max(tag.c.value))
-            .where(
-                tag.c.integration_id == table.c.integration_id,
-                tag.c.object_type == self.attributes.object_type,
-                tag.c.object_external_id == table.c.external_id,
-                tag.c.kind == "custom_attribute",
-                tag.c.key == name,
-                tag.c.removed_at.is_(None),
-            )
-            .scalar_subquery()
+        values = select(tag.c.value).where(
+            tag.c.integration_id == table.c.integration_id,
+            tag.c.object_type == self.attributes.object_type,
+            tag.c.object_external_id == table.c.external_id,
+            tag.c.kind == kind,
+            tag.c.key == name,
+            tag.c.removed_at.is_(None),
         )
+        if kind == ATTRIBUTE_KIND:
+            return values.with_only_columns(func.max(tag.c.value)).scalar_subquery()
+        # Neither database orders an aggregate's input the same way: sorted in Python.
+        joined = func.aggregate_strings(tag.c.value, _UNIT_SEPARATOR)
+        return values.with_only_columns(joined).scalar_subquery()
 
 
 def empty(row: Any) -> None:

@@ -14,6 +14,7 @@ from sqlalchemy import (
     func,
     literal_column,
     select,
+    tuple_,
 )
 
 from iroa.errors import check_choice
@@ -82,6 +83,8 @@ class Filter:
     condition: Callable[[Table, Any], ColumnElement[bool]]
     choices: tuple[str, ...] = ()
     narrow: bool = False
+    parse: Callable[[str, str], str] | None = None
+    """Checks a text value beyond its type (raises InvalidQueryError), returns what to bind."""
 
 
 def _equals(column: str) -> Callable[[Table, Any], ColumnElement[bool]]:
@@ -126,6 +129,38 @@ def _related(
     return Filter(str if by_name else int, condition)
 
 
+TAG_FILTER_KIND = "vsphere_tag"
+"""The tags ``tag=Category:Name`` matches: vSphere tags (category → tag name)."""
+
+
+def _tagged(object_type: str) -> Filter:
+    """Objects carrying the vSphere tag ``Category:Name`` (the value as given, checked by
+    :func:`check_tag`)."""
+    tag = models.Tag.__table__
+
+    def condition(table: Table, value: Any) -> ColumnElement[bool]:
+        separator = literal_column("':'", Text())
+        # Uncorrelated, so it runs once, not once per listed row.
+        return tuple_(table.c.integration_id, table.c.external_id).in_(
+            select(tag.c.integration_id, tag.c.object_external_id).where(
+                tag.c.object_type == object_type,
+                tag.c.kind == TAG_FILTER_KIND,
+                tag.c.removed_at.is_(None),
+                tag.c.key + separator + tag.c.value == value,
+            )
+        )
+
+    return Filter(str, condition, parse=check_tag)
+
+
+def check_tag(name: str, value: str) -> str:
+    """``Category:Name``, both parts non-empty (a name may hold further colons)."""
+    category, colon, tag = value.partition(":")
+    if not colon or not category.strip() or not tag.strip():
+        raise InvalidQueryError(f"{name} must be Category:Name, e.g. {name}=Environment:Production")
+    return value
+
+
 def _placement_filters(*, cluster: bool = True) -> dict[str, Filter]:
     found = {
         "datacenter": _ref_name("datacenter_id", "datacenters"),
@@ -153,28 +188,33 @@ FILTERS: dict[str, dict[str, Filter]] = {
         "power_state": Filter(str, _equals("power_state"), VM_POWER_STATES),
         "is_template": Filter(bool, _equals("is_template")),
         "guest_os": Filter(str, _equals("guest_os")),
+        "tag": _tagged("vm"),
     },
     "hosts": {
         **_placement_filters(),
         "connection_state": Filter(str, _equals("connection_state")),
         "power_state": Filter(str, _equals("power_state"), HOST_POWER_STATES),
         "in_maintenance": Filter(bool, _equals("in_maintenance")),
+        "tag": _tagged("host"),
     },
-    "clusters": _placement_filters(cluster=False),
-    "datacenters": {},
+    "clusters": {**_placement_filters(cluster=False), "tag": _tagged("cluster")},
+    "datacenters": {"tag": _tagged("datacenter")},
     "datastores": {
         **_placement_filters(),
         "type": Filter(str, _equals("type")),
         "accessible": Filter(bool, _equals("accessible")),
+        "tag": _tagged("datastore"),
     },
     "networks": {
         **_placement_filters(cluster=False),
         "type": Filter(str, _equals("type")),
         "vlan_id": Filter(int, _equals("vlan_id")),
         "switch_name": Filter(str, _equals("switch_name")),
+        "tag": _tagged("network"),
     },
 }
-"""Type-specific filters; ``cluster`` and friends match the referenced object's name."""
+"""Type-specific filters; ``cluster`` and friends match the referenced object's name,
+``tag`` a vSphere tag as ``Category:Name``."""
 
 
 def check_value(name: str, value: Any, spec: Filter) -> Any:
@@ -191,4 +231,6 @@ def check_value(name: str, value: Any, spec: Filter) -> Any:
     check_text(name, value)
     if spec.choices:
         check_choice(name, value, spec.choices, InvalidQueryError)
+    if spec.parse is not None:
+        return spec.parse(name, value)
     return value

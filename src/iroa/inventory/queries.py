@@ -12,6 +12,7 @@ from sqlalchemy import Connection, Result, Select, bindparam, case, func, select
 from iroa.db.engine import Database
 from iroa.errors import InvalidInputError, check_choice
 from iroa.integrations.models import Integration
+from iroa.inventory.filters import FILTERS, check_value
 from iroa.inventory.models import Datastore, Network, VmDatastore, VmNetwork
 from iroa.inventory.types import BY_PLURAL, BY_TABLE, ObjectType
 
@@ -81,11 +82,20 @@ def list_query(
 
 
 def list_objects(
-    db: Database, plural: str, *, integration: str | None = None, include_removed: bool = False
+    db: Database,
+    plural: str,
+    *,
+    integration: str | None = None,
+    include_removed: bool = False,
+    tag: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Every object of one type, optionally of one integration, as JSON-ready dicts."""
+    """Every object of one type, optionally of one integration or carrying one vSphere tag
+    (``Category:Name``), as JSON-ready dicts."""
     kind = object_type(plural)
     stmt = list_query(kind, integration=integration, include_removed=include_removed)
+    if tag is not None:
+        spec = FILTERS[plural]["tag"]
+        stmt = stmt.where(spec.condition(kind.table, check_value("tag", tag, spec)))
     with db.engine.connect() as conn:
         items = jsonable_rows(conn.execute(stmt))
         if kind.placements:

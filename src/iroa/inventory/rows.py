@@ -69,6 +69,11 @@ class HostItem(InDatacenter):
     boot_time: datetime | None
     overall_status: str | None
     datastore_external_ids: list[str] | None
+    physical_nics: list[dict[str, Any]]
+    virtual_switches: list[dict[str, Any]]
+    portgroups: list[dict[str, Any]]
+    vmkernel_nics: list[dict[str, Any]]
+    host_bus_adapters: list[dict[str, Any]]
 
 
 class DatastoreItem(InDatacenter):
@@ -90,6 +95,8 @@ class NetworkItem(InDatacenter):
     vlan_id: int | None
     vlan: str | None
     switch_name: str | None
+    port_policy: dict[str, Any] | None
+    distributed_switch: dict[str, Any] | None
 
 
 class VmRow(InDatacenter):

@@ -83,6 +83,7 @@ def apply_delta(
     _check_scope(delta)
     skipped_by_type = skipped_of(snapshot)
     skipped = set().union(*skipped_by_type.values()) if skipped_by_type else set()
+    skipped.update(snapshot.unread_tag_kinds)  # spare_skipped keeps the stored tags of these kinds
     with applying(db, integration_id) as (conn, now, previous_success):
         id_to_external, present = load_containers(conn, integration_id)
         known = {

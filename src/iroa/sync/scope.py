@@ -336,9 +336,12 @@ def drop_dangling(
 
 
 def spare_skipped(tf: TypeFields, plan: Plan, skipped: set[str]) -> None:
-    """Keep, as stored, objects the source had but could not map, and what hangs off them."""
+    """Keep, as stored, objects the source had but could not map, and what hangs off them;
+    and tags of a kind it could not read (skipped under the kind's name, ``vsphere_tag``)."""
     owners = [
-        tf.fields.index(f) for f in ("vm_external_id", "object_external_id") if f in tf.fields
+        tf.fields.index(f)
+        for f in ("vm_external_id", "object_external_id", "kind")
+        if f in tf.fields
     ]
     plan.removals = [
         removal

@@ -273,5 +273,6 @@ def merge_deltas(older: Delta, newer: Delta) -> Delta:
         *(w for w in older.snapshot.warnings if (w.object_type, w.external_id) not in renewed),
         *newer.snapshot.warnings,
     ]
-    snapshot = replace(newer.snapshot, warnings=warnings, **parts)
+    unread = frozenset((*older.snapshot.unread_tag_kinds, *newer.snapshot.unread_tag_kinds))
+    snapshot = replace(newer.snapshot, warnings=warnings, unread_tag_kinds=unread, **parts)
     return Delta(snapshot, touched)

@@ -47,6 +47,7 @@ class ListQuery:
     power_state: str | None = None
     sort: str | None = None
     datacenter_id: str | None = None
+    tag: str | None = None
 
     def chosen(self, view: ListView) -> dict[str, str | None]:
         """The choices that apply to ``view`` (empty ones as None)."""
@@ -56,12 +57,13 @@ class ListQuery:
             "integration": self.integration or None,
             "power_state": (self.power_state or None) if view.power_states else None,
             "datacenter_id": (self.datacenter_id or None) if view.plural != "datacenters" else None,
+            "tag": (self.tag or "").strip() or None,
             "sort": self.sort or None,
         }
 
 
 def _list_params(view: ListView, chosen: dict[str, str | None], cursor: str | None) -> ListParams:
-    """What the core's list takes; raises InvalidQueryError for a bad datacenter id."""
+    """What the core's list takes; raises InvalidQueryError for a bad datacenter id or tag."""
     filters: dict[str, Any] = {}
     if view.power_states:
         filters["power_state"] = chosen["power_state"]
@@ -69,6 +71,8 @@ def _list_params(view: ListView, chosen: dict[str, str | None], cursor: str | No
         if not chosen["datacenter_id"].isdigit():
             raise InvalidQueryError("datacenter_id must be an integer")
         filters["datacenter_id"] = int(chosen["datacenter_id"])
+    if chosen["tag"] is not None:
+        filters["tag"] = chosen["tag"]
     return ListParams(
         integration=chosen["integration"],
         platform=chosen["platform"],
@@ -80,7 +84,7 @@ def _list_params(view: ListView, chosen: dict[str, str | None], cursor: str | No
     )
 
 
-FILTER_KEYS = ("q", "platform", "integration", "power_state", "datacenter_id")
+FILTER_KEYS = ("q", "platform", "integration", "power_state", "datacenter_id", "tag")
 
 
 def _list_handler(view: ListView) -> Callable[..., Response]:

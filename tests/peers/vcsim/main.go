@@ -18,6 +18,7 @@ import (
 	"syscall"
 
 	"github.com/vmware/govmomi/simulator"
+	_ "github.com/vmware/govmomi/vapi/simulator" // the REST session and tagging API
 )
 
 func main() {
@@ -37,6 +38,7 @@ func main() {
 	certFile := flag.String("tls-cert", "", "PEM certificate; serves https when set")
 	keyFile := flag.String("tls-key", "", "PEM private key for -tls-cert")
 	uuid := flag.String("instance-uuid", "", "about.instanceUuid (vcsim's default is a constant)")
+	rest := flag.Bool("rest", true, "serve the REST session and tagging API under /rest")
 	delays := flag.String("method-delay", "", "Method:ms,… answer delays, to hold a client mid-read")
 	flag.Parse()
 
@@ -64,6 +66,7 @@ func main() {
 	}
 
 	m.Service.Listen = &url.URL{Host: *listen}
+	m.Service.RegisterEndpoints = *rest
 	if *username != "" {
 		m.Service.Listen.User = url.UserPassword(*username, *password)
 	}

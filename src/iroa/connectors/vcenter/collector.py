@@ -69,6 +69,13 @@ from iroa.connectors.vcenter.retrieval import (
     type_name,
 )
 from iroa.connectors.vcenter.source import LICENSE_PATHS, about_of, map_licenses
+from iroa.connectors.vcenter.tagging import (
+    TAG_KIND,
+    TaggingUnavailableError,
+    TagName,
+    TagReader,
+    tag_records,
+)
 from iroa.connectors.vcenter.vm_mapping import VmRecords, map_vm
 
 log = logging.getLogger(__name__)
@@ -77,6 +84,11 @@ DEFAULT_BATCH_SIZE: Final = 500
 
 
 # An older server fails the whole request on a path its API version lacks.
+
+_TAGGED_TYPES: Final = frozenset(
+    ("Datacenter", "ClusterComputeResource", "HostSystem", "Datastore", "VirtualMachine")
+)
+"""Types whose objects become records, and so carry their vSphere tags (networks too)."""
 
 _CLUSTER = "ClusterComputeResource"
 _PORTGROUP = "DistributedVirtualPortgroup"
@@ -122,22 +134,34 @@ def source_info(
     )
 
 
+Tagging = TagReader | TaggingUnavailableError | None
+"""How a collection reads vSphere tags: a reader; why there is none (the stored ones are
+then kept, with a warning); or None, for a source read without them."""
+
+
 def collect_inventory(
-    session: Session, progress: Progress, batch_size: int = DEFAULT_BATCH_SIZE
+    session: Session,
+    progress: Progress,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    tagging: Tagging = None,
 ) -> SpooledSnapshot:
     """Read the whole inventory behind ``session`` into a snapshot kept on disk in parts:
     the containers, then VMs ``batch_size`` at a time with their parts and tags."""
-    return collect_indexed(session, progress, batch_size)[0]
+    return collect_indexed(session, progress, batch_size, tagging)[0]
 
 
 def collect_indexed(
-    session: Session, progress: Progress, batch_size: int = DEFAULT_BATCH_SIZE
+    session: Session,
+    progress: Progress,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    tagging: Tagging = None,
 ) -> tuple[SpooledSnapshot, InventoryIndex]:
     """:func:`collect_inventory`, and the index it built: what :func:`collect_objects`
     needs to map objects read later the same way."""
     spool = SnapshotSpool()
     try:
         collection = Collection(session, progress, batch_size, spool=spool)
+        collection.use_tagging(tagging)
         collection.run()
         return collection.spooled(spool), collection.index
     except BaseException:
@@ -163,14 +187,16 @@ def collect_objects(
     batch_size: int = DEFAULT_BATCH_SIZE,
 ) -> Snapshot:
     """Read and map some objects of :data:`LEAF_TYPES`, by type name, as a full collection
-    would with ``index``; the snapshot holds their records only (deleted ones are left out)."""
+    would with ``index``; the snapshot holds their records only (deleted ones are left out)
+    and leaves their stored vSphere tags alone."""
     collection = Collection(session, NullProgress(), batch_size, index)
     collection.collect_clusters(objects.get("ClusterComputeResource", ()))
     collection.collect_hosts(objects.get("HostSystem", ()))
     collection.collect_datastores(objects.get("Datastore", ()))
     collection.collect_resource_pools(objects.get("ResourcePool", ()))
     collection.collect_vms(objects.get("VirtualMachine", ()))
-    return collection.snapshot()
+    # The PropertyCollector sees no tag change; the next full read brings them.
+    return replace(collection.snapshot(), unread_tag_kinds=frozenset((TAG_KIND,)))
 
 
 @dataclass
@@ -200,6 +226,22 @@ class Collection:
     tags: list[TagRecord] = field(default_factory=list)
     skipped: list[SkippedObject] = field(default_factory=list)
     licenses: tuple[LicenseInfo, ...] | None = None
+    tag_reader: TagReader | None = None
+    attached: dict[str, list[TagName]] = field(default_factory=dict)
+    """The vSphere tags of the objects being read, by moref id."""
+
+    def use_tagging(self, tagging: Tagging) -> None:
+        """Read vSphere tags with ``tagging``; without a reader, the stored ones are kept."""
+        if isinstance(tagging, TagReader):
+            self.tag_reader = tagging
+        elif isinstance(tagging, TaggingUnavailableError):
+            self._keep_stored_tags(tagging)
+
+    def _keep_stored_tags(self, reason: TaggingUnavailableError) -> None:
+        self.tag_reader = None
+        self.attached.clear()
+        # A skipped "object" named by the tag kind: the sync keeps tags of that kind.
+        self.skipped.append(SkippedObject("tag", TAG_KIND, f"vSphere tags not read: {reason}"))
 
     @property
     def content(self) -> vim.ServiceInstanceContent:
@@ -337,6 +379,7 @@ class Collection:
         portgroups = [obj for obj in objects if moref_type(obj) == _PORTGROUP]
         others = [obj for obj in objects if moref_type(obj) != _PORTGROUP]
         self.progress.start("collect networks", len(objects))
+        self._read_attached(objects)
         # Port groups are few; keep their properties until the switch names are known.
         portgroup_props: list[tuple[str, dict[str, object]]] = []
         for obj, props in self._read(portgroups, vim.dvs.DistributedVirtualPortgroup, advance=True):
@@ -385,6 +428,7 @@ class Collection:
             self.vm_partitions.extend(records.partitions)
             self.vm_devices.extend(records.devices)
             self.tags.extend(records.tags)
+            self._add_vsphere_tags("vm", records.vm.external_id)
             if len(self.vms) >= self.batch_size:
                 self._flush()
 
@@ -396,6 +440,23 @@ class Collection:
             self.tags.extend(map_custom_values(object_type, record.external_id, props, self.index))
         except Exception as exc:
             self._skip(object_type, record.external_id, exc, "its custom attributes: ")
+        self._add_vsphere_tags(object_type, record.external_id)
+
+    def _add_vsphere_tags(self, object_type: str, object_id: str) -> None:
+        names = self.attached.pop(object_id, None)
+        if names:
+            self.tags.extend(tag_records(object_type, object_id, names))
+
+    def _read_attached(self, objects: Sequence[ManagedObject]) -> None:
+        """Read, in bulk, the vSphere tags of ``objects`` (of a type that gets records)."""
+        if self.tag_reader is None or not objects:
+            return
+        refs = [(moref_type(obj) or "", _id(obj)) for obj in objects]
+        try:
+            self.attached.update(self.tag_reader.attached(refs))
+        except TaggingUnavailableError as exc:
+            log.warning("vSphere tags not read: %s", exc)
+            self._keep_stored_tags(exc)
 
     def _map(
         self, object_type: str, mapper: Callable[..., _T], object_id: str, *args: Any
@@ -432,6 +493,8 @@ class Collection:
         self, phase: str, objects: Sequence[ManagedObject], vim_type: type
     ) -> Iterator[tuple[ManagedObject, dict[str, object]]]:
         self.progress.start(f"collect {phase}", len(objects))
+        if type_name(vim_type) in _TAGGED_TYPES:
+            self._read_attached(objects)
         return self._read(objects, vim_type, advance=True)
 
     def _read(

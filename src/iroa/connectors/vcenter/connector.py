@@ -6,13 +6,14 @@ from typing import ClassVar
 
 from iroa.connectors.base import ConnectionOptions, Progress, SourceInfo
 from iroa.connectors.spool import SpooledSnapshot
-from iroa.connectors.vcenter.client import open_session
+from iroa.connectors.vcenter.client import build_ssl_context, open_session
 from iroa.connectors.vcenter.collector import (
     DEFAULT_BATCH_SIZE,
     collect_inventory,
     count_objects,
     source_info,
 )
+from iroa.connectors.vcenter.tagging import open_tagging
 
 
 class VCenterConnector:
@@ -36,4 +37,6 @@ class VCenterConnector:
         progress.start("connect", 1)
         with open_session(self._options) as session:
             progress.advance(1)
-            return collect_inventory(session, progress, self._batch_size)
+            verify = build_ssl_context(self._options)
+            with open_tagging(self._options, session.endpoint, verify) as tagging:
+                return collect_inventory(session, progress, self._batch_size, tagging)

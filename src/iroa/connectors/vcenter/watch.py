@@ -30,7 +30,12 @@ from pyVmomi.VmomiSupport import ManagedObject
 
 from iroa.connectors.base import ConnectionOptions, Delta, Progress, Resync
 from iroa.connectors.spool import SpooledSnapshot
-from iroa.connectors.vcenter.client import Session, open_session, translated_errors
+from iroa.connectors.vcenter.client import (
+    Session,
+    build_ssl_context,
+    open_session,
+    translated_errors,
+)
 from iroa.connectors.vcenter.collector import (
     DEFAULT_BATCH_SIZE,
     LEAF_TYPES,
@@ -40,6 +45,7 @@ from iroa.connectors.vcenter.collector import (
 from iroa.connectors.vcenter.index import InventoryIndex
 from iroa.connectors.vcenter.properties import PROPERTIES, UNWATCHED, paths_for
 from iroa.connectors.vcenter.retrieval import moref_id, moref_type
+from iroa.connectors.vcenter.tagging import open_tagging
 from iroa.connectors.vcenter.wire import invoke_streamed, read_update_version
 
 log = logging.getLogger(__name__)
@@ -115,7 +121,11 @@ class VCenterWatch:
             if self._collector is None:
                 self._collector = self._create_filter(session)
             self._version = self._drain(self._collector, self._version or "")
-            snapshot, self._index = collect_indexed(session, progress, self._batch_size)
+            verify = build_ssl_context(self._options)
+            with open_tagging(self._options, session.endpoint, verify) as tagging:
+                snapshot, self._index = collect_indexed(
+                    session, progress, self._batch_size, tagging
+                )
         return snapshot
 
     def wait(self, max_wait_s: float) -> Delta | Resync | None:
