@@ -35,7 +35,7 @@ from iroa.connectors.vcenter.vm_mapping import map_vm
 from iroa.connectors.vcenter.watch import VCenterWatch
 from tests.connectors.vcenter.support import options_for
 from tests.peers import vsphere_ops
-from tests.peers.vcsim import Topology
+from tests.peers.vcsim import Topology, expected_quickstats
 
 PC = vmodl.query.PropertyCollector
 DVS = vim.dvs.VmwareDistributedVirtualSwitch
@@ -147,6 +147,13 @@ def test_both_decoders_read_a_shaped_estate(vcsim) -> None:
     assert {(vm.connection_state, vm.firmware) for vm in lean.vms} == {("connected", "bios")}
     assert all(vm.video_ram_kib and vm.num_monitors and vm.config_path for vm in lean.vms)
     assert {d.raw for d in lean.vm_disks} == {False}
+    # summary.quickStats, as tests/peers/vcsim/main.go fills them (vcsim leaves them empty).
+    for vm in lean.vms:
+        usage = expected_quickstats("vm", vm.name)
+        assert {field: getattr(vm, field) for field in usage} == usage, vm.name
+    for host in lean.hosts:
+        usage = expected_quickstats("host", host.name)
+        assert {field: getattr(host, field) for field in usage} == usage, host.name
 
 
 ANSWER = (Path(__file__).parent / "answers" / "retrieve_properties_ex.xml").read_text()

@@ -132,6 +132,9 @@ def map_host(object_id: str, props: Props, index: InventoryIndex) -> HostRecord:
         in_maintenance=as_bool(props.get("runtime.inMaintenanceMode")),
         boot_time=as_utc(props.get("runtime.bootTime")),
         overall_status=as_str(props.get("overallStatus")),
+        cpu_used_mhz=as_int(props.get("summary.quickStats.overallCpuUsage")),
+        memory_used_mib=as_int(props.get("summary.quickStats.overallMemoryUsage")),
+        uptime_s=as_int(props.get("summary.quickStats.uptime")),
     )
 
 

@@ -125,6 +125,10 @@ def map_vm_record(
         config_path=as_str(props.get("config.files.vmPathName")),
         video_ram_kib=as_int(video.video_ram_kib) if video else None,
         num_monitors=as_int(video.displays) if video else None,
+        cpu_used_mhz=as_int(props.get("summary.quickStats.overallCpuUsage")),
+        guest_memory_used_mib=as_int(props.get("summary.quickStats.guestMemoryUsage")),
+        host_memory_used_mib=as_int(props.get("summary.quickStats.hostMemoryUsage")),
+        uptime_s=as_int(props.get("summary.quickStats.uptimeSeconds")),
     )
 
 
