@@ -68,6 +68,13 @@ class Settings(BaseSettings):
     """vCPUs of powered-on VMs per physical core above this, per cluster or standalone host."""
     findings_memory_overcommit_max: float = Field(default=1.0, gt=0.0)
     """Memory of powered-on VMs per host memory above this, per cluster or standalone host."""
+    findings_idle_cpu_pct: float = Field(default=5.0, gt=0.0, le=100.0)
+    """A running VM whose CPU use stayed under this share (percent) of its vCPUs' capacity
+    at every one of the recent full syncs is idle (vCenter's ``summary.quickStats``)."""
+    findings_idle_syncs: int = Field(default=6, ge=1, le=1000)
+    """How many recent full syncs' CPU samples are kept per VM, and weighed for idleness."""
+    findings_idle_min_samples: int = Field(default=3, ge=1, le=1000)
+    """A VM needs at least this many samples among them to be called idle."""
     change_retention_days: int = Field(default=400, ge=0)
     """Keep change rows this many days (0: forever); older ones are pruned after each sync.
 
