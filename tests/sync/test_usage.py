@@ -23,7 +23,9 @@ from iroa.findings.models import Finding
 from iroa.findings.rules import Thresholds
 from iroa.history.models import Change
 from iroa.integrations.models import Integration
+from iroa.inventory.listing import ListParams, list_page, sortable_fields
 from iroa.inventory.models import UsageLatest, VmCpuSample
+from iroa.paging import InvalidQueryError
 from iroa.sync.delta import sync_delta
 from iroa.sync.engine import run_sync
 from iroa.sync.forget import delete_integration
@@ -234,3 +236,23 @@ def test_deleting_the_integration_deletes_its_figures(db: Database) -> None:
     sync(db, vc, estate({"vm-1": 10}), SyncPolicy())
     delete_integration(db, vc)
     assert latest(db, vc) == {} and samples(db, vc) == {}
+
+
+def test_lists_sort_by_usage_and_items_carry_it(db: Database) -> None:
+    vc = add_integration(db)
+    sync(db, vc, estate({"vm-a": 300, "vm-b": None, "vm-c": 100, "vm-d": 200}), SyncPolicy())
+    first = list_page(db, "vms", ListParams(sort="-cpu_used_mhz", limit=2))
+    assert [(i["name"], i["cpu_used_mhz"]) for i in first.items] == [("VM-A", 300), ("VM-D", 200)]
+    assert first.items[0]["guest_memory_used_mib"] == 301
+    assert first.items[0]["uptime_s"] == 3000
+    rest = list_page(db, "vms", ListParams(sort="-cpu_used_mhz", limit=2, cursor=first.next_cursor))
+    assert [i["name"] for i in rest.items] == ["VM-C", "VM-B"]  # unknown last
+    ascending = list_page(db, "vms", ListParams(sort="host_memory_used_mib"))
+    assert [i["name"] for i in ascending.items] == ["VM-C", "VM-D", "VM-A", "VM-B"]
+    hosts = list_page(db, "hosts", ListParams(sort="-memory_used_mib")).items
+    assert [(h["cpu_used_mhz"], h["memory_used_mib"], h["uptime_s"]) for h in hosts] == [
+        (600, 603, 87000)
+    ]
+    with pytest.raises(InvalidQueryError, match="cannot sort hosts by 'guest_memory_used_mib'"):
+        list_page(db, "hosts", ListParams(sort="guest_memory_used_mib"))
+    assert "cpu_used_mhz" in sortable_fields("vms") and "uptime_s" in sortable_fields("hosts")

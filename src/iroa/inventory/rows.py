@@ -68,6 +68,10 @@ class HostItem(InDatacenter):
     in_maintenance: bool | None
     boot_time: datetime | None
     overall_status: str | None
+    cpu_used_mhz: int | None
+    """Latest usage figures (vCenter quickStats; None elsewhere): CPU in use …"""
+    memory_used_mib: int | None
+    uptime_s: int | None
 
 
 class DatastoreItem(InDatacenter):
@@ -135,6 +139,11 @@ class VmRow(InDatacenter):
     config_path: str | None
     video_ram_kib: int | None
     num_monitors: int | None
+    cpu_used_mhz: int | None
+    """Latest usage figures (vCenter quickStats; None elsewhere): CPU in use …"""
+    guest_memory_used_mib: int | None
+    host_memory_used_mib: int | None
+    uptime_s: int | None
 
 
 class VmItem(VmRow):
