@@ -219,6 +219,10 @@ def test_a_vcenter_answer_maps_the_same_from_both_decoders() -> None:
         "green",
     )
     assert (vm.vm.connection_state, vm.vm.config_path) == ("connected", "[ds-a] db-01/db-01.vmx")
+    usage = (vm.vm.cpu_used_mhz, vm.vm.guest_memory_used_mib, vm.vm.host_memory_used_mib)
+    assert (*usage, vm.vm.uptime_s) == (1234, 2048, 8210, 864000)
+    host = mapped("host-12", ours["host-12"])
+    assert (host.cpu_used_mhz, host.memory_used_mib, host.uptime_s) == (10650, 262144, 5184000)
     assert [(n.adapter_type, n.connected, n.ip_addresses) for n in vm.nics] == [
         ("vmxnet3", True, ("10.0.0.5", "fe80::250:56ff:fe9a:1"))
     ]
