@@ -245,6 +245,7 @@ def test_lists_sort_by_usage_and_items_carry_it(db: Database) -> None:
     assert [(i["name"], i["cpu_used_mhz"]) for i in first.items] == [("VM-A", 300), ("VM-D", 200)]
     assert first.items[0]["guest_memory_used_mib"] == 301
     assert first.items[0]["uptime_s"] == 3000
+    assert first.items[0]["usage_sampled_at"] is not None
     rest = list_page(db, "vms", ListParams(sort="-cpu_used_mhz", limit=2, cursor=first.next_cursor))
     assert [i["name"] for i in rest.items] == ["VM-C", "VM-B"]  # unknown last
     ascending = list_page(db, "vms", ListParams(sort="host_memory_used_mib"))

@@ -51,6 +51,7 @@ def test_details_show_the_usage_figures_beside_monitoring(web: Web) -> None:
     assert "Usage, as vCenter last reported it" in panel
     assert "300 MHz" in panel and "301.0 MiB" in panel and "302.0 MiB" in panel
     assert "of 4.0 GiB (7 %)" in panel  # guest memory of the configured 4,096 MiB
+    assert re.search(r"<dt>Read</dt><dd>\d{4}-\d\d-\d\d \d\d:\d\d UTC", panel)
     assert "No Prometheus or Zabbix integration yet" in panel
     without = web.client.get(f"/vms/{ids['VM-B']}").text
     assert "Usage, as vCenter last reported it" not in without

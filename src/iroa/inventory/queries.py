@@ -106,7 +106,9 @@ def select_objects(object_type: ObjectType) -> Select[Any]:
             columns.append(target.c.name.label(column.name.removesuffix("_id")))
             joins.append((target, target.c.id == column))
     usage = usage_fields(object_type)
-    columns += [USAGE.c[name] for name in usage]
+    if usage:
+        columns += [USAGE.c[name] for name in usage]
+        columns.append(USAGE.c.sampled_at.label("usage_sampled_at"))
     columns += [table.c.first_seen_at, last_seen.label("last_seen_at"), table.c.removed_at]
     stmt = select(*columns).select_from(table)
     stmt = stmt.outerjoin(Integration, Integration.id == table.c.integration_id)

@@ -72,6 +72,8 @@ class HostItem(InDatacenter):
     """Latest usage figures (vCenter quickStats; None elsewhere): CPU in use …"""
     memory_used_mib: int | None
     uptime_s: int | None
+    usage_sampled_at: datetime | None
+    """When the usage figures were read (the sync or watched change that read them)."""
 
 
 class DatastoreItem(InDatacenter):
@@ -144,6 +146,8 @@ class VmRow(InDatacenter):
     guest_memory_used_mib: int | None
     host_memory_used_mib: int | None
     uptime_s: int | None
+    usage_sampled_at: datetime | None
+    """When the usage figures were read (the sync or watched change that read them)."""
 
 
 class VmItem(VmRow):
