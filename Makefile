@@ -5,10 +5,11 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
+DEMO_PORT ?= 8001
 PYTEST_ARGS ?=
 TEST_WORKERS ?= 2
 
-.PHONY: run test check lint format bench peers clean
+.PHONY: run demo test check lint format bench peers clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "IROA needs Python 3.11 or newer")'
@@ -26,6 +27,12 @@ run: $(STAMP)
 	@echo "  get an API token:  curl -s -X POST http://$(HOST):$(PORT)/api/v1/auth/token -H 'Content-Type: application/json' -d '{\"username\": \"admin\", \"password\": \"...\"}'"
 	@echo "  API docs: http://$(HOST):$(PORT)/api/v1/docs   (more users: $(BIN)/iroa user add NAME --role viewer)"
 	$(BIN)/iroa serve --host $(HOST) --port $(PORT)
+
+## demo: try IROA without a vCenter: VMware's simulator (1,000 VMs) and a recorded Hyper-V
+##       cluster on loopback, IROA serving on ./demo-data, changes every few seconds; Ctrl-C stops all
+demo: $(STAMP)
+	bash tests/peers/install.sh golang-go golang-github-vmware-govmomi-dev
+	$(BIN)/python -m demo --host $(HOST) --port $(DEMO_PORT)
 
 ## peers: install what the local test peers need (Go and govmomi for the vCenter simulator)
 peers:

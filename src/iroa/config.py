@@ -68,6 +68,10 @@ class Settings(BaseSettings):
     """vCPUs of powered-on VMs per physical core above this, per cluster or standalone host."""
     findings_memory_overcommit_max: float = Field(default=1.0, gt=0.0)
     """Memory of powered-on VMs per host memory above this, per cluster or standalone host."""
+    findings_datastore_vm_max: int = Field(default=30, ge=1)
+    """A datastore holding (files of) more VMs than this is a finding."""
+    findings_hardware_version_min: int = Field(default=13, ge=1)
+    """A vCenter VM whose virtual hardware version (``vmx-NN``) is below this is a finding."""
     findings_idle_cpu_pct: float = Field(default=5.0, gt=0.0, le=100.0)
     """A running VM whose CPU use stayed under this share (percent) of its vCPUs' capacity
     at every one of the recent full syncs is idle (vCenter's ``summary.quickStats``)."""

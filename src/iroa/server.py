@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
@@ -120,6 +121,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
         exports,
     ):
         app.include_router(module.router)
+    declare_body_limit(app)
 
     @app.get("/api/v1/health", tags=["health"])
     def health(db: DB) -> JSONResponse:
@@ -137,3 +139,25 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
     docs = {app.docs_url, app.swagger_ui_oauth2_redirect_url}
     app.add_middleware(SecurityHeaders, docs_paths=frozenset(p for p in docs if p))
     return app
+
+
+def declare_body_limit(app: FastAPI) -> None:
+    """Document the body limit's 413 on every operation that takes a body: the limit
+    answers before any route runs, so no route declares it itself (FastAPI's way of
+    extending the document: replacing ``app.openapi``)."""
+    generate = app.openapi
+    refused = {
+        "description": "The request body is over IROA_MAX_BODY_BYTES",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = generate()
+            for item in document["paths"].values():
+                for operation in item.values():
+                    if "requestBody" in operation:
+                        operation["responses"].setdefault("413", refused)
+        return app.openapi_schema  # type: ignore[return-value]
+
+    app.openapi = openapi  # type: ignore[method-assign]

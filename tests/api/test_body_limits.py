@@ -162,3 +162,22 @@ def test_a_form_with_too_many_fields_is_refused(small_api: Api) -> None:
     )
     assert response.status_code == 413
     assert "fields" in response.text
+
+
+def test_every_operation_with_a_body_documents_the_limit(small_api: Api) -> None:
+    document = small_api.client.get("/api/v1/openapi.json").json()
+    assert "Problem" in document["components"]["schemas"]
+    with_body = [
+        (method, path, operation)
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+        if "requestBody" in operation
+    ]
+    assert with_body
+    for method, path, operation in with_body:
+        refused = operation["responses"].get("413")
+        assert refused is not None, f"{method.upper()} {path} does not document its 413"
+        schema = refused["content"]["application/json"]["schema"]
+        assert schema == {"$ref": "#/components/schemas/Problem"}
+    bodiless = [op for item in document["paths"].values() for op in item.values()]
+    assert any("requestBody" not in op and "413" not in op["responses"] for op in bodiless)

@@ -54,11 +54,22 @@ def test_operators_download_the_workbook_and_csv_files(api: Api) -> None:
         "VI SDK Server",
         "VI SDK UUID",
         "Object type",
+        "Severity",
+        "Rule",
         "Platform",
         "Integration",
     ]
     found = [row[:3] + row[5:] for row in rows]
-    assert ["esx2.prod", "Host is in maintenance mode", "Host", "host", "vcenter", "vc1"] in found
+    assert [
+        "esx2.prod",
+        "in maintenance mode",
+        "Host in maintenance",
+        "host",
+        "info",
+        "host_in_maintenance",
+        "vcenter",
+        "vc1",
+    ] in found
 
 
 def test_exports_refuse_viewers_unknown_types_and_integrations(api: Api) -> None:

@@ -145,6 +145,9 @@ def test_insecure_and_a_readable_password_over_http_are_warned_about_at_once(
     assert verified.code == 0 and verified.stderr == ""
     again = run_iroa("integration", "update", "vc", "--insecure", "--password-stdin", stdin="p\n")
     assert again.code == 0 and "is not verified (insecure)" in again.stderr
+    # Said once: an update that leaves the transport as it was does not say it again.
+    interval = run_iroa("integration", "update", "vc", "--interval", "3600")
+    assert interval.code == 0 and interval.stderr == "", interval.stderr
 
     def add_hyperv(name: str, *extra: str) -> Result:
         return run_iroa(

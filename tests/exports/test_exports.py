@@ -217,10 +217,10 @@ def test_workbook_holds_both_platforms_as_the_database_has_them(
         assert (row["RVTools version"], row["Exported by"]) == (None, "IROA")
         assert isinstance(row["xlsx creation datetime"], datetime)
 
-    # Thirty days on, every snapshot is older than seven days.
-    old = [row for row in sheets["vHealth"] if row["Message type"] == "Snapshot"]
-    assert sorted(row["Name"] for row in old) == sorted(r["VM"] for r in sheets["vSnapshot"])
-    assert all("days old" in row["Message"] for row in old)
+    # Thirty days on, every VM with a snapshot has one older than seven days.
+    old = [row for row in sheets["vHealth"] if row["Rule"] == "snapshot_too_old"]
+    assert sorted(row["Name"] for row in old) == sorted({r["VM"] for r in sheets["vSnapshot"]})
+    assert all(row["Message"].endswith("older than 7 days") for row in old)
 
 
 def test_csv_files_read_back_as_the_sheets_and_lists(estate: Database, tmp_path: Path) -> None:

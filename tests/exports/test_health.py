@@ -1,111 +1,124 @@
-"""vHealth's checks on a database fed through the sync engine; the exports' pure pieces."""
+"""vHealth: the findings' rules on the exported inventory, agreeing with the findings;
+the exports' pure pieces."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
-from iroa.connectors.base import (
-    DatastoreRecord,
-    HostRecord,
-    Snapshot,
-    SourceInfo,
-    VmRecord,
-    VmSnapshotRecord,
-)
+import pytest
+from sqlalchemy import select
+
+from iroa.config import get_settings
+from iroa.db.base import utcnow
 from iroa.db.engine import Database
 from iroa.exports.columns import free_percent
 from iroa.exports.csv import cell_text
 from iroa.exports.health import VHEALTH
 from iroa.exports.service import resolve_scope, snapshot_connection
 from iroa.exports.xlsx import MAX_WIDTH, column_width
-from tests.api.inventory_estate import add_inventory_integration, sync_snapshot
+from iroa.findings.catalog import RULES_BY_ID
+from iroa.findings.models import Finding
+from iroa.findings.rules import Thresholds
+from iroa.findings.service import refresh_findings
+from iroa.integrations.models import Integration
+from tests.findings.estate import hyperv_estate, vcenter_estate
+from tests.findings.test_findings import add_integration, sync
 
-NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-GIB = 1 << 30
-
-
-def vcenter() -> Snapshot:
-    return Snapshot(
-        source=SourceInfo("vc", "test"),
-        hosts=[
-            HostRecord("h-ok", "esx-ok", connection_state="connected", in_maintenance=False),
-            HostRecord("h-mm", "esx-mm", connection_state="connected", in_maintenance=True),
-            HostRecord("h-nr", "esx-nr", connection_state="notResponding"),
-        ],
-        datastores=[
-            DatastoreRecord("ds-ok", "ds-ok", capacity_bytes=100 * GIB, free_bytes=50 * GIB),
-            DatastoreRecord("ds-full", "ds-full", capacity_bytes=100 * GIB, free_bytes=9 * GIB),
-            DatastoreRecord("ds-edge", "ds-edge", capacity_bytes=100 * GIB, free_bytes=10 * GIB),
-            DatastoreRecord("ds-gone", "ds-gone", accessible=False),
-            DatastoreRecord("ds-unknown", "ds-unknown"),
-        ],
-        vms=[
-            VmRecord("vm-1", "tools-stopped", power_state="on", tools_status="toolsNotRunning"),
-            VmRecord("vm-2", "tools-old", power_state="on", tools_status="toolsOld"),
-            VmRecord("vm-3", "tools-ok", power_state="on", tools_status="toolsOk"),
-            VmRecord("vm-4", "off-vm", power_state="off", tools_status="toolsNotRunning"),
-            VmRecord(
-                "vm-5", "template", power_state="on", is_template=True, tools_status="toolsOld"
-            ),
-        ],
-        vm_snapshots=[
-            VmSnapshotRecord("s-old", "vm-3", "old", created_at=NOW - timedelta(days=8)),
-            VmSnapshotRecord("s-new", "vm-3", "new", created_at=NOW - timedelta(days=6)),
-            VmSnapshotRecord("s-undated", "vm-3", "undated"),
-        ],
-    )
+Row = tuple[str, str, str | None, str, str, str]
+"""(rule, object type, name, severity, message, integration)."""
 
 
-def hyperv() -> Snapshot:
-    return Snapshot(
-        source=SourceInfo("hv", "test"),
-        hosts=[HostRecord("n1", "HV-N1", connection_state="down")],
-        vms=[
-            VmRecord("g-1", "hv-update", power_state="on", tools_status="Update required"),
-            VmRecord("g-2", "hv-ok", power_state="on", tools_status="Up to date"),
-            VmRecord("g-3", "hv-unknown", power_state="on"),
-        ],
-    )
-
-
-def findings(db: Database, integration: str | None = None) -> set[tuple[str, ...]]:
+def sheet_rows(
+    db: Database, integration: str | None, now: datetime, thresholds: Thresholds
+) -> list[Row]:
     with snapshot_connection(db) as conn:
-        scope = resolve_scope(conn, integration, NOW)
+        scope = resolve_scope(conn, integration, now, thresholds)
+        columns = [c.header for c in VHEALTH.columns_for(conn, scope)]
         total = VHEALTH.count(conn, scope)
         chunks = list(VHEALTH.chunks(conn, scope, 2))
     assert sum(read for _, read in chunks) == total  # progress advances to its total
-    return {tuple(str(v) for v in row) for rows, _ in chunks for row in rows}
+    rows = [dict(zip(columns, row, strict=True)) for cells, _ in chunks for row in cells]
+    for row in rows:
+        assert row["Message type"] == RULES_BY_ID[row["Rule"]].title
+        assert row["VI SDK Server"] == ("vc.example" if row["Platform"] == "vcenter" else None)
+    return [
+        (
+            row["Rule"],
+            row["Object type"],
+            row["Name"],
+            row["Severity"],
+            row["Message"],
+            row["Integration"],
+        )
+        for row in rows
+    ]
 
 
-def test_health_checks_flag_exactly_what_they_document(db: Database) -> None:
-    sync_snapshot(db, add_inventory_integration(db, "vcenter", "vc"), vcenter())
-    sync_snapshot(db, add_inventory_integration(db, "hyperv", "hv"), hyperv())
-    found = {
-        (name, message, kind, platform)
-        for name, message, kind, _server, _uuid, _type, platform, _ in findings(db)
-    }
-    assert found == {
-        ("tools-stopped", "VMware Tools are not running", "VM Tools", "vcenter"),
-        ("tools-old", "VMware Tools are out of date", "VM Tools", "vcenter"),
-        ("hv-update", "Integration services need an update", "VM Tools", "hyperv"),
-        (
-            "tools-ok",
-            "Snapshot 'old' is 8 days old (taken 2026-02-21 12:00 UTC)",
-            "Snapshot",
-            "vcenter",
+def open_findings(db: Database) -> list[Row]:
+    stmt = (
+        select(
+            Finding.rule,
+            Finding.object_type,
+            Finding.object_name,
+            Finding.severity,
+            Finding.message,
+            Integration.name,
+        )
+        .join(Integration, Integration.id == Finding.integration_id)
+        .where(Finding.resolved_at.is_(None))
+    )
+    with db.session() as session:
+        return [tuple(row) for row in session.execute(stmt)]  # type: ignore[misc]
+
+
+def test_the_sheet_lists_exactly_the_findings_of_the_same_estate(db: Database) -> None:
+    """Same rules, same thresholds, same moment: the sheet and the findings agree, row for row,
+    with the default thresholds and with others."""
+    vc = add_integration(db, "vcenter", "vc")
+    hv = add_integration(db, "hyperv", "hv")
+    sync(db, vc, vcenter_estate(utcnow()))
+    sync(db, hv, hyperv_estate())
+    for thresholds in (
+        Thresholds(),
+        Thresholds(
+            snapshot_max_age_days=60,
+            datastore_free_warning_pct=60,
+            datastore_free_critical_pct=1,
+            datastore_vm_max=100,
+            hardware_version_min=21,
         ),
-        (
-            "ds-full",
-            "Datastore has 9 % free (9216 MiB of 102400 MiB), under 10 %",
-            "Datastore",
-            "vcenter",
-        ),
-        ("ds-gone", "Datastore is not accessible", "Datastore", "vcenter"),
-        ("esx-mm", "Host is in maintenance mode", "Host", "vcenter"),
-        ("esx-nr", "Host is not responding", "Host", "vcenter"),
-        ("HV-N1", "Cluster node is down", "Host", "hyperv"),
-    }  # fmt: skip
-    assert {row[-1] for row in findings(db, "hv")} == {"hv"}
+    ):
+        now = utcnow()
+        for integration_id in (vc, hv):
+            refresh_findings(db, integration_id, thresholds, now=now)
+        rows = sheet_rows(db, None, now, thresholds)
+        assert sorted(rows) == sorted(open_findings(db))
+        assert len(rows) == len(set(rows)) > 20
+        assert {r[0] for r in rows} >= {
+            "overall_status",
+            "consolidation_needed",
+            "disk_datastore_not_on_host",
+            "guest_tools_outdated",
+        }
+    assert {row[-1] for row in sheet_rows(db, "hv", utcnow(), Thresholds())} == {"hv"}
+
+
+def test_the_sheet_uses_the_findings_settings(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without thresholds given, an export reads the ``IROA_FINDINGS_*`` settings."""
+    vc = add_integration(db, "vcenter", "vc")
+    sync(db, vc, vcenter_estate(utcnow()))
+    monkeypatch.setenv("IROA_FINDINGS_DATASTORE_FREE_WARNING_PCT", "60")
+    get_settings.cache_clear()
+    try:
+        with snapshot_connection(db) as conn:
+            scope = resolve_scope(conn, None)
+    finally:
+        get_settings.cache_clear()
+    assert scope.thresholds.datastore_free_warning_pct == 60
+    rows = sheet_rows(db, None, scope.now, scope.thresholds)
+    assert ("datastore_low_free_space", "datastore", "ds-ok") in {r[:3] for r in rows}
 
 
 def test_cells_and_widths() -> None:

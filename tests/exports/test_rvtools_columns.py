@@ -143,7 +143,7 @@ IROA_EXTRAS = {
         "Overall Status",
     ],
     "vDatastore": ["File System", "Maintenance Mode", "Datacenter"],
-    "vHealth": ["Object type"],
+    "vHealth": ["Object type", "Severity", "Rule"],
     "vMetaData": ["Exported by", "Version"],
 }
 

@@ -17,11 +17,15 @@ from iroa.connectors.base import (
     Progress,
     Snapshot,
     SourceInfo,
+    VmDatastoreRecord,
+    VmDiskRecord,
     VmRecord,
     VmSnapshotRecord,
 )
 
 GIB = 1 << 30
+CROWD = 30
+"""VMs on ``ds-crowded`` when fixed: exactly the default limit; one more when not."""
 
 
 class StaticConnector:
@@ -68,11 +72,19 @@ def vcenter_estate(now: datetime, *, fixed: bool = False) -> Snapshot:
     ]
     vms = [
         *busy_vms,
-        _vm("vm-ok"),
+        _vm("vm-ok", hardware_version="vmx-13", overall_status="green"),
         _vm("vm-snap-old"),
         _vm("vm-snap-many"),
         _vm("vm-tools-off", tools_status="toolsOk" if fixed else "toolsNotRunning"),
         _vm("vm-tools-old", tools_status="toolsOk" if fixed else "toolsOld", tools_version="11"),
+        _vm(
+            "vm-tools-too-old",
+            tools_version_status="guestToolsCurrent" if fixed else "guestToolsTooOld",
+        ),
+        _vm("vm-consolidate", consolidation_needed=not fixed),
+        _vm("vm-old-hw", hardware_version="vmx-19" if fixed else "vmx-10"),
+        _vm("vm-alarm", overall_status="green" if fixed else "red"),
+        _vm("vm-misplaced"),
         _vm(
             "vm-off",
             power_state="on" if fixed else "off",
@@ -92,6 +104,23 @@ def vcenter_estate(now: datetime, *, fixed: bool = False) -> Snapshot:
             memory_mib=1024,
         ),
     ]
+    crowd = [
+        _vm(f"vm-crowd-{i}", num_cpu=1, memory_mib=512)
+        for i in range(CROWD if fixed else CROWD + 1)
+    ]
+    placements = [
+        VmDatastoreRecord(f"{vm.external_id}:ds-crowded", vm.external_id, "ds-crowded")
+        for vm in crowd
+    ]
+    # A template's files do not count towards a crowded datastore.
+    placements.append(VmDatastoreRecord("vm-template:ds-crowded", "vm-template", "ds-crowded"))
+    disks = [
+        # h-calm does not mount ds-local (unless fixed): a finding.
+        VmDiskRecord("vm-misplaced:2000", "vm-misplaced", "Hard disk 1", "ds-local"),
+        VmDiskRecord("vm-ok:2000", "vm-ok", "Hard disk 1", "ds-ok"),
+        # The datastores of h-busy are not known: no claim.
+        VmDiskRecord("vm-busy-0:2000", "vm-busy-0", "Hard disk 1", "ds-local"),
+    ]
     snapshots = []
     if not fixed:
         snapshots = [
@@ -108,7 +137,9 @@ def vcenter_estate(now: datetime, *, fixed: bool = False) -> Snapshot:
         datacenters=[DatacenterRecord("dc-1", "DC")],
         clusters=[
             ClusterRecord("c-busy", "Busy", "dc-1", host_count=1),
-            ClusterRecord("c-calm", "Calm", "dc-1", host_count=1),
+            ClusterRecord(
+                "c-calm", "Calm", "dc-1", host_count=1, overall_status="green" if fixed else "red"
+            ),
         ],
         hosts=[
             HostRecord(
@@ -120,6 +151,7 @@ def vcenter_estate(now: datetime, *, fixed: bool = False) -> Snapshot:
                 memory_mib=16384,
                 connection_state="connected",
                 in_maintenance=False,
+                overall_status="green" if fixed else "yellow",
             ),
             HostRecord(
                 "h-calm",
@@ -130,6 +162,7 @@ def vcenter_estate(now: datetime, *, fixed: bool = False) -> Snapshot:
                 memory_mib=524288,
                 connection_state="connected",
                 in_maintenance=not fixed,
+                datastore_external_ids=("ds-local", "ds-ok") if fixed else ("ds-ok",),
             ),
             HostRecord(
                 "h-lonely",
@@ -161,8 +194,18 @@ def vcenter_estate(now: datetime, *, fixed: bool = False) -> Snapshot:
                 free_bytes=(50 if fixed else 5) * GIB,
             ),
             DatastoreRecord("ds-unknown", "ds-unknown", "dc-1", capacity_bytes=None),
+            DatastoreRecord("ds-gone", "ds-gone", "dc-1", accessible=fixed),
+            DatastoreRecord(
+                "ds-crowded",
+                "ds-crowded",
+                "dc-1",
+                overall_status="gray" if fixed else "yellow",
+            ),
+            DatastoreRecord("ds-local", "ds-local", "dc-1"),
         ],
-        vms=vms,
+        vms=[*vms, *crowd],
+        vm_disks=disks,
+        vm_datastores=placements,
         vm_snapshots=snapshots,
     )
 
@@ -233,6 +276,7 @@ def hyperv_estate(*, fixed: bool = False) -> Snapshot:
                 memory_mib=4096,
                 tools_status="Up to date" if fixed else "Update required",
                 tools_version="6.3.9600.16384",
+                hardware_version="5.0",  # Hyper-V's configuration version: no vmx-NN
             ),
         ],
     )

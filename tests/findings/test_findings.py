@@ -36,7 +36,33 @@ VCENTER_FINDINGS = {
     ("snapshot_too_many", "vm", "VM-SNAP-MANY", "warning"),
     ("guest_tools_not_running", "vm", "VM-TOOLS-OFF", "warning"),
     ("guest_tools_outdated", "vm", "VM-TOOLS-OLD", "info"),
+    ("guest_tools_outdated", "vm", "VM-TOOLS-TOO-OLD", "warning"),
+    ("consolidation_needed", "vm", "VM-CONSOLIDATE", "warning"),
+    ("hardware_version_old", "vm", "VM-OLD-HW", "info"),
+    ("overall_status", "vm", "VM-ALARM", "critical"),
+    ("overall_status", "host", "esx-busy", "warning"),
+    ("overall_status", "cluster", "Calm", "critical"),
+    ("overall_status", "datastore", "ds-crowded", "warning"),
+    ("datastore_inaccessible", "datastore", "ds-gone", "critical"),
+    ("datastore_too_many_vms", "datastore", "ds-crowded", "warning"),
+    ("disk_datastore_not_on_host", "vm", "VM-MISPLACED", "critical"),
 }
+THRESHOLD_FREE = {
+    (rule, name, severity)
+    for rule, _, name, severity in VCENTER_FINDINGS
+    if rule
+    in {
+        "host_unreachable",
+        "host_in_maintenance",
+        "guest_tools_not_running",
+        "guest_tools_outdated",
+        "consolidation_needed",
+        "overall_status",
+        "datastore_inaccessible",
+        "disk_datastore_not_on_host",
+    }
+}
+"""The vCenter findings no threshold decides."""
 HYPERV_FINDINGS = {
     ("host_unreachable", "host", "HV-NODE1", "critical"),
     ("host_in_maintenance", "host", "HV-NODE2", "info"),
@@ -98,6 +124,17 @@ def test_each_vcenter_rule_holds_after_a_sync(db: Database) -> None:
     assert "toolsNotRunning" in by_rule[("guest_tools_not_running", "VM-TOOLS-OFF")].message
     assert by_rule[("host_unreachable", "esx-lonely")].message == (
         "connection state is notResponding"
+    )
+    assert by_rule[("guest_tools_outdated", "VM-TOOLS-TOO-OLD")].message == (
+        "VMware Tools need an update: guestToolsTooOld"
+    )
+    assert by_rule[("hardware_version_old", "VM-OLD-HW")].message == (
+        "virtual hardware version vmx-10: below vmx-13"
+    )
+    assert by_rule[("datastore_too_many_vms", "ds-crowded")].message == "31 VMs: more than 30"
+    assert by_rule[("overall_status", "esx-busy")].message.startswith("vCenter status is yellow")
+    assert by_rule[("disk_datastore_not_on_host", "VM-MISPLACED")].message == (
+        "a disk on ds-local, which its host esx-calm does not mount"
     )
     for f in found:
         assert f.first_seen_at == f.last_seen_at and f.resolved_at is None
@@ -215,6 +252,8 @@ def test_thresholds_come_from_settings(db: Database, monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("IROA_FINDINGS_DATASTORE_FREE_CRITICAL_PCT", "16")
     monkeypatch.setenv("IROA_FINDINGS_VCPU_PER_CORE_MAX", "10")
     monkeypatch.setenv("IROA_FINDINGS_MEMORY_OVERCOMMIT_MAX", "1.6")
+    monkeypatch.setenv("IROA_FINDINGS_DATASTORE_VM_MAX", "40")
+    monkeypatch.setenv("IROA_FINDINGS_HARDWARE_VERSION_MIN", "21")
     vc = add_integration(db, "vcenter", "vc")
     sync(db, vc, vcenter_estate(utcnow()), policy=SyncPolicy.from_settings(Settings()))
     found = summary(findings(db, vc))
@@ -222,10 +261,9 @@ def test_thresholds_come_from_settings(db: Database, monkeypatch: pytest.MonkeyP
         ("datastore_low_free_space", "ds-ok", "warning"),
         ("datastore_low_free_space", "ds-warn", "critical"),
         ("datastore_low_free_space", "ds-crit", "critical"),
-        ("host_unreachable", "esx-lonely", "critical"),
-        ("host_in_maintenance", "esx-calm", "info"),
-        ("guest_tools_not_running", "VM-TOOLS-OFF", "warning"),
-        ("guest_tools_outdated", "VM-TOOLS-OLD", "info"),
+        ("hardware_version_old", "VM-OLD-HW", "info"),
+        ("hardware_version_old", "VM-OK", "info"),
+        *THRESHOLD_FREE,
     }
 
 
@@ -238,11 +276,15 @@ def test_thresholds_read_every_setting() -> None:
         findings_powered_off_days=5,
         findings_vcpu_per_core_max=6,
         findings_memory_overcommit_max=1.5,
+        findings_datastore_vm_max=7,
+        findings_hardware_version_min=15,
         findings_idle_cpu_pct=7.5,
         findings_idle_syncs=4,
         findings_idle_min_samples=2,
     )
-    assert Thresholds.from_settings(settings) == Thresholds(1, 2, 30, 3, 5, 6, 1.5, 7.5, 4, 2)
+    assert Thresholds.from_settings(settings) == Thresholds(
+        1, 2, 30, 3, 5, 6, 1.5, 7, 15, 7.5, 4, 2
+    )
     assert Thresholds.from_settings(Settings()) == Thresholds()
 
 

@@ -2,6 +2,7 @@
 # Install what tests/peers needs: the vCenter simulator's build, the browser, Prometheus,
 # Zabbix 6.0 (server + PHP frontend) and LibreOffice Calc (which opens exported workbooks)
 # (root, Debian). Idempotent: does nothing, not even `apt-get update`, when everything is present.
+# With arguments, installs only those packages (`make demo` needs the simulator's alone).
 set -euo pipefail
 
 packages=(
@@ -10,6 +11,9 @@ packages=(
     zabbix-server-pgsql zabbix-frontend-php php-cli php-pgsql php-cgi
     libreoffice-calc-nogui
 )
+if (($# > 0)); then
+    packages=("$@")
+fi
 
 missing=()
 for pkg in "${packages[@]}"; do

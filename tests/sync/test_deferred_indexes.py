@@ -1,5 +1,6 @@
-"""A large first sync on PostgreSQL builds the indexes of the empty tables that grow with the
-VMs after their rows are in, in its one transaction — and leaves them exactly as they were."""
+"""A large first sync builds the indexes of the empty tables that grow with the VMs after their
+rows are in, in its one transaction — and leaves them exactly as they were: on PostgreSQL the
+plain indexes, on SQLite the VM search index (FTS5)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ from iroa.sync import apply
 from iroa.sync.engine import run_sync
 from tests.inventory.history_estate import SEQUENCE, StaticConnector
 
-pytestmark = pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+on_postgresql = pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+on_sqlite = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 
 INDEXES = text(
     "SELECT tablename, indexname, indexdef FROM pg_indexes"
@@ -49,6 +51,7 @@ def indexes(db: Database) -> list[tuple[str, str, str]]:
         return [tuple(row) for row in conn.execute(INDEXES)]  # type: ignore[misc]
 
 
+@on_postgresql
 def test_a_first_sync_builds_the_indexes_after_its_rows(
     db: Database, box: SecretBox, dropped: list[str]
 ) -> None:
@@ -67,6 +70,7 @@ def test_a_first_sync_builds_the_indexes_after_its_rows(
     assert indexes(db) == before
 
 
+@on_postgresql
 def test_a_reader_holding_the_tables_keeps_the_indexes_in_place(
     db: Database, box: SecretBox, db_url: str, dropped: list[str]
 ) -> None:
@@ -83,3 +87,68 @@ def test_a_reader_holding_the_tables_keeps_the_indexes_in_place(
     assert indexes(db) == before
     names = [item["name"] for item in list_page(db, "vms", ListParams(q="vm1")).items]
     assert names == ["vm1"]
+
+
+SCHEMA = text("SELECT type, name, sql FROM sqlite_master ORDER BY type, name")
+
+
+def schema(db: Database) -> list[tuple[str, str, str]]:
+    with db.engine.connect() as conn:
+        return [tuple(row) for row in conn.execute(SCHEMA)]  # type: ignore[misc]
+
+
+def searched(db: Database, q: str) -> list[str]:
+    return [item["name"] for item in list_page(db, "vms", ListParams(q=q)).items]
+
+
+@on_sqlite
+def test_on_sqlite_a_first_sync_rebuilds_vm_search_after_its_rows(
+    db: Database, box: SecretBox
+) -> None:
+    before = schema(db)
+    dropped: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_: Any) -> None:
+        if statement.startswith("DROP TRIGGER"):
+            dropped.append(statement.split('"')[1])
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    integration_id = add_integration(db, box, IntegrationInput("vcenter", "vc", "https://vc")).id
+    assert run_sync(db, integration_id, StaticConnector(SEQUENCE[0])).succeeded
+    assert dropped == ["vms_search_insert"]
+    assert schema(db) == before  # the trigger is back, as it was
+    assert searched(db, "vm1") == ["vm1"]
+
+    # Later syncs keep the index up to date row by row, through the restored trigger.
+    dropped.clear()
+    assert run_sync(db, integration_id, StaticConnector(SEQUENCE[1])).succeeded
+    event.remove(db.engine, "before_cursor_execute", seen)
+    assert dropped == []
+    with db.engine.connect() as conn:
+        check = conn.exec_driver_sql(
+            "INSERT INTO vm_search(vm_search, rank) VALUES ('integrity-check', 1)"
+        )
+        check.close()
+    added = {vm.name for vm in SEQUENCE[1].vms} - {vm.name for vm in SEQUENCE[0].vms}
+    for name in added:
+        assert searched(db, name) == [name]
+
+
+@on_sqlite
+def test_on_sqlite_a_failed_first_sync_leaves_vm_search_as_it_was(
+    db: Database, box: SecretBox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = schema(db)
+    integration_id = add_integration(db, box, IntegrationInput("vcenter", "vc", "https://vc")).id
+
+    def failing(*_: Any, **__: Any) -> None:
+        raise RuntimeError("the disk is full")
+
+    monkeypatch.setattr(apply, "write_summary", failing)
+    with pytest.raises(RuntimeError, match="the disk is full"):
+        run_sync(db, integration_id, StaticConnector(SEQUENCE[0]))
+    assert schema(db) == before
+    monkeypatch.undo()
+    monkeypatch.setattr(apply, "DEFER_INDEXES_VMS", 10**9)  # rows one by one through the trigger
+    assert run_sync(db, integration_id, StaticConnector(SEQUENCE[0])).succeeded
+    assert searched(db, "vm1") == ["vm1"]

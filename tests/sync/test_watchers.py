@@ -125,3 +125,42 @@ def test_kinds_without_a_change_feed_are_never_watched(
     assert state_of(db, prometheus.id)["watch"] is False
     supervisors().look()
     assert watchers_by_integration(db) == {}
+
+
+def test_a_watcher_restarts_on_its_integrations_new_settings(
+    db: Database, box: SecretBox, vcsim: Any, supervisors: Callable[[], WatchSupervisor]
+) -> None:
+    server: VcsimServer = vcsim(Topology(vms_per_host=1))
+    integration = add_integration(
+        db,
+        box,
+        IntegrationInput(
+            "vcenter", "vc", server.url, username=server.username, password=server.password
+        ),
+    )
+    supervisor = supervisors()
+    within("live", lambda: state_of(db, integration.id)["watch_state"] == "live", timeout=30)
+
+    # A new password reaches the running watcher: it stops, and one on the new settings
+    # starts, whom the simulator refuses.
+    update_integration(db, box, integration.id, IntegrationUpdate(password="not-it"))
+    within(
+        "the new password tried",
+        lambda: state_of(db, integration.id)["watch_state"] != "live",
+        timeout=15,
+    )
+    update_integration(db, box, integration.id, IntegrationUpdate(password=server.password))
+    within("live again", lambda: state_of(db, integration.id)["watch_state"] == "live", timeout=30)
+    # The interval is no connection setting: the watcher on the right password stays.
+    thread = supervisor._running[integration.id].thread
+    update_integration(db, box, integration.id, IntegrationUpdate(interval_seconds=7200))
+    time.sleep(1.0)  # several looks
+    assert supervisor._running[integration.id].thread is thread and thread.is_alive()
+
+    vm = ops.list_vm_names(ops.connect(server))[0]
+    ops.power_off(ops.connect(server), vm)
+    within(
+        "the change",
+        lambda: {v["name"]: v["power_state"] for v in list_objects(db, "vms")}[vm] == "off",
+        timeout=10,
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from typing import Annotated
 
 import typer
@@ -212,6 +213,7 @@ def update(
     password = read_secret(password_stdin, token_stdin)
     monitoring = monitoring_settings(preset, label, join, query, history_hours, history_step, match)
     integration = get_integration(context.db, name)
+    warned = transport_warnings(integration)
     updated = update_integration(
         context.db,
         context.box,
@@ -234,7 +236,7 @@ def update(
         min_interval_s=context.settings.min_sync_interval_s,
     )
     say(f"updated {integration.kind} integration {integration.name!r}")
-    warn_about_transport(updated)
+    warn_about_transport(updated, already=warned)
 
 
 def monitoring_settings(
@@ -266,10 +268,12 @@ def monitoring_settings(
     return {key: value for key, value in settings.items() if value is not None}
 
 
-def warn_about_transport(integration: Integration) -> None:
-    """Say at once, on standard error, what the server log would only say at each connection."""
+def warn_about_transport(integration: Integration, already: Sequence[str] = ()) -> None:
+    """Say at once, on standard error, what the server log would only say at each connection
+    (but what the integration's settings ``already`` gave before an update: said then)."""
     for warning in transport_warnings(integration):
-        print_warning(warning)
+        if warning not in already:
+            print_warning(warning)
 
 
 def read_secret(password_stdin: bool, token_stdin: bool) -> str | None:

@@ -62,6 +62,8 @@ class HostRecord:
     in_maintenance: bool | None = None
     boot_time: datetime | None = None
     overall_status: str | None = None
+    datastore_external_ids: tuple[str, ...] | None = None
+    """The datastores available to the host, sorted; None if the source does not say."""
     cpu_used_mhz: int | None = None
     memory_used_mib: int | None = None
     uptime_s: int | None = None
@@ -81,6 +83,7 @@ class DatastoreRecord:
     provisioned_bytes: int | None = None
     accessible: bool | None = None
     maintenance_mode: str | None = None
+    overall_status: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +141,8 @@ class VmRecord:
     config_path: str | None = None
     video_ram_kib: int | None = None
     num_monitors: int | None = None
+    consolidation_needed: bool | None = None
+    tools_version_status: str | None = None
     cpu_used_mhz: int | None = None
     guest_memory_used_mib: int | None = None
     host_memory_used_mib: int | None = None

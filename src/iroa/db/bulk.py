@@ -22,10 +22,11 @@ from contextlib import contextmanager
 from itertools import chain, islice, repeat
 from typing import Any
 
-import orjson
 from sqlalchemy import JSON, Connection, Table, func, literal, select, text
 from sqlalchemy.dialects.postgresql import REGCLASS
 from sqlalchemy.exc import OperationalError
+
+from iroa.db.engine import json_text
 
 Processor = Callable[[Any], Any]
 
@@ -124,13 +125,9 @@ def _processor(table: Table, name: str, conn: Connection) -> Processor | None:
     PostgreSQL, JSON as text (``None`` as JSON's ``null``, as SQLAlchemy binds it)."""
     dialect = conn.dialect
     if dialect.name == "postgresql" and isinstance(table.c[name].type.dialect_impl(dialect), JSON):
-        return _json_text
+        return json_text
     processor: Processor | None = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
     return processor
-
-
-def _json_text(value: Any) -> str:
-    return orjson.dumps(value).decode()
 
 
 @contextmanager
@@ -145,9 +142,17 @@ def indexes_built_after(conn: Connection, tables: Sequence[Table]) -> Iterator[l
     The drop holds an exclusive lock on those tables until the transaction ends, so
     readers of them wait for it: it is tried only for a second, and if another
     transaction holds a lock on them the rows go in with their indexes as usual.
-    Primary keys and unique indexes stay. SQLite gains nothing from it (its page
-    cache already keeps the indexes' pages) and keeps its indexes.
+    Primary keys and unique indexes stay.
+
+    SQLite gains nothing from it for its B-tree indexes (its page cache already
+    keeps their pages), and keeps them; but an FTS5 index filled by a trigger (VM
+    search) is flushed at the end of every statement, and there the triggers that
+    fill it on insert are dropped and the index rebuilt from the rows at the end.
     """
+    if conn.dialect.name == "sqlite":
+        with _search_built_after(conn, tables) as waiting:
+            yield waiting
+        return
     if conn.dialect.name != "postgresql":
         yield []
         return
@@ -175,3 +180,40 @@ def indexes_built_after(conn: Connection, tables: Sequence[Table]) -> Iterator[l
     yield sorted({table for table, _, _ in found})
     for _, _, definition in found:
         conn.exec_driver_sql(definition)
+
+
+@contextmanager
+def _search_built_after(conn: Connection, tables: Sequence[Table]) -> Iterator[list[str]]:
+    """The FTS5 indexes whose content is one of the empty ``tables``: their insert
+    triggers dropped for this block, then the indexes rebuilt and the triggers restored
+    (DDL is part of SQLite's transaction: nothing of it shows if the block fails)."""
+    empty = [t.name for t in tables if conn.execute(select(t.c.id).limit(1)).first() is None]
+    waiting: dict[str, str] = {}  # FTS5 table: the table it indexes
+    triggers: list[tuple[str, str]] = []
+    for table in empty:
+        for fts in _fts_indexes_of(conn, table):
+            found = conn.exec_driver_sql(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ?"
+                " AND sql LIKE '%AFTER INSERT%' AND sql LIKE ?",
+                (table, f"%INSERT INTO {fts}(%"),
+            ).all()
+            if found:
+                waiting[fts] = table
+                triggers.extend((name, sql) for name, sql in found)
+    for name, _ in triggers:
+        conn.exec_driver_sql(f'DROP TRIGGER "{name}"')
+    yield sorted(set(waiting.values()))
+    for fts in waiting:
+        conn.exec_driver_sql(f"INSERT INTO {fts}({fts}) VALUES ('rebuild')")
+    for _, sql in triggers:
+        conn.exec_driver_sql(sql)
+
+
+def _fts_indexes_of(conn: Connection, table: str) -> list[str]:
+    """The FTS5 tables kept from ``table``'s rows (``content='table'``)."""
+    rows = conn.exec_driver_sql(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE 'CREATE VIRTUAL TABLE%'"
+        " AND sql LIKE '%USING fts5(%' AND sql LIKE ?",
+        (f"%content='{table}'%",),
+    ).all()
+    return [name for (name,) in rows]

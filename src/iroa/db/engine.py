@@ -28,11 +28,17 @@ def normalize_url(url: str) -> str:
     return url
 
 
+def json_text(value: Any) -> str:
+    """``value`` as compact JSON text (orjson: a tenth of ``json.dumps``'s time)."""
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
 def create_db_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for ``url``; SQLite gets WAL, a busy timeout and ``BEGIN IMMEDIATE`` writers."""
     url = normalize_url(url)
     parsed = make_url(url)
     kwargs.setdefault("json_deserializer", orjson.loads)  # a list page decodes a JSON per row
+    kwargs.setdefault("json_serializer", json_text)  # a first sync encodes hundreds of thousands
     if parsed.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True, **kwargs)
     if (

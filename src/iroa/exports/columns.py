@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import Connection, Select, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
+from iroa.findings.rules import Thresholds
 from iroa.integrations.models import Integration
 from iroa.inventory import models as m
 
@@ -43,10 +44,12 @@ class Column:
 
 @dataclass(frozen=True)
 class Scope:
-    """What an export covers: one integration (by id) or all, and the time checks run at."""
+    """What an export covers: one integration (by id) or all, the time checks run at, and the
+    health rules' thresholds (``IROA_FINDINGS_*``)."""
 
     integration_id: int | None
     now: datetime
+    thresholds: Thresholds
 
 
 class SheetSource(Protocol):

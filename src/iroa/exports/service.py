@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, select
 
+from iroa.config import get_settings
 from iroa.db.base import utcnow
 from iroa.db.engine import Database
 from iroa.errors import InvalidInputError, check_choice
@@ -15,6 +16,7 @@ from iroa.exports.columns import Scope, SheetSource
 from iroa.exports.health import VHEALTH
 from iroa.exports.metadata import VMETADATA
 from iroa.exports.sheets import INVENTORY_SHEETS
+from iroa.findings.rules import Thresholds
 from iroa.integrations.models import Integration
 from iroa.integrations.service import IntegrationNotFoundError
 from iroa.inventory.history import inventory_as_of
@@ -55,8 +57,14 @@ def snapshot_connection(db: Database, as_of: datetime | None = None) -> Iterator
             yield conn
 
 
-def resolve_scope(conn: Connection, integration: str | None, now: datetime | None = None) -> Scope:
-    """The scope of an export of one integration (by name) or of all of them."""
+def resolve_scope(
+    conn: Connection,
+    integration: str | None,
+    now: datetime | None = None,
+    thresholds: Thresholds | None = None,
+) -> Scope:
+    """The scope of an export of one integration (by name) or of all of them; the health
+    checks use ``thresholds``, by default the findings' settings."""
     integration_id = None
     if integration is not None:
         if "\x00" in integration:  # no name can hold it, and PostgreSQL refuses it in text
@@ -66,4 +74,6 @@ def resolve_scope(conn: Connection, integration: str | None, now: datetime | Non
         ).scalar_one_or_none()
         if integration_id is None:
             raise IntegrationNotFoundError(f"no integration named {integration!r}")
-    return Scope(integration_id, now or utcnow())
+    if thresholds is None:
+        thresholds = Thresholds.from_settings(get_settings())
+    return Scope(integration_id, now or utcnow(), thresholds)

@@ -3,10 +3,12 @@
 A rule's ``evaluate`` gets a connection and the :class:`Context` of the
 integration being checked and returns a :class:`Hit` for every present object
 the rule holds for. Adding a rule is one such function and one entry in
-:data:`RULES`. The monitoring rules read the monitoring tables and hold for
-nothing until an enabled integration of their kind (Zabbix, Prometheus) has had
-a successful run. A rule with ``needs`` set waits for data IROA does not collect
-and evaluates to nothing.
+:data:`~iroa.findings.catalog.RULES` (with its condition in words there); the
+findings and the workbook's vHealth sheet both evaluate that catalogue. The
+monitoring rules read the monitoring tables and hold for nothing until an
+enabled integration of their kind (Zabbix, Prometheus) has had a successful
+run. A rule with ``needs`` set waits for data IROA does not collect and
+evaluates to nothing.
 """
 
 from __future__ import annotations
@@ -21,13 +23,32 @@ from sqlalchemy import Connection, Float, Select, and_, func, or_, select, type_
 from iroa.config import Settings
 from iroa.db.base import UTCDateTime
 from iroa.history.models import Change
-from iroa.inventory.models import Cluster, Datastore, Host, Vm, VmCpuSample, VmSnapshot
+from iroa.inventory.models import (
+    Cluster,
+    Datastore,
+    Host,
+    Vm,
+    VmCpuSample,
+    VmDatastore,
+    VmDisk,
+    VmSnapshot,
+)
 
 GIB = 1 << 30
 TOOLS_NOT_RUNNING = ("toolsNotRunning", "toolsNotInstalled", "guestToolsNotRunning")
 """vCenter ``guest.toolsStatus`` / ``guest.toolsRunningStatus`` values of a guest without tools."""
 TOOLS_OUTDATED = ("toolsOld", "Update required")
 """vCenter ``toolsOld``; Hyper-V ``IntegrationServicesState`` "Update required"."""
+TOOLS_VERSION_OUTDATED = {
+    "guestToolsNeedUpgrade": "info",
+    "guestToolsSupportedOld": "info",
+    "guestToolsTooOld": "warning",
+    "guestToolsBlacklisted": "warning",
+}
+"""vCenter ``guest.toolsVersionStatus2`` values of tools older than the host offers, with the
+severity: still supported (info), or too old or known to be broken (warning)."""
+STATUS_SEVERITY = {"red": "critical", "yellow": "warning"}
+"""vCenter ``overallStatus`` (alarms and configuration issues) that is a finding."""
 HOST_UNREACHABLE = ("disconnected", "notResponding", "down")
 """Connection states of a host its manager cannot reach (vCenter; Hyper-V cluster node)."""
 
@@ -43,6 +64,8 @@ class Thresholds:
     powered_off_days: float = 30.0
     vcpu_per_core_max: float = 4.0
     memory_overcommit_max: float = 1.0
+    datastore_vm_max: int = 30
+    hardware_version_min: int = 13
     idle_cpu_pct: float = 5.0
     idle_syncs: int = 6
     idle_min_samples: int = 3
@@ -57,6 +80,8 @@ class Thresholds:
             powered_off_days=settings.findings_powered_off_days,
             vcpu_per_core_max=settings.findings_vcpu_per_core_max,
             memory_overcommit_max=settings.findings_memory_overcommit_max,
+            datastore_vm_max=settings.findings_datastore_vm_max,
+            hardware_version_min=settings.findings_hardware_version_min,
             idle_cpu_pct=settings.findings_idle_cpu_pct,
             idle_syncs=settings.findings_idle_syncs,
             idle_min_samples=settings.findings_idle_min_samples,
@@ -181,15 +206,24 @@ def tools_not_running(conn: Connection, ctx: Context) -> Iterable[Hit]:
 
 
 def tools_outdated(conn: Connection, ctx: Context) -> Iterable[Hit]:
-    """VMs whose guest tools need an update."""
-    stmt = present_vms(ctx, Vm.tools_status, Vm.tools_version).where(
-        Vm.tools_status.in_(TOOLS_OUTDATED)
+    """VMs whose guest tools need an update (vCenter: ``toolsOld`` or an outdated
+    ``toolsVersionStatus2``)."""
+    stmt = present_vms(ctx, Vm.tools_status, Vm.tools_version, Vm.tools_version_status).where(
+        or_(
+            Vm.tools_status.in_(TOOLS_OUTDATED), Vm.tools_version_status.in_(TOOLS_VERSION_OUTDATED)
+        )
     )
     what = "Hyper-V integration services" if ctx.platform == "hyperv" else "VMware Tools"
-    for vm_id, external_id, name, status, version in conn.execute(stmt):
+    for vm_id, external_id, name, status, version, version_status in conn.execute(stmt):
         installed = f" (version {version})" if version else ""
+        severity = TOOLS_VERSION_OUTDATED.get(version_status or "", "info")
+        reason = ", ".join(
+            v
+            for v in (status, version_status)
+            if v in TOOLS_OUTDATED or v in TOOLS_VERSION_OUTDATED
+        )
         yield Hit(
-            "vm", vm_id, external_id, name, "info", f"{what}{installed} need an update: {status}"
+            "vm", vm_id, external_id, name, severity, f"{what}{installed} need an update: {reason}"
         )
 
 
@@ -371,6 +405,139 @@ def memory_overcommit(conn: Connection, ctx: Context) -> Iterable[Hit]:
             f"{host_mib / 1024:,.0f} GiB): above {figure(limit)}"
         ),
     )
+
+
+def datastore_inaccessible(conn: Connection, ctx: Context) -> Iterable[Hit]:
+    """Datastores (volumes, CSVs) their source reports as not accessible."""
+    stmt = select(Datastore.id, Datastore.external_id, Datastore.name).where(
+        present(Datastore, ctx), Datastore.accessible.is_(False)
+    )
+    for ds_id, external_id, name in conn.execute(stmt):
+        yield Hit("datastore", ds_id, external_id, name, "critical", "not accessible")
+
+
+def consolidation_needed(conn: Connection, ctx: Context) -> Iterable[Hit]:
+    """VMs whose disks vCenter says need consolidation (redundant delta disks left over)."""
+    stmt = present_vms(ctx).where(Vm.consolidation_needed.is_(True))
+    for vm_id, external_id, name in conn.execute(stmt):
+        yield Hit(
+            "vm",
+            vm_id,
+            external_id,
+            name,
+            "warning",
+            "its disks need consolidation (delta disks a snapshot operation left behind)",
+        )
+
+
+def overall_status(conn: Connection, ctx: Context) -> Iterable[Hit]:
+    """VMs, hosts, clusters and datastores whose vCenter status is red or yellow."""
+    kinds: tuple[tuple[str, Any], ...] = (
+        ("vm", Vm),
+        ("host", Host),
+        ("cluster", Cluster),
+        ("datastore", Datastore),
+    )
+    for object_type, model in kinds:
+        stmt = select(model.id, model.external_id, model.name, model.overall_status).where(
+            present(model, ctx), model.overall_status.in_(STATUS_SEVERITY)
+        )
+        if model is Vm:
+            stmt = stmt.where(Vm.is_template.is_(False))
+        for object_id, external_id, name, status in conn.execute(stmt):
+            yield Hit(
+                object_type,
+                object_id,
+                external_id,
+                name,
+                STATUS_SEVERITY[status],
+                f"vCenter status is {status} (a triggered alarm or a configuration issue)",
+            )
+
+
+def old_hardware_version(conn: Connection, ctx: Context) -> Iterable[Hit]:
+    """vCenter VMs whose virtual hardware version ``vmx-NN`` is below the threshold."""
+    minimum = ctx.thresholds.hardware_version_min
+    stmt = present_vms(ctx, Vm.hardware_version).where(Vm.hardware_version.like("vmx-%"))
+    for vm_id, external_id, name, hardware_version in conn.execute(stmt):
+        number = hardware_version_number(hardware_version)
+        if number is not None and number < minimum:
+            yield Hit(
+                "vm",
+                vm_id,
+                external_id,
+                name,
+                "info",
+                f"virtual hardware version {hardware_version}: below vmx-{minimum}",
+            )
+
+
+def hardware_version_number(value: str) -> int | None:
+    """``13`` of ``vmx-13``; None for anything else."""
+    prefix, _, number = value.partition("-")
+    return int(number) if prefix == "vmx" and number.isdigit() else None
+
+
+def datastore_many_vms(conn: Connection, ctx: Context) -> Iterable[Hit]:
+    """Datastores holding files of more VMs (templates excluded) than the threshold."""
+    limit = ctx.thresholds.datastore_vm_max
+    vms = func.count(func.distinct(VmDatastore.vm_id))
+    stmt = (
+        select(Datastore.id, Datastore.external_id, Datastore.name, vms)
+        .join(VmDatastore, VmDatastore.datastore_id == Datastore.id)
+        .join(Vm, Vm.id == VmDatastore.vm_id)
+        .where(
+            present(Datastore, ctx),
+            VmDatastore.removed_at.is_(None),
+            Vm.removed_at.is_(None),
+            Vm.is_template.is_(False),
+        )
+        .group_by(Datastore.id, Datastore.external_id, Datastore.name)
+        .having(vms > limit)
+    )
+    for ds_id, external_id, name, found in conn.execute(stmt):
+        yield Hit(
+            "datastore", ds_id, external_id, name, "warning", f"{found} VMs: more than {limit}"
+        )
+
+
+def disk_not_on_host(conn: Connection, ctx: Context) -> Iterable[Hit]:
+    """VMs with a disk on a datastore their host does not have (not mounted there).
+
+    Only hosts whose datastores are known (vCenter) are checked.
+    """
+    available = {
+        host_id: set(datastores)
+        for host_id, datastores in conn.execute(
+            select(Host.id, Host.datastore_external_ids).where(
+                present(Host, ctx), Host.datastore_external_ids.is_not(None)
+            )
+        )
+        if datastores is not None
+    }
+    if not available:
+        return
+    stmt = (
+        present_vms(ctx, Vm.host_id, Host.name, Datastore.external_id, Datastore.name)
+        .join(Host, Host.id == Vm.host_id)
+        .join(VmDisk, and_(VmDisk.vm_id == Vm.id, VmDisk.removed_at.is_(None)))
+        .join(Datastore, Datastore.id == VmDisk.datastore_id)
+        .where(Host.removed_at.is_(None), Datastore.removed_at.is_(None))
+    )
+    unseen: dict[tuple[int, str, str | None, str | None], set[str]] = {}
+    for vm_id, external_id, name, host_id, host_name, ds_external_id, ds_name in conn.execute(stmt):
+        datastores = available.get(host_id)
+        if datastores is not None and ds_external_id not in datastores:
+            unseen.setdefault((vm_id, external_id, name, host_name), set()).add(ds_name)
+    for (vm_id, external_id, name, host_name), names in unseen.items():
+        yield Hit(
+            "vm",
+            vm_id,
+            external_id,
+            name,
+            "critical",
+            f"a disk on {', '.join(sorted(names))}, which its host {host_name} does not mount",
+        )
 
 
 def idle_vms(conn: Connection, ctx: Context) -> Iterable[Hit]:

@@ -115,6 +115,8 @@ class Host(InventoryRow, Base):
     in_maintenance: Mapped[bool | None] = mapped_column(Boolean)
     boot_time: Mapped[datetime | None] = mapped_column(UTCDateTime)
     overall_status: Mapped[str | None] = mapped_column(String(32))
+    datastore_external_ids: Mapped[list[str] | None] = mapped_column(JSONType)
+    """The datastores available to the host (vCenter); None if not reported."""
 
 
 class Datastore(InventoryRow, Base):
@@ -131,6 +133,7 @@ class Datastore(InventoryRow, Base):
     provisioned_bytes: Mapped[int | None] = mapped_column(BigInteger)
     accessible: Mapped[bool | None] = mapped_column(Boolean)
     maintenance_mode: Mapped[str | None] = mapped_column(String(32))
+    overall_status: Mapped[str | None] = mapped_column(String(32))
 
 
 class Network(InventoryRow, Base):
@@ -189,6 +192,8 @@ class Vm(InventoryRow, Base):
     config_path: Mapped[str | None] = mapped_column(String(2000))
     video_ram_kib: Mapped[int | None] = mapped_column(BigInteger)
     num_monitors: Mapped[int | None] = mapped_column(Integer)
+    consolidation_needed: Mapped[bool | None] = mapped_column(Boolean)
+    tools_version_status: Mapped[str | None] = mapped_column(String(64))
 
 
 class VmDisk(InventoryRow, Base):

@@ -68,6 +68,7 @@ class HostItem(InDatacenter):
     in_maintenance: bool | None
     boot_time: datetime | None
     overall_status: str | None
+    datastore_external_ids: list[str] | None
     cpu_used_mhz: int | None
     """Latest usage figures (vCenter quickStats; None elsewhere): CPU in use …"""
     memory_used_mib: int | None
@@ -87,6 +88,7 @@ class DatastoreItem(InDatacenter):
     provisioned_bytes: int | None
     accessible: bool | None
     maintenance_mode: str | None
+    overall_status: str | None
 
 
 class NetworkItem(InDatacenter):
@@ -141,6 +143,8 @@ class VmRow(InDatacenter):
     config_path: str | None
     video_ram_kib: int | None
     num_monitors: int | None
+    consolidation_needed: bool | None
+    tools_version_status: str | None
     cpu_used_mhz: int | None
     """Latest usage figures (vCenter quickStats; None elsewhere): CPU in use …"""
     guest_memory_used_mib: int | None

@@ -5,7 +5,9 @@
 with watching on and starts, for each it does not run yet, a thread that tries
 the integration's watch lock (:func:`~iroa.db.locks.watch_lock`): the process
 that gets it runs the watcher until the integration is no longer watched or the
-process stops; the others try again at their next look. The lock dies with its
+process stops, or until its connection settings change (URL, credentials,
+options): then it stops, and a watcher on the new settings starts at the next
+look. The others try again at their next look. The lock dies with its
 process, so when a process dies another takes over at its next look. Each
 watcher's state goes to the ``watchers`` table, for the API, the dashboard and
 ``/metrics``.
@@ -13,12 +15,14 @@ watcher's state goes to the ``watchers`` table, for the API, the dashboard and
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
 from dataclasses import dataclass, field
 
 from iroa.db.locks import watch_lock
+from iroa.integrations.models import Integration
 from iroa.integrations.service import is_watched, list_integrations
 from iroa.integrations.watchers import (
     HEARTBEAT_S,
@@ -37,7 +41,18 @@ LOOK_EVERY_S = 5.0
 @dataclass
 class _Running:
     thread: threading.Thread
+    settings: tuple[object, ...]
+    """What the watcher connects with (:func:`_settings`): another value, another watcher."""
     stop: threading.Event = field(default_factory=threading.Event)
+
+
+def _settings(integration: Integration) -> tuple[object, ...]:
+    return (
+        integration.url,
+        integration.username,
+        integration.secret_encrypted,
+        json.dumps(integration.options, sort_keys=True, default=str),
+    )
 
 
 class WatchSupervisor:
@@ -87,7 +102,7 @@ class WatchSupervisor:
         """Start a watcher for each watched integration this process does not run; stop
         those no longer watched."""
         wanted = {
-            integration.id
+            integration.id: _settings(integration)
             for integration in list_integrations(self.deps.db)
             if integration.enabled and is_watched(integration)
         }
@@ -96,7 +111,12 @@ class WatchSupervisor:
                 del self._running[integration_id]
             elif integration_id not in wanted:
                 running.stop.set()
-        for integration_id in wanted - self._running.keys():
+            elif running.settings != wanted[integration_id] and not running.stop.is_set():
+                log.info(
+                    "the settings of integration %s changed: its watcher restarts", integration_id
+                )
+                running.stop.set()
+        for integration_id in wanted.keys() - self._running.keys():
             if self._stop.is_set():
                 return
             stop = threading.Event()
@@ -106,7 +126,7 @@ class WatchSupervisor:
                 name=f"iroa-watch-{integration_id}",
                 daemon=True,
             )
-            self._running[integration_id] = _Running(thread, stop)
+            self._running[integration_id] = _Running(thread, wanted[integration_id], stop)
             thread.start()
 
     def _watch(self, integration_id: int, stop: threading.Event) -> None:

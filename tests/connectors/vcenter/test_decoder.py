@@ -147,6 +147,12 @@ def test_both_decoders_read_a_shaped_estate(vcsim) -> None:
     assert {(vm.connection_state, vm.firmware) for vm in lean.vms} == {("connected", "bios")}
     assert all(vm.video_ram_kib and vm.num_monitors and vm.config_path for vm in lean.vms)
     assert {d.raw for d in lean.vm_disks} == {False}
+    assert {(vm.consolidation_needed, vm.tools_version_status) for vm in lean.vms} == {(None, None)}
+    datastores = {ds.external_id for ds in lean.datastores}
+    assert all(
+        h.datastore_external_ids and set(h.datastore_external_ids) <= datastores for h in lean.hosts
+    )
+    assert {ds.overall_status for ds in lean.datastores} <= {"green", "gray"}
     # summary.quickStats, as tests/peers/vcsim/main.go fills them (vcsim leaves them empty).
     for vm in lean.vms:
         usage = expected_quickstats("vm", vm.name)
@@ -230,6 +236,13 @@ def test_a_vcenter_answer_maps_the_same_from_both_decoders() -> None:
         ("before upgrade", False),
         ("after", True),
     ]
+    assert (vm.vm.consolidation_needed, vm.vm.tools_version_status) == (
+        True,
+        "guestToolsNeedUpgrade",
+    )
+    assert mapped("datastore-7", ours["datastore-7"]).overall_status == "yellow"
+    host = mapped("host-12", ours["host-12"])
+    assert host.datastore_external_ids == ("datastore-7", "datastore-9")
 
 
 def test_values_keep_their_types() -> None:

@@ -132,10 +132,18 @@ def map_host(object_id: str, props: Props, index: InventoryIndex) -> HostRecord:
         in_maintenance=as_bool(props.get("runtime.inMaintenanceMode")),
         boot_time=as_utc(props.get("runtime.bootTime")),
         overall_status=as_str(props.get("overallStatus")),
+        datastore_external_ids=_moref_ids(props.get("datastore")),
         cpu_used_mhz=as_int(props.get("summary.quickStats.overallCpuUsage")),
         memory_used_mib=as_int(props.get("summary.quickStats.overallMemoryUsage")),
         uptime_s=as_int(props.get("summary.quickStats.uptime")),
     )
+
+
+def _moref_ids(values: object) -> tuple[str, ...] | None:
+    """The sorted ids of a list of managed object references; None if there is no list."""
+    if not isinstance(values, list):
+        return None
+    return tuple(sorted({i for value in values if (i := moref_id(value)) is not None}))
 
 
 def _serial_number(identifiers: Iterable[object]) -> str | None:
@@ -186,6 +194,7 @@ def map_datastore(object_id: str, props: Props, index: InventoryIndex) -> Datast
         provisioned_bytes=provisioned,
         accessible=as_bool(info.accessible) if info else None,
         maintenance_mode=as_str(info.maintenanceMode) if info else None,
+        overall_status=as_str(props.get("overallStatus")),
     )
 
 
