@@ -68,6 +68,9 @@ def generate_estate(vm_count: int, seed: int = 42) -> Snapshot:
             memory_mib=512 * 1024,
             power_state="on",
             connection_state="connected",
+            cpu_used_mhz=(h * 331) % 60_000,
+            memory_used_mib=(h * 7919) % (512 * 1024),
+            uptime_s=(h * 86_413) % 40_000_000,
         )
         for h in range(host_count)
     ]
@@ -117,6 +120,12 @@ def generate_estate(vm_count: int, seed: int = 42) -> Snapshot:
                 folder="/vm/production",
                 resource_pool="Resources",
                 provisioned_bytes=rng.choice((40, 80, 200)) * GIB,
+                # vCenter's quickStats (zeros while off), derived from i: the rng's draws
+                # and so the rest of the estate stay as they were.
+                cpu_used_mhz=(i * 37) % 3000 if power == "on" else 0,
+                guest_memory_used_mib=(i * 53) % 8192 if power == "on" else 0,
+                host_memory_used_mib=(i * 71) % 8192 if power == "on" else 0,
+                uptime_s=(i * 997) % 10_000_000 if power == "on" else 0,
             )
         )
         disks.append(

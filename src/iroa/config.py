@@ -72,6 +72,13 @@ class Settings(BaseSettings):
     """A datastore holding (files of) more VMs than this is a finding."""
     findings_hardware_version_min: int = Field(default=13, ge=1)
     """A vCenter VM whose virtual hardware version (``vmx-NN``) is below this is a finding."""
+    findings_idle_cpu_pct: float = Field(default=5.0, gt=0.0, le=100.0)
+    """A running VM whose CPU use stayed under this share (percent) of its vCPUs' capacity
+    at every one of the recent full syncs is idle (vCenter's ``summary.quickStats``)."""
+    findings_idle_syncs: int = Field(default=6, ge=1, le=1000)
+    """How many recent full syncs' CPU samples are kept per VM, and weighed for idleness."""
+    findings_idle_min_samples: int = Field(default=3, ge=1, le=1000)
+    """A VM needs at least this many samples among them to be called idle."""
     change_retention_days: int = Field(default=400, ge=0)
     """Keep change rows this many days (0: forever); older ones are pruned after each sync.
 

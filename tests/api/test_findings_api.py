@@ -118,10 +118,11 @@ def test_counts_per_severity_on_the_summary(inventory_api: InventoryApi) -> None
 
 def test_rule_catalogue(inventory_api: InventoryApi) -> None:
     rules = {rule["id"]: rule for rule in inventory_api.get("/findings/rules")}
-    assert len(rules) == 21
+    assert len(rules) == 22
     assert rules["datastore_too_many_vms"]["condition"] == "more than 30 VMs on the datastore"
     assert rules["hardware_version_old"]["condition"] == "virtual hardware below vmx-13"
     assert rules["snapshot_too_old"]["condition"] == "oldest snapshot older than 7 days"
+    assert rules["vm_idle"]["condition"].startswith("a running VM whose CPU use stayed under 5%")
     assert all(rule["condition"] for rule in rules.values() if rule["active"])
     assert rules["cpu_overcommit"]["object_types"] == ["cluster", "host"]
     assert all(rule["active"] and rule["needs"] is None for rule in rules.values())

@@ -278,8 +278,13 @@ def test_thresholds_read_every_setting() -> None:
         findings_memory_overcommit_max=1.5,
         findings_datastore_vm_max=7,
         findings_hardware_version_min=15,
+        findings_idle_cpu_pct=7.5,
+        findings_idle_syncs=4,
+        findings_idle_min_samples=2,
     )
-    assert Thresholds.from_settings(settings) == Thresholds(1, 2, 30, 3, 5, 6, 1.5, 7, 15)
+    assert Thresholds.from_settings(settings) == Thresholds(
+        1, 2, 30, 3, 5, 6, 1.5, 7, 15, 7.5, 4, 2
+    )
     assert Thresholds.from_settings(Settings()) == Thresholds()
 
 

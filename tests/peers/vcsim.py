@@ -165,6 +165,31 @@ def build_vcsim() -> Path:
     return binary
 
 
+def _quick_figure(name: str, salt: str, low: int, span: int) -> int:
+    """main.go's quickFigure: FNV-1a (32 bits) of salt + name, into [low, low + span)."""
+    digest = 0x811C9DC5
+    for byte in (salt + name).encode():
+        digest = ((digest ^ byte) * 0x01000193) & 0xFFFFFFFF
+    return low + digest % span
+
+
+def expected_quickstats(kind: str, name: str) -> dict[str, int]:
+    """The ``summary.quickStats`` main.go gives a powered-on VM (``kind`` "vm") or a host,
+    as IROA's record fields."""
+    if kind == "vm":
+        return {
+            "cpu_used_mhz": _quick_figure(name, "cpu", 1, 2000),
+            "guest_memory_used_mib": _quick_figure(name, "guest", 1, 1000),
+            "host_memory_used_mib": _quick_figure(name, "host", 1, 1000),
+            "uptime_s": _quick_figure(name, "uptime", 60, 1000000),
+        }
+    return {
+        "cpu_used_mhz": _quick_figure(name, "cpu", 1, 2000),
+        "memory_used_mib": _quick_figure(name, "memory", 1, 4000),
+        "uptime_s": _quick_figure(name, "uptime", 60, 1000000),
+    }
+
+
 @dataclass(frozen=True)
 class Topology:
     """Inventory counts, mapped onto vcsim's flags. Names follow vcsim's scheme.

@@ -16,11 +16,12 @@ from iroa.crypto import SecretBox
 from iroa.db.engine import Database
 from iroa.history.models import Change
 from iroa.integrations.service import IntegrationInput, add_integration
+from iroa.inventory.models import VmCpuSample
 from iroa.inventory.queries import list_objects
 from iroa.sync.engine import run_sync
 from iroa.sync.runs import SyncResult
 from tests.peers import vsphere_ops as ops
-from tests.peers.vcsim import Topology, VcsimServer
+from tests.peers.vcsim import Topology, VcsimServer, expected_quickstats
 
 POWER = {"poweredOn": "on", "poweredOff": "off", "suspended": "suspended"}
 SMALL = Topology(
@@ -371,3 +372,47 @@ def test_parts_of_two_vms_sync_as_one_part_does(db: Database, box: SecretBox, vc
     ops.destroy_vm(si, "DC0_C0_RP0_VM1")
     one, _ = both()
     assert one.counts["vms"] == {"added": 0, "modified": 1, "removed": 1}
+
+
+VM_QUICKSTATS = {
+    "cpu_used_mhz": "summary.quickStats.overallCpuUsage",
+    "guest_memory_used_mib": "summary.quickStats.guestMemoryUsage",
+    "host_memory_used_mib": "summary.quickStats.hostMemoryUsage",
+    "uptime_s": "summary.quickStats.uptimeSeconds",
+}
+HOST_QUICKSTATS = {
+    "cpu_used_mhz": "summary.quickStats.overallCpuUsage",
+    "memory_used_mib": "summary.quickStats.overallMemoryUsage",
+    "uptime_s": "summary.quickStats.uptime",
+}
+
+
+def test_usage_figures_are_what_the_simulator_reports(
+    db: Database, box: SecretBox, vcsim: Any
+) -> None:
+    server = vcsim(SMALL)
+    si = ops.connect(server)
+    ops.power_off(si, "DC0_H0_VM0")
+    integration_id = new_integration(db, box, server)
+    assert sync(db, integration_id, server).succeeded
+    assert sync(db, integration_id, server).succeeded
+
+    vms = {vm["name"]: vm for vm in list_objects(db, "vms")}
+    for sim in ops.retrieve(si, vim.VirtualMachine, list(VM_QUICKSTATS.values())):
+        stored = {field: vms[sim["name"]][field] for field in VM_QUICKSTATS}
+        assert stored == {field: sim.get(path) for field, path in VM_QUICKSTATS.items()}
+        assert stored == expected_quickstats("vm", sim["name"])  # not left empty
+    hosts = {host["name"]: host for host in list_objects(db, "hosts")}
+    for sim in ops.retrieve(si, vim.HostSystem, list(HOST_QUICKSTATS.values())):
+        stored = {field: hosts[sim["name"]][field] for field in HOST_QUICKSTATS}
+        assert stored == {field: sim.get(path) for field, path in HOST_QUICKSTATS.items()}
+        assert stored == expected_quickstats("host", sim["name"])
+    with db.session() as s:
+        samples = Counter(
+            s.scalars(
+                select(VmCpuSample.external_id).where(VmCpuSample.integration_id == integration_id)
+            )
+        )
+    running = {vm["external_id"] for vm in vms.values() if vm["power_state"] == "on"}
+    assert len(running) == SMALL.vm_count - 1
+    assert samples == Counter({external_id: 2 for external_id in running})  # one per sync

@@ -71,6 +71,9 @@ class HostRecord:
     host_bus_adapters: tuple[dict[str, Any], ...] = ()
     """The host's network and storage adapters, switches and port groups, one small dict each
     (keys: docs/exports.md's host sheets), in device or name order."""
+    cpu_used_mhz: int | None = None
+    memory_used_mib: int | None = None
+    uptime_s: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +190,19 @@ class VmRecord:
     num_monitors: int | None = None
     consolidation_needed: bool | None = None
     tools_version_status: str | None = None
+    cpu_used_mhz: int | None = None
+    guest_memory_used_mib: int | None = None
+    host_memory_used_mib: int | None = None
+    uptime_s: int | None = None
+
+
+USAGE_FIELDS: Mapping[str, tuple[str, ...]] = {
+    "vm": ("cpu_used_mhz", "guest_memory_used_mib", "host_memory_used_mib", "uptime_s"),
+    "host": ("cpu_used_mhz", "memory_used_mib", "uptime_s"),
+}
+"""The fields of VM and host records that are a moment's usage, not inventory: they change
+at every read, so the sync stores them as usage samples and never compares them
+(:mod:`iroa.sync.usage`); they have no column in the inventory tables."""
 
 
 @dataclass(frozen=True, slots=True)

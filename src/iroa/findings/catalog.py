@@ -21,6 +21,7 @@ from iroa.findings.rules import (
     figure,
     host_in_maintenance,
     host_unreachable,
+    idle_vms,
     low_free_space,
     many_snapshots,
     memory_overcommit,
@@ -103,6 +104,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule("vm_powered_off_long", "VM powered off for long", ("vm",), "info", powered_off_long),
     Rule("host_in_maintenance", "Host in maintenance", ("host",), "info", host_in_maintenance),
+    Rule("vm_idle", "Idle VM", ("vm",), "info", idle_vms),
     Rule(
         "vm_not_in_zabbix",
         "VM not monitored in Zabbix",
@@ -168,6 +170,9 @@ def describe_conditions(thresholds: Thresholds) -> dict[str, str]:
         "hardware_version_old": f"virtual hardware below vmx-{t.hardware_version_min}",
         "vm_powered_off_long": f"powered off for more than {figure(t.powered_off_days)} days",
         "host_in_maintenance": "in maintenance mode (Hyper-V: paused or draining)",
+        "vm_idle": f"a running VM whose CPU use stayed under {figure(t.idle_cpu_pct)}% of its "
+        f"vCPUs' capacity at each of its samples (at least {t.idle_min_samples}) of the last "
+        f"{t.idle_syncs} full syncs (vCenter)",
         "vm_not_in_zabbix": f"no monitored Zabbix host matches the VM{_ONCE_ZABBIX}",
         "vm_zabbix_problems": f"{_PROBLEMS}{_ONCE_ZABBIX}",
         "vm_without_prometheus_metrics": "a running VM no Prometheus series names "

@@ -23,7 +23,16 @@ from sqlalchemy import Connection, Float, Select, and_, func, or_, select, type_
 from iroa.config import Settings
 from iroa.db.base import UTCDateTime
 from iroa.history.models import Change
-from iroa.inventory.models import Cluster, Datastore, Host, Vm, VmDatastore, VmDisk, VmSnapshot
+from iroa.inventory.models import (
+    Cluster,
+    Datastore,
+    Host,
+    Vm,
+    VmCpuSample,
+    VmDatastore,
+    VmDisk,
+    VmSnapshot,
+)
 
 GIB = 1 << 30
 TOOLS_NOT_RUNNING = ("toolsNotRunning", "toolsNotInstalled", "guestToolsNotRunning")
@@ -57,6 +66,9 @@ class Thresholds:
     memory_overcommit_max: float = 1.0
     datastore_vm_max: int = 30
     hardware_version_min: int = 13
+    idle_cpu_pct: float = 5.0
+    idle_syncs: int = 6
+    idle_min_samples: int = 3
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Thresholds:
@@ -70,6 +82,9 @@ class Thresholds:
             memory_overcommit_max=settings.findings_memory_overcommit_max,
             datastore_vm_max=settings.findings_datastore_vm_max,
             hardware_version_min=settings.findings_hardware_version_min,
+            idle_cpu_pct=settings.findings_idle_cpu_pct,
+            idle_syncs=settings.findings_idle_syncs,
+            idle_min_samples=settings.findings_idle_min_samples,
         )
 
 
@@ -522,4 +537,50 @@ def disk_not_on_host(conn: Connection, ctx: Context) -> Iterable[Hit]:
             name,
             "critical",
             f"a disk on {', '.join(sorted(names))}, which its host {host_name} does not mount",
+        )
+
+
+def idle_vms(conn: Connection, ctx: Context) -> Iterable[Hit]:
+    """Running VMs whose CPU use stayed under the idle share of their vCPUs' capacity (vCPUs
+    times their host's core MHz) at every sample of the recent full syncs, with enough samples.
+
+    The samples are vCenter's ``summary.quickStats.overallCpuUsage`` of running VMs, one
+    per full sync (:mod:`iroa.sync.usage`); a VM on a host of unknown speed is left out.
+    """
+    t = ctx.thresholds
+    recent = (
+        select(VmCpuSample.run_id)
+        .where(VmCpuSample.integration_id == ctx.integration_id)
+        .group_by(VmCpuSample.run_id)
+        .order_by(VmCpuSample.run_id.desc())
+        .limit(t.idle_syncs)
+    )
+    samples = func.count(VmCpuSample.id)
+    peak = func.max(VmCpuSample.cpu_used_mhz)
+    capacity = type_coerce(Vm.num_cpu, Float) * Host.cpu_mhz
+    stmt = (
+        present_vms(ctx, Vm.num_cpu, Host.cpu_mhz, samples, peak)
+        .join(Host, Host.id == Vm.host_id)
+        .join(
+            VmCpuSample,
+            and_(
+                VmCpuSample.integration_id == Vm.integration_id,
+                VmCpuSample.external_id == Vm.external_id,
+                VmCpuSample.run_id.in_(recent.scalar_subquery()),
+            ),
+        )
+        .where(Vm.power_state == "on", Vm.num_cpu > 0, Host.cpu_mhz > 0)
+        .group_by(Vm.id, Vm.external_id, Vm.name, Vm.num_cpu, Host.cpu_mhz)
+        .having(samples >= t.idle_min_samples, peak * 100.0 < capacity * t.idle_cpu_pct)
+    )
+    limit = figure(t.idle_cpu_pct)
+    for vm_id, external_id, name, vcpus, mhz, count, most in conn.execute(stmt):
+        yield Hit(
+            "vm",
+            vm_id,
+            external_id,
+            name,
+            "info",
+            f"CPU use at most {most:,} MHz at each of the last {count} syncs: under {limit}% "
+            f"of its {vcpus} vCPUs at {mhz:,} MHz ({vcpus * mhz:,} MHz)",
         )

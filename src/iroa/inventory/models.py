@@ -347,6 +347,56 @@ class Tag(InventoryRow, Base):
     value: Mapped[str | None] = mapped_column(Text)
 
 
+class UsageLatest(Base):
+    """The latest usage figures of one VM or host (vCenter ``summary.quickStats``).
+
+    Not inventory: they change at every read, so they are kept out of the VMs' and
+    hosts' rows and their change rows (docs/sync.md). A full sync replaces the
+    integration's rows; a watched change replaces those of the objects it read.
+    """
+
+    __tablename__ = "usage_latest"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    integration_id: Mapped[int] = mapped_column(IdType)
+    object_type: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str] = mapped_column(String(500))
+    run_id: Mapped[int] = mapped_column(IdType)
+    sampled_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    cpu_used_mhz: Mapped[int | None] = mapped_column(Integer)
+    memory_used_mib: Mapped[int | None] = mapped_column(Integer)
+    """A host's memory in use."""
+    guest_memory_used_mib: Mapped[int | None] = mapped_column(Integer)
+    """A VM's guest memory in active use."""
+    host_memory_used_mib: Mapped[int | None] = mapped_column(Integer)
+    """A host's memory a VM consumes."""
+    uptime_s: Mapped[int | None] = mapped_column(BigInteger)
+
+    __table_args__ = (
+        Index(
+            "uq_usage_latest_object", "integration_id", "object_type", "external_id", unique=True
+        ),
+    )
+
+
+class VmCpuSample(Base):
+    """A running VM's CPU use as one full sync read it; the last few syncs' are kept, for
+    the idle VM finding."""
+
+    __tablename__ = "vm_cpu_samples"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    integration_id: Mapped[int] = mapped_column(IdType)
+    run_id: Mapped[int] = mapped_column(IdType)
+    external_id: Mapped[str] = mapped_column(String(500))
+    cpu_used_mhz: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (
+        Index("ix_vm_cpu_samples_integration_id_run_id", "integration_id", "run_id"),
+        Index("ix_vm_cpu_samples_integration_id_external_id", "integration_id", "external_id"),
+    )
+
+
 # Paged lists (``removed_at IS NULL ORDER BY name, id``) and their counts read these
 # indexes alone; the power state one also serves ``power_state=…`` filters in name order.
 Index("ix_vms_removed_at_name_id", Vm.removed_at, Vm.name, Vm.id)

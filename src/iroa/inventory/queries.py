@@ -5,15 +5,28 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Connection, Result, Select, bindparam, case, func, select
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    Connection,
+    FromClause,
+    Result,
+    Select,
+    and_,
+    bindparam,
+    case,
+    func,
+    select,
+)
 
+from iroa.connectors.base import USAGE_FIELDS
 from iroa.db.engine import Database
 from iroa.errors import InvalidInputError, check_choice
 from iroa.integrations.models import Integration
 from iroa.inventory.filters import FILTERS, check_value
-from iroa.inventory.models import Datastore, Network, VmDatastore, VmNetwork
+from iroa.inventory.models import Datastore, Network, UsageLatest, VmDatastore, VmNetwork
 from iroa.inventory.types import BY_PLURAL, BY_TABLE, ObjectType
 
 LISTABLE = ("vms", "hosts", "clusters", "datacenters", "datastores", "networks")
@@ -29,9 +42,45 @@ def object_type(plural: str) -> ObjectType:
     return BY_PLURAL[plural]
 
 
+USAGE = UsageLatest.__table__.alias("usage")
+"""The latest usage figures, joined to the VMs and hosts they belong to (:func:`usage_on`)."""
+
+
+def usage_fields(object_type: ObjectType) -> tuple[str, ...]:
+    """The usage figures a type's rows carry (VMs and hosts: vCenter's quickStats)."""
+    return USAGE_FIELDS.get(object_type.name, ())
+
+
+def usage_on(object_type: ObjectType) -> ColumnElement[bool]:
+    """How a type's rows meet their latest usage figures."""
+    table = object_type.table
+    return and_(
+        USAGE.c.integration_id == table.c.integration_id,
+        USAGE.c.object_type == object_type.name,
+        USAGE.c.external_id == table.c.external_id,
+    )
+
+
+def sort_column(object_type: ObjectType, field: str) -> Column[Any]:
+    """The column a list of the type is sorted by for ``field``: its own, or a usage figure."""
+    if field in usage_fields(object_type):
+        return cast(Column[Any], USAGE.c[field])  # a table alias's columns are columns
+    return object_type.table.c[field]
+
+
+def sorted_from(object_type: ObjectType, field: str) -> FromClause:
+    """What a list's ids are read from to sort them by ``field``: the type's table, joined
+    to its usage figures when it is one of them."""
+    table = object_type.table
+    if field in usage_fields(object_type):
+        return table.outerjoin(USAGE, usage_on(object_type))
+    return table
+
+
 @cache
 def select_objects(object_type: ObjectType) -> Select[Any]:
-    """A select of one type's rows with integration, platform and referenced names.
+    """A select of one type's rows with integration, platform and referenced names (and, for
+    VMs and hosts, their latest usage figures).
 
     No filter and no order: :func:`list_query` and the paged lists add their own
     (a select is immutable, so one per type is built and shared).
@@ -57,11 +106,17 @@ def select_objects(object_type: ObjectType) -> Select[Any]:
             target = BY_TABLE[target_table].table.alias()
             columns.append(target.c.name.label(column.name.removesuffix("_id")))
             joins.append((target, target.c.id == column))
+    usage = usage_fields(object_type)
+    if usage:
+        columns += [USAGE.c[name] for name in usage]
+        columns.append(USAGE.c.sampled_at.label("usage_sampled_at"))
     columns += [table.c.first_seen_at, last_seen.label("last_seen_at"), table.c.removed_at]
     stmt = select(*columns).select_from(table)
     stmt = stmt.outerjoin(Integration, Integration.id == table.c.integration_id)
     for target, on in joins:
         stmt = stmt.outerjoin(target, on)
+    if usage:
+        stmt = stmt.outerjoin(USAGE, usage_on(object_type))
     return stmt
 
 

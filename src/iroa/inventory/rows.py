@@ -74,6 +74,12 @@ class HostItem(InDatacenter):
     portgroups: list[dict[str, Any]]
     vmkernel_nics: list[dict[str, Any]]
     host_bus_adapters: list[dict[str, Any]]
+    cpu_used_mhz: int | None
+    """Latest usage figures (vCenter quickStats; None elsewhere): CPU in use …"""
+    memory_used_mib: int | None
+    uptime_s: int | None
+    usage_sampled_at: datetime | None
+    """When the usage figures were read (the sync or watched change that read them)."""
 
 
 class DatastoreItem(InDatacenter):
@@ -146,6 +152,13 @@ class VmRow(InDatacenter):
     num_monitors: int | None
     consolidation_needed: bool | None
     tools_version_status: str | None
+    cpu_used_mhz: int | None
+    """Latest usage figures (vCenter quickStats; None elsewhere): CPU in use …"""
+    guest_memory_used_mib: int | None
+    host_memory_used_mib: int | None
+    uptime_s: int | None
+    usage_sampled_at: datetime | None
+    """When the usage figures were read (the sync or watched change that read them)."""
 
 
 class VmItem(VmRow):

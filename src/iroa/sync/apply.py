@@ -1,7 +1,8 @@
 """Applying an inventory snapshot: compare it with what is stored, then write what changed.
 
 One transaction per run: rows are inserted, updated or marked removed (never
-deleted), one change row per object, the run's KPIs summarised. A snapshot
+deleted), one change row per object, the run's KPIs summarised. The usage
+figures the records carry are stored beside, never compared (:mod:`iroa.sync.usage`). A snapshot
 that would remove too much is held by the safeguard and changes nothing.
 
 A full snapshot is applied a part at a time (:mod:`iroa.sync.scope`), as its
@@ -54,6 +55,7 @@ from iroa.sync.scope import (
     unstored_types,
 )
 from iroa.sync.summary import write_summary
+from iroa.sync.usage import USAGE_TABLES, clear_latest, prune_samples, write_usage
 from iroa.sync.writes import write_plan
 from iroa.vocabulary import ChangeAction, RunStatus
 
@@ -63,8 +65,9 @@ DEFER_INDEXES_VMS = 10_000
 SCOPE_VMS = 1_000
 """VMs per scope of a full snapshot: the connector's parts are joined up to it."""
 PRIMARY = tuple(tf for tf in TYPE_FIELDS if tf.type.primary)
-BULK_TABLES = tuple(unkeyed_tables())
-"""The tables that grow with the VMs: those without foreign keys."""
+BULK_TABLES = tuple(t for t in unkeyed_tables() if t.name not in USAGE_TABLES)
+"""The tables that grow with the VMs: those without foreign keys, but the usage figures'
+(empty for ever on Hyper-V, whose every large sync would otherwise rebuild their indexes)."""
 Counts = dict[str, dict[str, int]]
 _K = TypeVar("_K")
 _V = TypeVar("_V")
@@ -167,8 +170,10 @@ def apply_inventory(
             counts = scope.apply_parts(conn, containers, parts, NullProgress(), write=False)
             return record_held(conn, run_id, integration_id, snapshot, counts, reason, policy)
         progress.start("apply vms", vms)
+        clear_latest(conn, integration_id)
         with indexes_deferred(conn, vms):
             counts = scope.apply_parts(conn, containers, parts, progress, write=True)
+        prune_samples(conn, integration_id, policy.thresholds.idle_syncs)
         record_succeeded(conn, run_id, integration_id, snapshot, counts, now, policy)
     if scope.writes >= ANALYZE_AFTER_WRITES:
         with db.engine.connect() as conn:
@@ -289,6 +294,7 @@ class RunScope:
                     if table not in containers:
                         external_to_id[table] = invert(ids)
                 self.write(conn, plans, external_to_id)
+                write_usage(conn, self.integration_id, self.run_id, self.now, part, sample=True)
             progress.advance(len(part["vms"]))
         return counts
 

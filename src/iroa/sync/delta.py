@@ -40,6 +40,7 @@ from iroa.sync.runs import (
     start_run,
 )
 from iroa.sync.scope import TYPE_FIELDS, DeltaScopeError, TypeFields, load_containers, plan_scope
+from iroa.sync.usage import replace_usage
 from iroa.vocabulary import RunStatus, Trigger
 
 __all__ = ["DeltaScopeError", "apply_delta", "sync_delta"]
@@ -117,6 +118,7 @@ def apply_delta(
             )
         scope = RunScope(integration_id, run_id, now, previous_success, known, skipped)
         scope.write(conn, plans, {table: invert(ids) for table, ids in id_to_external.items()})
+        replace_usage(conn, integration_id, run_id, now, part, delta.touched)
         record_succeeded(
             conn, run_id, integration_id, snapshot, counts, now, policy, reschedule=False
         )

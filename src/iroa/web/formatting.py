@@ -73,6 +73,33 @@ def format_value(value: Any) -> str:
     return str(value)
 
 
+def format_mhz(value: int | float | None) -> str:
+    """CPU in MHz, from 1,000 in GHz: ``850 MHz``, ``2.4 GHz``."""
+    if value is None:
+        return DASH
+    return f"{value:.0f} MHz" if abs(value) < 1000 else f"{value / 1000:.1f} GHz"
+
+
+_DURATION_UNITS = ((86400, "day"), (3600, "h"), (60, "min"), (1, "s"))
+
+
+def format_duration(seconds: int | float | None) -> str:
+    """A span in its largest unit and the next one: ``3 days 4 h``, ``5 h``, ``40 s``."""
+    if seconds is None:
+        return DASH
+    left = max(0, int(seconds))
+    for i, (size, unit) in enumerate(_DURATION_UNITS):
+        if left >= size or size == 1:
+            count, left = divmod(left, size)
+            shown = f"{count} {unit}{'s' if unit == 'day' and count != 1 else ''}"
+            if i + 1 < len(_DURATION_UNITS):
+                next_size, next_unit = _DURATION_UNITS[i + 1]
+                if left // next_size:
+                    shown += f" {left // next_size} {next_unit}"
+            return shown
+    raise AssertionError("unreachable")
+
+
 def format_ratio(value: float | None) -> str:
     return DASH if value is None else f"{value:.2f} : 1"
 
@@ -91,4 +118,6 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "age": format_age,
     "value": format_value,
     "ratio": format_ratio,
+    "mhz": format_mhz,
+    "duration": format_duration,
 }

@@ -13,7 +13,7 @@ class Column:
 
     field: str
     label: str
-    kind: str = "text"  # text | link | ref | bytes | mib | time | state | number
+    kind: str = "text"  # text | link | ref | bytes | mib | mhz | duration | time | state | number
     sortable: bool = True
     ref: str | None = None  # for kind "ref": the plural of the linked object
 
@@ -42,6 +42,10 @@ LIST_VIEWS: dict[str, ListView] = {
                 Column("power_state", "Power", "state"),
                 Column("num_cpu", "vCPU", "number"),
                 Column("memory_mib", "Memory", "mib"),
+                Column("cpu_used_mhz", "CPU used", "mhz"),
+                Column("guest_memory_used_mib", "Guest memory used", "mib"),
+                Column("host_memory_used_mib", "Host memory used", "mib"),
+                Column("uptime_s", "Uptime", "duration"),
                 Column("guest_os", "Guest OS"),
                 Column("ip_addresses", "IP addresses", sortable=False),
                 Column("host", "Host", "ref", sortable=False, ref="hosts"),
@@ -62,6 +66,9 @@ LIST_VIEWS: dict[str, ListView] = {
                 Column("power_state", "Power", "state"),
                 Column("cpu_cores", "Cores", "number"),
                 Column("memory_mib", "Memory", "mib"),
+                Column("cpu_used_mhz", "CPU used", "mhz"),
+                Column("memory_used_mib", "Memory used", "mib"),
+                Column("uptime_s", "Uptime", "duration"),
                 Column("hypervisor_version", "Version"),
                 PLATFORM,
                 INTEGRATION,

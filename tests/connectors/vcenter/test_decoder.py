@@ -35,7 +35,7 @@ from iroa.connectors.vcenter.vm_mapping import map_vm
 from iroa.connectors.vcenter.watch import VCenterWatch
 from tests.connectors.vcenter.support import options_for
 from tests.peers import vsphere_ops
-from tests.peers.vcsim import Topology
+from tests.peers.vcsim import Topology, expected_quickstats
 
 PC = vmodl.query.PropertyCollector
 DVS = vim.dvs.VmwareDistributedVirtualSwitch
@@ -170,6 +170,13 @@ def test_both_decoders_read_a_shaped_estate(vcsim) -> None:
         ("cd", "[LocalDS_0] iso/rhel-9.iso", False, True),
         ("usb", "path:1/0/2 version:2", True, True),
     ]
+    # summary.quickStats, as tests/peers/vcsim/main.go fills them (vcsim leaves them empty).
+    for vm in lean.vms:
+        usage = expected_quickstats("vm", vm.name)
+        assert {field: getattr(vm, field) for field in usage} == usage, vm.name
+    for host in lean.hosts:
+        usage = expected_quickstats("host", host.name)
+        assert {field: getattr(host, field) for field in usage} == usage, host.name
 
 
 ANSWER = (Path(__file__).parent / "answers" / "retrieve_properties_ex.xml").read_text()
@@ -236,6 +243,10 @@ def test_a_vcenter_answer_maps_the_same_from_both_decoders() -> None:
         "green",
     )
     assert (vm.vm.connection_state, vm.vm.config_path) == ("connected", "[ds-a] db-01/db-01.vmx")
+    usage = (vm.vm.cpu_used_mhz, vm.vm.guest_memory_used_mib, vm.vm.host_memory_used_mib)
+    assert (*usage, vm.vm.uptime_s) == (1234, 2048, 8210, 864000)
+    host = mapped("host-12", ours["host-12"])
+    assert (host.cpu_used_mhz, host.memory_used_mib, host.uptime_s) == (10650, 262144, 5184000)
     assert [(n.adapter_type, n.connected, n.ip_addresses) for n in vm.nics] == [
         ("vmxnet3", True, ("10.0.0.5", "fe80::250:56ff:fe9a:1"))
     ]

@@ -9,6 +9,7 @@ import (
 	"crypto/tls"
 	"flag"
 	"fmt"
+	"hash/fnv"
 	"log"
 	"net/url"
 	"os"
@@ -19,7 +20,39 @@ import (
 
 	"github.com/vmware/govmomi/simulator"
 	_ "github.com/vmware/govmomi/vapi/simulator" // the REST session and tagging API
+	"github.com/vmware/govmomi/vim25/types"
 )
+
+// quickFigure is a stable figure of an object's name in [low, low+span): this vcsim leaves
+// summary.quickStats empty, and tests need values they can predict.
+func quickFigure(name string, salt string, low int32, span uint32) int32 {
+	h := fnv.New32a()
+	h.Write([]byte(salt + name))
+	return low + int32(h.Sum32()%span)
+}
+
+// fillQuickStats gives every powered-on VM and every host the usage figures a vCenter
+// reports in summary.quickStats (see tests/peers/vcsim.py: expected_quickstats).
+func fillQuickStats() {
+	for _, entity := range simulator.Map.All("VirtualMachine") {
+		vm := entity.(*simulator.VirtualMachine)
+		if vm.Runtime.PowerState != types.VirtualMachinePowerStatePoweredOn {
+			continue
+		}
+		stats := &vm.Summary.QuickStats
+		stats.OverallCpuUsage = quickFigure(vm.Name, "cpu", 1, 2000)
+		stats.GuestMemoryUsage = quickFigure(vm.Name, "guest", 1, 1000)
+		stats.HostMemoryUsage = quickFigure(vm.Name, "host", 1, 1000)
+		stats.UptimeSeconds = quickFigure(vm.Name, "uptime", 60, 1000000)
+	}
+	for _, entity := range simulator.Map.All("HostSystem") {
+		host := entity.(*simulator.HostSystem)
+		stats := &host.Summary.QuickStats
+		stats.OverallCpuUsage = quickFigure(host.Name, "cpu", 1, 2000)
+		stats.OverallMemoryUsage = quickFigure(host.Name, "memory", 1, 4000)
+		stats.Uptime = quickFigure(host.Name, "uptime", 60, 1000000)
+	}
+}
 
 func main() {
 	m := simulator.VPX()
@@ -64,6 +97,7 @@ func main() {
 	if err := m.Create(); err != nil {
 		log.Fatalf("vcsim: create model: %v", err)
 	}
+	fillQuickStats()
 
 	m.Service.Listen = &url.URL{Host: *listen}
 	m.Service.RegisterEndpoints = *rest

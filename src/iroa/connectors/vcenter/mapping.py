@@ -146,6 +146,9 @@ def map_host(object_id: str, props: Props, index: InventoryIndex) -> HostRecord:
         portgroups=standard_portgroups(props),
         vmkernel_nics=vmkernel_nics(props),
         host_bus_adapters=host_bus_adapters(props),
+        cpu_used_mhz=as_int(props.get("summary.quickStats.overallCpuUsage")),
+        memory_used_mib=as_int(props.get("summary.quickStats.overallMemoryUsage")),
+        uptime_s=as_int(props.get("summary.quickStats.uptime")),
     )
 
 

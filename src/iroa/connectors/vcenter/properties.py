@@ -62,6 +62,9 @@ PROPERTIES: Final[Mapping[str, tuple[str, ...]]] = {
         "runtime.powerState",
         "summary.config.product",
         "summary.hardware",
+        "summary.quickStats.overallCpuUsage",
+        "summary.quickStats.overallMemoryUsage",
+        "summary.quickStats.uptime",
     ),
     "Datastore": (*_TREE_PATHS, "customValue", "host", "overallStatus", "summary"),
     "Network": (*_TREE_PATHS, "customValue"),
@@ -122,6 +125,10 @@ PROPERTIES: Final[Mapping[str, tuple[str, ...]]] = {
         "runtime.host",
         "runtime.powerState",
         "snapshot",
+        "summary.quickStats.guestMemoryUsage",
+        "summary.quickStats.hostMemoryUsage",
+        "summary.quickStats.overallCpuUsage",
+        "summary.quickStats.uptimeSeconds",
         "summary.storage.committed",
         "summary.storage.uncommitted",
     ),
@@ -239,8 +246,24 @@ CUSTOM_FIELDS_PATHS: Final = ("field",)
 _MIN_API_VERSION: Final[Mapping[str, tuple[int, ...]]] = {"config.createDate": (6, 7)}
 
 
+USAGE_PREFIX: Final = "summary.quickStats."
+"""Paths under it are a moment's usage (CPU, memory, uptime): vCenter refreshes them about
+every 20 s for every running VM and host, so a watch leaves them out (:func:`watched_paths_for`)."""
+
+
 def paths_for(type_name: str, api_version: tuple[int, ...]) -> tuple[str, ...]:
     """The paths of :data:`PROPERTIES` for a type that a server of ``api_version`` knows."""
     return tuple(
         path for path in PROPERTIES[type_name] if api_version >= _MIN_API_VERSION.get(path, ())
+    )
+
+
+def watched_paths_for(type_name: str, api_version: tuple[int, ...]) -> tuple[str, ...]:
+    """The paths a watch's filter holds: :func:`paths_for` without the usage figures, whose
+    constant change would wake the watch for every running VM (they are read again with
+    any object a watch reads, and by every full collection), and without :data:`UNWATCHED`."""
+    return tuple(
+        path
+        for path in paths_for(type_name, api_version)
+        if not path.startswith(USAGE_PREFIX) and path not in UNWATCHED
     )

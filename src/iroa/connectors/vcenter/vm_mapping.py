@@ -137,6 +137,10 @@ def map_vm_record(
         num_monitors=as_int(video.displays) if video else None,
         consolidation_needed=as_bool(props.get("runtime.consolidationNeeded")),
         tools_version_status=as_str(props.get("guest.toolsVersionStatus2")),
+        cpu_used_mhz=as_int(props.get("summary.quickStats.overallCpuUsage")),
+        guest_memory_used_mib=as_int(props.get("summary.quickStats.guestMemoryUsage")),
+        host_memory_used_mib=as_int(props.get("summary.quickStats.hostMemoryUsage")),
+        uptime_s=as_int(props.get("summary.quickStats.uptimeSeconds")),
     )
 
 

@@ -4,7 +4,9 @@
 
 One long-lived session holds a PropertyCollector filter over a ContainerView of
 every type a full collection reads, for every property it reads
-(:data:`~iroa.connectors.vcenter.properties.PROPERTIES`). ``WaitForUpdatesEx``
+(:data:`~iroa.connectors.vcenter.properties.PROPERTIES`) but the usage figures
+(``summary.quickStats``), which change all the time: an object read again for
+another change brings its current figures along. ``WaitForUpdatesEx``
 then answers, from a version, which objects entered, changed or left. A change
 to a VM, host, datastore, cluster or resource pool is read again, object by object, and mapped
 with the index of the last full collection, exactly as that collection maps it:
@@ -43,7 +45,7 @@ from iroa.connectors.vcenter.collector import (
     collect_objects,
 )
 from iroa.connectors.vcenter.index import InventoryIndex
-from iroa.connectors.vcenter.properties import PROPERTIES, UNWATCHED, paths_for
+from iroa.connectors.vcenter.properties import PROPERTIES, watched_paths_for
 from iroa.connectors.vcenter.retrieval import moref_id, moref_type
 from iroa.connectors.vcenter.tagging import open_tagging
 from iroa.connectors.vcenter.wire import invoke_streamed, read_update_version
@@ -187,11 +189,7 @@ class VCenterWatch:
             propSet=[
                 PC.PropertySpec(
                     type=_VIM_TYPES[name],
-                    pathSet=[
-                        path
-                        for path in paths_for(name, session.api_version)
-                        if path not in UNWATCHED
-                    ],
+                    pathSet=list(watched_paths_for(name, session.api_version)),
                 )
                 for name in PROPERTIES
             ],
