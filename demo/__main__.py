@@ -33,7 +33,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from demo.driver import OPERATOR, Driver
-from demo.estate import TOPOLOGY, furnish
+from demo.estate import TOPOLOGY, furnish, tag
 from tests.peers import vsphere_ops as ops
 from tests.peers.certs import generate_certs
 from tests.peers.vcsim import VcsimServer, build_vcsim
@@ -82,6 +82,9 @@ def run(args: argparse.Namespace, stop: threading.Event) -> None:
         running.callback(vcenter.stop)
         operator = ops.connect(vcenter, username=OPERATOR, password="demo")
         done = furnish(operator)
+        # The simulator takes any login: the REST session logs in as the operator too.
+        vcenter.username, vcenter.password = OPERATOR, "demo"
+        done["with vSphere tags"] = tag(vcenter, operator)
         say(f"  vCenter simulator: {vcenter.url} (CA: {vcenter.ca_file}; any login)")
         say("  " + ", ".join(f"{count} VMs {what}" for what, count in done.items()))
 

@@ -5,7 +5,8 @@ standalone host, 125 VMs per cluster and per standalone host (1,000 in all),
 three datastores and three distributed port groups. It starts them all powered
 on and bare; :func:`furnish` then makes them look like an estate an admin
 would meet, through the vSphere API as an operator would: some VMs powered off
-or suspended, snapshots, and custom attributes (owner, cost center).
+or suspended, snapshots, custom attributes (owner, cost center), and vSphere
+tags (environment, backup policy) through the tagging REST API.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from __future__ import annotations
 from pyVmomi import vim
 
 from tests.peers import vsphere_ops as ops
-from tests.peers.vcsim import Topology
+from tests.peers.vcsim import Topology, VcsimServer
+from tests.peers.vsphere_tags import Tagging
 
 TOPOLOGY = Topology(
     datacenters=2,
@@ -27,6 +29,8 @@ TOPOLOGY = Topology(
 
 OWNERS = ("web-team", "data-platform", "finance-it", "sre")
 COST_CENTERS = ("CC-1040", "CC-2210", "CC-3300")
+ENVIRONMENTS = ("production", "test", "development")
+BACKUPS = ("gold", "silver")
 
 
 def furnish(si: vim.ServiceInstance) -> dict[str, int]:
@@ -62,3 +66,22 @@ def furnish(si: vim.ServiceInstance) -> dict[str, int]:
             manager.SetField(entity=vm, key=fields["cost-center"], value=cost_center)
             done["with attributes"] += 1
     return done
+
+
+def tag(server: VcsimServer, si: vim.ServiceInstance) -> int:
+    """Attach vSphere tags to every fifth VM (an environment, and a backup policy to some);
+    how many VMs were tagged."""
+    vms = sorted(ops.retrieve(si, vim.VirtualMachine), key=lambda vm: str(vm["name"]))
+    with Tagging(server) as tagging:
+        environments = [tagging.tag("environment", name) for name in ENVIRONMENTS]
+        backups = [tagging.tag("backup", name) for name in BACKUPS]
+        tagged = 0
+        for n, found in enumerate(vms):
+            if n % 5:
+                continue
+            moref = found["obj"]._moId
+            tagging.attach(environments[n % len(environments)], "VirtualMachine", moref)
+            if n % 10 == 0:
+                tagging.attach(backups[n % len(backups)], "VirtualMachine", moref)
+            tagged += 1
+    return tagged
