@@ -1,0 +1,72 @@
+"""The mapping of vCenter events to records, on real pyVmomi event objects."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from pyVmomi import vim
+
+from iroa.connectors.vcenter.events import event_record
+
+WHEN = datetime(2026, 12, 4, 3, 12, tzinfo=UTC)
+
+
+def _vm_arg(moid: str, name: str) -> vim.event.VmEventArgument:
+    return vim.event.VmEventArgument(vm=vim.VirtualMachine(moid), name=name)
+
+
+def test_power_off_event_maps_user_object_and_type() -> None:
+    event = vim.event.VmPoweredOffEvent(
+        key=42,
+        chainId=41,
+        createdTime=WHEN,
+        userName="VSPHERE.LOCAL\\alice",
+        vm=_vm_arg("vm-17", "db-07"),
+        host=vim.event.HostEventArgument(host=vim.HostSystem("host-9"), name="esx-1"),
+        fullFormattedMessage="db-07 on esx-1 is powered off",
+    )
+    record = event_record(event)
+    assert record.key == 42
+    assert record.chain_id == 41
+    assert record.created_at == WHEN
+    assert record.event_type == "VmPoweredOffEvent"
+    assert record.user_name == "VSPHERE.LOCAL\\alice"
+    assert (record.object_type, record.object_external_id, record.object_name) == (
+        "VirtualMachine",
+        "vm-17",
+        "db-07",
+    )
+    assert record.message == "db-07 on esx-1 is powered off"
+
+
+def test_host_event_without_vm_is_about_the_host() -> None:
+    event = vim.event.EnteredMaintenanceModeEvent(
+        key=7,
+        createdTime=WHEN,
+        host=vim.event.HostEventArgument(host=vim.HostSystem("host-9"), name="esx-1"),
+    )
+    record = event_record(event)
+    assert (record.object_type, record.object_external_id) == ("HostSystem", "host-9")
+    assert record.user_name is None
+
+
+def test_extended_event_keeps_its_type_id() -> None:
+    event = vim.event.EventEx(
+        key=8, createdTime=WHEN, eventTypeId="com.vmware.vc.custom.Unknown", userName="bob"
+    )
+    record = event_record(event)
+    assert record.event_type == "com.vmware.vc.custom.Unknown"
+    assert record.object_type is None
+
+
+def test_naive_time_is_taken_as_utc() -> None:
+    event = vim.event.VmRemovedEvent(
+        key=9, createdTime=WHEN.replace(tzinfo=None), vm=_vm_arg("vm-1", "a")
+    )
+    assert event_record(event).created_at == WHEN
+
+
+def test_event_without_time_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match=r"without key or createdTime: vim\.event\.VmRemovedEvent"):
+        event_record(vim.event.VmRemovedEvent(key=10))
