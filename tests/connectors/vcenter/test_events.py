@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from pyVmomi import vim
 
-from iroa.connectors.vcenter.events import event_record
+from iroa.connectors.vcenter.events import EventRecord, event_record, match_event
 
 WHEN = datetime(2026, 12, 4, 3, 12, tzinfo=UTC)
 
@@ -70,3 +70,59 @@ def test_naive_time_is_taken_as_utc() -> None:
 def test_event_without_time_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match=r"without key or createdTime: vim\.event\.VmRemovedEvent"):
         event_record(vim.event.VmRemovedEvent(key=10))
+
+
+def _recorded(key: int, event_type: str, moid: str, minute: int) -> EventRecord:
+    return EventRecord(
+        key=key,
+        created_at=WHEN.replace(minute=minute),
+        event_type=event_type,
+        user_name=f"user{key}",
+        object_type="VirtualMachine",
+        object_external_id=moid,
+        object_name=None,
+        message=None,
+        chain_id=None,
+    )
+
+
+RECORDED = [
+    _recorded(1, "VmPoweredOnEvent", "vm-1", 1),
+    _recorded(2, "VmPoweredOffEvent", "vm-1", 5),
+    _recorded(3, "VmPoweredOffEvent", "vm-1", 9),
+    _recorded(4, "VmRenamedEvent", "vm-1", 10),
+    _recorded(5, "VmReconfiguredEvent", "vm-2", 10),
+    _recorded(6, "DrsVmMigratedEvent", "vm-2", 11),
+    _recorded(7, "VmClonedEvent", "vm-3", 12),
+    _recorded(8, "VmRemovedEvent", "vm-4", 12),
+]
+
+
+@pytest.mark.parametrize(
+    ("action", "fields", "moid", "after_minute", "at_minute", "expected_key"),
+    [
+        ("modified", {"power_state": ["on", "off"]}, "vm-1", 3, 9, 3),
+        ("modified", {"power_state": ["on", "off"]}, "vm-1", 3, 6, 2),
+        ("modified", {"power_state": ["on", "off"]}, "vm-1", 5, 6, None),
+        ("modified", {"power_state": ["off", "on"]}, "vm-1", None, 9, 1),
+        ("modified", {"name": ["a", "b"]}, "vm-1", 0, 10, 4),
+        ("modified", {"name": ["a", "b"]}, "vm-2", 0, 10, None),
+        ("modified", {"num_cpu": [1, 2]}, "vm-2", 0, 30, 5),
+        ("modified", {"host_id": [1, 2]}, "vm-2", 0, 30, 6),
+        ("modified", {"ip_addresses": [[], ["10.0.0.1"]]}, "vm-2", 0, 30, None),
+        ("added", None, "vm-3", None, 30, 7),
+        ("removed", None, "vm-4", None, 30, 8),
+        ("removed", None, "vm-3", None, 30, None),
+    ],
+)
+def test_match_event_on_recorded_events(
+    action: str,
+    fields: dict[str, list[object]] | None,
+    moid: str,
+    after_minute: int | None,
+    at_minute: int,
+    expected_key: int | None,
+) -> None:
+    after = None if after_minute is None else WHEN.replace(minute=after_minute)
+    found = match_event(action, fields, moid, after, WHEN.replace(minute=at_minute), RECORDED)
+    assert (found.key if found else None) == expected_key
