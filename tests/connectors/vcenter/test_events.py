@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from pyVmomi import vim
 
-from iroa.connectors.vcenter.events import EventRecord, event_record, match_event
+from iroa.connectors.vcenter.events import (
+    EventRecord,
+    EventsUnavailable,
+    event_record,
+    match_event,
+    read_events,
+)
+from tests.peers import vsphere_ops as ops
+from tests.peers.vcsim import Topology
 
 WHEN = datetime(2026, 12, 4, 3, 12, tzinfo=UTC)
 
@@ -126,3 +135,38 @@ def test_match_event_on_recorded_events(
     after = None if after_minute is None else WHEN.replace(minute=after_minute)
     found = match_event(action, fields, moid, after, WHEN.replace(minute=at_minute), RECORDED)
     assert (found.key if found else None) == expected_key
+
+
+def test_power_off_and_destroy_on_vcsim_are_read_with_the_user_and_resume_after_a_key(
+    vcsim: Any,
+) -> None:
+    server = vcsim(Topology())
+    si = ops.connect(server)
+    vm = ops.list_vm_names(si)[0]
+    ops.power_off(si, vm)
+    moid = ops.find_vm(si, vm)._moId
+    ops.destroy_vm(si, vm)
+    content = si.RetrieveContent()
+    first = read_events(content, None, None)
+    mine = [(r.event_type, r.user_name) for r in first if r.object_external_id == moid]
+    assert ("VmPoweredOffEvent", server.username) in mine
+    assert ("VmRemovedEvent", server.username) in mine
+    keys = [r.key for r in first]
+    assert keys == sorted(set(keys))
+    middle = keys[len(keys) // 2]
+    assert [r.key for r in read_events(content, middle, None)] == [k for k in keys if k > middle]
+
+
+class _Refusing:
+    """An EventManager whose collector creation vCenter refuses for lack of a privilege."""
+
+    def CreateCollectorForEvents(self, filter: object) -> None:
+        raise vim.fault.NoPermission(privilegeId="System.View")
+
+
+def test_a_refused_events_read_is_one_clear_line() -> None:
+    content = vim.ServiceInstanceContent()
+    object.__setattr__(content, "eventManager", _Refusing())
+    with pytest.raises(EventsUnavailable) as caught:
+        read_events(content, None, None)
+    assert str(caught.value) == "vCenter events not read: permission System.View missing"

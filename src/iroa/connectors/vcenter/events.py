@@ -10,6 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
+
+from pyVmomi import vim, vmodl
 
 from iroa.connectors.vcenter.mapping import as_utc
 
@@ -164,3 +167,37 @@ def match_event(
         ):
             best = event
     return best
+
+
+class EventsUnavailable(Exception):
+    """vCenter refused or failed the events read; the message is one line for the run."""
+
+
+def read_events(
+    content: Any, after_key: int | None, begin: datetime | None, page: int = 500
+) -> list[EventRecord]:
+    """The events with a key above ``after_key`` (all when None) created from ``begin`` on,
+    oldest first, read page by page through an EventHistoryCollector that is destroyed after."""
+    spec = vim.event.EventFilterSpec()  # type: ignore[no-untyped-call]
+    if begin is not None:
+        spec.time = vim.event.EventFilterSpec.ByTime(beginTime=begin)  # type: ignore[no-untyped-call]
+    try:
+        collector = content.eventManager.CreateCollectorForEvents(filter=spec)
+        try:
+            # vcsim's collectors hold only their page (10 by default); vCenter pages up to 1000.
+            collector.SetCollectorPageSize(maxCount=page)
+            records: dict[int, EventRecord] = {}
+            while batch := collector.ReadNextEvents(maxCount=page):
+                for event in batch:
+                    record = event_record(event)
+                    if after_key is None or record.key > after_key:
+                        records[record.key] = record
+        finally:
+            collector.DestroyCollector()
+    except vim.fault.NoPermission as exc:
+        raise EventsUnavailable(
+            f"vCenter events not read: permission {exc.privilegeId or '?'} missing"
+        ) from exc
+    except (vmodl.MethodFault, OSError, ValueError) as exc:
+        raise EventsUnavailable(f"vCenter events not read: {type(exc).__name__}") from exc
+    return [records[key] for key in sorted(records)]
