@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, String
+from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from iroa.db.base import Base, JSONType, UTCDateTime
@@ -35,6 +35,38 @@ class Change(Base):
     action: Mapped[str] = mapped_column(String(16))
     fields: Mapped[dict[str, list[Any]] | None] = mapped_column(JSONType)
     """For ``modified`` (and a return after removal): ``{field: [old, new]}``."""
+    actor: Mapped[str | None] = mapped_column(String(500))
+    """The vCenter user of the event that explains the change; None when no event does."""
+    event: Mapped[str | None] = mapped_column(String(200))
+    """That event's type, e.g. ``VmPoweredOffEvent``."""
+
+
+class Event(Base):
+    """One vCenter event: who did what to which object, and when."""
+
+    __tablename__ = "events"
+    __table_args__ = (
+        UniqueConstraint("integration_id", "event_key", name="uq_events_integration_id_event_key"),
+        Index(
+            "ix_events_integration_id_object_created_at",
+            "integration_id",
+            "object_external_id",
+            "created_at",
+        ),
+        Index("ix_events_created_at_id", "created_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    integration_id: Mapped[int] = mapped_column(IdType)
+    event_key: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    event_type: Mapped[str] = mapped_column(String(200))
+    user_name: Mapped[str | None] = mapped_column(String(500))
+    object_type: Mapped[str | None] = mapped_column(String(32))
+    object_external_id: Mapped[str | None] = mapped_column(String(500))
+    object_name: Mapped[str | None] = mapped_column(String(500))
+    message: Mapped[str | None] = mapped_column(Text)
+    chain_id: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class Summary(Base):
