@@ -55,7 +55,7 @@ from iroa.sync.scope import (
     unstored_types,
 )
 from iroa.sync.summary import write_summary
-from iroa.sync.usage import USAGE_TABLES, clear_latest, prune_samples, write_usage
+from iroa.sync.usage import clear_latest, prune_samples, write_usage
 from iroa.sync.writes import write_plan
 from iroa.vocabulary import ChangeAction, RunStatus
 
@@ -65,9 +65,11 @@ DEFER_INDEXES_VMS = 10_000
 SCOPE_VMS = 1_000
 """VMs per scope of a full snapshot: the connector's parts are joined up to it."""
 PRIMARY = tuple(tf for tf in TYPE_FIELDS if tf.type.primary)
-BULK_TABLES = tuple(t for t in unkeyed_tables() if t.name not in USAGE_TABLES)
-"""The tables that grow with the VMs: those without foreign keys, but the usage figures'
-(empty for ever on Hyper-V, whose every large sync would otherwise rebuild their indexes)."""
+_APPLIED = {tf.type.table.name for tf in TYPE_FIELDS} | {Change.__tablename__}
+BULK_TABLES = tuple(t for t in unkeyed_tables() if t.name in _APPLIED)
+"""The tables that grow with the VMs: those of the snapshot's object types and the change
+rows without foreign keys (not the usage figures', empty for ever on Hyper-V, nor the
+events', which a snapshot does not fill: their indexes would be rebuilt at every large sync)."""
 Counts = dict[str, dict[str, int]]
 _K = TypeVar("_K")
 _V = TypeVar("_V")
