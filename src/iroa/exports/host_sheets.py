@@ -96,6 +96,19 @@ def _host_facts(facts: str) -> Any:
     return build
 
 
+def _host_sheet(
+    name: str, headers: tuple[str, ...], columns: dict[str, Any], facts: str
+) -> FactsSheet:
+    """A sheet with a row per fact of a host's list ``facts``: the host's columns and
+    ``columns``, in RVTools' order of ``headers``, then IROA's own."""
+    return FactsSheet(
+        name,
+        rvtools_columns(headers, {**_HOST_COLUMNS, **columns}, PLATFORM, INTEGRATION),
+        _host_facts(facts),
+        facts=facts,
+    )
+
+
 def _joined(name: str) -> Getter:
     def value(row: Any) -> str | None:
         return ", ".join(row._mapping[name] or []) or None
@@ -167,26 +180,20 @@ VHBA_HEADERS = (
     "VI SDK UUID",
 )
 
-VHBA = FactsSheet(
+VHBA = _host_sheet(
     "vHBA",
-    rvtools_columns(
-        VHBA_HEADERS,
-        {
-            **_HOST_COLUMNS,
-            "Device": (key("device"), 10),
-            "Type": (key("type"), 16),
-            "Status": (key("status"), 10),
-            "Bus": (key("bus"), 6),
-            "Pci": (key("pci"), 14),
-            "Driver": (key("driver"), 12),
-            "Model": (key("model"), 30),
-            "WWN": (key("wwn"), 26),
-        },
-        PLATFORM,
-        INTEGRATION,
-    ),
-    _host_facts("host_bus_adapters"),
-    facts="host_bus_adapters",
+    VHBA_HEADERS,
+    {
+        "Device": (key("device"), 10),
+        "Type": (key("type"), 16),
+        "Status": (key("status"), 10),
+        "Bus": (key("bus"), 6),
+        "Pci": (key("pci"), 14),
+        "Driver": (key("driver"), 12),
+        "Model": (key("model"), 30),
+        "WWN": (key("wwn"), 26),
+    },
+    "host_bus_adapters",
 )
 
 VNIC_HEADERS = (
@@ -206,27 +213,21 @@ VNIC_HEADERS = (
     "VI SDK UUID",
 )
 
-VNIC = FactsSheet(
+VNIC = _host_sheet(
     "vNIC",
-    rvtools_columns(
-        VNIC_HEADERS,
-        {
-            **_HOST_COLUMNS,
-            "Network Device": (key("device"), 12),
-            "Driver": (key("driver"), 12),
-            "Speed": (key("speed_mbps"), 8),
-            "Duplex": (key("full_duplex"), 8),
-            "MAC": (key("mac"), 18),
-            "Switch": (key("switch"), 14),
-            "Uplink port": (key("uplink_port"), 12),
-            "PCI": (key("pci"), 14),
-            "WakeOn": (key("wake_on_lan"), 8),
-        },
-        PLATFORM,
-        INTEGRATION,
-    ),
-    _host_facts("physical_nics"),
-    facts="physical_nics",
+    VNIC_HEADERS,
+    {
+        "Network Device": (key("device"), 12),
+        "Driver": (key("driver"), 12),
+        "Speed": (key("speed_mbps"), 8),
+        "Duplex": (key("full_duplex"), 8),
+        "MAC": (key("mac"), 18),
+        "Switch": (key("switch"), 14),
+        "Uplink port": (key("uplink_port"), 12),
+        "PCI": (key("pci"), 14),
+        "WakeOn": (key("wake_on_lan"), 8),
+    },
+    "physical_nics",
 )
 
 VSWITCH_HEADERS = (
@@ -255,23 +256,17 @@ VSWITCH_HEADERS = (
     "VI SDK UUID",
 )
 
-VSWITCH = FactsSheet(
+VSWITCH = _host_sheet(
     "vSwitch",
-    rvtools_columns(
-        VSWITCH_HEADERS,
-        {
-            **_HOST_COLUMNS,
-            **_STANDARD_POLICY,
-            "Switch": (key("name"), 14),
-            "# Ports": (key("ports"), 8),
-            "Free Ports": (key("free_ports"), 8),
-            "MTU": (key("mtu"), 6),
-        },
-        PLATFORM,
-        INTEGRATION,
-    ),
-    _host_facts("virtual_switches"),
-    facts="virtual_switches",
+    VSWITCH_HEADERS,
+    {
+        **_STANDARD_POLICY,
+        "Switch": (key("name"), 14),
+        "# Ports": (key("ports"), 8),
+        "Free Ports": (key("free_ports"), 8),
+        "MTU": (key("mtu"), 6),
+    },
+    "virtual_switches",
 )
 
 VPORT_HEADERS = (
@@ -299,22 +294,16 @@ VPORT_HEADERS = (
     "VI SDK UUID",
 )
 
-VPORT = FactsSheet(
+VPORT = _host_sheet(
     "vPort",
-    rvtools_columns(
-        VPORT_HEADERS,
-        {
-            **_HOST_COLUMNS,
-            **_STANDARD_POLICY,
-            "Port Group": (key("name"), 20),
-            "Switch": (key("switch"), 14),
-            "VLAN": (key("vlan"), 6),
-        },
-        PLATFORM,
-        INTEGRATION,
-    ),
-    _host_facts("portgroups"),
-    facts="portgroups",
+    VPORT_HEADERS,
+    {
+        **_STANDARD_POLICY,
+        "Port Group": (key("name"), 20),
+        "Switch": (key("switch"), 14),
+        "VLAN": (key("vlan"), 6),
+    },
+    "portgroups",
 )
 
 
@@ -563,28 +552,22 @@ VSC_VMK_HEADERS = (
     "VI SDK UUID",
 )
 
-VSC_VMK = FactsSheet(
+VSC_VMK = _host_sheet(
     "vSC_VMK",
-    rvtools_columns(
-        VSC_VMK_HEADERS,
-        {
-            **_HOST_COLUMNS,
-            "Port Group": (key("portgroup"), 20),
-            "Device": (key("device"), 8),
-            "Mac Address": (key("mac"), 18),
-            "DHCP": (key("dhcp"), 6),
-            "IP Address": (key("ip"), 16),
-            "IP 6 Address": (key("ip6"), 30),
-            "Subnet mask": (key("subnet_mask"), 16),
-            "Gateway": (key("gateway"), 16),
-            "IP 6 Gateway": (key("ip6_gateway"), 20),
-            "MTU": (key("mtu"), 6),
-        },
-        PLATFORM,
-        INTEGRATION,
-    ),
-    _host_facts("vmkernel_nics"),
-    facts="vmkernel_nics",
+    VSC_VMK_HEADERS,
+    {
+        "Port Group": (key("portgroup"), 20),
+        "Device": (key("device"), 8),
+        "Mac Address": (key("mac"), 18),
+        "DHCP": (key("dhcp"), 6),
+        "IP Address": (key("ip"), 16),
+        "IP 6 Address": (key("ip6"), 30),
+        "Subnet mask": (key("subnet_mask"), 16),
+        "Gateway": (key("gateway"), 16),
+        "IP 6 Gateway": (key("ip6_gateway"), 20),
+        "MTU": (key("mtu"), 6),
+    },
+    "vmkernel_nics",
 )
 
 HOST_SHEETS: tuple[FactsSheet, ...] = (VHBA, VNIC, VSWITCH, VPORT, DVSWITCH, DVPORT, VSC_VMK)
