@@ -8,16 +8,18 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from pyVmomi import vim
 from sqlalchemy import select
 
 from iroa.connectors.base import ConnectionOptions
 from iroa.connectors.vcenter.connector import VCenterConnector
 from iroa.crypto import SecretBox
 from iroa.db.engine import Database
-from iroa.history.models import Change
+from iroa.history.models import Change, Event
 from iroa.integrations.service import IntegrationInput, add_integration
 from iroa.inventory.models import Tag, VmSnapshot
 from iroa.inventory.queries import list_objects
@@ -90,6 +92,7 @@ def watching(db: Database, box: SecretBox, vcsim: Any) -> Iterator[Watching]:
             "on_result": watch.results.append,
             "backoff": Backoff(first_s=0.2, max_s=1.0, failed_s=1.0),
             "wait_s": 1.0,
+            "events_idle_s": 1.0,
         },
         daemon=True,
     )
@@ -274,3 +277,34 @@ def test_a_watched_power_off_says_who_did_it_and_a_rename_says_nobody(
     )
     w.within("the rename", lambda: "renamed-by-someone" in explained())
     assert explained()["renamed-by-someone"] == (None, None)
+
+
+def test_an_event_that_changes_no_inventory_is_kept_while_the_watch_idles(
+    watching: Watching,
+) -> None:
+    w, si = watching, watching.si
+    vm = ops.find_vm(si, ops.list_vm_names(si)[0])
+    content = si.RetrieveContent()
+    content.eventManager.PostEvent(
+        eventToPost=vim.event.GeneralUserEvent(
+            message="patched by hand",
+            vm=vim.event.VmEventArgument(vm=vm, name=vm.name),
+            createdTime=datetime.now(UTC),
+            key=0,
+            chainId=0,
+            userName=w.server.username,
+        )
+    )
+
+    def kept() -> list[tuple[str, str | None]]:
+        with w.db.session() as session:
+            rows = session.execute(
+                select(Event.event_type, Event.message).where(Event.object_external_id == vm._moId)
+            ).all()
+        return [(event_type, message) for event_type, message in rows]
+
+    w.within(
+        "the posted event",
+        lambda: any(t == "GeneralUserEvent" and "patched by hand" in (m or "") for t, m in kept()),
+        5,
+    )

@@ -98,16 +98,19 @@ def watch_integration(
     heartbeat: Callable[[], None] | None = None,
     backoff: Backoff | None = None,
     wait_s: float = WAIT_S,
+    events_idle_s: float = EVENTS_IDLE_S,
 ) -> None:
     """Keep one integration current until ``stop`` is set (see the module's doc).
 
     Raises :class:`~iroa.connectors.registry.UnsupportedKindError` if its kind has no
     change feed. ``on_status`` hears every state; ``on_result`` every run it records;
-    ``heartbeat`` is called at least every :data:`WAIT_S` seconds while it runs.
+    ``heartbeat`` is called at least every :data:`WAIT_S` seconds while it runs. Events are
+    read with every change, and every ``events_idle_s`` while nothing changes.
     """
     watcher = _Watcher(
         deps, integration_id, stop, on_status, on_result, heartbeat, backoff or Backoff()
     )
+    watcher.events_idle_s = events_idle_s
     watcher.run(wait_s)
 
 
@@ -133,6 +136,7 @@ class _Watcher:
         self.pending_since = 0.0
         self.heartbeat: Callable[[], None] = heartbeat or (lambda: None)
         self.events_read_at = 0.0
+        self.events_idle_s = EVENTS_IDLE_S
 
     def report(
         self,
@@ -227,7 +231,7 @@ class _Watcher:
                 self.pending = merge_deltas(self.pending, change)
             if self.pending is not None:
                 self._apply_pending(watch)
-            elif time.monotonic() - self.events_read_at >= EVENTS_IDLE_S:
+            elif time.monotonic() - self.events_read_at >= self.events_idle_s:
                 self._read_events(watch)
 
     def _events(self, watch: Watch) -> EventRead | None:

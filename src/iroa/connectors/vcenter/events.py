@@ -58,7 +58,8 @@ def event_record(event: object) -> EventRecord:
         object_name = name if isinstance(name, str) else None
         break
     user = getattr(event, "userName", None)
-    message = getattr(event, "fullFormattedMessage", None)
+    # A GeneralEvent (one a user or a script posted) says its text in ``message``.
+    message = getattr(event, "fullFormattedMessage", None) or getattr(event, "message", None)
     chain = getattr(event, "chainId", None)
     return EventRecord(
         key=key,
