@@ -242,6 +242,7 @@ def _vcenter_drives(fixed: bool) -> list[VmDeviceRecord]:
     return [
         _cd("vm-cd", 3002, not fixed, "[ds-ok] iso/rhel-9.4.iso"),
         *removable,
+        _cd("vm-cd", 3004, not fixed, None),  # a client device that names none
         _cd("vm-ok", 3002, False, "[ds-ok] iso/old.iso"),
         _cd("vm-ok", 3003, None, None),
         VmDeviceRecord("vm-ok:4000", "vm-ok", "usb", "USB 1", connected=True, device_type="key"),
@@ -341,7 +342,7 @@ def hyperv_estate(*, fixed: bool = False) -> Snapshot:
         ],
         vm_devices=[
             VmDeviceRecord(
-                "hv-old-is:dvd:IDE:1:0",
+                "hv-old-is:dvd:ide:1:0",
                 "hv-old-is",
                 "cd",
                 "DVD Drive on IDE controller number 1 at location 0",
@@ -349,7 +350,7 @@ def hyperv_estate(*, fixed: bool = False) -> Snapshot:
                 device_type=None if fixed else "C:\\ISO\\WindowsServer2022.ISO",
             ),
             VmDeviceRecord(
-                "hv-silent:dvd:SCSI:0:1",
+                "hv-silent:dvd:scsi:0:1",
                 "hv-silent",
                 "cd",
                 "DVD Drive on SCSI controller number 0 at location 1",

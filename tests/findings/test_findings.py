@@ -144,7 +144,8 @@ def test_each_vcenter_rule_holds_after_a_sync(db: Database) -> None:
     )
     assert by_rule[("vm_cdrom_connected", "VM-CD")].message == (
         "CD/DVD drive 1 is connected to the ISO image [ds-ok] iso/rhel-9.4.iso; "
-        "CD/DVD drive 2 is connected to the device /vmfs/devices/cdrom/mpx.vmhba0:C0:T0:L0"
+        "CD/DVD drive 2 is connected to the device /vmfs/devices/cdrom/mpx.vmhba0:C0:T0:L0; "
+        "CD/DVD drive 3 is connected to a device it does not name"
     )
     assert by_rule[("guest_partition_low_free_space", "VM-FULL")].message == (
         "C:\\ 2.5% free (1.0 GiB of 40.0 GiB): below 5%; "

@@ -620,9 +620,9 @@ def cd_connected(conn: Connection, ctx: Context) -> Iterable[Hit]:
 
 def _cd_backing(device_type: str | None) -> str:
     """What a connected drive holds, in words: an ISO image (a datastore path or a file
-    named ``.iso``), a named device, or a client device that names none."""
+    named ``.iso``), a named device, or a device that names none (a vCenter client device)."""
     if not device_type:
-        return "a client device"
+        return "a device it does not name"
     if device_type.startswith("[") or device_type.lower().endswith(".iso"):
         return f"the ISO image {device_type}"
     return f"the device {device_type}"
