@@ -62,6 +62,11 @@ class Settings(BaseSettings):
     """A datastore or volume with less free space than this (percent) is a warning …"""
     findings_datastore_free_critical_pct: float = Field(default=10.0, ge=0.0, le=100.0)
     """… and with less than this, critical."""
+    findings_partition_free_warning_pct: float = Field(default=10.0, ge=0.0, le=100.0)
+    """A guest file system (VMware Tools' ``guest.disk``) with less free space than this
+    (percent) is a warning …"""
+    findings_partition_free_critical_pct: float = Field(default=5.0, ge=0.0, le=100.0)
+    """… and with less than this, critical."""
     findings_powered_off_days: float = Field(default=30.0, gt=0.0)
     """A VM seen powered off for longer than this is a finding."""
     findings_vcpu_per_core_max: float = Field(default=4.0, gt=0.0)

@@ -118,7 +118,11 @@ def test_counts_per_severity_on_the_summary(inventory_api: InventoryApi) -> None
 
 def test_rule_catalogue(inventory_api: InventoryApi) -> None:
     rules = {rule["id"]: rule for rule in inventory_api.get("/findings/rules")}
-    assert len(rules) == 22
+    assert len(rules) == 24
+    assert rules["guest_partition_low_free_space"]["condition"] == (
+        "a guest file system (VMware Tools) with free space below 10% (warning) or 5% (critical)"
+    )
+    assert rules["vm_cdrom_connected"]["severity"] == "warning"
     assert rules["datastore_too_many_vms"]["condition"] == "more than 30 VMs on the datastore"
     assert rules["hardware_version_old"]["condition"] == "virtual hardware below vmx-13"
     assert rules["snapshot_too_old"]["condition"] == "oldest snapshot older than 7 days"

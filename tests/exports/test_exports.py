@@ -200,6 +200,27 @@ def test_workbook_holds_both_platforms_as_the_database_has_them(
         "after-iis-upgrade",
     }
 
+    # Hyper-V's DVD drives: connected while they hold an ISO, as the CD rule reads them.
+    hyperv_cds = {r["VM"]: r for r in sheets["vCD"] if r["Platform"] == "hyperv"}
+    assert {
+        vm: (r["Device Node"], r["Connected"], r["Starts Connected"], r["Device Type"])
+        for vm, r in hyperv_cds.items()
+    } == {
+        "web01": (
+            "DVD Drive on SCSI controller number 0 at location 1",
+            True,
+            None,
+            "D:\\ISO\\en-us_windows_server_2022_x64_dvd.iso",
+        ),
+        "legacy-nt": ("DVD Drive on IDE controller number 1 at location 0", False, None, None),
+    }
+    cd_findings = {
+        (r["Integration"], r["Name"])
+        for r in sheets["vHealth"]
+        if r["Rule"] == "vm_cdrom_connected"
+    }
+    assert ("hv", "web01") in cd_findings and ("hv", "legacy-nt") not in cd_findings
+
     hosts = {(h["integration"], h["name"]): h for h in list_objects(db, "hosts")}
     vhost = {(row["Integration"], row["Host"]): row for row in sheets["vHost"]}
     assert set(vhost) == set(hosts)

@@ -86,6 +86,8 @@ def test_the_sheet_lists_exactly_the_findings_of_the_same_estate(db: Database) -
             datastore_free_critical_pct=1,
             datastore_vm_max=100,
             hardware_version_min=21,
+            partition_free_warning_pct=60,
+            partition_free_critical_pct=1,
         ),
     ):
         now = utcnow()
@@ -99,6 +101,8 @@ def test_the_sheet_lists_exactly_the_findings_of_the_same_estate(db: Database) -
             "consolidation_needed",
             "disk_datastore_not_on_host",
             "guest_tools_outdated",
+            "vm_cdrom_connected",
+            "guest_partition_low_free_space",
         }
     assert {row[-1] for row in sheet_rows(db, "hv", utcnow(), Thresholds())} == {"hv"}
 

@@ -18,12 +18,15 @@ from iroa.connectors.base import (
     Snapshot,
     SourceInfo,
     VmDatastoreRecord,
+    VmDeviceRecord,
     VmDiskRecord,
+    VmPartitionRecord,
     VmRecord,
     VmSnapshotRecord,
 )
 
 GIB = 1 << 30
+MIB = 1 << 20
 CROWD = 30
 """VMs on ``ds-crowded`` when fixed: exactly the default limit; one more when not."""
 
@@ -85,6 +88,9 @@ def vcenter_estate(now: datetime, *, fixed: bool = False) -> Snapshot:
         _vm("vm-old-hw", hardware_version="vmx-19" if fixed else "vmx-10"),
         _vm("vm-alarm", overall_status="green" if fixed else "red"),
         _vm("vm-misplaced"),
+        _vm("vm-cd"),
+        _vm("vm-full"),
+        _vm("vm-filling"),
         _vm(
             "vm-off",
             power_state="on" if fixed else "off",
@@ -122,6 +128,8 @@ def vcenter_estate(now: datetime, *, fixed: bool = False) -> Snapshot:
         VmDiskRecord("vm-busy-0:2000", "vm-busy-0", "Hard disk 1", "ds-local"),
     ]
     snapshots = []
+    devices = _vcenter_drives(fixed)
+    partitions = _vcenter_partitions(fixed)
     if not fixed:
         snapshots = [
             VmSnapshotRecord("vm-snap-old:1", "vm-snap-old", "old", created_at=now - timedelta(30)),
@@ -207,7 +215,60 @@ def vcenter_estate(now: datetime, *, fixed: bool = False) -> Snapshot:
         vm_disks=disks,
         vm_datastores=placements,
         vm_snapshots=snapshots,
+        vm_devices=devices,
+        vm_partitions=partitions,
     )
+
+
+def _cd(vm: str, key: int, connected: bool | None, backing: str | None) -> VmDeviceRecord:
+    return VmDeviceRecord(
+        f"{vm}:{key}",
+        vm,
+        "cd",
+        f"CD/DVD drive {key - 3001}",
+        connected=connected,
+        start_connected=connected,
+        device_type=backing,
+    )
+
+
+def _vcenter_drives(fixed: bool) -> list[VmDeviceRecord]:
+    """VM-CD has an ISO and a host's drive connected (fixed: the ISO is disconnected, the
+    drive removed); nothing else counts: a drive holding an ISO but not connected, a USB
+    device, a template's drive."""
+    removable = (
+        [] if fixed else [_cd("vm-cd", 3003, True, "/vmfs/devices/cdrom/mpx.vmhba0:C0:T0:L0")]
+    )
+    return [
+        _cd("vm-cd", 3002, not fixed, "[ds-ok] iso/rhel-9.4.iso"),
+        *removable,
+        _cd("vm-cd", 3004, not fixed, None),  # a client device that names none
+        _cd("vm-ok", 3002, False, "[ds-ok] iso/old.iso"),
+        _cd("vm-ok", 3003, None, None),
+        VmDeviceRecord("vm-ok:4000", "vm-ok", "usb", "USB 1", connected=True, device_type="key"),
+        _cd("vm-template", 3002, True, "[ds-ok] iso/tools.iso"),
+    ]
+
+
+def _vcenter_partitions(fixed: bool) -> list[VmPartitionRecord]:
+    """VM-FULL has a partition under 5 % free (critical) and one under 10 % (warning),
+    VM-FILLING one at 9 % (warning); unknown sizes and full templates are no claim."""
+
+    def part(vm: str, path: str, capacity: int | None, free: int | None) -> VmPartitionRecord:
+        return VmPartitionRecord(f"{vm}:partition:{path}", vm, path, capacity, free)
+
+    return [
+        part("vm-full", "C:\\", 40 * GIB, (20 if fixed else 1) * GIB),
+        part("vm-full", "D:\\", 100 * GIB, (50 if fixed else 8) * GIB),
+        part("vm-full", "E:\\", 100 * GIB, 50 * GIB),
+        part("vm-filling", "/boot", 1024 * MIB, (512 if fixed else 92) * MIB),
+        part("vm-filling", "/", 20 * GIB, 15 * GIB),
+        part("vm-ok", "/", 20 * GIB, 10 * GIB),
+        part("vm-ok", "/data", None, 0),
+        part("vm-ok", "/scratch", 0, 0),
+        part("vm-ok", "/tmp", 10 * GIB, None),
+        part("vm-template", "/", 20 * GIB, 0),
+    ]
 
 
 def hyperv_estate(*, fixed: bool = False) -> Snapshot:
@@ -277,6 +338,23 @@ def hyperv_estate(*, fixed: bool = False) -> Snapshot:
                 tools_status="Up to date" if fixed else "Update required",
                 tools_version="6.3.9600.16384",
                 hardware_version="5.0",  # Hyper-V's configuration version: no vmx-NN
+            ),
+        ],
+        vm_devices=[
+            VmDeviceRecord(
+                "hv-old-is:dvd:ide:1:0",
+                "hv-old-is",
+                "cd",
+                "DVD Drive on IDE controller number 1 at location 0",
+                connected=not fixed,
+                device_type=None if fixed else "C:\\ISO\\WindowsServer2022.ISO",
+            ),
+            VmDeviceRecord(
+                "hv-silent:dvd:scsi:0:1",
+                "hv-silent",
+                "cd",
+                "DVD Drive on SCSI controller number 0 at location 1",
+                connected=False,
             ),
         ],
     )

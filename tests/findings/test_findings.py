@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select, update
 
 from iroa.config import Settings, get_settings
+from iroa.connectors.base import VmPartitionRecord
 from iroa.db.base import utcnow
 from iroa.db.engine import Database
 from iroa.findings.catalog import RULES
@@ -22,7 +23,7 @@ from iroa.inventory.models import Vm
 from iroa.sync.engine import run_sync
 from iroa.sync.policy import SyncPolicy
 from iroa.sync.runs import SyncResult
-from tests.findings.estate import StaticConnector, hyperv_estate, vcenter_estate
+from tests.findings.estate import GIB, StaticConnector, hyperv_estate, vcenter_estate
 
 VCENTER_FINDINGS = {
     ("cpu_overcommit", "cluster", "Busy", "warning"),
@@ -46,6 +47,9 @@ VCENTER_FINDINGS = {
     ("datastore_inaccessible", "datastore", "ds-gone", "critical"),
     ("datastore_too_many_vms", "datastore", "ds-crowded", "warning"),
     ("disk_datastore_not_on_host", "vm", "VM-MISPLACED", "critical"),
+    ("vm_cdrom_connected", "vm", "VM-CD", "warning"),
+    ("guest_partition_low_free_space", "vm", "VM-FULL", "critical"),
+    ("guest_partition_low_free_space", "vm", "VM-FILLING", "warning"),
 }
 THRESHOLD_FREE = {
     (rule, name, severity)
@@ -60,6 +64,7 @@ THRESHOLD_FREE = {
         "overall_status",
         "datastore_inaccessible",
         "disk_datastore_not_on_host",
+        "vm_cdrom_connected",
     }
 }
 """The vCenter findings no threshold decides."""
@@ -69,6 +74,7 @@ HYPERV_FINDINGS = {
     ("datastore_low_free_space", "datastore", "Volume1", "critical"),
     ("guest_tools_not_running", "vm", "hv-silent", "warning"),
     ("guest_tools_outdated", "vm", "hv-old-is", "info"),
+    ("vm_cdrom_connected", "vm", "hv-old-is", "warning"),
 }
 
 
@@ -136,6 +142,18 @@ def test_each_vcenter_rule_holds_after_a_sync(db: Database) -> None:
     assert by_rule[("disk_datastore_not_on_host", "VM-MISPLACED")].message == (
         "a disk on ds-local, which its host esx-calm does not mount"
     )
+    assert by_rule[("vm_cdrom_connected", "VM-CD")].message == (
+        "CD/DVD drive 1 is connected to the ISO image [ds-ok] iso/rhel-9.4.iso; "
+        "CD/DVD drive 2 is connected to the device /vmfs/devices/cdrom/mpx.vmhba0:C0:T0:L0; "
+        "CD/DVD drive 3 is connected to a device it does not name"
+    )
+    assert by_rule[("guest_partition_low_free_space", "VM-FULL")].message == (
+        "C:\\ 2.5% free (1.0 GiB of 40.0 GiB): below 5%; "
+        "D:\\ 8.0% free (8.0 GiB of 100.0 GiB): below 10%"
+    )
+    assert by_rule[("guest_partition_low_free_space", "VM-FILLING")].message == (
+        "/boot 9.0% free (92 MiB of 1.0 GiB): below 10%"
+    )
     for f in found:
         assert f.first_seen_at == f.last_seen_at and f.resolved_at is None
         assert f.object_external_id and f.object_id > 0
@@ -148,6 +166,54 @@ def test_each_hyperv_rule_holds_after_a_sync(db: Database) -> None:
     assert summary(found) == HYPERV_FINDINGS
     silent = next(f for f in found if f.rule == "guest_tools_not_running")
     assert silent.message == "Hyper-V integration services report no state on a running VM"
+    dvd = next(f for f in found if f.rule == "vm_cdrom_connected")
+    assert dvd.message == (
+        "DVD Drive on IDE controller number 1 at location 0 is connected to the ISO image "
+        "C:\\ISO\\WindowsServer2022.ISO"
+    )
+
+
+def test_a_partition_finding_names_the_fullest_partitions_and_follows_them(
+    db: Database,
+) -> None:
+    """One finding per VM: the three fullest partitions named, the rest counted; the same
+    finding turns warning when the critical partition gets space back."""
+    vc = add_integration(db, "vcenter", "vc")
+    estate = vcenter_estate(utcnow())
+    crowded = [
+        VmPartitionRecord(f"vm-full:partition:/mnt/{i}", "vm-full", f"/mnt/{i}", 100 * GIB, i * GIB)
+        for i in (4, 6, 7, 9)
+    ]
+    sync(db, vc, dataclasses.replace(estate, vm_partitions=[*estate.vm_partitions, *crowded]))
+    [before] = [f for f in findings(db, vc) if f.object_name == "VM-FULL"]
+    assert (before.severity, before.message) == (
+        "critical",
+        "C:\\ 2.5% free (1.0 GiB of 40.0 GiB): below 5%; "
+        "/mnt/4 4.0% free (4.0 GiB of 100.0 GiB): below 5%; "
+        "/mnt/6 6.0% free (6.0 GiB of 100.0 GiB): below 10%; and 3 more below 10%",
+    )
+    roomier = [
+        dataclasses.replace(p, free_bytes=p.capacity_bytes)
+        if p.disk_path in ("C:\\", "/mnt/4") and p.capacity_bytes
+        else p
+        for p in (*estate.vm_partitions, *crowded)
+    ]
+    sync(db, vc, dataclasses.replace(estate, vm_partitions=roomier))
+    [after] = [f for f in findings(db, vc) if f.object_name == "VM-FULL"]
+    assert after.id == before.id
+    assert (after.severity, after.message) == (
+        "warning",
+        "/mnt/6 6.0% free (6.0 GiB of 100.0 GiB): below 10%; "
+        "/mnt/7 7.0% free (7.0 GiB of 100.0 GiB): below 10%; "
+        "D:\\ 8.0% free (8.0 GiB of 100.0 GiB): below 10%; and 1 more below 10%",
+    )
+    sync(db, vc, estate)  # the mounts are gone: removed partitions are no claim
+    [gone] = [f for f in findings(db, vc) if f.object_name == "VM-FULL"]
+    assert (gone.id, gone.message) == (
+        before.id,
+        "C:\\ 2.5% free (1.0 GiB of 40.0 GiB): below 5%; "
+        "D:\\ 8.0% free (8.0 GiB of 100.0 GiB): below 10%",
+    )
 
 
 def test_integrations_are_evaluated_apart(db: Database) -> None:
@@ -254,6 +320,8 @@ def test_thresholds_come_from_settings(db: Database, monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("IROA_FINDINGS_MEMORY_OVERCOMMIT_MAX", "1.6")
     monkeypatch.setenv("IROA_FINDINGS_DATASTORE_VM_MAX", "40")
     monkeypatch.setenv("IROA_FINDINGS_HARDWARE_VERSION_MIN", "21")
+    monkeypatch.setenv("IROA_FINDINGS_PARTITION_FREE_WARNING_PCT", "60")
+    monkeypatch.setenv("IROA_FINDINGS_PARTITION_FREE_CRITICAL_PCT", "8.5")
     vc = add_integration(db, "vcenter", "vc")
     sync(db, vc, vcenter_estate(utcnow()), policy=SyncPolicy.from_settings(Settings()))
     found = summary(findings(db, vc))
@@ -263,6 +331,9 @@ def test_thresholds_come_from_settings(db: Database, monkeypatch: pytest.MonkeyP
         ("datastore_low_free_space", "ds-crit", "critical"),
         ("hardware_version_old", "VM-OLD-HW", "info"),
         ("hardware_version_old", "VM-OK", "info"),
+        ("guest_partition_low_free_space", "VM-FULL", "critical"),
+        ("guest_partition_low_free_space", "VM-FILLING", "warning"),
+        ("guest_partition_low_free_space", "VM-OK", "warning"),
         *THRESHOLD_FREE,
     }
 
@@ -281,9 +352,11 @@ def test_thresholds_read_every_setting() -> None:
         findings_idle_cpu_pct=7.5,
         findings_idle_syncs=4,
         findings_idle_min_samples=2,
+        findings_partition_free_warning_pct=12,
+        findings_partition_free_critical_pct=2,
     )
     assert Thresholds.from_settings(settings) == Thresholds(
-        1, 2, 30, 3, 5, 6, 1.5, 7, 15, 7.5, 4, 2
+        1, 2, 30, 3, 5, 6, 1.5, 7, 15, 7.5, 4, 2, 12, 2
     )
     assert Thresholds.from_settings(Settings()) == Thresholds()
 

@@ -55,6 +55,10 @@ def test_vcenter_states_become_findings_and_vhealth_rows(
     set_vm_properties(si, "DC0_C0_RP0_VM0", **{"runtime.consolidationNeeded": True})
     set_vm_properties(si, "DC0_C0_RP0_VM1", **{"guest.toolsVersionStatus2": "guestToolsTooOld"})
     set_vm_properties(si, "DC0_C0_RP0_VM2", overallStatus="red", **{"config.version": "vmx-10"})
+    # vcsim's VMs come with their host's drive connected (VM0, VM3); VM1's holds an ISO,
+    # VM2's is disconnected: no claim.
+    ops.insert_iso(si, "DC0_C0_RP0_VM1", "[LocalDS_0] iso/rhel-9.iso", connected=True)
+    ops.insert_iso(si, "DC0_C0_RP0_VM2", "[LocalDS_0] iso/old.iso")
     # A datastore only the host of VM3 mounts, a disk of VM3 on it; then VM3 moves to the
     # cluster's other host (vcsim, like vCenter, takes a disk only on its host's datastores).
     moved = "DC0_C0_RP0_VM3"
@@ -74,6 +78,7 @@ def test_vcenter_states_become_findings_and_vhealth_rows(
         "overall_status",
         "hardware_version_old",
         "disk_datastore_not_on_host",
+        "vm_cdrom_connected",
     }
     assert {f for f in found if f[0] in checked} == {
         ("consolidation_needed", "DC0_C0_RP0_VM0", "warning"),
@@ -81,7 +86,17 @@ def test_vcenter_states_become_findings_and_vhealth_rows(
         ("overall_status", "DC0_C0_RP0_VM2", "critical"),
         ("hardware_version_old", "DC0_C0_RP0_VM2", "info"),
         ("disk_datastore_not_on_host", moved, "critical"),
+        ("vm_cdrom_connected", "DC0_C0_RP0_VM0", "warning"),
+        ("vm_cdrom_connected", "DC0_C0_RP0_VM1", "warning"),
+        ("vm_cdrom_connected", moved, "warning"),
     }
+    drives = {f.object_name: f.message for f in findings(db, vc) if f.rule == "vm_cdrom_connected"}
+    # vcsim labels drives cdrom-<key>
+    assert drives["DC0_C0_RP0_VM1"].startswith("cdrom-")
+    assert drives["DC0_C0_RP0_VM1"].endswith(
+        " is connected to the ISO image [LocalDS_0] iso/rhel-9.iso"
+    )
+    assert " is connected to the device cdrom-" in drives["DC0_C0_RP0_VM0"]
     assert not {rule for rule, _, _ in found} & {"datastore_too_many_vms", "datastore_inaccessible"}
 
     # Four VMs on LocalDS_0: above a limit of three.

@@ -172,15 +172,18 @@ def add_usb_device(si: vim.ServiceInstance, vm_name: str, device_name: str) -> N
     _reconfigure(si, vm_name, vim.vm.ConfigSpec(deviceChange=changes))
 
 
-def insert_iso(si: vim.ServiceInstance, vm_name: str, iso_path: str) -> None:
-    """Back a VM's first CD/DVD drive with an ISO file, connected at power on."""
+def insert_iso(
+    si: vim.ServiceInstance, vm_name: str, iso_path: str, *, connected: bool = False
+) -> None:
+    """Back a VM's first CD/DVD drive with an ISO file, connected at power on (and now,
+    with ``connected``)."""
     device = vim.vm.device
     cdrom = next(
         d for d in find_vm(si, vm_name).config.hardware.device if isinstance(d, device.VirtualCdrom)
     )
     cdrom.backing = device.VirtualCdrom.IsoBackingInfo(fileName=iso_path)
     cdrom.connectable = device.VirtualDevice.ConnectInfo(
-        startConnected=True, connected=False, allowGuestControl=True
+        startConnected=True, connected=connected, allowGuestControl=True
     )
     edit = device.VirtualDeviceSpec.Operation.edit
     spec = vim.vm.ConfigSpec(deviceChange=[device.VirtualDeviceSpec(operation=edit, device=cdrom)])

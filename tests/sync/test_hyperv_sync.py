@@ -18,6 +18,7 @@ from iroa.inventory.queries import jsonable_row, list_objects, list_query
 from iroa.inventory.types import BY_PLURAL
 from iroa.sync.engine import run_sync
 from iroa.sync.runs import SyncResult
+from tests.findings.test_findings import findings
 from tests.peers.winrm.record import guid
 from tests.peers.winrm.server import Reply, WinrmServer, envelope_reply, powershell_error
 
@@ -93,7 +94,7 @@ def test_standalone_host_object_by_object(db: Database, box: SecretBox, winrm: A
         "vm_datastores": 14,  # edge01: disk on C:, configuration on D:
         "vm_networks": 12,
         "vm_partitions": 0,  # not collected over WinRM
-        "vm_devices": 0,
+        "vm_devices": 2,  # DVD drives: web01's holds an ISO, legacy-nt's is empty
         "tags": 0,
     }
 
@@ -198,6 +199,33 @@ def test_standalone_host_object_by_object(db: Database, box: SecretBox, winrm: A
     assert snapshots["after-iis-upgrade"]["parent_external_id"] == guid("web02/before-iis-upgrade")
     assert snapshots["after-iis-upgrade"]["is_current"] is True
     assert {s["vm"] for s in snapshots.values()} == {"web02"}
+    drives = {
+        d["vm"]: (d["kind"], d["label"], d["connected"], d["device_type"], d["unit_number"])
+        for d in rows(db, "vm_devices")
+    }
+    assert drives == {
+        "web01": (
+            "cd",
+            "DVD Drive on SCSI controller number 0 at location 1",
+            True,
+            "D:\\ISO\\en-us_windows_server_2022_x64_dvd.iso",
+            1,
+        ),
+        "legacy-nt": ("cd", "DVD Drive on IDE controller number 1 at location 0", False, None, 0),
+    }
+    # The drive holding an ISO is a finding of this sync; the empty one is none.
+    cds = [
+        (f.object_name, f.message)
+        for f in findings(db, integration_id)
+        if f.rule == "vm_cdrom_connected"
+    ]
+    assert cds == [
+        (
+            "web01",
+            "DVD Drive on SCSI controller number 0 at location 1 is connected to the ISO image "
+            "D:\\ISO\\en-us_windows_server_2022_x64_dvd.iso",
+        )
+    ]
 
     again = sync(db, integration_id, server)
     assert again.succeeded and changes_of(db, again.run_id) == Counter()
@@ -260,6 +288,7 @@ def test_cluster_then_its_changes_change_by_change(
             ("vm_disk", "modified"): 2,
             ("vm_disk", "removed"): 1,
             ("vm_nic", "removed"): 1,
+            ("vm_device", "modified"): 1,
             ("vm_snapshot", "added"): 1,
             ("vm_datastore", "removed"): 1,
             ("vm_network", "removed"): 1,
@@ -289,6 +318,11 @@ def test_cluster_then_its_changes_change_by_change(
     assert kernel == {"guest_os_version": ["6.1.0-13-amd64", "6.1.0-17-amd64"]}
     added = changes[("vm_snapshot", "added", guid("cl-web01/before-patch-2026-11"))]
     assert added.object_name == "before-patch-2026-11"
+    ejected = changes[("vm_device", "modified", f"{guid('cl-sql01')}:dvd:scsi:0:1")].fields
+    assert ejected == {
+        "connected": [True, False],
+        "device_type": ["C:\\ClusterStorage\\Volume2\\ISO\\SQLServer2022-x64-ENU.iso", None],
+    }
     csv_free = changes[("datastore", "modified", CSV1_ID)].fields
     assert csv_free is not None and set(csv_free) == {"free_bytes"}
 

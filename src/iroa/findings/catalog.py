@@ -13,6 +13,7 @@ from iroa.findings.rules import (
     HOST_UNREACHABLE,
     Rule,
     Thresholds,
+    cd_connected,
     consolidation_needed,
     cpu_overcommit,
     datastore_inaccessible,
@@ -28,6 +29,7 @@ from iroa.findings.rules import (
     old_hardware_version,
     old_snapshots,
     overall_status,
+    partition_low_free_space,
     powered_off_long,
     tools_not_running,
     tools_outdated,
@@ -63,6 +65,13 @@ RULES: tuple[Rule, ...] = (
         "critical",
         low_free_space,
     ),
+    Rule(
+        "guest_partition_low_free_space",
+        "Guest partition low on free space",
+        ("vm",),
+        "critical",
+        partition_low_free_space,
+    ),
     Rule("snapshot_too_old", "Old VM snapshot", ("vm",), "warning", old_snapshots),
     Rule("snapshot_too_many", "Too many VM snapshots", ("vm",), "warning", many_snapshots),
     Rule(
@@ -95,6 +104,7 @@ RULES: tuple[Rule, ...] = (
         memory_overcommit,
     ),
     Rule("guest_tools_outdated", "Guest tools outdated", ("vm",), "warning", tools_outdated),
+    Rule("vm_cdrom_connected", "CD/DVD drive connected", ("vm",), "warning", cd_connected),
     Rule(
         "hardware_version_old",
         "Old virtual hardware version",
@@ -153,6 +163,9 @@ def describe_conditions(thresholds: Thresholds) -> dict[str, str]:
         "host_unreachable": "connection state " + ", ".join(HOST_UNREACHABLE),
         "datastore_low_free_space": f"free space below {figure(t.datastore_free_warning_pct)}% "
         f"(warning) or {figure(t.datastore_free_critical_pct)}% (critical)",
+        "guest_partition_low_free_space": "a guest file system (VMware Tools) with free space "
+        f"below {figure(t.partition_free_warning_pct)}% (warning) or "
+        f"{figure(t.partition_free_critical_pct)}% (critical)",
         "snapshot_too_old": f"oldest snapshot older than {figure(t.snapshot_max_age_days)} days",
         "snapshot_too_many": f"more than {t.snapshot_max_count} snapshots",
         "guest_tools_not_running": "a running VM whose VMware Tools are not running or not "
@@ -162,6 +175,8 @@ def describe_conditions(thresholds: Thresholds) -> dict[str, str]:
         f"{figure(t.memory_overcommit_max)} times the hosts' memory",
         "guest_tools_outdated": "VMware Tools or Hyper-V integration services need an update "
         "(warning when vCenter calls the tools too old or blacklisted)",
+        "vm_cdrom_connected": "a CD/DVD drive connected to an ISO image or a device "
+        "(Hyper-V: holding media)",
         "datastore_inaccessible": "the datastore (volume, CSV) is not accessible",
         "disk_datastore_not_on_host": "a VM disk on a datastore its host does not mount",
         "overall_status": "vCenter status red (critical) or yellow (warning)",

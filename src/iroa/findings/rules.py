@@ -30,11 +30,16 @@ from iroa.inventory.models import (
     Vm,
     VmCpuSample,
     VmDatastore,
+    VmDevice,
     VmDisk,
+    VmPartition,
     VmSnapshot,
 )
 
 GIB = 1 << 30
+MIB = 1 << 20
+PARTITIONS_NAMED = 3
+"""A guest partition finding names at most this many partitions, the fullest first."""
 TOOLS_NOT_RUNNING = ("toolsNotRunning", "toolsNotInstalled", "guestToolsNotRunning")
 """vCenter ``guest.toolsStatus`` / ``guest.toolsRunningStatus`` values of a guest without tools."""
 TOOLS_OUTDATED = ("toolsOld", "Update required")
@@ -69,6 +74,8 @@ class Thresholds:
     idle_cpu_pct: float = 5.0
     idle_syncs: int = 6
     idle_min_samples: int = 3
+    partition_free_warning_pct: float = 10.0
+    partition_free_critical_pct: float = 5.0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Thresholds:
@@ -85,6 +92,8 @@ class Thresholds:
             idle_cpu_pct=settings.findings_idle_cpu_pct,
             idle_syncs=settings.findings_idle_syncs,
             idle_min_samples=settings.findings_idle_min_samples,
+            partition_free_warning_pct=settings.findings_partition_free_warning_pct,
+            partition_free_critical_pct=settings.findings_partition_free_critical_pct,
         )
 
 
@@ -584,3 +593,94 @@ def idle_vms(conn: Connection, ctx: Context) -> Iterable[Hit]:
             f"CPU use at most {most:,} MHz at each of the last {count} syncs: under {limit}% "
             f"of its {vcpus} vCPUs at {mhz:,} MHz ({vcpus * mhz:,} MHz)",
         )
+
+
+def cd_connected(conn: Connection, ctx: Context) -> Iterable[Hit]:
+    """VMs with a CD/DVD drive connected to an ISO image or a device.
+
+    A connected drive pins the VM: vMotion and DRS refuse to move it while the ISO or
+    the host's drive is not reachable from the destination, and a forgotten installer
+    ISO keeps its datastore busy. vCenter reports a drive connected only while the VM
+    runs; Hyper-V's drive is connected while it holds media (docs/hyperv.md).
+    """
+    stmt = (
+        present_vms(ctx, VmDevice.label, VmDevice.device_type)
+        .join(VmDevice, and_(VmDevice.vm_id == Vm.id, VmDevice.removed_at.is_(None)))
+        .where(VmDevice.kind == "cd", VmDevice.connected.is_(True))
+        .order_by(Vm.id, VmDevice.label)
+    )
+    drives: dict[tuple[int, str, str | None], list[str]] = {}
+    for vm_id, external_id, name, label, backing in conn.execute(stmt):
+        drives.setdefault((vm_id, external_id, name), []).append(
+            f"{label} is connected to {_cd_backing(backing)}"
+        )
+    for (vm_id, external_id, name), described in drives.items():
+        yield Hit("vm", vm_id, external_id, name, "warning", "; ".join(described))
+
+
+def _cd_backing(device_type: str | None) -> str:
+    """What a connected drive holds, in words: an ISO image (a datastore path or a file
+    named ``.iso``), a named device, or a device that names none (a vCenter client device)."""
+    if not device_type:
+        return "a device it does not name"
+    if device_type.startswith("[") or device_type.lower().endswith(".iso"):
+        return f"the ISO image {device_type}"
+    return f"the device {device_type}"
+
+
+def partition_low_free_space(conn: Connection, ctx: Context) -> Iterable[Hit]:
+    """VMs with a guest file system (VMware Tools' ``guest.disk``) low on free space.
+
+    One finding per VM, as for every VM rule: the fullest partition decides the
+    severity, and the message names the partitions under the warning threshold, the
+    fullest first (at most :data:`PARTITIONS_NAMED` of them, then how many more).
+    """
+    t = ctx.thresholds
+    free_pct = type_coerce(VmPartition.free_bytes, Float) * 100.0 / VmPartition.capacity_bytes
+    stmt = (
+        present_vms(ctx, VmPartition.disk_path, VmPartition.free_bytes, VmPartition.capacity_bytes)
+        .join(VmPartition, and_(VmPartition.vm_id == Vm.id, VmPartition.removed_at.is_(None)))
+        .where(
+            VmPartition.capacity_bytes > 0,
+            VmPartition.free_bytes.is_not(None),
+            free_pct < max(t.partition_free_warning_pct, t.partition_free_critical_pct),
+        )
+    )
+    full: dict[tuple[int, str, str | None], list[tuple[float, str, int, int]]] = {}
+    for vm_id, external_id, name, path, free, capacity in conn.execute(stmt):
+        if free is None or not capacity:
+            continue
+        full.setdefault((vm_id, external_id, name), []).append(
+            (free * 100.0 / capacity, path, free, capacity)
+        )
+    warning = figure(max(t.partition_free_warning_pct, t.partition_free_critical_pct))
+    for (vm_id, external_id, name), partitions in full.items():
+        partitions.sort()
+        named = [
+            f"{path} {pct:.1f}% free ({_size(free)} of {_size(capacity)}): "
+            f"below {figure(_partition_limit(t, pct))}%"
+            for pct, path, free, capacity in partitions[:PARTITIONS_NAMED]
+        ]
+        more = len(partitions) - PARTITIONS_NAMED
+        if more > 0:
+            named.append(f"and {more} more below {warning}%")
+        critical = partitions[0][0] < t.partition_free_critical_pct
+        yield Hit(
+            "vm", vm_id, external_id, name, "critical" if critical else "warning", "; ".join(named)
+        )
+
+
+def _partition_limit(t: Thresholds, pct: float) -> float:
+    """The threshold a partition with ``pct`` free is below: the critical one if it is."""
+    return (
+        t.partition_free_critical_pct
+        if pct < t.partition_free_critical_pct
+        else (t.partition_free_warning_pct)
+    )
+
+
+def _size(value: int) -> str:
+    """``1.5 GiB``; under a GiB in MiB (``/boot``'s ``312 MiB``), where GiB would read 0.3."""
+    if value >= GIB:
+        return f"{value / GIB:,.1f} GiB"
+    return f"{value / MIB:,.0f} MiB"

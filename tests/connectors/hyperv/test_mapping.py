@@ -493,6 +493,74 @@ def test_odd_shapes_become_none_instead_of_raising() -> None:
     assert [ds.type for ds in snapshot.datastores] == ["CSV"]
 
 
+def test_dvd_drives_are_cd_devices_connected_while_they_hold_media(
+    standalone: Snapshot, cluster: Snapshot
+) -> None:
+    drives = {d.vm_external_id: d for d in standalone.vm_devices}
+    assert set(drives) == {guid("web01"), guid("legacy-nt")}
+    iso = drives[guid("web01")]
+    assert (iso.external_id, iso.kind, iso.connected, iso.start_connected) == (
+        f"{guid('web01')}:dvd:scsi:0:1",
+        "cd",
+        True,
+        None,
+    )
+    assert (iso.label, iso.device_type, iso.unit_number) == (
+        "DVD Drive on SCSI controller number 0 at location 1",
+        "D:\\ISO\\en-us_windows_server_2022_x64_dvd.iso",
+        1,
+    )
+    empty = drives[guid("legacy-nt")]
+    assert (empty.external_id, empty.connected, empty.device_type) == (
+        f"{guid('legacy-nt')}:dvd:ide:1:0",
+        False,
+        None,
+    )
+    (sql,) = [d for d in cluster.vm_devices if d.connected]
+    assert (sql.vm_external_id, sql.device_type) == (
+        guid("cl-sql01"),
+        "C:\\ClusterStorage\\Volume2\\ISO\\SQLServer2022-x64-ENU.iso",
+    )
+    changed = snapshot_of("cluster-changed")
+    assert not any(d.connected for d in changed.vm_devices)
+
+
+@pytest.mark.parametrize(
+    ("media", "path", "connected", "device_type"),
+    [
+        ("ISO", "E:\\media\\x.iso", True, "E:\\media\\x.iso"),
+        ("PassThrough", "F:", True, "F:"),
+        ("None", "E:\\stale.iso", False, None),  # an empty drive names no media
+        (1, "E:\\x.iso", True, "E:\\x.iso"),  # the enum's code, as -EnumsAsStrings omits
+        (0, None, False, None),
+        ("Floppy", "E:\\x.iso", None, None),  # unknown: neither connected nor not
+        (None, None, None, None),
+    ],
+)
+def test_dvd_media_types(
+    media: object, path: object, connected: bool | None, device_type: str | None
+) -> None:
+    document = {
+        "Get-VMHost": [{"Name": "HV9", "ComputerName": "HV9", "FullyQualifiedDomainName": "hv9"}],
+        "Get-VM": [{"Name": "a", "Id": "a", "State": 2}],
+        "Get-VMDvdDrive": [
+            {
+                "VMId": "a",
+                "ControllerType": 0,
+                "ControllerNumber": 1,
+                "ControllerLocation": 0,
+                "DvdMediaType": media,
+                "Path": path,
+            },
+            {"VMId": "elsewhere", "DvdMediaType": "ISO", "Path": "x.iso"},  # no such VM
+        ],
+    }
+    snapshot = map_envelope(parse_envelope(json.dumps(document).encode()), NOW)
+    (drive,) = snapshot.vm_devices
+    assert (drive.external_id, drive.label) == ("a:dvd:ide:1:0", "DVD Drive on IDE 1:0")
+    assert (drive.connected, drive.device_type) == (connected, device_type)
+
+
 @pytest.mark.parametrize(
     ("output", "message"),
     [

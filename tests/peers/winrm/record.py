@@ -10,13 +10,16 @@ TimeSpans as objects, enums as integers. Values are realistic, not real.
 - ``standalone``: one host, twelve VMs in every state, local NTFS/ReFS volumes,
   an SMB share, three switch types, a checkpoint chain, a pass-through disk;
   guest facts (key-value exchange) of the running VMs whose guests report them:
-  Windows and Linux guests, one reporting its OS name only.
+  Windows and Linux guests, one reporting its OS name only; web01's DVD drive
+  holds an ISO, legacy-nt's (IDE) is empty.
 - ``cluster``: a two-node failover cluster, two CSVs, clustered VMs, and one
-  node-local VM on a local volume.
+  node-local VM on a local volume; cl-sql01's DVD drive holds an ISO on a CSV,
+  cl-web01's is empty.
 - ``cluster-changed``: the same cluster six hours later, rendered by PowerShell 7:
   cl-web02 moved to HV-N1, cl-app01 removed, cl-sql01's data disk grown from 200
   to 300 GiB, a checkpoint taken of cl-web01 (its disk now an .avhdx), and
-  n1-scratch's guest on a newer kernel (its OS version changed).
+  n1-scratch's guest on a newer kernel (its OS version changed), cl-sql01's ISO
+  ejected.
 """
 
 from __future__ import annotations
@@ -165,6 +168,29 @@ def drive(
         "ControllerNumber": number,
         "ControllerLocation": location,
         "DiskNumber": disk_number,
+        "ComputerName": host,
+    }
+
+
+def dvd(
+    vm_name: str,
+    host: str,
+    iso: str | None,
+    controller: int = 1,
+    number: int = 0,
+    location: int = 1,
+) -> dict[str, Any]:
+    """A DVD drive, empty or holding an ISO; the script sends the media type's name."""
+    kind = {0: "IDE", 1: "SCSI"}[controller]
+    return {
+        "VMName": vm_name,
+        "VMId": guid(vm_name),
+        "Name": f"DVD Drive on {kind} controller number {number} at location {location}",
+        "Path": iso,
+        "ControllerType": controller,
+        "ControllerNumber": number,
+        "ControllerLocation": location,
+        "DvdMediaType": "ISO" if iso else "None",
         "ComputerName": host,
     }
 
@@ -341,6 +367,7 @@ def envelope(parts: dict[str, list[Any]]) -> dict[str, list[Any]]:
         "Get-VM",
         "Get-VMHardDiskDrive",
         "Get-VHD",
+        "Get-VMDvdDrive",
         "Get-VMNetworkAdapter",
         "Msvm_KvpExchangeComponent",
         "Get-VMSwitch",
@@ -479,6 +506,10 @@ def standalone() -> dict[str, list[Any]]:
         vhd(host, drives[11]["Path"], 30, 6_442_450_944),
         vhd(host, drives[12]["Path"], 30, 4_294_967_296),
     ]
+    dvd_drives = [
+        dvd("web01", host, "D:\\ISO\\en-us_windows_server_2022_x64_dvd.iso"),
+        dvd("legacy-nt", host, None, controller=0, number=1, location=0),
+    ]
     adapters = [
         adapter(
             "web01", host, ext, mac(0x0A1B01), ["10.20.0.11", "fe80::215:5dff:fe0a:1b01"], vlan=20
@@ -540,6 +571,7 @@ def standalone() -> dict[str, list[Any]]:
             "Get-VM": vms,
             "Get-VMHardDiskDrive": drives,
             "Get-VHD": vhds,
+            "Get-VMDvdDrive": dvd_drives,
             "Get-VMNetworkAdapter": adapters,
             "Msvm_KvpExchangeComponent": guests,
             "Get-VMSwitch": [external, internal, isolated],
@@ -677,6 +709,11 @@ def cluster(changed: bool) -> dict[str, list[Any]]:
         vhd(n2, drives[5]["Path"], 2048, 1_288_490_188_800),
         vhd(n1, drives[6]["Path"], 60, 18_253_611_008),
     ]
+    dvd_drives = [
+        dvd("cl-web01", n1, None),
+        # The SQL Server installation media, ejected by the time of the second recording.
+        dvd("cl-sql01", n1, None if changed else f"{CSV2}\\ISO\\SQLServer2022-x64-ENU.iso"),
+    ]
     adapters = [
         adapter(
             "cl-web01",
@@ -796,6 +833,7 @@ def cluster(changed: bool) -> dict[str, list[Any]]:
             "Get-VM": vms,
             "Get-VMHardDiskDrive": drives,
             "Get-VHD": vhds,
+            "Get-VMDvdDrive": dvd_drives,
             "Get-VMNetworkAdapter": adapters,
             "Msvm_KvpExchangeComponent": guests,
             "Get-VMSwitch": switches,

@@ -29,6 +29,7 @@ KNOWN_KEYS = (
     "Get-VM",
     "Get-VMHardDiskDrive",
     "Get-VHD",
+    "Get-VMDvdDrive",
     "Get-VMNetworkAdapter",
     "Msvm_KvpExchangeComponent",
     "Get-VMSwitch",

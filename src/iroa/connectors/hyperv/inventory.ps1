@@ -74,6 +74,12 @@ try {
         }
     })
 
+    # DVD drives, empty or not; the media type as its name (None, ISO, PassThrough).
+    $dvdDrives = @(foreach ($node in $nodes) { $on = Get-Target $node
+        Get-VMDvdDrive -VMName * @on | Select-Object VMName, VMId, Name, Path, ControllerType,
+            ControllerNumber, ControllerLocation,
+            @{ n = 'DvdMediaType'; e = { "$($_.DvdMediaType)" } }, ComputerName })
+
     $adapters = @(foreach ($node in $nodes) { $on = Get-Target $node
         Get-VMNetworkAdapter -VMName * @on | Select-Object VMName, VMId, Name, Id, MacAddress,
             SwitchName, SwitchId, IPAddresses, Connected, DynamicMacAddressEnabled, IsLegacy,
@@ -145,6 +151,7 @@ try {
         'Get-VM' = $vms
         'Get-VMHardDiskDrive' = $drives
         'Get-VHD' = $vhds
+        'Get-VMDvdDrive' = $dvdDrives
         'Get-VMNetworkAdapter' = $adapters
         'Msvm_KvpExchangeComponent' = $guests
         'Get-VMSwitch' = $switches

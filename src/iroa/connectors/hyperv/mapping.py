@@ -2,7 +2,8 @@
 
 Identities: a VM is its ``Id`` GUID; a host its FQDN (a cluster node's is
 ``node.domain``, stable whether the node is up or down); a disk is
-``<vm>:<controller type>:<number>:<location>``; a NIC ``<vm>:<adapter GUID>``
+``<vm>:<controller type>:<number>:<location>``, a DVD drive
+``<vm>:dvd:<controller type>:<number>:<location>``; a NIC ``<vm>:<adapter GUID>``
 (its MAC if it has no id); a checkpoint its ``Id``; a cluster shared volume
 its resource ``Id``; a local volume its ``UniqueId``; an SMB share
 ``smb:\\\\server\\share``. A virtual switch is its ``Id`` on a standalone host;
@@ -13,7 +14,7 @@ migration requires it), so there the network is ``<cluster id>:<switch name>``
 Readers in :mod:`~iroa.connectors.hyperv.envelope` make anything of an
 unexpected shape None; nothing here should raise on data, and a VM that does
 anyway is reported in the snapshot's warnings and left out. VMs with their disks,
-NICs and checkpoints are mapped in :mod:`~iroa.connectors.hyperv.vm_mapping`.
+DVD drives, NICs and checkpoints are mapped in :mod:`~iroa.connectors.hyperv.vm_mapping`.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ from iroa.connectors.hyperv.resources import host_switches, map_datastores, map_
 from iroa.connectors.hyperv.vm_mapping import (
     map_checkpoints,
     map_disks,
+    map_dvd_drives,
     map_guest_facts,
     map_nics,
     map_vm,
@@ -98,6 +100,7 @@ def map_envelope(envelope: Envelope, now: datetime) -> Snapshot:
         disks = [disk for disk in disks if disk.vm_external_id in vm_ids]
         nics = [nic for nic in nics if nic.vm_external_id in vm_ids]
     checkpoints = map_checkpoints(envelope, vm_items, vm_ids)
+    dvd_drives = map_dvd_drives(envelope, vm_ids)
     vm_datastores = map_vm_datastores(vm_items, disks, index, locator)
     vm_networks = sorted(
         {
@@ -117,6 +120,7 @@ def map_envelope(envelope: Envelope, now: datetime) -> Snapshot:
         vm_disks=disks,
         vm_nics=nics,
         vm_snapshots=checkpoints,
+        vm_devices=dvd_drives,
         vm_datastores=vm_datastores,
         vm_networks=[VmNetworkRecord(f"{vm}:{net}", vm, net) for vm, net in vm_networks],
         warnings=skipped,

@@ -1,4 +1,4 @@
-"""Pure mapping of one envelope's VMs with their disks, NICs, checkpoints and relations."""
+"""One envelope's VMs with their disks, DVD drives, NICs, checkpoints and relations."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from iroa.connectors.base import (
     VmDatastoreRecord,
+    VmDeviceRecord,
     VmDiskRecord,
     VmNicRecord,
     VmRecord,
@@ -59,6 +60,8 @@ _POWER_STATES = {2: "on", 3: "off", 6: "suspended", 9: "suspended"}
 CONTROLLER_TYPES = {0: "IDE", 1: "SCSI", 2: "PMEM"}
 VHD_FORMATS = {2: "VHD", 3: "VHDX", 4: "VHDSet"}
 VHD_TYPES = {2: "Fixed", 3: "Dynamic", 4: "Differencing"}
+DVD_MEDIA_TYPES = {0: "None", 1: "ISO", 2: "PassThrough"}
+"""``Get-VMDvdDrive``'s ``DvdMediaType``: the script sends the name; a code is read too."""
 _THIN_VHD_TYPES = (3, 4)
 
 
@@ -136,6 +139,39 @@ def map_disks(
             )
         )
     return disks
+
+
+def map_dvd_drives(envelope: Envelope, vm_ids: set[str | None]) -> list[VmDeviceRecord]:
+    """DVD drives as CD/DVD devices (the vCD sheet, the ``vm_cdrom_connected`` rule).
+
+    A drive is connected while it holds media (an ISO file or the host's drive,
+    whose path is its ``device_type``) and not while empty; an unknown media type
+    says neither. Hyper-V has no "connected at power on": media stay in the drive.
+    """
+    records: list[VmDeviceRecord] = []
+    for drive in items(envelope, "Get-VMDvdDrive"):
+        vm_id = as_guid(drive.get("VMId"))
+        if vm_id is None or vm_id not in vm_ids:
+            continue
+        code = enum_code(drive.get("ControllerType"), CONTROLLER_TYPES)
+        controller_type = CONTROLLER_TYPES.get(code, str(code)) if code is not None else "unknown"
+        number = as_int(drive.get("ControllerNumber"))
+        location = as_int(drive.get("ControllerLocation"))
+        media = enum_code(drive.get("DvdMediaType"), DVD_MEDIA_TYPES)
+        holds_media = None if media not in DVD_MEDIA_TYPES else media != 0
+        records.append(
+            VmDeviceRecord(
+                external_id=f"{vm_id}:dvd:{controller_type.lower()}:{number}:{location}",
+                vm_external_id=vm_id,
+                kind="cd",
+                label=as_str(drive.get("Name"))
+                or f"DVD Drive on {controller_type} {number}:{location}",
+                connected=holds_media,
+                device_type=as_str(drive.get("Path")) if holds_media else None,
+                unit_number=location,
+            )
+        )
+    return records
 
 
 def map_nics(
