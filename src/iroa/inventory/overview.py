@@ -122,13 +122,15 @@ def list_changes(
     integration: str | None = None,
     action: str | None = None,
     field: str | None = None,
+    actor: str | None = None,
     limit: int = 100,
     cursor: str | None = None,
 ) -> Page[dict[str, Any]]:
     """Changes newest first (``since`` inclusive, ``until`` exclusive), paged by keyset.
 
     ``field`` keeps the changes that changed that field (``memory_mib``; references
-    by their record name, ``host_external_id``).
+    by their record name, ``host_external_id``); ``actor`` those that an event of that
+    vCenter user explains.
     """
     limit = check_limit(limit)
     conditions: list[ColumnElement[bool]] = []
@@ -153,6 +155,9 @@ def list_changes(
         conditions.append(Change.action == action)
     if field is not None:
         conditions.append(_changed_field(db, field))
+    if actor is not None:
+        check_text("actor", actor)
+        conditions.append(Change.actor == actor)
     stmt = (
         select(
             Change.id,
@@ -166,6 +171,8 @@ def list_changes(
             Change.object_name,
             Change.action,
             Change.fields,
+            Change.actor,
+            Change.event,
         )
         .select_from(Change)
         .outerjoin(Integration, Integration.id == Change.integration_id)
