@@ -193,6 +193,35 @@ def list_changes(
     return Page(jsonable_rows(rows), total, next_cursor)
 
 
+def latest_field_change(
+    db: Database, object_type: str, object_id: int, field: str
+) -> dict[str, Any] | None:
+    """The object's latest change of ``field`` (its time, action, fields, actor and event),
+    or None: one statement, as a page's header needs no total."""
+    stmt = (
+        select(
+            Change.id,
+            Change.changed_at,
+            Change.object_type,
+            Change.object_id,
+            Change.action,
+            Change.fields,
+            Change.actor,
+            Change.event,
+        )
+        .where(
+            Change.object_type == object_type,
+            Change.object_id == object_id,
+            _changed_field(db, field),
+        )
+        .order_by(Change.changed_at.desc(), Change.id.desc())
+        .limit(1)
+    )
+    with db.engine.connect() as conn:
+        found = jsonable_rows(conn.execute(stmt).all())
+    return found[0] if found else None
+
+
 CHANGE_FIELDS = frozenset(
     column.name.removesuffix("_id") + "_external_id" if column.name in kind.refs else column.name
     for kind in BY_NAME.values()
