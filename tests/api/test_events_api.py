@@ -8,6 +8,7 @@ from datetime import datetime
 
 import pytest
 
+from iroa.history.models import Event
 from iroa.integrations.service import IntegrationInput, add_integration
 from iroa.inventory.history import clear_snapshots
 from tests.api.fixtures import Api
@@ -174,3 +175,27 @@ def test_vm_and_host_details_carry_their_events_and_actors(seeded: Seeded) -> No
 def test_events_need_a_viewer(seeded: Seeded) -> None:
     api, _, _ = seeded
     assert api.client.get("/api/v1/events").status_code == 401
+
+
+def test_a_page_naming_many_objects_finds_each_in_the_inventory(seeded: Seeded) -> None:
+    """More objects on one page than one statement may bind: found in chunks."""
+    api, moments, _ = seeded
+    integration_id = get(api, "/integrations")["items"][0]["id"]
+    with api.db.write_session() as session:
+        session.add_all(
+            Event(
+                integration_id=integration_id,
+                event_key=1000 + i,
+                created_at=moments[0],
+                event_type="VmReconfiguredEvent",
+                user_name="filler",
+                object_type="VirtualMachine",
+                object_external_id=f"aaa-{i:04d}",  # sorted before vm-0: it is in a later chunk
+            )
+            for i in range(950)
+        )
+    page = get(api, "/events", limit=1000)
+    assert page["total"] == 957
+    found = {e["external_id"]: e["object_id"] for e in page["items"] if e["object_type"] == "vm"}
+    assert found["vm-0"] == vm_id(api, "vm0-final") and found["vm-3"] == vm_id(api, "vm3")
+    assert found["aaa-0000"] is None and found["vm-99"] is None

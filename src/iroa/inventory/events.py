@@ -55,6 +55,7 @@ EVENT_OBJECT_TYPES = tuple(sorted(set(VIM_TYPES.values())))
 """The ``object_type`` values the events list filters by: inventory types events name."""
 
 EVENTS_SORT = "-created_at"
+_IN_CHUNK = 900  # below SQLite's historical limit of 999 bound parameters per statement
 OBJECT_EVENTS_LIMIT = 50
 """How many of its latest events a VM's or host's detail carries."""
 
@@ -118,7 +119,8 @@ def _shaped(row: dict[str, Any], object_id: int | None) -> dict[str, Any]:
 
 def _with_object_ids(conn: Connection, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """The events shaped, each with the inventory id of its object (None when that object
-    is not in the inventory); one statement per inventory type the events name."""
+    is not in the inventory); one statement per inventory type the events name (and per
+    900 objects of it)."""
     wanted: dict[str, set[tuple[int, str]]] = {}
     for row in rows:
         name = iroa_type(row["object_type"])
@@ -127,12 +129,15 @@ def _with_object_ids(conn: Connection, rows: Sequence[dict[str, Any]]) -> list[d
     found: dict[tuple[str | None, int, str], int] = {}
     for name, keys in wanted.items():
         table = BY_NAME[name].table
-        stmt = select(table.c.id, table.c.integration_id, table.c.external_id).where(
-            table.c.integration_id.in_(sorted({integration for integration, _ in keys})),
-            table.c.external_id.in_(sorted({external for _, external in keys})),
-        )
-        for object_id, integration_id, external_id in conn.execute(stmt):
-            found[(name, integration_id, external_id)] = object_id
+        integrations = sorted({integration for integration, _ in keys})
+        externals = sorted({external for _, external in keys})
+        for start in range(0, len(externals), _IN_CHUNK):
+            stmt = select(table.c.id, table.c.integration_id, table.c.external_id).where(
+                table.c.integration_id.in_(integrations),
+                table.c.external_id.in_(externals[start : start + _IN_CHUNK]),
+            )
+            for object_id, integration_id, external_id in conn.execute(stmt):
+                found[(name, integration_id, external_id)] = object_id
     return [
         _shaped(
             row,
