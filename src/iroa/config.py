@@ -84,6 +84,11 @@ class Settings(BaseSettings):
 
     History (``as_of``) before the pruning horizon can no longer be answered.
     """
+    event_retention_days: int = Field(default=90, ge=0)
+    """Keep vCenter events this many days (0: forever); older ones are pruned after each sync.
+
+    The actor a change row got from an event stays with the change.
+    """
     export_dir: Path | None = None
     """Where ``iroa serve`` writes scheduled exports (unset: no scheduled export)."""
     export_interval_s: int = Field(default=86_400, ge=60)

@@ -249,3 +249,28 @@ def _vsphere_tags(w: Watching) -> dict[str, tuple[str, str | None]]:
             )
         ).all()
     return {row[0]: (row[1], row[2]) for row in rows}
+
+
+def test_a_watched_power_off_says_who_did_it_and_a_rename_says_nobody(
+    watching: Watching,
+) -> None:
+    w, si = watching, watching.si
+    names = ops.list_vm_names(si)
+    ops.power_off(si, names[0])
+    ops.rename_vm(si, names[1], "renamed-by-someone")
+
+    def explained() -> dict[str, tuple[str | None, str | None]]:
+        with w.db.session() as session:
+            rows = session.execute(
+                select(Change.object_name, Change.actor, Change.event).where(
+                    Change.object_type == "vm", Change.action == "modified"
+                )
+            ).all()
+        return {name: (actor, event) for name, actor, event in rows}
+
+    w.within(
+        "the power-off's actor",
+        lambda: explained().get(names[0]) == (w.server.username, "VmPoweredOffEvent"),
+    )
+    w.within("the rename", lambda: "renamed-by-someone" in explained())
+    assert explained()["renamed-by-someone"] == (None, None)

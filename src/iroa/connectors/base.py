@@ -12,7 +12,7 @@ from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from operator import attrgetter, itemgetter
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from iroa.errors import IroaError
 
@@ -627,6 +627,45 @@ class Connector(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    """One event of the source's own log: who did what to which object, and when.
+
+    ``object_type`` is the source's name for the object's type (vCenter:
+    ``VirtualMachine``, ``HostSystem`` …) and ``object_external_id`` its id
+    there; both are None for an event about no inventory object. ``key``
+    grows with every event the source logs.
+    """
+
+    key: int
+    created_at: datetime
+    event_type: str
+    user_name: str | None
+    object_type: str | None
+    object_external_id: str | None
+    object_name: str | None
+    message: str | None
+    chain_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class EventCursor:
+    """Where a reading of events resumes: after the event of this key, logged at this time."""
+
+    key: int
+    created_at: datetime
+
+
+@runtime_checkable
+class EventFeed(Protocol):
+    """A connector or watch that also reads its source's event log (vCenter's events)."""
+
+    def read_events(self, after: EventCursor | None) -> Sequence[EventRecord]:
+        """The events logged after ``after``, oldest first (None: the recent ones); raises
+        :class:`EventsUnavailableError` when the source refuses or fails the read."""
+        ...
+
+
 class ConnectorError(IroaError):
     """A failure talking to an external system, with a one-line, secret-free message."""
 
@@ -649,3 +688,7 @@ class ConnectorTimeoutError(ConnectorError):
 
 class UnexpectedResponseError(ConnectorError):
     """The system answered, but not as the expected product does."""
+
+
+class EventsUnavailableError(ConnectorError):
+    """The source refused or failed a read of its events; the inventory is not concerned."""

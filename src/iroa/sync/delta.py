@@ -31,6 +31,7 @@ from iroa.sync.apply import (
     record_succeeded,
     skipped_of,
 )
+from iroa.sync.events import EventRead, record_events
 from iroa.sync.policy import SyncPolicy
 from iroa.sync.reconcile import hold_reason
 from iroa.sync.runs import (
@@ -49,11 +50,18 @@ log = logging.getLogger(__name__)
 
 
 def sync_delta(
-    db: Database, integration_id: int, delta: Delta, policy: SyncPolicy, *, force: bool = False
+    db: Database,
+    integration_id: int,
+    delta: Delta,
+    policy: SyncPolicy,
+    *,
+    force: bool = False,
+    events: EventRead | None = None,
 ) -> SyncResult:
-    """Apply a watcher's delta as a run of its own (trigger ``watch``), then refresh the
-    integration's findings; raise :class:`SyncAlreadyRunningError` while a sync of the
-    integration is going (the watcher keeps the delta and tries again)."""
+    """Apply a watcher's delta as a run of its own (trigger ``watch``), keep the ``events``
+    read with it (:mod:`iroa.sync.events`), then refresh the integration's findings; raise
+    :class:`SyncAlreadyRunningError` while a sync of the integration is going (the watcher
+    keeps the delta and tries again)."""
     with sync_lock(db, integration_id) as taken:
         if not taken:
             raise SyncAlreadyRunningError("a sync of this integration is already running")
@@ -63,6 +71,11 @@ def sync_delta(
         except BaseException:
             finish_failed(db, run_id, "interrupted while applying changes", RunStatus.INTERRUPTED)
             raise
+        if events is not None:
+            try:
+                record_events(db, integration_id, events, run_id)
+            except Exception:
+                log.exception("watch run %s: keeping vCenter events failed", run_id)
     if result.succeeded:
         try:
             refresh_findings(db, integration_id, policy.thresholds)

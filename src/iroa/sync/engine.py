@@ -24,6 +24,13 @@ from iroa.findings.service import refresh_findings, refresh_findings_after_monit
 from iroa.history.retention import prune_changes
 from iroa.sync.apply import apply_inventory
 from iroa.sync.collect import Collector, SyncTimeoutError, collect_within
+from iroa.sync.events import (
+    CollectingEvents,
+    EventRead,
+    event_cursor,
+    prune_events,
+    record_events,
+)
 from iroa.sync.monitoring import apply_monitoring
 from iroa.sync.policy import SyncPolicy
 from iroa.sync.reconcile import DuplicateExternalIdError
@@ -62,6 +69,19 @@ def _prune_changes(db: Database, integration_id: int, policy: SyncPolicy) -> obj
     return prune_changes(db, policy.change_retention_days)
 
 
+def _prune_events(db: Database, integration_id: int, policy: SyncPolicy) -> object:
+    return prune_events(db, policy.event_retention_days)
+
+
+def _record_events(db: Database, integration_id: int, events: EventRead, run_id: int) -> None:
+    """Keep the events read with the run and explain its changes; a failure is logged and
+    leaves the run as it was recorded."""
+    try:
+        record_events(db, integration_id, events, run_id)
+    except Exception:
+        log.exception("sync run %s: keeping vCenter events failed", run_id)
+
+
 def _refresh_all_findings(db: Database, integration_id: int, policy: SyncPolicy) -> object:
     # The monitoring rules of every inventory integration read monitoring data.
     return refresh_findings_after_monitoring(db, policy.thresholds)
@@ -73,6 +93,7 @@ HANDLING: dict[Reads, Handling] = {
         (
             ("refreshing health findings", _refresh_findings),
             ("pruning old changes", _prune_changes),
+            ("pruning old events", _prune_events),
         ),
         "interrupted while applying changes",
     ),
@@ -138,9 +159,12 @@ def run_reading(
         run_id, option_timeout_s = start_run(db, integration_id, trigger, force, run_id)
         if on_start is not None:
             on_start(run_id)
+        cursor = event_cursor(db, integration_id) if reads is Reads.INVENTORY else None
         try:
             progress.start("connect")
-            snapshot = collect_within(collector, progress, timeout_s or option_timeout_s)
+            snapshot, events = collect_within(
+                CollectingEvents(collector, cursor), progress, timeout_s or option_timeout_s
+            )
         except (ConnectorError, SyncTimeoutError) as exc:
             return finish_failed(db, run_id, str(exc), policy=policy.schedule)
         except BaseException as exc:
@@ -167,6 +191,8 @@ def run_reading(
             close = getattr(snapshot, "close", None)
             if close is not None:  # a snapshot kept on disk while it was applied
                 close()
+        if events is not None:
+            _record_events(db, integration_id, events, run_id)
     if result.succeeded:
         for doing, step in handling.after:
             try:

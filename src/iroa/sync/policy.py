@@ -12,6 +12,7 @@ from iroa.sync.schedule import SchedulePolicy
 DEFAULT_SYNC_TIMEOUT_S = 1800
 """How long connecting and collecting may take, unless the integration sets ``sync_timeout_s``."""
 DEFAULT_CHANGE_RETENTION_DAYS = 400
+DEFAULT_EVENT_RETENTION_DAYS = 90
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,8 @@ class SyncPolicy:
     thresholds: Thresholds = field(default_factory=Thresholds)
     change_retention_days: int = DEFAULT_CHANGE_RETENTION_DAYS
     """Change rows older than this are pruned after a run; 0 keeps them forever."""
+    event_retention_days: int = DEFAULT_EVENT_RETENTION_DAYS
+    """Events older than this are pruned after a run; 0 keeps them forever."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SyncPolicy:
@@ -31,4 +34,5 @@ class SyncPolicy:
             SchedulePolicy(settings.min_sync_interval_s),
             Thresholds.from_settings(settings),
             settings.change_retention_days,
+            settings.event_retention_days,
         )

@@ -14,19 +14,31 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from iroa.connectors.base import Collected, ConnectorError, Delta, Progress, Resync, Watch
+from iroa.connectors.base import (
+    Collected,
+    ConnectorError,
+    Delta,
+    EventCursor,
+    EventFeed,
+    EventRecord,
+    Progress,
+    Resync,
+    Watch,
+)
 from iroa.connectors.registry import Reads, create_watch
 from iroa.db.base import utcnow
+from iroa.db.locks import sync_lock
 from iroa.integrations.service import connection_options, get_integration_by_id
 from iroa.inventory.types import OBJECT_TYPES
 from iroa.sync.collect import CheckedProgress
 from iroa.sync.delta import sync_delta
 from iroa.sync.engine import run_reading
+from iroa.sync.events import EventRead, event_cursor, read_feed, record_events
 from iroa.sync.runs import SyncAlreadyRunningError, SyncResult
 from iroa.sync.service import SyncDeps
 from iroa.vocabulary import RunStatus, Trigger, WatchState
@@ -35,6 +47,9 @@ log = logging.getLogger(__name__)
 
 WAIT_S = 5.0
 """How long one wait for changes blocks: how soon a stop request is noticed."""
+EVENTS_IDLE_S = 30.0
+"""While nothing changes, how often a watch whose source logs events reads them: events
+are read with every change anyway, this keeps those that change no inventory current."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +132,7 @@ class _Watcher:
         self.pending: Delta | None = None
         self.pending_since = 0.0
         self.heartbeat: Callable[[], None] = heartbeat or (lambda: None)
+        self.events_read_at = 0.0
 
     def report(
         self,
@@ -171,7 +187,7 @@ class _Watcher:
                     self.deps.db,
                     self.integration_id,
                     Reads.INVENTORY,
-                    _Baseline(watch, self.stop, self.heartbeat),
+                    _baseline_of(watch, self.stop, self.heartbeat),
                     policy=self.deps.policy,
                     trigger=Trigger.WATCH,
                 )
@@ -188,6 +204,7 @@ class _Watcher:
             self.report(WatchState.FAILED, reason)
             return False
         self.pending = None
+        self.events_read_at = time.monotonic()
         self.report(WatchState.LIVE, applied=True)
         return True
 
@@ -209,12 +226,34 @@ class _Watcher:
             elif change is not None and self.pending is not None:
                 self.pending = merge_deltas(self.pending, change)
             if self.pending is not None:
-                self._apply_pending()
+                self._apply_pending(watch)
+            elif time.monotonic() - self.events_read_at >= EVENTS_IDLE_S:
+                self._read_events(watch)
 
-    def _apply_pending(self) -> None:
+    def _events(self, watch: Watch) -> EventRead | None:
+        """The events logged since the last one kept, if the watch's source logs any."""
+        if not isinstance(watch, EventFeed):
+            return None
+        self.events_read_at = time.monotonic()
+        return read_feed(watch, event_cursor(self.deps.db, self.integration_id))
+
+    def _read_events(self, watch: Watch) -> None:
+        """Keep the events logged while nothing changed (unless a sync is going, which
+        reads them itself)."""
+        events = self._events(watch)
+        if events is None or events.error is not None:
+            return  # a refusal is said on the runs of the changes it leaves unexplained
+        with sync_lock(self.deps.db, self.integration_id) as taken:
+            if taken:
+                record_events(self.deps.db, self.integration_id, events, None)
+
+    def _apply_pending(self, watch: Watch) -> None:
         assert self.pending is not None
+        events = self._events(watch)  # after the changes were read: their events are logged
         try:
-            result = sync_delta(self.deps.db, self.integration_id, self.pending, self.deps.policy)
+            result = sync_delta(
+                self.deps.db, self.integration_id, self.pending, self.deps.policy, events=events
+            )
         except SyncAlreadyRunningError:
             return  # kept: applied after the sync, with what comes meanwhile
         self.pending = None
@@ -243,6 +282,21 @@ class _Baseline:
         if self.stop.is_set():
             raise WatchStoppedError("the watcher was asked to stop")
         self.beat()
+
+
+class _BaselineWithEvents(_Baseline):
+    """A baseline whose watch also reads its source's events."""
+
+    def read_events(self, after: EventCursor | None) -> Sequence[EventRecord]:
+        assert isinstance(self.watch, EventFeed)
+        return self.watch.read_events(after)
+
+
+def _baseline_of(watch: Watch, stop: threading.Event, beat: Callable[[], None]) -> _Baseline:
+    """The baseline collector of ``watch``: with its events if it reads any."""
+    if isinstance(watch, EventFeed):
+        return _BaselineWithEvents(watch, stop, beat)
+    return _Baseline(watch, stop, beat)
 
 
 def merge_deltas(older: Delta, newer: Delta) -> Delta:

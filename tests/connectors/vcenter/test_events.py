@@ -8,13 +8,8 @@ from typing import Any
 import pytest
 from pyVmomi import vim
 
-from iroa.connectors.vcenter.events import (
-    EventRecord,
-    EventsUnavailable,
-    event_record,
-    match_event,
-    read_events,
-)
+from iroa.connectors.base import EventCursor, EventsUnavailableError
+from iroa.connectors.vcenter.events import event_record, read_events
 from tests.peers import vsphere_ops as ops
 from tests.peers.vcsim import Topology
 
@@ -81,62 +76,6 @@ def test_event_without_time_is_a_clear_error() -> None:
         event_record(vim.event.VmRemovedEvent(key=10))
 
 
-def _recorded(key: int, event_type: str, moid: str, minute: int) -> EventRecord:
-    return EventRecord(
-        key=key,
-        created_at=WHEN.replace(minute=minute),
-        event_type=event_type,
-        user_name=f"user{key}",
-        object_type="VirtualMachine",
-        object_external_id=moid,
-        object_name=None,
-        message=None,
-        chain_id=None,
-    )
-
-
-RECORDED = [
-    _recorded(1, "VmPoweredOnEvent", "vm-1", 1),
-    _recorded(2, "VmPoweredOffEvent", "vm-1", 5),
-    _recorded(3, "VmPoweredOffEvent", "vm-1", 9),
-    _recorded(4, "VmRenamedEvent", "vm-1", 10),
-    _recorded(5, "VmReconfiguredEvent", "vm-2", 10),
-    _recorded(6, "DrsVmMigratedEvent", "vm-2", 11),
-    _recorded(7, "VmClonedEvent", "vm-3", 12),
-    _recorded(8, "VmRemovedEvent", "vm-4", 12),
-]
-
-
-@pytest.mark.parametrize(
-    ("action", "fields", "moid", "after_minute", "at_minute", "expected_key"),
-    [
-        ("modified", {"power_state": ["on", "off"]}, "vm-1", 3, 9, 3),
-        ("modified", {"power_state": ["on", "off"]}, "vm-1", 3, 6, 2),
-        ("modified", {"power_state": ["on", "off"]}, "vm-1", 5, 6, None),
-        ("modified", {"power_state": ["off", "on"]}, "vm-1", None, 9, 1),
-        ("modified", {"name": ["a", "b"]}, "vm-1", 0, 10, 4),
-        ("modified", {"name": ["a", "b"]}, "vm-2", 0, 10, None),
-        ("modified", {"num_cpu": [1, 2]}, "vm-2", 0, 30, 5),
-        ("modified", {"host_id": [1, 2]}, "vm-2", 0, 30, 6),
-        ("modified", {"ip_addresses": [[], ["10.0.0.1"]]}, "vm-2", 0, 30, None),
-        ("added", None, "vm-3", None, 30, 7),
-        ("removed", None, "vm-4", None, 30, 8),
-        ("removed", None, "vm-3", None, 30, None),
-    ],
-)
-def test_match_event_on_recorded_events(
-    action: str,
-    fields: dict[str, list[object]] | None,
-    moid: str,
-    after_minute: int | None,
-    at_minute: int,
-    expected_key: int | None,
-) -> None:
-    after = None if after_minute is None else WHEN.replace(minute=after_minute)
-    found = match_event(action, fields, moid, after, WHEN.replace(minute=at_minute), RECORDED)
-    assert (found.key if found else None) == expected_key
-
-
 def test_power_off_and_destroy_on_vcsim_are_read_with_the_user_and_resume_after_a_key(
     vcsim: Any,
 ) -> None:
@@ -147,14 +86,16 @@ def test_power_off_and_destroy_on_vcsim_are_read_with_the_user_and_resume_after_
     moid = ops.find_vm(si, vm)._moId
     ops.destroy_vm(si, vm)
     content = si.RetrieveContent()
-    first = read_events(content, None, None)
+    now = datetime.now(UTC)
+    first = read_events(content, None, now)
     mine = [(r.event_type, r.user_name) for r in first if r.object_external_id == moid]
     assert ("VmPoweredOffEvent", server.username) in mine
     assert ("VmRemovedEvent", server.username) in mine
     keys = [r.key for r in first]
     assert keys == sorted(set(keys))
-    middle = keys[len(keys) // 2]
-    assert [r.key for r in read_events(content, middle, None)] == [k for k in keys if k > middle]
+    middle = first[len(first) // 2]
+    cursor = EventCursor(middle.key, middle.created_at)
+    assert [r.key for r in read_events(content, cursor, now)] == [k for k in keys if k > middle.key]
 
 
 class _Refusing:
@@ -167,6 +108,7 @@ class _Refusing:
 def test_a_refused_events_read_is_one_clear_line() -> None:
     content = vim.ServiceInstanceContent()
     object.__setattr__(content, "eventManager", _Refusing())
-    with pytest.raises(EventsUnavailable) as caught:
-        read_events(content, None, None)
+    object.__setattr__(content, "rootFolder", vim.Folder("group-d1"))
+    with pytest.raises(EventsUnavailableError) as caught:
+        read_events(content, None, datetime.now(UTC))
     assert str(caught.value) == "vCenter events not read: permission System.View missing"

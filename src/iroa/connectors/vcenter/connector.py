@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import ClassVar
 
-from iroa.connectors.base import ConnectionOptions, Progress, SourceInfo
+from iroa.connectors.base import (
+    ConnectionOptions,
+    EventCursor,
+    EventRecord,
+    Progress,
+    SourceInfo,
+)
 from iroa.connectors.spool import SpooledSnapshot
 from iroa.connectors.vcenter.client import build_ssl_context, open_session
 from iroa.connectors.vcenter.collector import (
@@ -13,6 +21,7 @@ from iroa.connectors.vcenter.collector import (
     count_objects,
     source_info,
 )
+from iroa.connectors.vcenter.events import read_events
 from iroa.connectors.vcenter.tagging import open_tagging
 
 
@@ -40,3 +49,9 @@ class VCenterConnector:
             verify = build_ssl_context(self._options)
             with open_tagging(self._options, session.endpoint, verify) as tagging:
                 return collect_inventory(session, progress, self._batch_size, tagging)
+
+    def read_events(self, after: EventCursor | None) -> Sequence[EventRecord]:
+        """The events logged after ``after``, in a session of their own (see
+        :func:`~iroa.connectors.vcenter.events.read_events`)."""
+        with open_session(self._options) as session:
+            return read_events(session.content, after, datetime.now(UTC))

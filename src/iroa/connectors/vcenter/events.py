@@ -1,20 +1,23 @@
 """vCenter events as plain records: who did what to which object, and when.
 
-Pure mapping of pyVmomi ``vim.event.Event`` objects; reading them (EventManager,
-collectors, paging) and storing them are separate steps. An event type IROA does
-not know is kept under its type name, never dropped.
+Events are read through an EventHistoryCollector (:func:`read_events`) and mapped
+from pyVmomi's ``vim.event.Event`` objects (:func:`event_record`); storing them and
+joining them to changes is the sync engine's. An event type IROA does not know is
+kept under its type name, never dropped.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+import logging
+from datetime import datetime, timedelta
 from typing import Any
 
 from pyVmomi import vim, vmodl
 
+from iroa.connectors.base import EventCursor, EventRecord, EventsUnavailableError
 from iroa.connectors.vcenter.mapping import as_utc
+
+log = logging.getLogger(__name__)
 
 # The entity arguments an event may carry, most specific first: the record's
 # object is the first one present.
@@ -27,19 +30,6 @@ _ENTITY_ARGS: tuple[tuple[str, str], ...] = (
     ("computeResource", "ComputeResource"),
     ("datacenter", "Datacenter"),
 )
-
-
-@dataclass(frozen=True, slots=True)
-class EventRecord:
-    key: int
-    created_at: datetime
-    event_type: str
-    user_name: str | None
-    object_type: str | None
-    object_external_id: str | None
-    object_name: str | None
-    message: str | None
-    chain_id: int | None
 
 
 def event_type_name(event: object) -> str:
@@ -95,109 +85,52 @@ _ENTITY_ATTR: dict[str, str] = {
 }
 
 
-# Which vCenter event types can explain a change of a VM, by change action and field.
-_ADDED = frozenset({"VmCreatedEvent", "VmClonedEvent", "VmDeployedEvent", "VmRegisteredEvent"})
-_REMOVED = frozenset({"VmRemovedEvent"})
-_POWER = {
-    "on": frozenset({"VmPoweredOnEvent", "DrsVmPoweredOnEvent"}),
-    "off": frozenset({"VmPoweredOffEvent"}),
-    "suspended": frozenset({"VmSuspendedEvent"}),
-}
-_MIGRATED = frozenset(
-    {"VmMigratedEvent", "DrsVmMigratedEvent", "VmBeingHotMigratedEvent", "VmRelocatedEvent"}
-)
-_FIELD_EVENTS: dict[str, frozenset[str]] = {
-    "name": frozenset({"VmRenamedEvent"}),
-    "host_id": _MIGRATED,
-    "cluster_id": _MIGRATED,
-    **{
-        field: frozenset({"VmReconfiguredEvent"})
-        for field in (
-            "num_cpu",
-            "cores_per_socket",
-            "memory_mib",
-            "notes",
-            "hardware_version",
-            "firmware",
-            "video_ram_kib",
-            "num_monitors",
-            "guest_id",
-        )
-    },
-}
-
-
-def compatible_event_types(
-    action: str, fields: Mapping[str, Sequence[object]] | None
-) -> frozenset[str]:
-    """The VM event types that can explain a change row; empty when none can."""
-    if action == "added":
-        return _ADDED
-    if action == "removed":
-        return _REMOVED
-    types: set[str] = set()
-    for field, values in (fields or {}).items():
-        if field == "power_state":
-            if len(values) == 2 and isinstance(values[1], str):
-                types |= _POWER.get(values[1], frozenset())
-        else:
-            types |= _FIELD_EVENTS.get(field, frozenset())
-    return frozenset(types)
-
-
-def match_event(
-    action: str,
-    fields: Mapping[str, Sequence[object]] | None,
-    external_id: str,
-    after: datetime | None,
-    changed_at: datetime,
-    events: Iterable[EventRecord],
-) -> EventRecord | None:
-    """The latest event of a compatible type about ``external_id`` with ``after < time <=
-    changed_at`` (``after`` None: no lower bound), or None: a change never gets a guessed actor."""
-    types = compatible_event_types(action, fields)
-    best: EventRecord | None = None
-    for event in events:
-        if (
-            event.event_type in types
-            and event.object_external_id == external_id
-            and event.created_at <= changed_at
-            and (after is None or event.created_at > after)
-            and (best is None or (event.created_at, event.key) > (best.created_at, best.key))
-        ):
-            best = event
-    return best
-
-
-class EventsUnavailable(Exception):
-    """vCenter refused or failed the events read; the message is one line for the run."""
+FIRST_READ = timedelta(days=1)
+"""How far back the first read of an integration's events goes."""
+RESUME_MARGIN = timedelta(minutes=10)
+"""A resumed read asks for events from this long before the last one kept: an event is
+stamped when logged, so one logged a moment later may carry an earlier time. Events of a
+key already kept are dropped."""
 
 
 def read_events(
-    content: Any, after_key: int | None, begin: datetime | None, page: int = 500
+    content: Any, after: EventCursor | None, now: datetime, page: int = 500
 ) -> list[EventRecord]:
-    """The events with a key above ``after_key`` (all when None) created from ``begin`` on,
-    oldest first, read page by page through an EventHistoryCollector that is destroyed after."""
-    spec = vim.event.EventFilterSpec()  # type: ignore[no-untyped-call]
-    if begin is not None:
-        spec.time = vim.event.EventFilterSpec.ByTime(beginTime=begin)  # type: ignore[no-untyped-call]
+    """The events about inventory objects logged after ``after`` (from :data:`FIRST_READ` ago
+    when None), oldest first, read page by page through an EventHistoryCollector that is
+    destroyed after. Events that name no inventory object (logins, logouts) are left out by
+    the filter, at the server."""
+    begin = now - FIRST_READ if after is None else after.created_at - RESUME_MARGIN
+    spec = vim.event.EventFilterSpec(  # type: ignore[no-untyped-call]
+        time=vim.event.EventFilterSpec.ByTime(beginTime=begin),  # type: ignore[no-untyped-call]
+        entity=vim.event.EventFilterSpec.ByEntity(  # type: ignore[no-untyped-call]
+            entity=content.rootFolder, recursion="all"
+        ),
+    )
     try:
         collector = content.eventManager.CreateCollectorForEvents(filter=spec)
         try:
             # vcsim's collectors hold only their page (10 by default); vCenter pages up to 1000.
             collector.SetCollectorPageSize(maxCount=page)
+            collector.RewindCollector()
             records: dict[int, EventRecord] = {}
             while batch := collector.ReadNextEvents(maxCount=page):
                 for event in batch:
-                    record = event_record(event)
-                    if after_key is None or record.key > after_key:
+                    try:
+                        record = event_record(event)
+                    except ValueError:  # no key or time: it cannot be kept or resumed after
+                        log.debug("vCenter event skipped: %s", type(event).__name__)
+                        continue
+                    if after is None or record.key > after.key:
                         records[record.key] = record
         finally:
             collector.DestroyCollector()
     except vim.fault.NoPermission as exc:
-        raise EventsUnavailable(
+        raise EventsUnavailableError(
             f"vCenter events not read: permission {exc.privilegeId or '?'} missing"
         ) from exc
-    except (vmodl.MethodFault, OSError, ValueError) as exc:
-        raise EventsUnavailable(f"vCenter events not read: {type(exc).__name__}") from exc
+    except vmodl.MethodFault as exc:
+        raise EventsUnavailableError(
+            f"vCenter events not read: {type(exc).__name__}: {getattr(exc, 'msg', None) or exc}"
+        ) from exc
     return [records[key] for key in sorted(records)]

@@ -23,14 +23,22 @@ falls between the two.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, ExitStack
+from datetime import UTC, datetime
 from typing import ClassVar, Final
 
 from pyVmomi import vim, vmodl
 from pyVmomi.VmomiSupport import ManagedObject
 
-from iroa.connectors.base import ConnectionOptions, Delta, Progress, Resync
+from iroa.connectors.base import (
+    ConnectionOptions,
+    Delta,
+    EventCursor,
+    EventRecord,
+    Progress,
+    Resync,
+)
 from iroa.connectors.spool import SpooledSnapshot
 from iroa.connectors.vcenter.client import (
     Session,
@@ -44,6 +52,7 @@ from iroa.connectors.vcenter.collector import (
     collect_indexed,
     collect_objects,
 )
+from iroa.connectors.vcenter.events import read_events
 from iroa.connectors.vcenter.index import InventoryIndex
 from iroa.connectors.vcenter.properties import PROPERTIES, watched_paths_for
 from iroa.connectors.vcenter.retrieval import moref_id, moref_type
@@ -163,6 +172,12 @@ class VCenterWatch:
             if changed.get(name) or gone.get(name)
         }
         return Delta(snapshot, touched)
+
+    def read_events(self, after: EventCursor | None) -> Sequence[EventRecord]:
+        """The events logged after ``after``, read in the watch's session."""
+        session = self._current()
+        with self._errors():
+            return read_events(session.content, after, datetime.now(UTC))
 
     def _current(self) -> Session:
         if self._session is None:
