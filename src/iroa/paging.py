@@ -72,6 +72,19 @@ def to_utc(value: datetime, name: str) -> datetime:
         raise InvalidQueryError(f"{name} is out of range") from exc
 
 
+def parse_timestamp(value: str, name: str) -> datetime:
+    """A timestamp given as text (a query parameter, a command's option): ISO-8601, taken
+    as UTC if it has no zone; a bad one is an InvalidQueryError naming ``name``."""
+    text = value.strip()
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
+    except ValueError as exc:
+        raise InvalidQueryError(
+            f"{name} must be an ISO-8601 timestamp such as 2026-11-26T17:00:00Z, not {value!r}"
+        ) from exc
+    return to_utc(parsed, name)
+
+
 def check_limit(limit: int) -> int:
     """The page size, if it is within bounds."""
     if not 1 <= limit <= MAX_LIMIT:

@@ -33,8 +33,9 @@ LIST_QUERY_COUNTS = {
 }
 DETAIL_QUERY_COUNTS = {
     # ... + findings, and monitoring: Prometheus metrics, Zabbix hosts with their problems
-    "vms": 11,  # object, disks, NICs, snapshots, datastores, networks, tags, changes, findings, +2
-    "hosts": 8,  # object, VM count, VMs, tags, changes, findings, +2
+    "vms": 12,  # object, disks, NICs, snapshots, datastores, networks, tags, changes, events,
+    # findings, +2
+    "hosts": 9,  # object, VM count, VMs, tags, changes, events, findings, +2
     "clusters": 9,  # object, hosts, VM count, VMs, VM totals, host totals, tags, changes, findings
     "datastores": 6,
     "networks": 5,

@@ -9,14 +9,18 @@ from typing import Any, NotRequired, Union, get_args, get_origin, get_type_hints
 
 import pytest
 
+from iroa.crypto import SecretBox
 from iroa.db.engine import Database
 from iroa.findings.listing import object_detail
+from iroa.integrations.service import IntegrationInput, add_integration
 from iroa.inventory.details import get_object
 from iroa.inventory.listing import ListParams, list_page
 from iroa.inventory.queries import LISTABLE, select_objects
 from iroa.inventory.rows import DETAILS, ITEMS
 from iroa.inventory.types import BY_PLURAL
 from tests.api.inventory_estate import build_estate
+from tests.inventory.events_estate import seed_events
+from tests.inventory.history_estate import run_sequence
 
 
 def keys_of(row_type: type[Any]) -> set[str]:
@@ -127,3 +131,13 @@ def test_mismatches_sees_a_wrong_value() -> None:
     assert mismatches({**good, "renamed": 1}, row_type, "dc")
     del good["name"]
     assert mismatches(good, row_type, "dc")
+
+
+def test_a_detail_with_events_and_actors_is_its_type(db: Database, box: SecretBox) -> None:
+    integration_id = add_integration(db, box, IntegrationInput("vcenter", "vc1", "https://vc1")).id
+    seed_events(db, integration_id, run_sequence(db, integration_id))
+    vm = list_page(db, "vms", ListParams(q="vm0-final")).items[0]
+    detail = get_object(db, "vms", vm["id"])
+    assert detail is not None and detail["events"] and detail["changes"]
+    assert any(change["actor"] for change in detail["changes"])
+    assert mismatches(detail, DETAILS["vms"], "vm") == []

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from iroa.web.charts import trend_chart
 from iroa.web.formatting import (
+    changed_by,
     format_age,
     format_bytes,
     format_mib,
@@ -72,3 +73,15 @@ def test_after_login_only_local_paths() -> None:
     assert safe_next("/vms?q=x") == "/vms?q=x"
     for outside in ("https://evil.example", "//evil.example", "/\\evil.example", "vms"):
         assert safe_next(outside) == "/"
+
+
+def test_who_changed_it_reads_as_a_timeline_says_it() -> None:
+    power = {"object_type": "vm", "fields": {"power_state": ["on", "off"]}, "actor": "alice"}
+    assert changed_by(power) == "powered off by alice"
+    assert changed_by({**power, "fields": {"power_state": ["off", "on"]}}) == "powered on by alice"
+    suspended = {**power, "fields": {"power_state": ["on", "suspended"], "memory_mib": [1, 2]}}
+    assert changed_by(suspended) == "suspended by alice"
+    assert changed_by({**power, "fields": {"memory_mib": [1, 2]}}) == "by alice"
+    assert changed_by({**power, "object_type": "host"}) == "by alice"
+    assert changed_by({**power, "action": "added", "fields": None}) == "by alice"
+    assert changed_by({**power, "actor": None}) == ""

@@ -98,9 +98,10 @@ def test_vm_page_shows_utilization_zabbix_status_and_findings(monitored: Monitor
     assert "Interface availability" in panel
     assert PROBLEM_NAME in panel and '<span class="zseverity zseverity-4">high</span>' in panel
     assert "VM with active Zabbix problems" in html  # its findings panel
-    # the page's 9 without monitoring, and 3 for the panel (metrics, Zabbix hosts with their
+    # the page's 10 without monitoring (its vCenter events among them; 11 for a VM that is
+    # off: who powered it off), and 3 for the panel (metrics, Zabbix hosts with their
     # problems, whether a monitoring integration exists): none grows with the data shown
-    assert queries == 12
+    assert queries == 13
 
 
 def test_pages_without_data_say_what_is_missing(monitored: Monitored) -> None:

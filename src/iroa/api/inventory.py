@@ -21,6 +21,7 @@ from iroa.exports.platform import open_platform_inventory
 from iroa.findings.listing import count_open_findings, object_detail
 from iroa.http.deps import get_db, require_viewer
 from iroa.http.responses import FastJSONResponse, json_stream_response
+from iroa.inventory.events import list_events
 from iroa.inventory.history import list_page_as_of, parse_as_of
 from iroa.inventory.listing import MAX_SEARCH_LENGTH, ListParams
 from iroa.inventory.overview import get_summary, list_changes
@@ -307,15 +308,16 @@ def list_networks(db: DB, query: Annotated[NetworkQuery, Query()]) -> JSONRespon
 
 @router.get("/vms/{vm_id}", summary="A virtual machine")
 def get_vm(db: DB, vm_id: ObjectId) -> JSONResponse:
-    """A VM with its disks, NICs, snapshots, tags, datastores, networks, latest changes and
-    ``monitoring`` (Prometheus utilization with history, Zabbix status, link and problems)."""
+    """A VM with its disks, NICs, snapshots, tags, datastores, networks, latest changes,
+    latest vCenter ``events`` and ``monitoring`` (Prometheus utilization with history, Zabbix
+    status, link and problems)."""
     return _detail(db, "vms", vm_id, "VM")
 
 
 @router.get("/hosts/{host_id}", summary="A host")
 def get_host(db: DB, host_id: ObjectId) -> JSONResponse:
-    """A host with its VM count, its VMs (first 1000 by name), tags, latest changes and
-    ``monitoring`` (as for a VM)."""
+    """A host with its VM count, its VMs (first 1000 by name), tags, latest changes, latest
+    vCenter ``events`` and ``monitoring`` (as for a VM)."""
     return _detail(db, "hosts", host_id, "host")
 
 
@@ -373,10 +375,18 @@ def changes(
             "as `host_external_id`)",
         ),
     ] = None,
+    actor: Annotated[
+        str | None,
+        Query(
+            max_length=500,
+            description="Only changes that an event of this vCenter user explains (exact name)",
+        ),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     cursor: Annotated[str | None, Query(max_length=2000)] = None,
 ) -> JSONResponse:
-    """What syncs added, modified and removed, newest first."""
+    """What syncs added, modified and removed, newest first; `actor` and `event` name the
+    vCenter user and event type that explain a change (null when no event does)."""
     try:
         page = list_changes(
             db,
@@ -387,6 +397,62 @@ def changes(
             integration=integration,
             action=action.value if action else None,
             field=field,
+            actor=actor,
+            limit=limit,
+            cursor=cursor,
+        )
+    except InvalidQueryError as exc:
+        raise HTTPException(422, str(exc)) from exc
+    return FastJSONResponse(page.as_dict())
+
+
+@router.get("/events", summary="vCenter events", response_model=PageOut)
+def events(
+    db: DB,
+    integration: TextFilter = None,
+    object_type: Annotated[
+        str | None,
+        Query(
+            max_length=32,
+            description="`vm`, `host`, `datastore`, `network`, `cluster`, `datacenter`, "
+            "`resource_pool`: events about objects of this type",
+        ),
+    ] = None,
+    object_id: Annotated[
+        int | None,
+        Query(ge=1, le=MAX_INT, description="With `object_type`: events about this object"),
+    ] = None,
+    event_type: Annotated[
+        str | None,
+        Query(
+            alias="type",
+            max_length=200,
+            description="Only events of this type (`VmPoweredOffEvent`)",
+        ),
+    ] = None,
+    user: Annotated[
+        str | None, Query(max_length=500, description="Only events of this vCenter user")
+    ] = None,
+    since: Annotated[
+        datetime | None, Query(description="ISO-8601; events at or after (UTC if no zone)")
+    ] = None,
+    until: Annotated[
+        datetime | None, Query(description="ISO-8601; events before (UTC if no zone)")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    cursor: Annotated[str | None, Query(max_length=2000)] = None,
+) -> JSONResponse:
+    """Who did what to which object in vCenter, newest first, as synced from its events."""
+    try:
+        page = list_events(
+            db,
+            integration=integration,
+            object_type=object_type,
+            object_id=object_id,
+            event_type=event_type,
+            user=user,
+            since=since,
+            until=until,
             limit=limit,
             cursor=cursor,
         )

@@ -11,7 +11,7 @@ import typer
 from pydantic import ValidationError
 
 from iroa.auth.service import UserError
-from iroa.cli import export, integrations, inventory, sync, users, watch
+from iroa.cli import changes, export, integrations, inventory, sync, users, watch
 from iroa.cli.context import CliContext, get_context
 from iroa.cli.output import print_error
 from iroa.config import ExecutionModeError, Settings
@@ -34,6 +34,8 @@ app.command("sync")(sync.sync_command)
 app.command("watch")(watch.watch_command)
 app.command("get")(inventory.get_command)
 app.command("history")(inventory.history_command)
+app.command("changes")(changes.changes_command)
+app.command("events")(changes.events_command)
 app.command("export")(export.export_command)
 
 USER_ERRORS = (IroaError, OSError)

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from iroa.db.engine import Database
 from iroa.history.models import Change
 from iroa.inventory import models
+from iroa.inventory.events import events_of
 from iroa.inventory.queries import PLACEMENTS, object_type, row_keys, select_objects
 from iroa.inventory.rows import (
     ChangeRow,
@@ -33,6 +34,8 @@ from iroa.inventory.rows import (
 from iroa.inventory.types import BY_PLURAL, ObjectType
 
 RELATED_LIMIT = 1000
+EVENTS_OF = frozenset({"vms", "hosts"})
+"""The details that carry their object's latest vCenter events."""
 CHANGES_LIMIT = 100
 DATACENTER_COUNTS = ("clusters", "hosts", "datastores", "networks", "vms")
 VM_SUMMARY_FIELDS = ("id", "name", "power_state", "num_cpu", "memory_mib", "host", "cluster")
@@ -60,6 +63,8 @@ def read_object(session: Session, plural: str, object_id: int) -> Detail | None:
     detail.update(_RELATIONS[plural](session, detail))
     detail["tags"] = _tags(session, kind, detail)
     detail["changes"] = _changes(session, kind, object_id)
+    if plural in EVENTS_OF:
+        detail["events"] = events_of(session, kind.name, detail)
     # The one place a detail's keys meet its type: tests/inventory/test_rows.py holds
     # DETAILS to what this returns.
     return cast(Detail, detail)
@@ -270,6 +275,8 @@ def _changes(session: Session, kind: ObjectType, object_id: int) -> list[ChangeR
             Change.object_name,
             Change.action,
             Change.fields,
+            Change.actor,
+            Change.event,
         )
         .where(condition)
         .order_by(Change.changed_at.desc(), Change.id.desc())

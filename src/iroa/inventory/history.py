@@ -47,7 +47,7 @@ from iroa.integrations.models import Integration
 from iroa.inventory.listing import ListParams, list_page
 from iroa.inventory.rows import ListItem
 from iroa.inventory.types import OBJECT_TYPES, ObjectType
-from iroa.paging import InvalidQueryError, Page, to_utc
+from iroa.paging import InvalidQueryError, Page, parse_timestamp, to_utc
 
 log = logging.getLogger(__name__)
 
@@ -61,14 +61,7 @@ class HistoryUnavailableError(InvalidQueryError):
 
 def parse_as_of(value: str) -> datetime:
     """An ``as_of`` parameter: an ISO-8601 timestamp, taken as UTC if it has no zone."""
-    text = value.strip()
-    try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
-    except ValueError as exc:
-        raise InvalidQueryError(
-            f"as_of must be an ISO-8601 timestamp such as 2026-11-26T17:00:00Z, not {value!r}"
-        ) from exc
-    return to_utc(parsed, "as_of")
+    return parse_timestamp(value, "as_of")
 
 
 @dataclass(frozen=True)

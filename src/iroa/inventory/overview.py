@@ -122,13 +122,15 @@ def list_changes(
     integration: str | None = None,
     action: str | None = None,
     field: str | None = None,
+    actor: str | None = None,
     limit: int = 100,
     cursor: str | None = None,
 ) -> Page[dict[str, Any]]:
     """Changes newest first (``since`` inclusive, ``until`` exclusive), paged by keyset.
 
     ``field`` keeps the changes that changed that field (``memory_mib``; references
-    by their record name, ``host_external_id``).
+    by their record name, ``host_external_id``); ``actor`` those that an event of that
+    vCenter user explains.
     """
     limit = check_limit(limit)
     conditions: list[ColumnElement[bool]] = []
@@ -153,6 +155,9 @@ def list_changes(
         conditions.append(Change.action == action)
     if field is not None:
         conditions.append(_changed_field(db, field))
+    if actor is not None:
+        check_text("actor", actor)
+        conditions.append(Change.actor == actor)
     stmt = (
         select(
             Change.id,
@@ -166,6 +171,8 @@ def list_changes(
             Change.object_name,
             Change.action,
             Change.fields,
+            Change.actor,
+            Change.event,
         )
         .select_from(Change)
         .outerjoin(Integration, Integration.id == Change.integration_id)
@@ -184,6 +191,35 @@ def list_changes(
         rows = rows[:limit]
         next_cursor = encode_cursor(CHANGES_SORT, rows[-1].changed_at, rows[-1].id)
     return Page(jsonable_rows(rows), total, next_cursor)
+
+
+def latest_field_change(
+    db: Database, object_type: str, object_id: int, field: str
+) -> dict[str, Any] | None:
+    """The object's latest change of ``field`` (its time, action, fields, actor and event),
+    or None: one statement, as a page's header needs no total."""
+    stmt = (
+        select(
+            Change.id,
+            Change.changed_at,
+            Change.object_type,
+            Change.object_id,
+            Change.action,
+            Change.fields,
+            Change.actor,
+            Change.event,
+        )
+        .where(
+            Change.object_type == object_type,
+            Change.object_id == object_id,
+            _changed_field(db, field),
+        )
+        .order_by(Change.changed_at.desc(), Change.id.desc())
+        .limit(1)
+    )
+    with db.engine.connect() as conn:
+        found = jsonable_rows(conn.execute(stmt).all())
+    return found[0] if found else None
 
 
 CHANGE_FIELDS = frozenset(

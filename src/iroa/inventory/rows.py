@@ -236,6 +236,30 @@ class ChangeRow(TypedDict):
     object_name: str | None
     action: str
     fields: dict[str, list[Any]] | None
+    actor: str | None
+    """The vCenter user of the event that explains the change; None when none does."""
+    event: str | None
+    """That event's type (``VmPoweredOffEvent``)."""
+
+
+class EventRow(TypedDict):
+    """A vCenter event about an object, as the events list shows it."""
+
+    id: int
+    integration: str | None
+    platform: str | None
+    key: int
+    created_at: datetime
+    type: str
+    user: str | None
+    object_type: str | None
+    """IROA's type name (``vm``), or vCenter's lower-cased where IROA has no such type."""
+    object_id: int | None
+    """The object's inventory id, when it is in the inventory."""
+    external_id: str | None
+    object_name: str | None
+    message: str | None
+    chain_id: int | None
 
 
 class VmSummary(TypedDict):
@@ -269,6 +293,8 @@ class VmDetail(VmRow, DetailParts):
     datastores: list[NamedRef]
     networks: list[NamedRef]
     metrics: None
+    events: list[EventRow]
+    """Its latest vCenter events, newest first."""
 
 
 class VmsOf(TypedDict):
@@ -279,7 +305,8 @@ class VmsOf(TypedDict):
 
 
 class HostDetail(HostItem, DetailParts, VmsOf):
-    pass
+    events: list[EventRow]
+    """Its latest vCenter events, newest first."""
 
 
 class DatastoreDetail(DatastoreItem, DetailParts, VmsOf):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -111,6 +111,29 @@ def percent(part: int | float | None, whole: int | float | None) -> int | None:
     return max(0, min(100, round(100 * float(part) / float(whole))))
 
 
+POWER_VERBS = {"off": "powered off", "on": "powered on", "suspended": "suspended"}
+"""How a VM's power change to each state reads, after who did it is known."""
+
+
+def power_verb(change: Mapping[str, Any]) -> str | None:
+    """``powered off`` for a VM's change whose power state became off (on, suspended
+    likewise); None for any other change."""
+    fields = change.get("fields") or {}
+    if change.get("object_type") != "vm" or "power_state" not in fields:
+        return None
+    return POWER_VERBS.get(fields["power_state"][1])
+
+
+def changed_by(change: Mapping[str, Any]) -> str:
+    """Who made a change, as a timeline says it: ``powered off by alice`` for a VM's power
+    change, ``by alice`` for others, nothing when no event names anyone (never a guess)."""
+    actor = change.get("actor")
+    if not actor:
+        return ""
+    verb = power_verb(change)
+    return f"{verb} by {actor}" if verb else f"by {actor}"
+
+
 FILTERS: dict[str, Callable[..., Any]] = {
     "bytes": format_bytes,
     "mib": format_mib,
@@ -120,4 +143,5 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "ratio": format_ratio,
     "mhz": format_mhz,
     "duration": format_duration,
+    "changed_by": changed_by,
 }

@@ -3,7 +3,7 @@ each object's detail page."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -14,6 +14,7 @@ from fastapi.responses import Response
 from iroa.connectors.registry import (
     INVENTORY_KINDS,
 )
+from iroa.db.engine import Database
 from iroa.exports.csv import (
     list_view_csv,
 )
@@ -22,8 +23,10 @@ from iroa.http.deps import DB
 from iroa.http.responses import csv_stream_response
 from iroa.integrations import service
 from iroa.inventory.listing import ListParams, list_page
+from iroa.inventory.overview import latest_field_change
 from iroa.inventory.types import BY_PLURAL
 from iroa.paging import InvalidQueryError, Page
+from iroa.web.formatting import parse_time
 from iroa.web.monitoring import monitoring_panel
 from iroa.web.render import message_page, render
 from iroa.web.session import (
@@ -171,10 +174,32 @@ def _detail_handler(plural: str, label: str) -> Callable[..., Response]:
         }
         if BY_PLURAL[plural].monitored:
             context["monitoring"] = monitoring_panel(db, BY_PLURAL[plural].name, object_id)
+        if plural == "vms":
+            context["powered_by"] = powered_by(db, found)
         return render(request, f"{plural.removesuffix('s')}.html", context)
 
     handler.__name__ = f"{plural}_detail_page"
     return handler
+
+
+def powered_by(db: Database, vm: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Who left a VM off (or suspended), for its page's header: its latest power-state change
+    if that brought it to the state it is in and an event names who did it, with the time
+    of that event (the change's own time if it is not among the VM's latest events)."""
+    if vm["power_state"] not in ("off", "suspended"):
+        return None
+    change = latest_field_change(db, "vm", vm["id"], "power_state")
+    if change is None or change["actor"] is None:
+        return None
+    if change["fields"]["power_state"][1] != vm["power_state"]:
+        return None
+    at = parse_time(change["changed_at"])
+    for event in vm.get("events", ()):
+        same = event["type"] == change["event"] and event["user"] == change["actor"]
+        if same and at is not None and event["created_at"] <= at:
+            at = event["created_at"]
+            break
+    return {**change, "at": at}
 
 
 for _view in LIST_VIEWS.values():

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from iroa import __version__
+from iroa.inventory.events import OBJECT_EVENTS_LIMIT
 from iroa.web.formatting import FILTERS, percent
 
 TEMPLATES_DIR = Path(__file__).with_name("templates")
@@ -49,6 +50,7 @@ templates.env.globals.update(
     percent=percent,
     detail_plurals=DETAIL_PLURALS,
     kind_labels=KIND_LABELS,
+    events_limit=OBJECT_EVENTS_LIMIT,
 )
 
 
