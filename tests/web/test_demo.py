@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from demo.driver import OPERATOR
 from tests.cli.test_cli_watch import Lines
 from tests.web.test_browser import TIMEOUT_MS, browser, free_port, shot  # noqa: F401 (fixture)
 
@@ -70,15 +71,16 @@ def test_the_demo_shows_both_platforms_and_its_changes_then_stops_everything(
         page.goto(f"/vms?q={vm}")
         page.get_by_role("link", name=vm, exact=True).click()
         timeline = page.locator("ol.timeline")
-        for _ in range(100):  # the watcher applies it within seconds: read the page again
-            if re.search(r"power_state: on → off", timeline.inner_text()):
+        # The watcher applies it within seconds, with the simulator's event saying who.
+        who = f"powered off by {OPERATOR}"
+        for _ in range(100):
+            text = timeline.inner_text()
+            if re.search(r"power_state: on → off", text) and who in text:
                 break
             page.wait_for_timeout(200)
             page.reload()
         else:
-            raise AssertionError(
-                f"{vm}'s page does not show its power-off: {timeline.inner_text()}"
-            )
+            raise AssertionError(f"{vm}'s page does not say who powered it off: {text}")
         shot(page, "demo-vm")
         context.close()
     finally:
