@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.console import Console
 
+from iroa.cli import output
 from iroa.cli.main import main
 from tests.cli.test_cli import CONTRACT_VM_KEYS, Iroa, add_vcenter, one_line_error
 from tests.peers import vsphere_ops as ops
@@ -45,6 +47,9 @@ class InProcessIroa:
     ) -> subprocess.CompletedProcess[str]:
         self.monkeypatch.setattr(sys, "argv", ["iroa", *args])
         self.monkeypatch.setattr(sys, "stdin", io.StringIO(stdin or ""))
+        # Rich fixes a console's width when it is made (pytest-xdist's workers start with
+        # COLUMNS set): a console per run sees this run's COLUMNS.
+        self.monkeypatch.setattr(output, "console", Console())
         self.capsys.readouterr()
         code: int = 0
         try:
