@@ -84,6 +84,9 @@ class Settings(BaseSettings):
     """How many recent full syncs' CPU samples are kept per VM, and weighed for idleness."""
     findings_idle_min_samples: int = Field(default=3, ge=1, le=1000)
     """A VM needs at least this many samples among them to be called idle."""
+    findings_snapshot_max_size_gib: float = Field(default=50.0, gt=0.0)
+    """A VM whose snapshots hold more than this on disk (GiB, vCenter's ``layoutEx``) is a
+    finding."""
     change_retention_days: int = Field(default=400, ge=0)
     """Keep change rows this many days (0: forever); older ones are pruned after each sync.
 

@@ -199,6 +199,11 @@ def test_workbook_holds_both_platforms_as_the_database_has_them(
         "before-iis-upgrade",
         "after-iis-upgrade",
     }
+    # Read from layoutEx by the sync (the simulator's files are of size 0); Hyper-V: unknown.
+    sizes = {
+        (r["Platform"], r["Size MiB (vmsn)"], r["Size MiB (total)"]) for r in sheets["vSnapshot"]
+    }
+    assert sizes == {("vcenter", 0, 0), ("hyperv", None, None)}
 
     # Hyper-V's DVD drives: connected while they hold an ISO, as the CD rule reads them.
     hyperv_cds = {r["VM"]: r for r in sheets["vCD"] if r["Platform"] == "hyperv"}

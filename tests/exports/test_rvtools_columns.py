@@ -233,7 +233,14 @@ IROA_EXTRAS = {
 FILLED = {
     "vInfo": {"VM", "Powerstate", "Template", "CPUs", "Memory", "Network #1", "Firmware"},
     "vDisk": {"Disk", "Disk Key", "Capacity MiB", "Raw", "Disk Mode", "Thin", "Path"},
-    "vSnapshot": {"Name", "Description", "Date / time", "State"},
+    "vSnapshot": {
+        "Name",
+        "Description",
+        "Date / time",
+        "Size MiB (vmsn)",
+        "Size MiB (total)",
+        "State",
+    },
     "vPartition": {"Disk", "Capacity MiB", "Consumed MiB", "Free MiB", "Free %"},
     "vCD": {"Device Node", "Connected", "Starts Connected", "Device Type"},
     "vUSB": {"Device Node", "Device Type", "Connected", "Family", "Speed", "EHCI enabled"},

@@ -190,6 +190,27 @@ def _snapshots(w: Watching, vm_name: str) -> list[str]:
     return sorted(row[0] for row in rows)
 
 
+def test_a_watched_vm_keeps_its_snapshot_sizes(watching: Watching) -> None:
+    """Sizes are not watched (layoutEx): a VM read again for another change reads them
+    again the same way, so a delta neither blanks them nor leaves a full sync work."""
+    w, si = watching, watching.si
+    name = ops.list_vm_names(si)[0]
+    ops.create_snapshot(si, name, "kept")
+    w.within("snapshot create", lambda: _snapshots(w, name) == ["kept"])
+    ops.power_off(si, name)  # another change of the same VM: a delta that reads it again
+    w.within("power off", lambda: (w.vm(name) or {}).get("power_state") == "off")
+    vm = w.vm(name)
+    assert vm is not None
+    with w.db.engine.connect() as conn:
+        sizes = conn.execute(
+            select(VmSnapshot.vmsn_bytes, VmSnapshot.size_bytes).where(
+                VmSnapshot.vm_id == vm["id"], VmSnapshot.removed_at.is_(None)
+            )
+        ).all()
+    assert [tuple(row) for row in sizes] == [(0, 0)]  # the simulator's files are of size 0
+    assert full_sync_changes(w) == []
+
+
 def test_watch_runs_are_recorded_with_their_trigger(watching: Watching) -> None:
     names = ops.list_vm_names(watching.si)
     ops.power_off(watching.si, names[0])

@@ -250,6 +250,11 @@ class VmSnapshotRecord:
     parent_external_id: str | None = None
     is_current: bool | None = None
     power_state: str | None = None
+    vmsn_bytes: int | None = None
+    """Its state file's size on disk; None where the source does not say."""
+    size_bytes: int | None = None
+    """What it holds on disk: state, memory and the delta disks written on top of it
+    (:mod:`iroa.connectors.vcenter.layout`); None where the source does not say."""
 
 
 @dataclass(frozen=True, slots=True)

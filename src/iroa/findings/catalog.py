@@ -23,6 +23,7 @@ from iroa.findings.rules import (
     host_in_maintenance,
     host_unreachable,
     idle_vms,
+    large_snapshots,
     low_free_space,
     many_snapshots,
     memory_overcommit,
@@ -150,6 +151,13 @@ RULES: tuple[Rule, ...] = (
         "critical",
         host_zabbix_problems,
     ),
+    Rule(
+        "snapshot_too_large",
+        "Large VM snapshots",
+        ("vm",),
+        "warning",
+        large_snapshots,
+    ),
 )
 
 
@@ -194,6 +202,8 @@ def describe_conditions(thresholds: Thresholds) -> dict[str, str]:
         "(once an enabled Prometheus integration has synced)",
         "host_not_in_zabbix": f"no monitored Zabbix host matches the host{_ONCE_ZABBIX}",
         "host_zabbix_problems": f"{_PROBLEMS}{_ONCE_ZABBIX}",
+        "snapshot_too_large": "snapshots of the VM hold more than "
+        f"{figure(t.snapshot_max_size_gib)} GiB on disk (vCenter)",
     }
 
 

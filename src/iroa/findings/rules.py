@@ -76,6 +76,7 @@ class Thresholds:
     idle_min_samples: int = 3
     partition_free_warning_pct: float = 10.0
     partition_free_critical_pct: float = 5.0
+    snapshot_max_size_gib: float = 50.0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Thresholds:
@@ -94,6 +95,7 @@ class Thresholds:
             idle_min_samples=settings.findings_idle_min_samples,
             partition_free_warning_pct=settings.findings_partition_free_warning_pct,
             partition_free_critical_pct=settings.findings_partition_free_critical_pct,
+            snapshot_max_size_gib=settings.findings_snapshot_max_size_gib,
         )
 
 
@@ -684,3 +686,30 @@ def _size(value: int) -> str:
     if value >= GIB:
         return f"{value / GIB:,.1f} GiB"
     return f"{value / MIB:,.0f} MiB"
+
+
+_GIB = 1024**3
+
+
+def large_snapshots(conn: Connection, ctx: Context) -> Iterable[Hit]:
+    """VMs whose present snapshots together hold more than the size threshold on disk: the
+    space deleting them would give back, which grows as long as they are kept. Snapshots of
+    unknown size (not read yet, or from a source that does not say) count as none."""
+    held = func.sum(VmSnapshot.size_bytes)
+    limit = ctx.thresholds.snapshot_max_size_gib
+    stmt = (
+        present_vms(ctx, held, func.count(VmSnapshot.id))
+        .join(VmSnapshot, and_(VmSnapshot.vm_id == Vm.id, VmSnapshot.removed_at.is_(None)))
+        .group_by(Vm.id, Vm.external_id, Vm.name)
+        .having(held > limit * _GIB)
+    )
+    for vm_id, external_id, name, size, count in conn.execute(stmt):
+        yield Hit(
+            "vm",
+            vm_id,
+            external_id,
+            name,
+            "warning",
+            f"{'a snapshot holds' if count == 1 else f'{count} snapshots hold'} "
+            f"{int(size) / _GIB:.1f} GiB on disk: more than {figure(limit)} GiB",
+        )

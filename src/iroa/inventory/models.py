@@ -289,6 +289,8 @@ class VmSnapshot(InventoryRow, Base):
     parent_external_id: Mapped[str | None] = mapped_column(String(500))
     is_current: Mapped[bool | None] = mapped_column(Boolean)
     power_state: Mapped[str | None] = mapped_column(String(16))
+    vmsn_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    size_bytes: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class VmDatastore(InventoryRow, Base):

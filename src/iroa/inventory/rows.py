@@ -214,6 +214,8 @@ class VmSnapshotRow(VmPartRow):
     parent_external_id: str | None
     is_current: bool | None
     power_state: str | None
+    vmsn_bytes: int | None
+    size_bytes: int | None
 
 
 class NamedRef(TypedDict):

@@ -190,6 +190,8 @@ def test_collect_reads_guest_data_snapshots_and_custom_attributes(shaped):
         True,
     )
     assert after.created_at is not None and after.created_at.tzinfo is UTC
+    # Read from the VMs' layoutEx; the simulator's snapshot files are all of size 0.
+    assert [(s.vmsn_bytes, s.size_bytes) for s in (before, after)] == [(0, 0), (0, 0)]
 
     (tag,) = snapshot.tags
     owner = vms["DC0_H0_VM1"].external_id
@@ -355,6 +357,7 @@ def test_a_changed_pool_is_read_again_alone(shaped):
         [watched] = watch._collector.filter
         paths = {p.type.__name__: set(p.pathSet) for p in watched.spec.propSet}
         assert "guest.disk" not in paths["vim.VirtualMachine"]  # free space: not watched
+        assert "layoutEx" not in paths["vim.VirtualMachine"]  # file sizes: not watched
         assert "runtime.cpu.maxUsage" in paths["vim.ResourcePool"]
         pool_id = next(
             p.external_id
@@ -378,3 +381,17 @@ def test_a_changed_pool_is_read_again_alone(shaped):
     rename = modify(kind="modify", obj=pool, changeSet=[change(name="name", op="assign")])
     assert needs_resync(limit) is None
     assert needs_resync(rename) == f"ResourcePool {pool_id} changed name"
+
+
+def test_a_vm_read_again_by_a_watch_has_its_snapshot_sizes_read_the_same_way(shaped):
+    server, si = shaped
+    with VCenterWatch(options_for(server)) as watch:
+        watch.baseline(NullProgress())
+        session = watch._current()
+        vm_id = moref_id(vsphere_ops.find_vm(si, "DC0_C0_RP0_VM0"))
+        assert vm_id is not None
+        vm = vim.VirtualMachine(vm_id, session.content.propertyCollector._stub)
+        snapshot = collect_objects(session, watch._index, {"VirtualMachine": [vm]})
+
+    assert sorted(s.name for s in snapshot.vm_snapshots) == ["after-patch", "before-patch"]
+    assert {s.size_bytes for s in snapshot.vm_snapshots} == {0}  # read, not left unknown

@@ -46,6 +46,7 @@ from iroa.connectors.base import (
 from iroa.connectors.spool import SnapshotSpool, SpooledSnapshot
 from iroa.connectors.vcenter.client import Session
 from iroa.connectors.vcenter.index import InventoryIndex
+from iroa.connectors.vcenter.layout import SnapshotSize, snapshot_sizes, with_sizes
 from iroa.connectors.vcenter.mapping import (
     as_str,
     field_names,
@@ -60,7 +61,7 @@ from iroa.connectors.vcenter.mapping import (
 )
 from iroa.connectors.vcenter.networking import distributed_switch
 from iroa.connectors.vcenter.pools import map_resource_pool
-from iroa.connectors.vcenter.properties import CUSTOM_FIELDS_PATHS, KEPT, paths_for
+from iroa.connectors.vcenter.properties import CUSTOM_FIELDS_PATHS, KEPT, LAYOUT_PATHS, paths_for
 from iroa.connectors.vcenter.retrieval import (
     list_objects,
     moref_id,
@@ -415,14 +416,25 @@ class Collection:
         self.index.network_names[record.external_id] = record.name
 
     def collect_vms(self, objects: Sequence[ManagedObject]) -> None:
+        pending: list[tuple[ManagedObject, VmRecords]] = []
         for obj, props in self._phase("vms", objects, vim.VirtualMachine):
             records: VmRecords | None = self._map("vm", map_vm, _id(obj), props, self.index)
             if records is None:
                 continue
+            pending.append((obj, records))
+            if len(pending) >= self.batch_size:
+                self._add_vms(pending)
+                pending = []
+        self._add_vms(pending)
+
+    def _add_vms(self, pending: Sequence[tuple[ManagedObject, VmRecords]]) -> None:
+        """Add a batch of mapped VMs, their snapshots sized by one more read for the batch."""
+        sizes = self._snapshot_sizes(pending)
+        for _, records in pending:
             self.vms.append(records.vm)
             self.vm_disks.extend(records.disks)
             self.vm_nics.extend(records.nics)
-            self.vm_snapshots.extend(records.snapshots)
+            self.vm_snapshots.extend(with_sizes(records.snapshots, sizes))
             self.vm_datastores.extend(records.datastores)
             self.vm_networks.extend(records.networks)
             self.vm_partitions.extend(records.partitions)
@@ -431,6 +443,31 @@ class Collection:
             self._add_vsphere_tags("vm", records.vm.external_id)
             if len(self.vms) >= self.batch_size:
                 self._flush()
+
+    def _snapshot_sizes(
+        self, pending: Sequence[tuple[ManagedObject, VmRecords]]
+    ) -> dict[str, SnapshotSize]:
+        """The sizes of the snapshots of ``pending``, by snapshot id: the file layouts of the
+        VMs that have snapshots, read in one request (none if no VM has one). A refused read
+        leaves the sizes unknown, with a warning: they are not inventory the run needs."""
+        with_snapshots = {_id(obj): (obj, records) for obj, records in pending if records.snapshots}
+        if not with_snapshots:
+            return {}
+        objects = [obj for obj, _ in with_snapshots.values()]
+        sizes: dict[str, SnapshotSize] = {}
+        try:
+            # pyVmomi decodes these (no lean decoder): few, and read while the next batch of
+            # VMs is being fetched, which the decoder serves.
+            for obj, props in self._read(
+                objects, vim.VirtualMachine, paths=LAYOUT_PATHS, decoder=False
+            ):
+                _, records = with_snapshots[_id(obj)]
+                sizes.update(snapshot_sizes(props.get("layoutEx"), records.snapshots))
+        except vim.fault.NotAuthenticated:
+            raise  # the session is gone (after one more login): the run cannot go on
+        except (vim.fault.NoPermission, vmodl.fault.SecurityError, vmodl.RuntimeFault) as exc:
+            log.warning("snapshot sizes not read: %s", skip_reason(exc))
+        return sizes
 
     def _add(
         self, records: list[_R], record: _R, object_type: str, props: Mapping[str, object]
@@ -504,6 +541,7 @@ class Collection:
         *,
         advance: bool = False,
         paths: tuple[str, ...] | None = None,
+        decoder: bool = True,
     ) -> Iterator[tuple[ManagedObject, dict[str, object]]]:
         if paths is None:
             paths = paths_for(type_name(vim_type), self.session.api_version)
@@ -517,7 +555,7 @@ class Collection:
                 vim_type,
                 paths,
                 self.batch_size,
-                decoder=self.session.decoder,
+                decoder=self.session.decoder if decoder else None,
                 kept=KEPT.get(type_name(vim_type)),
             )
             try:

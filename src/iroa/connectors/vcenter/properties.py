@@ -239,6 +239,13 @@ another change has them anew; the next full sync records the rest.
 assigned memory is not: it changes on every read and would make every pool look modified.)"""
 
 
+LAYOUT_PATHS: Final = ("layoutEx",)
+"""Read apart, and only for the VMs that have snapshots: a VM's file layout, for its
+snapshots' sizes (:mod:`~iroa.connectors.vcenter.layout`). Not among :data:`PROPERTIES`, so
+no watch's filter holds it: its file sizes change as the VM writes its logs and deltas. A
+watch that reads a VM again for another change reads its layout with it, the same way."""
+
+
 CUSTOM_FIELDS_PATHS: Final = ("field",)
 """Read from the CustomFieldsManager (not an entity) for the names of custom attributes."""
 
