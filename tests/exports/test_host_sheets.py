@@ -172,3 +172,31 @@ def test_vmultipath_has_a_row_per_lun_of_each_vcenter_host(
     assert disk["Datastore"] is None and disk["Object ID"] is None  # not read, not guessed
     assert disk["Cluster"] == next(h["cluster"] for h in hosts if h["name"] == disk["Host"])
     assert all(r["Platform"] == "vcenter" and r["VI SDK Server"] == "127.0.0.1" for r in rows)
+
+
+def test_a_path_going_dead_is_a_change_of_its_host(
+    db: Database, box: SecretBox, vcsim: Any
+) -> None:
+    server = vcsim(TOPOLOGY)
+    integration_id = new_integration(db, box, server)
+    assert sync(db, integration_id, server).succeeded
+    assert not changes_of(db, sync(db, integration_id, server).run_id)
+
+    # vcsim cannot fail a path: the next read is changed before it is applied.
+    snapshot = connector_for(server).collect(NullProgress()).whole()
+    host = next(h for h in snapshot.hosts if h.name == "DC0_H0")
+    disk, *others = host.multipaths
+    dead = {**disk, "paths": [{**disk["paths"][0], "state": "dead", "working": False}]}
+    hosts = [replace(h, multipaths=(dead, *others)) if h is host else h for h in snapshot.hosts]
+    changed = run_sync(db, integration_id, StaticConnector(replace(snapshot, hosts=hosts)))
+    assert changes_of(db, changed.run_id) == Counter({("host", "modified"): 1})
+    (row,) = change_rows(db, changed.run_id, "host")
+    assert row.object_name == "DC0_H0" and set(row.fields or {}) == {"multipaths"}
+    old, new = row.fields["multipaths"]
+    states = [
+        (o["paths"][0]["state"], n["paths"][0]["state"]) for o, n in zip(old, new, strict=True)
+    ]
+    assert states == [
+        ("active", "dead"),
+        ("active", "active"),
+    ]
