@@ -20,7 +20,8 @@ from tests.exports.test_injection import sync_hostile
 
 SHEETS = (
     "vInfo vCPU vMemory vDisk vPartition vNetwork vCD vUSB vSnapshot vTools vSource vRP vCluster"
-    " vHost vHBA vNIC vSwitch vPort dvSwitch dvPort vSC_VMK vDatastore vLicense vHealth vMetaData"
+    " vHost vHBA vNIC vSwitch vPort dvSwitch dvPort vSC_VMK vDatastore vMultiPath vLicense vHealth"
+    " vMetaData"
 )
 
 
@@ -57,7 +58,7 @@ def test_export_writes_a_workbook_csv_files_and_lists(
 
     directory = tmp_path / "csv"
     done = iroa("export", "--format", "csv", "--output", str(directory))
-    assert done.stdout.strip() == f"wrote 25 CSV files to {directory}: {', '.join(SHEETS.split())}"
+    assert done.stdout.strip() == f"wrote 26 CSV files to {directory}: {', '.join(SHEETS.split())}"
     assert sorted(p.name for p in directory.iterdir()) == sorted(f"{s}.csv" for s in SHEETS.split())
 
     hosts = tmp_path / "hosts.csv"

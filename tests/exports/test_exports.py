@@ -60,6 +60,7 @@ SHEET_NAMES = [
     "dvPort",
     "vSC_VMK",
     "vDatastore",
+    "vMultiPath",
     "vLicense",
     "vHealth",
     "vMetaData",

@@ -127,3 +127,76 @@ def test_host_facts_change_only_when_the_host_does(
         for o, n in zip(old, new, strict=True)
         if o != n
     ] == [("vmnic0", 10000, 1000)]
+
+
+def test_vmultipath_has_a_row_per_lun_of_each_vcenter_host(
+    estate: Database,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "inventory.xlsx"
+    write_xlsx(estate, path)
+    rows = read_sheets(path)["vMultiPath"]
+    hosts = [h for h in list_objects(estate, "hosts") if h["platform"] == "vcenter"]
+
+    # Hyper-V hosts have none collected; each vcsim host has its local disk and its CD-ROM.
+    assert [(r["Host"], r["Disk"]) for r in rows] == [
+        (host["name"], lun["canonical_name"])
+        for host in sorted(hosts, key=lambda h: h["name"])
+        for lun in host["multipaths"]
+    ]
+    assert {r["Disk"] for r in rows} == {"mpx.vmhba0:C0:T0:L0", "mpx.vmhba1:C0:T0:L0"}
+    disk = next(r for r in rows if r["Disk"] == "mpx.vmhba0:C0:T0:L0")
+    assert (disk["Display name"], disk["Policy"], disk["SATP"], disk["Oper. State"]) == (
+        "Local VMware, Disk (mpx.vmhba0:C0:T0:L0)",
+        "VMW_PSP_FIXED",
+        "VMW_SATP_LOCAL",
+        "ok",
+    )
+    assert (disk["Path 1"], disk["Path 1 state"], disk["Path 2"], disk["# Paths"]) == (
+        "vmhba0:C0:T0:L0",
+        "active",
+        None,
+        1,
+    )
+    assert (disk["Queue depth"], disk["Level"], disk["Revision"], disk["Serial #"]) == (
+        1024,
+        2,
+        "1.0 ",
+        "unavailable",
+    )
+    assert (disk["UUID"], disk["vStorage"], disk["Working Paths"]) == (
+        "0000000000766d686261303a303a30",
+        "vStorageUnsupported",
+        "vmhba0:C0:T0:L0",
+    )
+    assert disk["Datastore"] is None and disk["Object ID"] is None  # not read, not guessed
+    assert disk["Cluster"] == next(h["cluster"] for h in hosts if h["name"] == disk["Host"])
+    assert all(r["Platform"] == "vcenter" and r["VI SDK Server"] == "127.0.0.1" for r in rows)
+
+
+def test_a_path_going_dead_is_a_change_of_its_host(
+    db: Database, box: SecretBox, vcsim: Any
+) -> None:
+    server = vcsim(TOPOLOGY)
+    integration_id = new_integration(db, box, server)
+    assert sync(db, integration_id, server).succeeded
+    assert not changes_of(db, sync(db, integration_id, server).run_id)
+
+    # vcsim cannot fail a path: the next read is changed before it is applied.
+    snapshot = connector_for(server).collect(NullProgress()).whole()
+    host = next(h for h in snapshot.hosts if h.name == "DC0_H0")
+    disk, *others = host.multipaths
+    dead = {**disk, "paths": [{**disk["paths"][0], "state": "dead", "working": False}]}
+    hosts = [replace(h, multipaths=(dead, *others)) if h is host else h for h in snapshot.hosts]
+    changed = run_sync(db, integration_id, StaticConnector(replace(snapshot, hosts=hosts)))
+    assert changes_of(db, changed.run_id) == Counter({("host", "modified"): 1})
+    (row,) = change_rows(db, changed.run_id, "host")
+    assert row.object_name == "DC0_H0" and set(row.fields or {}) == {"multipaths"}
+    old, new = row.fields["multipaths"]
+    states = [
+        (o["paths"][0]["state"], n["paths"][0]["state"]) for o, n in zip(old, new, strict=True)
+    ]
+    assert states == [
+        ("active", "dead"),
+        ("active", "active"),
+    ]

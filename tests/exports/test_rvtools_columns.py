@@ -200,6 +200,14 @@ RVTOOLS = {
         "Version", "VMFS Upgradeable", "MHA", "URL", "Object ID", "VI SDK Server",
         "VI SDK UUID",
     ],
+    "vMultiPath": [
+        "Host", "Cluster", "Datacenter", "Datastore", "Disk", "Display name", "Policy",
+        "Oper. State", "Path 1", "Path 1 state", "Path 2", "Path 2 state", "Path 3",
+        "Path 3 state", "Path 4", "Path 4 state", "Path 5", "Path 5 state", "Path 6",
+        "Path 6 state", "Path 7", "Path 7 state", "Path 8", "Path 8 state", "vStorage",
+        "Queue depth", "Vendor", "Model", "Revision", "Level", "Serial #", "UUID", "Object ID",
+        "VI SDK Server", "VI SDK UUID",
+    ],
     "vLicense": [
         "Name", "Key", "Labels", "Cost Unit", "Total", "Used", "Expiration Date", "Features",
         "VI SDK Server", "VI SDK UUID",
@@ -225,6 +233,7 @@ IROA_EXTRAS = {
         "Overall Status",
     ],
     "dvPort": ["VLAN Ranges"],
+    "vMultiPath": ["SATP", "# Paths", "Working Paths"],
     "vDatastore": ["File System", "Maintenance Mode", "Datacenter"],
     "vHealth": ["Object type", "Severity", "Rule"],
     "vMetaData": ["Exported by", "Version"],
@@ -273,6 +282,22 @@ FILLED = {
     "dvSwitch": {"Switch", "Vendor", "Version", "Host members", "Max Ports", "# VMs"},
     "dvPort": {"Port", "Switch", "VLAN", "Allow Promiscuous", "Mac Changes", "Forged Transmits"},
     "vSC_VMK": {"Port Group", "Device", "Mac Address", "DHCP", "IP Address", "Subnet mask"},
+    "vMultiPath": {
+        "Host",
+        "Disk",
+        "Display name",
+        "Policy",
+        "Oper. State",
+        *(f"Path {n}{state}" for n in range(1, 9) for state in ("", " state")),
+        "vStorage",
+        "Queue depth",
+        "Vendor",
+        "Model",
+        "Revision",
+        "Level",
+        "Serial #",
+        "UUID",
+    },
 }
 """Columns the issue names that IROA fills (for at least one platform): never the empty getter."""
 

@@ -416,3 +416,42 @@ def test_usage_figures_are_what_the_simulator_reports(
     running = {vm["external_id"] for vm in vms.values() if vm["power_state"] == "on"}
     assert len(running) == SMALL.vm_count - 1
     assert samples == Counter({external_id: 2 for external_id in running})  # one per sync
+
+
+def test_hosts_keep_their_multipath_luns_as_the_simulator_reports(
+    db: Database, box: SecretBox, vcsim: Any
+) -> None:
+    server = vcsim(SMALL)
+    integration_id = new_integration(db, box, server)
+    assert sync(db, integration_id, server).succeeded
+
+    si = ops.connect(server)
+    paths = ["config.storageDevice.multipathInfo", "config.storageDevice.scsiLun"]
+    hosts = {host["name"]: host for host in list_objects(db, "hosts")}
+    for sim in ops.retrieve(si, vim.HostSystem, paths):
+        luns = {lun.key: lun for lun in sim["config.storageDevice.scsiLun"]}
+        expected = sorted(
+            (
+                {
+                    "canonical_name": luns[unit.lun].canonicalName,
+                    "display_name": luns[unit.lun].displayName,
+                    "policy": unit.policy.policy,
+                    "satp": unit.storageArrayTypePolicy.policy,
+                    "paths": [
+                        {"name": p.name, "state": p.state, "working": p.isWorkingPath}
+                        for p in unit.path
+                    ],
+                }
+                for unit in sim["config.storageDevice.multipathInfo"].lun
+            ),
+            key=lambda lun: lun["canonical_name"],
+        )
+        stored = hosts[sim["name"]]["multipaths"]
+        assert [{k: lun[k] for k in expected[0]} for lun in stored] == expected
+        # vcsim's two LUNs: its CD-ROM on vmhba1 and its local disk on vmhba0, one path each.
+        found = [(lun["canonical_name"], lun["vendor"], lun["operational_state"]) for lun in stored]
+        assert found == [
+            ("mpx.vmhba0:C0:T0:L0", "VMware, ", "ok"),
+            ("mpx.vmhba1:C0:T0:L0", "NECVMWar", "ok"),
+        ]
+    assert len(hosts) == SMALL.host_count

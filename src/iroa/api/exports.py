@@ -65,8 +65,8 @@ def _as_of(value: str | None) -> datetime | None:
 )
 def export_xlsx(db: DB, integration: IntegrationFilter = None, as_of: AsOf = None) -> FileResponse:
     """Sheets vInfo, vCPU, vMemory, vDisk, vNetwork, vSnapshot, vTools, vCluster, vHost, vHBA,
-    vNIC, vSwitch, vPort, dvSwitch, dvPort, vSC_VMK, vDatastore, vHealth and vMetaData for both
-    platforms (see docs/exports.md)."""
+    vNIC, vSwitch, vPort, dvSwitch, dvPort, vSC_VMK, vDatastore, vMultiPath, vHealth and
+    vMetaData for both platforms (see docs/exports.md)."""
 
     at = _as_of(as_of)
 

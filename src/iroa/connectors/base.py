@@ -71,6 +71,9 @@ class HostRecord:
     host_bus_adapters: tuple[dict[str, Any], ...] = ()
     """The host's network and storage adapters, switches and port groups, one small dict each
     (keys: docs/exports.md's host sheets), in device or name order."""
+    multipaths: tuple[dict[str, Any], ...] = ()
+    """The host's storage LUNs with their multipathing policy and paths, one small dict each
+    (keys: docs/exports.md's vMultiPath), in canonical name order."""
     cpu_used_mhz: int | None = None
     memory_used_mib: int | None = None
     uptime_s: int | None = None

@@ -1,6 +1,7 @@
-"""RVTools' host network and storage sheets: vHBA, vNIC, vSwitch, vPort, dvSwitch, dvPort and
-vSC_VMK, one row per fact a host or a distributed port group holds (JSON columns, written
-by the vCenter connector; see ``iroa.connectors.vcenter.networking`` for their keys)."""
+"""RVTools' host network and storage sheets: vHBA, vNIC, vSwitch, vPort, dvSwitch, dvPort,
+vSC_VMK and vMultiPath, one row per fact a host or a distributed port group holds (JSON
+columns, written by the vCenter connector; see ``iroa.connectors.vcenter.networking`` for
+their keys)."""
 
 from __future__ import annotations
 
@@ -572,3 +573,95 @@ VSC_VMK = _host_sheet(
 
 HOST_SHEETS: tuple[FactsSheet, ...] = (VHBA, VNIC, VSWITCH, VPORT, DVSWITCH, DVPORT, VSC_VMK)
 """In RVTools' order, which puts them between vHost and vDatastore."""
+
+
+VMULTIPATH_PATHS = 8
+"""RVTools' vMultiPath shows a LUN's first eight paths; ``# Paths`` counts them all."""
+
+VMULTIPATH_HEADERS = (
+    "Host",
+    "Cluster",
+    "Datacenter",
+    "Datastore",
+    "Disk",
+    "Display name",
+    "Policy",
+    "Oper. State",
+    *(
+        header
+        for n in range(1, VMULTIPATH_PATHS + 1)
+        for header in (f"Path {n}", f"Path {n} state")
+    ),
+    "vStorage",
+    "Queue depth",
+    "Vendor",
+    "Model",
+    "Revision",
+    "Level",
+    "Serial #",
+    "UUID",
+    "Object ID",
+    "VI SDK Server",
+    "VI SDK UUID",
+)
+
+
+def _path(index: int, field: str) -> Getter:
+    """A field of a LUN's path at ``index`` (from 0) in vSphere's order; empty past the last."""
+
+    def value(row: Any) -> Any:
+        paths = row._mapping["paths"] or []
+        return paths[index].get(field) if index < len(paths) else None
+
+    return value
+
+
+def _path_count(row: Any) -> int:
+    return len(row._mapping["paths"] or [])
+
+
+def _working_paths(row: Any) -> str | None:
+    """The paths the path selection policy is likely to send I/O down (``isWorkingPath``)."""
+    names = [p["name"] for p in row._mapping["paths"] or [] if p.get("working") and p.get("name")]
+    return ", ".join(names) or None
+
+
+VMULTIPATH = FactsSheet(
+    "vMultiPath",
+    rvtools_columns(
+        VMULTIPATH_HEADERS,
+        {
+            **_HOST_COLUMNS,
+            "Disk": (key("canonical_name"), 30),
+            "Display name": (key("display_name"), 40),
+            "Policy": (key("policy"), 14),
+            "Oper. State": (key("operational_state"), 10),
+            **{
+                header: (_path(n, field), width)
+                for n in range(VMULTIPATH_PATHS)
+                for header, field, width in (
+                    (f"Path {n + 1}", "name", 18),
+                    (f"Path {n + 1} state", "state", 10),
+                )
+            },
+            "vStorage": (key("vstorage"), 18),
+            "Queue depth": (key("queue_depth"), 8),
+            "Vendor": (key("vendor"), 12),
+            "Model": (key("model"), 18),
+            "Revision": (key("revision"), 8),
+            "Level": (key("scsi_level"), 6),
+            "Serial #": (key("serial_number"), 16),
+            "UUID": (key("uuid"), 34),
+        },
+        Column("SATP", key("satp"), 16),
+        Column("# Paths", _path_count, 7),
+        Column("Working Paths", _working_paths, 20),
+        PLATFORM,
+        INTEGRATION,
+    ),
+    _host_facts("multipaths"),
+    facts="multipaths",
+)
+"""One row per LUN of each vCenter host, after vDatastore as in RVTools (a Hyper-V host has
+none collected). ``Datastore`` stays empty: the LUN a VMFS datastore lives on is in the
+datastore's ``info.vmfs.extent``, which IROA does not read."""

@@ -34,7 +34,7 @@ from iroa.exports.columns import (
     vi_sdk_server,
     with_names,
 )
-from iroa.exports.host_sheets import HOST_SHEETS
+from iroa.exports.host_sheets import HOST_SHEETS, VMULTIPATH
 from iroa.exports.pool_sheets import VRP
 from iroa.exports.source_sheets import VLICENSE, VSOURCE
 from iroa.exports.vm_device_sheets import VCD, VPARTITION, VUSB
@@ -427,6 +427,7 @@ INVENTORY_SHEETS: tuple[SheetSource, ...] = (
     VHOST,
     *HOST_SHEETS,
     VDATASTORE,
+    VMULTIPATH,
     VLICENSE,
 )
 """In RVTools' order; vHealth and vMetaData follow them."""

@@ -129,6 +129,8 @@ class Host(InventoryRow, Base):
     portgroups: Mapped[list[dict[str, Any]]] = _facts()
     vmkernel_nics: Mapped[list[dict[str, Any]]] = _facts()
     host_bus_adapters: Mapped[list[dict[str, Any]]] = _facts()
+    # RVTools' vMultiPath: a LUN each, with its policy and paths.
+    multipaths: Mapped[list[dict[str, Any]]] = _facts()
 
 
 class Datastore(InventoryRow, Base):

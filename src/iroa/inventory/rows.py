@@ -74,6 +74,7 @@ class HostItem(InDatacenter):
     portgroups: list[dict[str, Any]]
     vmkernel_nics: list[dict[str, Any]]
     host_bus_adapters: list[dict[str, Any]]
+    multipaths: list[dict[str, Any]]
     cpu_used_mhz: int | None
     """Latest usage figures (vCenter quickStats; None elsewhere): CPU in use …"""
     memory_used_mib: int | None

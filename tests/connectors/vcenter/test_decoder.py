@@ -95,7 +95,7 @@ def test_both_decoders_read_the_same_estate(vcsim, topology: Topology) -> None:
     assert lean.vms and lean.vm_disks and lean.vm_nics
     for host in lean.hosts:  # the host sheets' facts are compared too, not left empty
         assert host.physical_nics and host.virtual_switches and host.portgroups
-        assert host.vmkernel_nics and host.host_bus_adapters
+        assert host.vmkernel_nics and host.host_bus_adapters and host.multipaths
     distributed = [n for n in lean.networks if n.type == "distributed"]
     assert all(n.port_policy and n.distributed_switch for n in distributed)
     assert bool(distributed) == bool(topology.portgroups)
@@ -291,6 +291,31 @@ def test_a_vcenter_answer_maps_the_same_from_both_decoders() -> None:
         ("FibreChannelHba", "e0:00:00:25:b5:00:00:01"),
         ("InternetScsiHba", "iqn.1998-01.com.vmware:esx12"),
     ]
+    local, array = host.multipaths  # in canonical name order: mpx. before naa.
+    assert (array["canonical_name"], array["policy"], array["satp"]) == (
+        "naa.60002ac0000000000000000a00021f6b",
+        "VMW_PSP_RR",
+        "VMW_SATP_ALUA",
+    )
+    assert (array["vendor"], array["queue_depth"], array["vstorage"], array["scsi_level"]) == (
+        "3PARdata",
+        64,
+        "vStorageSupported",
+        6,
+    )
+    assert array["paths"] == [
+        {"name": "vmhba2:C0:T1:L5", "state": "active", "working": True},
+        {"name": "vmhba2:C0:T0:L5", "state": "standby", "working": False},
+        {"name": "vmhba3:C0:T1:L5", "state": "active", "working": True},
+        {"name": "vmhba3:C0:T0:L5", "state": "dead", "working": False},
+    ]
+    # No system-reported state: the deprecated pathState stands in; two operational states.
+    assert (local["policy"], local["operational_state"], local["queue_depth"]) == (
+        "VMW_PSP_FIXED",
+        "ok, degraded",
+        None,
+    )
+    assert local["paths"] == [{"name": "vmhba0:C0:T0:L0", "state": "active", "working": True}]
 
 
 def test_values_keep_their_types() -> None:

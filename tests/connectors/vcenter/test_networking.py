@@ -11,6 +11,7 @@ from iroa.connectors.vcenter.index import InventoryIndex
 from iroa.connectors.vcenter.networking import (
     distributed_switch,
     host_bus_adapters,
+    multipaths,
     physical_nics,
     port_policy,
     vmkernel_nics,
@@ -202,3 +203,22 @@ def test_a_distributed_port_group_policy_and_its_switch() -> None:
     assert switch["created"] == "2024-05-01T08:00:00+00:00"
     unset = DVS.ConfigInfo(createTime=datetime(1, 1, 1, tzinfo=UTC))
     assert distributed_switch("dvs-6", {"config": unset}, index)["created"] is None
+
+
+def test_a_lun_vsphere_does_not_describe_keeps_its_paths_and_no_names() -> None:
+    unit = vim.host.MultipathInfo.LogicalUnit(
+        key="k", id="lun-id", lun="key-vim.host.ScsiDisk-gone",
+        path=[
+            vim.host.MultipathInfo.Path(
+                key=f"p{n}", name=f"vmhba{n}:C0:T0:L3", pathState="disabled", adapter="a", lun="k"
+            )
+            for n in (3, 2)
+        ],
+    )  # fmt: skip
+    (lun,) = multipaths({"config.storageDevice.multipathInfo.lun": [unit]})
+    assert (lun["canonical_name"], lun["vendor"], lun["policy"], lun["satp"]) == (None,) * 4
+    assert lun["paths"] == [  # vSphere's order, not sorted
+        {"name": "vmhba3:C0:T0:L3", "state": "disabled", "working": None},
+        {"name": "vmhba2:C0:T0:L3", "state": "disabled", "working": None},
+    ]
+    assert multipaths({}) == ()

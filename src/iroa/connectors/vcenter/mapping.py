@@ -24,6 +24,7 @@ from iroa.connectors.base import (
 from iroa.connectors.vcenter.index import InventoryIndex, PortgroupVlan
 from iroa.connectors.vcenter.networking import (
     host_bus_adapters,
+    multipaths,
     physical_nics,
     port_policy,
     standard_portgroups,
@@ -146,6 +147,7 @@ def map_host(object_id: str, props: Props, index: InventoryIndex) -> HostRecord:
         portgroups=standard_portgroups(props),
         vmkernel_nics=vmkernel_nics(props),
         host_bus_adapters=host_bus_adapters(props),
+        multipaths=multipaths(props),
         cpu_used_mhz=as_int(props.get("summary.quickStats.overallCpuUsage")),
         memory_used_mib=as_int(props.get("summary.quickStats.overallMemoryUsage")),
         uptime_s=as_int(props.get("summary.quickStats.uptime")),

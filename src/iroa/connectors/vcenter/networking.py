@@ -1,6 +1,6 @@
 """Pure functions from a host's network and storage configuration, and from distributed
 switches and port groups, to the facts RVTools' host sheets show (vNIC, vSwitch, vPort,
-vSC_VMK, vHBA, dvSwitch, dvPort).
+vSC_VMK, vHBA, dvSwitch, dvPort) and its vMultiPath sheet.
 
 Each fact list is a tuple of small dicts with fixed keys, in device or name order, so
 an unchanged configuration gives an equal value (no change row) and a changed one a
@@ -242,6 +242,68 @@ def host_bus_adapters(props: Props) -> Facts:
             }
         )
     return _sorted(found, "device")
+
+
+def multipaths(props: Props) -> Facts:
+    """``config.storageDevice.multipathInfo.lun``: each LUN's path selection policy, storage
+    array type policy and paths (in the order vSphere lists them), with what
+    ``config.storageDevice.scsiLun`` says of the LUN it names (names, vendor, model, state)."""
+    luns = {
+        lun.key: lun
+        for lun in _list(props.get("config.storageDevice.scsiLun"))
+        if isinstance(lun, vim.host.ScsiLun) and isinstance(lun.key, str)
+    }
+    found = []
+    for unit in _list(props.get("config.storageDevice.multipathInfo.lun")):
+        if not isinstance(unit, vim.host.MultipathInfo.LogicalUnit):
+            continue
+        scsi = luns.get(unit.lun) if isinstance(unit.lun, str) else None
+        policy = unit.policy
+        satp = unit.storageArrayTypePolicy
+        found.append(
+            {
+                **_scsi_lun(scsi),
+                "policy": (
+                    _str(policy.policy)
+                    if isinstance(policy, vim.host.MultipathInfo.LogicalUnitPolicy)
+                    else None
+                ),
+                "satp": (
+                    _str(satp.policy)
+                    if isinstance(satp, vim.host.MultipathInfo.LogicalUnitStorageArrayTypePolicy)
+                    else None
+                ),
+                "paths": [
+                    {
+                        "name": _str(path.name),
+                        "state": _str(path.state) or _str(path.pathState),
+                        "working": _bool(path.isWorkingPath),
+                    }
+                    for path in _list(unit.path)
+                    if isinstance(path, vim.host.MultipathInfo.Path)
+                ],
+            }
+        )
+    return _sorted(found, "canonical_name")
+
+
+def _scsi_lun(found: object) -> Fact:
+    """What vMultiPath shows of a LUN; all unknown when vSphere lists no such LUN."""
+    lun = found if isinstance(found, vim.host.ScsiLun) else None
+    states = [str(s) for s in _list(lun.operationalState if lun else None) if _str(s)]
+    return {
+        "canonical_name": _str(lun.canonicalName) if lun else None,
+        "display_name": _str(lun.displayName) if lun else None,
+        "operational_state": ", ".join(states) or None,
+        "vstorage": _str(lun.vStorageSupport) if lun else None,
+        "queue_depth": _int(lun.queueDepth) if lun else None,
+        "vendor": _str(lun.vendor) if lun else None,
+        "model": _str(lun.model) if lun else None,
+        "revision": _str(lun.revision) if lun else None,
+        "scsi_level": _int(lun.scsiLevel) if lun else None,
+        "serial_number": _str(lun.serialNumber) if lun else None,
+        "uuid": _str(lun.uuid) if lun else None,
+    }
 
 
 def _wwn(hba: object) -> str | None:
