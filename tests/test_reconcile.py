@@ -41,6 +41,24 @@ def test_removed_object_that_returns_is_revived_with_same_id() -> None:
     assert (plan.added, plan.modified) == (1, 0)
 
 
+def test_a_change_of_volatile_fields_alone_is_a_quiet_rewrite() -> None:
+    fields = ("name", "size_bytes")
+    stored = {
+        "s-1": StoredRow(1, ("a", 10), removed=False),
+        "s-2": StoredRow(2, ("b", 20), removed=False),
+        "s-3": StoredRow(3, ("c", 30), removed=True),
+    }
+    incoming = [("s-1", ("a", 11)), ("s-2", ("b2", 21)), ("s-3", ("c", 31))]
+    plan = plan_type(fields, stored, incoming, frozenset({"size_bytes"}))
+    assert [(u.id, u.values, u.fields) for u in plan.quiet] == [(1, ("a", 11), {})]
+    # A tracked change, or a return, is a change; the volatile field is not in its fields.
+    assert [(u.id, u.fields, u.revived) for u in plan.updates] == [
+        (2, {"name": ["b", "b2"]}, False),
+        (3, {}, True),
+    ]
+    assert (plan.added, plan.modified, plan.writes) == (1, 1, 3)
+
+
 def test_already_removed_rows_are_not_removed_again() -> None:
     stored = {"vm-1": StoredRow(1, ("a", 1), removed=True)}
     assert plan_type(FIELDS, stored, []).removals == []

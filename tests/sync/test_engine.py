@@ -20,13 +20,14 @@ from iroa.connectors.base import (
     SourceInfo,
     VmDiskRecord,
     VmRecord,
+    VmSnapshotRecord,
 )
 from iroa.crypto import SecretBox
 from iroa.db.engine import Database
 from iroa.db.locks import sync_lock
 from iroa.history.models import Change, Summary
 from iroa.integrations.service import IntegrationInput, add_integration
-from iroa.inventory.models import Host, Vm, VmDisk
+from iroa.inventory.models import Host, Vm, VmDisk, VmSnapshot
 from iroa.inventory.queries import list_objects
 from iroa.sync.engine import run_sync
 from iroa.sync.models import SyncRun
@@ -307,3 +308,23 @@ def test_statements_of_a_first_sync_do_not_grow_with_the_estate(
         assert sync(db, integration, estate(vm_count)).succeeded
         sent.append(statements() - before)
     assert sent[1] <= sent[0] + 10
+
+
+def test_a_snapshot_that_only_grew_is_rewritten_without_a_change_row(
+    db: Database, integration_id: int
+) -> None:
+    def with_snapshot(size: int, name: str = "before-upgrade") -> Snapshot:
+        snap = VmSnapshotRecord("vm-0:1", "vm-0", name, vmsn_bytes=size // 10, size_bytes=size)
+        return dataclasses.replace(estate(), vm_snapshots=[snap])
+
+    assert sync(db, integration_id, with_snapshot(1 << 30)).status == "succeeded"
+    grown = sync(db, integration_id, with_snapshot(3 << 30))
+    assert grown.counts["vm_snapshots"]["modified"] == 0
+    assert changes(db, grown.run_id) == []
+    renamed = sync(db, integration_id, with_snapshot(4 << 30, "renamed"))
+    assert changes(db, renamed.run_id) == [
+        ("vm_snapshot", "vm-0:1", "modified", {"name": ["before-upgrade", "renamed"]})
+    ]
+    with db.session() as s:
+        stored = s.scalars(select(VmSnapshot)).one()
+        assert (stored.vmsn_bytes, stored.size_bytes) == ((4 << 30) // 10, 4 << 30)

@@ -291,8 +291,10 @@ class VmSnapshot(InventoryRow, Base):
     parent_external_id: Mapped[str | None] = mapped_column(String(500))
     is_current: Mapped[bool | None] = mapped_column(Boolean)
     power_state: Mapped[str | None] = mapped_column(String(16))
-    vmsn_bytes: Mapped[int | None] = mapped_column(BigInteger)
-    size_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    # Sizes grow while a snapshot is kept (the current one's delta disks): stored, never
+    # tracked as changes (docs/sync.md, volatile fields).
+    vmsn_bytes: Mapped[int | None] = mapped_column(BigInteger, info={"volatile": True})
+    size_bytes: Mapped[int | None] = mapped_column(BigInteger, info={"volatile": True})
 
 
 class VmDatastore(InventoryRow, Base):

@@ -36,6 +36,8 @@ class Plan:
 
     inserts: list[tuple[str, tuple[Any, ...]]] = field(default_factory=list)
     updates: list[Update] = field(default_factory=list)
+    quiet: list[Update] = field(default_factory=list)
+    """Rows of which only volatile fields changed: rewritten, without a change row."""
     removals: list[tuple[int, str, tuple[Any, ...]]] = field(default_factory=list)
     unchanged: int = 0
     present_before: int = 0
@@ -54,7 +56,7 @@ class Plan:
 
     @property
     def writes(self) -> int:
-        return len(self.inserts) + len(self.updates) + len(self.removals)
+        return len(self.inserts) + len(self.updates) + len(self.quiet) + len(self.removals)
 
 
 class DuplicateExternalIdError(ValueError):
@@ -65,8 +67,14 @@ def plan_type(
     fields: Sequence[str],
     stored: Mapping[str, StoredRow],
     incoming: Iterable[tuple[str, tuple[Any, ...]]],
+    volatile: frozenset[str] = frozenset(),
 ) -> Plan:
-    """Diff one type's stored rows against the incoming ``(external_id, values)`` pairs."""
+    """Diff one type's stored rows against the incoming ``(external_id, values)`` pairs.
+
+    A change of ``volatile`` fields alone (figures that move on their own, such as a
+    snapshot's size) rewrites the row quietly: no modification, no change row; with
+    other changes it is written, and left out of the change's fields.
+    """
     incoming = list(incoming)
     seen = set(map(itemgetter(0), incoming))
     if len(seen) < len(incoming):
@@ -81,9 +89,13 @@ def plan_type(
             changed = {
                 name: [old, new]
                 for name, old, new in zip(fields, row.values, values, strict=True)
-                if old != new
+                if old != new and name not in volatile
             }
-            plan.updates.append(Update(row.id, external_id, values, changed, row.removed))
+            update = Update(row.id, external_id, values, changed, row.removed)
+            if changed or row.removed:
+                plan.updates.append(update)
+            else:
+                plan.quiet.append(update)
         else:
             unchanged += 1
     plan.unchanged = unchanged

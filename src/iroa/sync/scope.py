@@ -65,6 +65,8 @@ class TypeFields:
     refs: tuple[tuple[int, str], ...]  # (position in fields, target table)
     name_index: int | None
     lists: tuple[int, ...]  # positions of JSON columns, which hold lists: tuples in records
+    volatile: frozenset[str] = frozenset()
+    """Fields stored but not tracked as changes (columns with ``info={"volatile": True}``)."""
 
     @classmethod
     def of(cls, object_type: ObjectType) -> TypeFields:
@@ -77,7 +79,12 @@ class TypeFields:
         lists = tuple(
             pos for pos, c in enumerate(object_type.data_columns) if isinstance(c.type, JSON)
         )
-        return cls(object_type, columns, fields, refs, name_index, lists)
+        volatile = frozenset(
+            field
+            for field, c in zip(fields, object_type.data_columns, strict=True)
+            if c.info.get("volatile")
+        )
+        return cls(object_type, columns, fields, refs, name_index, lists, volatile)
 
     def values_of(self, rows: Rows) -> list[tuple[str, tuple[Any, ...]]]:
         """``(external_id, values)`` of each row, values in the order of ``fields``."""
@@ -163,7 +170,7 @@ def plan_scope(
         incoming = tf.values_of(placed(tf, part[plural], touched))
         if plural not in known:
             known = {**known, plural: set(map(itemgetter(0), incoming))}
-        plan = plan_type(tf.fields, stored, drop_dangling(tf, incoming, known))
+        plan = plan_type(tf.fields, stored, drop_dangling(tf, incoming, known), tf.volatile)
         if skipped:
             spare_skipped(tf, plan, skipped)
         plans[plural] = plan

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, bindparam, update
 from iroa.connectors.base import Progress
 from iroa.db.bulk import BulkInsert, reserve_ids
 from iroa.history.models import Change
-from iroa.sync.reconcile import Plan
+from iroa.sync.reconcile import Plan, Update
 from iroa.vocabulary import ChangeAction
 
 if TYPE_CHECKING:
@@ -82,7 +82,7 @@ def write_plan(
             changes.add(chunk_ids, external_ids, repeat(ChangeAction.ADDED.value), names)
             progress.advance(len(chunk_ids))
 
-    if plan.updates:
+    if plan.updates or plan.quiet:
         stmt = (
             update(table)
             .where(table.c.id == bindparam("b_id"))
@@ -94,13 +94,14 @@ def write_plan(
             )
         )
         keys = [f"b_{name}" for name in tf.columns]
+
+        def _update_params(u: Update) -> dict[str, Any]:
+            row = dict(zip(keys, to_columns(u.values), strict=True))
+            row.update(b_id=u.id, b_last_seen_at=now, b_removed_at=None)
+            return row
+
         for update_chunk in _chunks(plan.updates):
-            params = []
-            for u in update_chunk:
-                row = dict(zip(keys, to_columns(u.values), strict=True))
-                row.update(b_id=u.id, b_last_seen_at=now, b_removed_at=None)
-                params.append(row)
-            conn.execute(stmt, params)
+            conn.execute(stmt, [_update_params(u) for u in update_chunk])
             changes.add(
                 [u.id for u in update_chunk],
                 [u.external_id for u in update_chunk],
@@ -111,6 +112,9 @@ def write_plan(
                 [name_of(u.values) for u in update_chunk],
                 [_fields_of(u.fields) for u in update_chunk],
             )
+            progress.advance(len(update_chunk))
+        for update_chunk in _chunks(plan.quiet):
+            conn.execute(stmt, [_update_params(u) for u in update_chunk])
             progress.advance(len(update_chunk))
 
     for removal_chunk in _chunks(plan.removals):
