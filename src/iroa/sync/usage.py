@@ -197,8 +197,12 @@ def _stored_latest(
         select(_LATEST.c.external_id, _LATEST.c.id, *columns).where(
             _LATEST.c.integration_id == integration_id, _LATEST.c.object_type == object_type
         )
-    )
-    return {row[0]: tuple(row[1:]) for row in rows}
+    ).all()
+    if not rows:
+        return {}
+    # Column by column, so that the tuples are made in C rather than per row in Python.
+    external_ids, *values = zip(*rows, strict=True)
+    return dict(zip(external_ids, zip(*values, strict=True), strict=True))
 
 
 def _delete_ids(conn: Connection, ids: list[int]) -> None:
