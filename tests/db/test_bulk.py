@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, Table, insert
+from sqlalchemy import Connection, Table, bindparam, insert, update
 
 from iroa.crypto import SecretBox
-from iroa.db.bulk import BulkInsert, reserve_ids
+from iroa.db.bulk import BulkInsert, BulkUpdate, reserve_ids
 from iroa.db.engine import WRITE_OPTION, Database, large_write
 from iroa.history.models import Change
 from iroa.integrations.service import IntegrationInput, add_integration
@@ -100,6 +100,37 @@ def test_change_rows_sent_in_bulk_are_stored_as_sqlalchemy_stores_them(
             [[row[name] for row in rows] for name in names]
         )
         assert stored(conn, CHANGES, ("id",)) == expected
+
+
+def test_rows_updated_in_bulk_are_stored_as_sqlalchemy_stores_them(
+    db: Database, integration_id: int
+) -> None:
+    constants = {"integration_id": integration_id, "first_seen_at": NOW, "last_seen_at": NOW}
+    later = NOW + timedelta(hours=1)
+    new = [  # name, num_cpu, memory_mib, boot_time: every value changed, None among them
+        (f"{AWKWARD} renamed", None, 1 << 41, later),
+        ("plain", 8, None, None),
+    ]
+    names = ("name", "num_cpu", "memory_mib", "boot_time")
+    with db.engine.connect() as conn, conn.begin():
+        conn.execute(insert(VMS), [{**vm(n), **constants} for n in range(3)])
+        ids = sorted(row[0] for row in conn.exec_driver_sql("SELECT id FROM vms"))
+        targets = ids[:2]  # the third row is left as it was
+        conn.execute(
+            update(VMS).where(VMS.c.id == bindparam("target")),
+            [
+                {"target": i, **dict(zip(names, values, strict=True)), "last_seen_at": later}
+                for i, values in zip(targets, new, strict=True)
+            ],
+        )
+        expected = stored(conn, VMS, ())
+    with db.engine.connect() as conn, conn.begin():
+        conn.exec_driver_sql("DELETE FROM vms")
+        conn.execute(insert(VMS), [{**vm(n), **constants, "id": ids[n]} for n in range(3)])
+        BulkUpdate(conn, VMS, names, {"last_seen_at": later}).send(
+            targets, [list(column) for column in zip(*new, strict=True)]
+        )
+        assert stored(conn, VMS, ()) == expected
 
 
 def test_reserved_ids_are_unused_and_later_inserts_come_after_them(

@@ -89,10 +89,22 @@ def test_the_tables_that_grow_with_the_vms_lose_their_keys_and_nothing_else(
         if not t.name.startswith("procrastinate") and t.name not in later
     ]
 
+    # A column made after 0013 that a sync fills goes too, and comes back empty.
+    later_columns = {("integrations", "usage_read_at")}
+
     def contents() -> dict[str, list[tuple[object, ...]]]:
         with db.engine.connect() as conn:
             return {
-                t.name: sorted(map(tuple, conn.execute(select(t)).all()), key=repr) for t in tables
+                t.name: sorted(
+                    map(
+                        tuple,
+                        conn.execute(
+                            select(*(c for c in t.c if (t.name, c.name) not in later_columns))
+                        ).all(),
+                    ),
+                    key=repr,
+                )
+                for t in tables
             }
 
     before = contents()

@@ -4,7 +4,9 @@ beside the inventory, never compared, sampled per full sync, and the idle VM fin
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from datetime import datetime
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -150,6 +152,64 @@ def test_usage_is_stored_apart_and_never_a_change(db: Database) -> None:
     assert changes(db) == added, "usage figures made change rows"
     assert latest(db, vc)[("vm", "vm-1")] == (120, None, 121, 122, 1200)
     assert samples(db, vc) == {"vm-1": [100, 150, 180, 120]}
+
+
+def rows_of(db: Database, integration_id: int) -> dict[str, tuple[int, int]]:
+    """The id and run of each VM's and host's row of latest figures."""
+    with db.session() as session:
+        rows = session.execute(
+            select(UsageLatest.external_id, UsageLatest.id, UsageLatest.run_id).where(
+                UsageLatest.integration_id == integration_id
+            )
+        ).all()
+    return {row[0]: (row[1], row[2]) for row in rows}
+
+
+def read_at(db: Database) -> dict[str, datetime | None]:
+    """When each VM's and host's figures were read, as their list items say."""
+    items: list[Mapping[str, Any]] = [
+        *list_page(db, "vms", ListParams()).items,
+        *list_page(db, "hosts", ListParams()).items,
+    ]
+    return {item["external_id"]: item["usage_sampled_at"] for item in items}
+
+
+def test_a_full_sync_writes_only_the_figures_that_changed(db: Database) -> None:
+    vc = add_integration(db)
+    sync(db, vc, estate({"vm-1": 10, "vm-2": 20, "vm-3": 30}), SyncPolicy())
+    before = rows_of(db, vc)
+    sync(db, vc, estate({"vm-1": 10, "vm-2": 25, "vm-3": None}), SyncPolicy())
+    after = rows_of(db, vc)
+    assert after["vm-1"] == before["vm-1"], "unchanged figures were written again"
+    assert after["vm-2"][0] == before["vm-2"][0] and after["vm-2"][1] > before["vm-2"][1]
+    assert after["host-1"][1] > before["host-1"][1]  # its figures follow the VMs'
+    assert "vm-3" not in after  # read without figures
+    figures = latest(db, vc)
+    assert figures[("vm", "vm-1")] == (10, None, 11, 12, 100)
+    assert figures[("vm", "vm-2")] == (25, None, 26, 27, 250)
+    # Unchanged or not, every figure was read by the last sync, and says so.
+    with db.session() as session:
+        last = session.execute(select(Integration.last_success_at)).scalar_one()
+    assert read_at(db) == {"vm-1": last, "vm-2": last, "vm-3": None, "host-1": last}
+    assert samples(db, vc) == {"vm-1": [10, 10], "vm-2": [20, 25], "vm-3": [30]}
+
+
+def test_a_watched_change_after_a_full_sync_shows_its_own_time(db: Database) -> None:
+    vc = add_integration(db)
+    sync(db, vc, estate({"vm-1": 10, "vm-2": 20}), SyncPolicy())
+    full = read_at(db)["vm-2"]
+    read = estate({"vm-1": 10})  # read again by a watcher: figures as they were
+    delta = Delta(dataclasses.replace(read, hosts=[]), {"vm": frozenset({"vm-1"})})
+    assert sync_delta(db, vc, delta, SyncPolicy()).succeeded
+    shown = read_at(db)
+    watched = shown["vm-1"]
+    assert shown["vm-2"] == full
+    assert watched is not None and full is not None and watched > full
+    # The next full sync read them all again: unchanged, they show its time.
+    sync(db, vc, estate({"vm-1": 10, "vm-2": 20}), SyncPolicy())
+    again = read_at(db)
+    assert again["vm-1"] is not None and again["vm-1"] == again["vm-2"]
+    assert again["vm-1"] > watched
 
 
 def test_samples_keep_the_last_syncs_and_only_running_vms(db: Database) -> None:

@@ -13,6 +13,10 @@ SQLAlchemy once and applied to a whole column where its values need it, and the
 rows go to the driver as they are. On PostgreSQL, JSON values are serialized
 here, by orjson, to the text ``jsonb`` parses: psycopg would wrap each value and
 run ``json.dumps`` on it, about 5 µs a value.
+
+Rows already stored are given new values by id the same way (:class:`BulkUpdate`):
+one ``UPDATE`` per row through the driver's ``executemany`` on SQLite, one
+``UPDATE … FROM unnest(arrays)`` per batch on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -113,6 +117,78 @@ class BulkInsert:
             count = len(batch) // len(self.names)
             sql = full if count == self.max_rows else prefix + ", ".join([one] * count)
             self.conn.exec_driver_sql(sql, batch)
+
+
+class BulkUpdate:
+    """New values of some columns for rows of one table given by id, on one connection.
+
+    Values are bound as :class:`BulkInsert` binds them; the columns hold scalars
+    (not JSON). On SQLite each row is an ``UPDATE … WHERE id = ?`` run by the
+    driver's ``executemany``, a few microseconds a row; on PostgreSQL a batch is one
+    ``UPDATE … FROM unnest(…)`` of one array per column: SQLAlchemy's executemany
+    would send a statement per row, tens of microseconds each.
+    """
+
+    def __init__(
+        self,
+        conn: Connection,
+        table: Table,
+        columns: Sequence[str],
+        constants: Mapping[str, Any] | None = None,
+    ) -> None:
+        """``constants`` are columns given one value for every row, bound once."""
+        constants = constants or {}
+        self.conn = conn
+        self.table = table
+        self.columns = tuple(columns)
+        self.processors = [_processor(table, name, conn) for name in columns]
+        self.constants = {
+            name: value
+            if (processor := _processor(table, name, conn)) is None
+            else processor(value)
+            for name, value in constants.items()
+        }
+
+    def send(self, ids: Sequence[int], columns: Sequence[Sequence[Any]]) -> None:
+        """Set, in the row of each id of ``ids``, the values at its position in ``columns``
+        (the columns named, in their order)."""
+        if not ids:
+            return
+        bound = [
+            column if processor is None else _bound(processor, column)
+            for processor, column in zip(self.processors, columns, strict=True)
+        ]
+        if self.conn.dialect.name == "postgresql":
+            self._update_from_arrays(ids, bound)
+        else:
+            self._update_many(ids, bound)
+
+    def _update_many(self, ids: Sequence[int], columns: Sequence[Sequence[Any]]) -> None:
+        names = (*self.columns, *self.constants)
+        assignments = ", ".join(f'"{name}" = ?' for name in names)
+        sql = f'UPDATE "{self.table.name}" SET {assignments} WHERE id = ?'
+        constants = [repeat(value, len(ids)) for value in self.constants.values()]
+        self.conn.exec_driver_sql(sql, list(zip(*columns, *constants, ids, strict=True)))
+
+    def _update_from_arrays(self, ids: Sequence[int], columns: Sequence[Sequence[Any]]) -> None:
+        dialect = self.conn.dialect
+        types = [self.table.c[name].type.compile(dialect=dialect) for name in self.columns]
+        arrays = ", ".join(["%(id)s::bigint[]", *(f"%(c{n})s::{t}[]" for n, t in enumerate(types))])
+        aliases = ", ".join(["id", *(f"c{n}" for n in range(len(self.columns)))])
+        assignments = ", ".join(
+            [
+                *(f'"{name}" = v.c{n}' for n, name in enumerate(self.columns)),
+                *(f'"{name}" = %(k{n})s' for n, name in enumerate(self.constants)),
+            ]
+        )
+        sql = (
+            f'UPDATE "{self.table.name}" AS t SET {assignments}'
+            f" FROM unnest({arrays}) AS v({aliases}) WHERE t.id = v.id"
+        )
+        params: dict[str, Any] = {"id": list(ids)}
+        params |= {f"c{n}": list(column) for n, column in enumerate(columns)}
+        params |= {f"k{n}": value for n, value in enumerate(self.constants.values())}
+        self.conn.exec_driver_sql(sql, params)
 
 
 def _bound(processor: Processor, column: Sequence[Any]) -> list[Any]:

@@ -27,6 +27,9 @@ class Integration(Base):
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     """When a run last succeeded: every present object of this integration was seen then."""
+    usage_read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """When a full sync last read its usage figures: every latest figure it left was read
+    then, if not later (a row's own time is that of the run that last wrote it)."""
     next_sync_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     """When the scheduler next syncs it; None until scheduled (or with no interval)."""
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

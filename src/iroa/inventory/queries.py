@@ -61,6 +61,13 @@ def usage_on(object_type: ObjectType) -> ColumnElement[bool]:
     )
 
 
+def usage_read_at() -> ColumnElement[Any]:
+    """When a row's usage figures were read: the run that last wrote them, or the integration's
+    last full sync if later (a full sync leaves the figures that did not change as they are)."""
+    read_at = Integration.usage_read_at
+    return case((read_at > USAGE.c.sampled_at, read_at), else_=USAGE.c.sampled_at)
+
+
 def sort_column(object_type: ObjectType, field: str) -> Column[Any]:
     """The column a list of the type is sorted by for ``field``: its own, or a usage figure."""
     if field in usage_fields(object_type):
@@ -109,7 +116,7 @@ def select_objects(object_type: ObjectType) -> Select[Any]:
     usage = usage_fields(object_type)
     if usage:
         columns += [USAGE.c[name] for name in usage]
-        columns.append(USAGE.c.sampled_at.label("usage_sampled_at"))
+        columns.append(usage_read_at().label("usage_sampled_at"))
     columns += [table.c.first_seen_at, last_seen.label("last_seen_at"), table.c.removed_at]
     stmt = select(*columns).select_from(table)
     stmt = stmt.outerjoin(Integration, Integration.id == table.c.integration_id)

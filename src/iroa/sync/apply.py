@@ -2,8 +2,8 @@
 
 One transaction per run: rows are inserted, updated or marked removed (never
 deleted), one change row per object, the run's KPIs summarised. The usage
-figures the records carry are stored beside, never compared (:mod:`iroa.sync.usage`). A snapshot
-that would remove too much is held by the safeguard and changes nothing.
+figures the records carry are stored beside, never a change (:mod:`iroa.sync.usage`). A
+snapshot that would remove too much is held by the safeguard and changes nothing.
 
 A full snapshot is applied a part at a time (:mod:`iroa.sync.scope`), as its
 connector read it: its containers, then VMs a batch at a time with what hangs
@@ -55,7 +55,7 @@ from iroa.sync.scope import (
     unstored_types,
 )
 from iroa.sync.summary import write_summary
-from iroa.sync.usage import clear_latest, prune_samples, write_usage
+from iroa.sync.usage import USAGE_LATEST, LatestFigures, mark_read, prune_samples
 from iroa.sync.writes import write_plan
 from iroa.vocabulary import ChangeAction, RunStatus
 
@@ -172,9 +172,11 @@ def apply_inventory(
             counts = scope.apply_parts(conn, containers, parts, NullProgress(), write=False)
             return record_held(conn, run_id, integration_id, snapshot, counts, reason, policy)
         progress.start("apply vms", vms)
-        clear_latest(conn, integration_id)
+        scope.latest = LatestFigures(conn, integration_id, run_id, now)
         with indexes_deferred(conn, vms):
             counts = scope.apply_parts(conn, containers, parts, progress, write=True)
+        scope.finish_usage(conn)
+        mark_read(conn, integration_id, now)
         prune_samples(conn, integration_id, policy.thresholds.idle_syncs)
         record_succeeded(conn, run_id, integration_id, snapshot, counts, now, policy)
     if scope.writes >= ANALYZE_AFTER_WRITES:
@@ -259,6 +261,8 @@ class RunScope:
     """Types of which the integration had no row before the run."""
     row_ids: Mapping[str, Mapping[str, int]] | None = None
     """The row id of every stored object of the primary types, by plural and external id."""
+    latest: LatestFigures | None = None
+    """The run's usage figures, written with each part if set."""
     writes: int = 0
     written: set[str] = field(default_factory=set)
 
@@ -296,9 +300,21 @@ class RunScope:
                     if table not in containers:
                         external_to_id[table] = invert(ids)
                 self.write(conn, plans, external_to_id)
-                write_usage(conn, self.integration_id, self.run_id, self.now, part, sample=True)
+                if self.latest is not None:
+                    self.latest.write(conn, part)
             progress.advance(len(part["vms"]))
         return counts
+
+    def finish_usage(self, conn: Connection) -> None:
+        """The usage figures no part read deleted (:class:`~iroa.sync.usage.LatestFigures`);
+        the latest figures written count among the run's writes, for the statistics
+        refresh (a first sync's would otherwise leave them planned for an empty table)."""
+        if self.latest is None:
+            return
+        self.latest.finish(conn)
+        if self.latest.written:
+            self.writes += self.latest.written
+            self.written.add(USAGE_LATEST)
 
     def write(
         self, conn: Connection, plans: Mapping[str, Plan], external_to_id: dict[str, dict[str, int]]

@@ -240,7 +240,7 @@ def _load_in(
 ) -> dict[str, StoredRow]:
     """:func:`load_stored` of the rows whose ``column`` is one of ``values``, in chunks."""
     stored: dict[str, StoredRow] = {}
-    scoped, bind = _one_of(conn, column)
+    scoped, bind = one_of(conn, column)
     for start in range(0, len(values), _IN_CHUNK):
         chunk = values[start : start + _IN_CHUNK]
         stored |= load_stored(
@@ -249,7 +249,7 @@ def _load_in(
     return stored
 
 
-def _one_of(
+def one_of(
     conn: Connection, column: ColumnElement[Any]
 ) -> tuple[ColumnElement[bool], Callable[[Sequence[Any]], Any]]:
     """``column`` is one of the values bound to ``scope``, and how to bind them.
