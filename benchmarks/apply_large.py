@@ -112,7 +112,11 @@ class Clock:
 def instrument(clock: Clock) -> None:
     """Time the steps of every inventory run from now on."""
     handling = engine.HANDLING[Reads.INVENTORY]
-    labels = {"refreshing health findings": "findings", "pruning old changes": "prune"}
+    labels = {
+        "refreshing health findings": "findings",
+        "pruning old changes": "prune",
+        "pruning old events": "prune",
+    }
     engine.HANDLING[Reads.INVENTORY] = dataclasses.replace(
         handling,
         apply=clock.timed("apply", handling.apply),

@@ -31,6 +31,7 @@ from estate import SnapshotConnector, generate_estate, postgres_database
 from iroa.crypto import SecretBox
 from iroa.db.engine import Database
 from iroa.db.migrate import upgrade
+from iroa.exports.service import SHEETS
 from iroa.exports.xlsx import write_xlsx
 from iroa.integrations.service import IntegrationInput, add_integration
 from iroa.sync.engine import run_sync
@@ -136,7 +137,7 @@ def main() -> None:
                     raise SystemExit(f"unknown backend {backend!r}: sqlite or postgresql")
     print()
     print(
-        "XLSX export (11 sheets): resident memory of the exporting process before the "
+        f"XLSX export ({len(SHEETS)} sheets): resident memory of the exporting process before the "
         "export (base) and at its peak"
     )
     header = (
