@@ -236,6 +236,17 @@ def test_a_refused_read_of_events_is_one_warning_and_the_inventory_is_applied(
     assert kept_keys(db, integration_id) == []
 
 
+def test_an_unexpected_failure_reading_events_is_a_warning_too(
+    db: Database, integration_id: int
+) -> None:
+    result = run_sync(db, integration_id, FeedingConnector(estate(2), RuntimeError("boom")))
+    assert result.status == "succeeded"
+    with db.session() as s:
+        run = s.get(SyncRun, result.run_id)
+        assert run is not None and run.warnings is not None
+        assert [w["reason"] for w in run.warnings] == ["events not read: RuntimeError: boom"]
+
+
 def test_a_connector_without_events_reads_none(db: Database, integration_id: int) -> None:
     result = run_sync(db, integration_id, StaticConnector(estate(2)))
     assert result.status == "succeeded"

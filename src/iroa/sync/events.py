@@ -61,12 +61,15 @@ class EventRead:
 
 
 def read_feed(feed: EventFeed, cursor: EventCursor | None) -> EventRead:
-    """Read the events after ``cursor``; a refusal or failure is an :class:`EventRead` with
-    its one-line reason, never an exception."""
+    """Read the events after ``cursor``; a refusal or any failure is an :class:`EventRead`
+    with its one-line reason, never an exception."""
     try:
         return EventRead(tuple(feed.read_events(cursor)))
     except ConnectorError as exc:
         return EventRead(error=str(exc))
+    except Exception as exc:  # the inventory read before it must not be lost to it
+        log.exception("reading events failed")
+        return EventRead(error=f"events not read: {type(exc).__name__}: {exc}")
 
 
 class CollectingEvents(Generic[_T_co]):
