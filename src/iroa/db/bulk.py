@@ -57,8 +57,9 @@ def reserve_ids(conn: Connection, table: Table, count: int) -> Sequence[int]:
     return range(last + 1, last + 1 + count)
 
 
-class BulkInsert:
-    """Rows of some columns of one table, bound and sent on one connection."""
+class _Bound:
+    """Some columns of one table and the constants of every row, bound as SQLAlchemy binds
+    them on one connection's dialect."""
 
     def __init__(
         self,
@@ -68,15 +69,37 @@ class BulkInsert:
         constants: Mapping[str, Any] | None = None,
     ) -> None:
         """``constants`` are columns with one value for every row, bound once."""
-        constants = constants or {}
         self.conn = conn
         self.table = table
-        self.names = (*columns, *constants)
+        self.columns = tuple(columns)
         self.processors = [_processor(table, name, conn) for name in columns]
-        self.constants = [
-            value if (processor := _processor(table, name, conn)) is None else processor(value)
-            for name, value in constants.items()
+        self.constants = {
+            name: value
+            if (processor := _processor(table, name, conn)) is None
+            else processor(value)
+            for name, value in (constants or {}).items()
+        }
+
+    def bound(self, columns: Sequence[Sequence[Any]]) -> list[Sequence[Any]]:
+        """``columns``' values (in the order of the columns named) as the driver takes them."""
+        return [
+            column if processor is None else _bound(processor, column)
+            for processor, column in zip(self.processors, columns, strict=True)
         ]
+
+
+class BulkInsert(_Bound):
+    """Rows of some columns of one table, bound and sent on one connection."""
+
+    def __init__(
+        self,
+        conn: Connection,
+        table: Table,
+        columns: Sequence[str],
+        constants: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(conn, table, columns, constants)
+        self.names = (*self.columns, *self.constants)
         self.max_rows = max(1, conn.dialect.insertmanyvalues_max_parameters // len(self.names))
 
     def send(self, columns: Sequence[Sequence[Any]]) -> None:
@@ -85,12 +108,8 @@ class BulkInsert:
         count = len(columns[0])
         if not count:
             return
-        bound = [
-            column if processor is None else _bound(processor, column)
-            for processor, column in zip(self.processors, columns, strict=True)
-        ]
-        constants = [repeat(value, count) for value in self.constants]
-        rows = zip(*bound, *constants, strict=True)
+        constants = [repeat(value, count) for value in self.constants.values()]
+        rows = zip(*self.bound(columns), *constants, strict=True)
         if self.conn.dialect.name == "postgresql":
             self._copy(rows)
         else:
@@ -119,7 +138,7 @@ class BulkInsert:
             self.conn.exec_driver_sql(sql, batch)
 
 
-class BulkUpdate:
+class BulkUpdate(_Bound):
     """New values of some columns for rows of one table given by id, on one connection.
 
     Values are bound as :class:`BulkInsert` binds them; the columns hold scalars
@@ -129,35 +148,12 @@ class BulkUpdate:
     would send a statement per row, tens of microseconds each.
     """
 
-    def __init__(
-        self,
-        conn: Connection,
-        table: Table,
-        columns: Sequence[str],
-        constants: Mapping[str, Any] | None = None,
-    ) -> None:
-        """``constants`` are columns given one value for every row, bound once."""
-        constants = constants or {}
-        self.conn = conn
-        self.table = table
-        self.columns = tuple(columns)
-        self.processors = [_processor(table, name, conn) for name in columns]
-        self.constants = {
-            name: value
-            if (processor := _processor(table, name, conn)) is None
-            else processor(value)
-            for name, value in constants.items()
-        }
-
     def send(self, ids: Sequence[int], columns: Sequence[Sequence[Any]]) -> None:
         """Set, in the row of each id of ``ids``, the values at its position in ``columns``
         (the columns named, in their order)."""
         if not ids:
             return
-        bound = [
-            column if processor is None else _bound(processor, column)
-            for processor, column in zip(self.processors, columns, strict=True)
-        ]
+        bound = self.bound(columns)
         if self.conn.dialect.name == "postgresql":
             self._update_from_arrays(ids, bound)
         else:
