@@ -247,9 +247,12 @@ class _Watcher:
         events = self._events(watch)
         if events is None or events.error is not None:
             return  # a refusal is said on the runs of the changes it leaves unexplained
-        with sync_lock(self.deps.db, self.integration_id) as taken:
-            if taken:
-                record_events(self.deps.db, self.integration_id, events, None)
+        try:
+            with sync_lock(self.deps.db, self.integration_id) as taken:
+                if taken:
+                    record_events(self.deps.db, self.integration_id, events, None)
+        except Exception:  # the watch goes on: the next read or sync keeps them
+            log.exception("integration %s: keeping vCenter events failed", self.integration_id)
 
     def _apply_pending(self, watch: Watch) -> None:
         assert self.pending is not None
