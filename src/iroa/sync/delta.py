@@ -31,7 +31,7 @@ from iroa.sync.apply import (
     record_succeeded,
     skipped_of,
 )
-from iroa.sync.events import EventRead, record_events
+from iroa.sync.events import EventRead, keep_events
 from iroa.sync.policy import SyncPolicy
 from iroa.sync.reconcile import hold_reason
 from iroa.sync.runs import (
@@ -72,10 +72,7 @@ def sync_delta(
             finish_failed(db, run_id, "interrupted while applying changes", RunStatus.INTERRUPTED)
             raise
         if events is not None:
-            try:
-                record_events(db, integration_id, events, run_id)
-            except Exception:
-                log.exception("watch run %s: keeping vCenter events failed", run_id)
+            keep_events(db, integration_id, events, run_id)
     if result.succeeded:
         try:
             refresh_findings(db, integration_id, policy.thresholds)

@@ -24,13 +24,7 @@ from iroa.findings.service import refresh_findings, refresh_findings_after_monit
 from iroa.history.retention import prune_changes
 from iroa.sync.apply import apply_inventory
 from iroa.sync.collect import Collector, SyncTimeoutError, collect_within
-from iroa.sync.events import (
-    CollectingEvents,
-    EventRead,
-    event_cursor,
-    prune_events,
-    record_events,
-)
+from iroa.sync.events import CollectingEvents, event_cursor, keep_events, prune_events
 from iroa.sync.monitoring import apply_monitoring
 from iroa.sync.policy import SyncPolicy
 from iroa.sync.reconcile import DuplicateExternalIdError
@@ -71,15 +65,6 @@ def _prune_changes(db: Database, integration_id: int, policy: SyncPolicy) -> obj
 
 def _prune_events(db: Database, integration_id: int, policy: SyncPolicy) -> object:
     return prune_events(db, policy.event_retention_days)
-
-
-def _record_events(db: Database, integration_id: int, events: EventRead, run_id: int) -> None:
-    """Keep the events read with the run and explain its changes; a failure is logged and
-    leaves the run as it was recorded."""
-    try:
-        record_events(db, integration_id, events, run_id)
-    except Exception:
-        log.exception("sync run %s: keeping vCenter events failed", run_id)
 
 
 def _refresh_all_findings(db: Database, integration_id: int, policy: SyncPolicy) -> object:
@@ -192,7 +177,7 @@ def run_reading(
             if close is not None:  # a snapshot kept on disk while it was applied
                 close()
         if events is not None:
-            _record_events(db, integration_id, events, run_id)
+            keep_events(db, integration_id, events, run_id)
     if result.succeeded:
         for doing, step in handling.after:
             try:

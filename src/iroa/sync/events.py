@@ -123,27 +123,30 @@ def record_events(db: Database, integration_id: int, read: EventRead, run_id: in
             return attribute_changes(conn, integration_id, min(starts))
 
 
+def keep_events(db: Database, integration_id: int, read: EventRead, run_id: int | None) -> None:
+    """:func:`record_events`, whose failure is logged and leaves the run as it was recorded:
+    the events are read again, from the last kept, by the next read."""
+    try:
+        record_events(db, integration_id, read, run_id)
+    except Exception:
+        log.exception("integration %s: keeping vCenter events failed", integration_id)
+
+
 def store_events(
     conn: Connection, integration_id: int, records: Sequence[EventRecord]
 ) -> list[EventRecord]:
     """Insert the events not kept yet (a key kept is skipped, whoever kept it); the new ones."""
-    new: list[EventRecord] = []
     insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    stmt = insert(Event).on_conflict_do_nothing(index_elements=["integration_id", "event_key"])
+    stmt = (
+        insert(Event)
+        .on_conflict_do_nothing(index_elements=["integration_id", "event_key"])
+        .returning(Event.event_key)
+    )
+    new: list[EventRecord] = []
     for start in range(0, len(records), _IN_CHUNK):
         chunk = records[start : start + _IN_CHUNK]
-        kept = set(
-            conn.scalars(
-                select(Event.event_key).where(
-                    Event.integration_id == integration_id,
-                    Event.event_key.in_([r.key for r in chunk]),
-                )
-            )
-        )
-        fresh = [r for r in chunk if r.key not in kept]
-        if fresh:
-            conn.execute(stmt, [_row(integration_id, r) for r in fresh])
-            new.extend(fresh)
+        inserted = set(conn.scalars(stmt, [_row(integration_id, r) for r in chunk]))
+        new.extend(r for r in chunk if r.key in inserted)
     return new
 
 

@@ -38,7 +38,7 @@ from iroa.inventory.types import OBJECT_TYPES
 from iroa.sync.collect import CheckedProgress
 from iroa.sync.delta import sync_delta
 from iroa.sync.engine import run_reading
-from iroa.sync.events import EventRead, event_cursor, read_feed, record_events
+from iroa.sync.events import EventRead, event_cursor, keep_events, read_feed
 from iroa.sync.runs import SyncAlreadyRunningError, SyncResult
 from iroa.sync.service import SyncDeps
 from iroa.vocabulary import RunStatus, Trigger, WatchState
@@ -108,9 +108,15 @@ def watch_integration(
     read with every change, and every ``events_idle_s`` while nothing changes.
     """
     watcher = _Watcher(
-        deps, integration_id, stop, on_status, on_result, heartbeat, backoff or Backoff()
+        deps,
+        integration_id,
+        stop,
+        on_status,
+        on_result,
+        heartbeat,
+        backoff or Backoff(),
+        events_idle_s,
     )
-    watcher.events_idle_s = events_idle_s
     watcher.run(wait_s)
 
 
@@ -124,6 +130,7 @@ class _Watcher:
         on_result: ResultSink | None,
         heartbeat: Callable[[], None] | None,
         backoff: Backoff,
+        events_idle_s: float = EVENTS_IDLE_S,
     ) -> None:
         self.deps = deps
         self.integration_id = integration_id
@@ -136,7 +143,7 @@ class _Watcher:
         self.pending_since = 0.0
         self.heartbeat: Callable[[], None] = heartbeat or (lambda: None)
         self.events_read_at = 0.0
-        self.events_idle_s = EVENTS_IDLE_S
+        self.events_idle_s = events_idle_s
 
     def report(
         self,
@@ -247,12 +254,9 @@ class _Watcher:
         events = self._events(watch)
         if events is None or events.error is not None:
             return  # a refusal is said on the runs of the changes it leaves unexplained
-        try:
-            with sync_lock(self.deps.db, self.integration_id) as taken:
-                if taken:
-                    record_events(self.deps.db, self.integration_id, events, None)
-        except Exception:  # the watch goes on: the next read or sync keeps them
-            log.exception("integration %s: keeping vCenter events failed", self.integration_id)
+        with sync_lock(self.deps.db, self.integration_id) as taken:
+            if taken:
+                keep_events(self.deps.db, self.integration_id, events, None)
 
     def _apply_pending(self, watch: Watch) -> None:
         assert self.pending is not None
