@@ -14,6 +14,7 @@ is applied all the same.
 from __future__ import annotations
 
 import logging
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -278,9 +279,31 @@ def _previous_starts(
     conn: Connection, integration_id: int, run_ids: set[int]
 ) -> dict[int, datetime | None]:
     """For each run, when the integration's last applied run before it began (None for its
-    first): its objects were seen as stored from then on."""
-    starts = conn.execute(select(SyncRun.id, SyncRun.started_at).where(SyncRun.id.in_(run_ids)))
-    return {run_id: _previous_start(conn, integration_id, started) for run_id, started in starts}
+    first): its objects were seen as stored from then on. Two queries, however many runs."""
+    starts = dict(
+        conn.execute(select(SyncRun.id, SyncRun.started_at).where(SyncRun.id.in_(run_ids))).all()
+    )
+    if not starts:
+        return {}
+    earliest, latest = min(starts.values()), max(starts.values())
+    floor = _previous_start(conn, integration_id, earliest) or earliest
+    applied = list(
+        conn.scalars(
+            select(SyncRun.started_at)
+            .where(
+                SyncRun.integration_id == integration_id,
+                SyncRun.status == RunStatus.SUCCEEDED,
+                SyncRun.started_at >= floor,
+                SyncRun.started_at < latest,
+            )
+            .order_by(SyncRun.started_at)
+        )
+    )
+    previous: dict[int, datetime | None] = {}
+    for run_id, started in starts.items():
+        before = bisect_left(applied, started)
+        previous[run_id] = applied[before - 1] if before else None
+    return previous
 
 
 def _previous_start(conn: Connection, integration_id: int, before: datetime) -> datetime | None:
