@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     """A worker silent this long is dead: its jobs are released and its runs ``interrupted``."""
     vcenter_decoder: Literal["lean", "pyvmomi"] = "lean"
     """Decode vCenter's bulk answers with IROA's lean decoder, or with pyVmomi (slower)."""
+    vcenter_search_datastores: bool = True
+    """Search vCenter's datastores for orphaned disks at each full sync (one browser task
+    per datastore; false: none, and the orphaned disk finding holds for nothing)."""
     findings_snapshot_max_age_days: float = Field(default=7.0, gt=0.0)
     """A VM snapshot older than this is a finding."""
     findings_snapshot_max_count: int = Field(default=3, ge=0)

@@ -72,6 +72,7 @@ def open_runtime(
             SecretBox(load_secret_key(settings)),
             SyncPolicy.from_settings(settings),
             lean_decoding=settings.vcenter_decoder == "lean",
+            search_datastores=settings.vcenter_search_datastores,
         )
         queue = None
         if with_queue and settings.execution == "queue":

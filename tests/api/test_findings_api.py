@@ -118,7 +118,7 @@ def test_counts_per_severity_on_the_summary(inventory_api: InventoryApi) -> None
 
 def test_rule_catalogue(inventory_api: InventoryApi) -> None:
     rules = {rule["id"]: rule for rule in inventory_api.get("/findings/rules")}
-    assert len(rules) == 25
+    assert len(rules) == 26
     assert rules["guest_partition_low_free_space"]["condition"] == (
         "a guest file system (VMware Tools) with free space below 10% (warning) or 5% (critical)"
     )

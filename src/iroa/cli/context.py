@@ -40,6 +40,7 @@ class CliContext:
             self.box,
             SyncPolicy.from_settings(self.settings),
             lean_decoding=self.settings.vcenter_decoder == "lean",
+            search_datastores=self.settings.vcenter_search_datastores,
         )
 
     def close(self) -> None:

@@ -433,6 +433,29 @@ class SkippedObject:
 
 
 @dataclass(frozen=True, slots=True)
+class OrphanedDiskRecord:
+    """A virtual disk file on a datastore that no VM of the source uses (a "zombie" VMDK)."""
+
+    datastore_external_id: str
+    path: str
+    """As vSphere writes it: ``[datastore] folder/name.vmdk``."""
+    size_bytes: int | None = None
+    modified_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DiskScan:
+    """What a search of the datastores for virtual disk files found that no VM uses.
+
+    ``datastores`` are those searched completely: the stored files of the others are
+    kept as they are (a datastore that could not be searched this time says nothing).
+    """
+
+    datastores: frozenset[str] = frozenset()
+    orphaned: tuple[OrphanedDiskRecord, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Snapshot:
     """One full read of an inventory source."""
 
@@ -457,6 +480,9 @@ class Snapshot:
     unread_tag_kinds: Collection[str] = frozenset()
     """Kinds of tags this read leaves alone (a watch's delta does not read vSphere tags):
     the stored ones stay as they are."""
+    disk_scan: DiskScan | None = None
+    """The orphaned disk files a search of the datastores found; None when none was run
+    (then a full sync forgets the stored ones)."""
 
     def counts(self) -> Mapping[str, int]:
         """How many records of each part name (``vms``, ``vm_disks`` …) it holds."""
@@ -490,6 +516,9 @@ class Collected(Protocol):
 
     @property
     def warnings(self) -> Sequence[SkippedObject]: ...
+
+    @property
+    def disk_scan(self) -> DiskScan | None: ...
 
     def counts(self) -> Mapping[str, int]: ...
 
@@ -558,7 +587,7 @@ class Watch(Protocol):
 SNAPSHOT_PARTS: tuple[str, ...] = tuple(
     part.name
     for part in fields(Snapshot)
-    if part.name not in ("source", "warnings", "unread_tag_kinds")
+    if part.name not in ("source", "warnings", "unread_tag_kinds", "disk_scan")
 )
 """The record lists of a :class:`Snapshot`, by name (``datacenters`` … ``tags``)."""
 
@@ -617,6 +646,8 @@ class ConnectionOptions:
     """Kind-specific settings (Prometheus queries and join, Zabbix match order), resolved."""
     lean_decoding: bool = True
     """vCenter: decode bulk answers with IROA's lean decoder rather than pyVmomi's."""
+    search_datastores: bool = True
+    """vCenter: search the datastores for orphaned disks at each full read."""
     kerberos_delegation: bool = False
     """Hyper-V over Kerberos: a forwardable ticket for the host (a cluster reads its nodes)."""
 

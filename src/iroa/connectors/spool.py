@@ -24,6 +24,7 @@ from iroa.connectors.base import (
     EMPTY_ROWS,
     OWNER_PARTS,
     SNAPSHOT_PARTS,
+    DiskScan,
     Part,
     Rows,
     SkippedObject,
@@ -60,12 +61,23 @@ class SnapshotSpool:
                 self._owner_ids[name].update(records.column("external_id"))
         self._parts += 1
 
-    def finish(self, source: SourceInfo, warnings: Sequence[SkippedObject]) -> SpooledSnapshot:
+    def finish(
+        self,
+        source: SourceInfo,
+        warnings: Sequence[SkippedObject],
+        disk_scan: DiskScan | None = None,
+    ) -> SpooledSnapshot:
         """The snapshot written so far, with what the connector learned of its source."""
         self._file.flush()
         source = replace(source, object_counts=dict(self._counts))
         return SpooledSnapshot(
-            self._file, self._parts, source, tuple(warnings), self._counts, self._owner_ids
+            self._file,
+            self._parts,
+            source,
+            tuple(warnings),
+            self._counts,
+            self._owner_ids,
+            disk_scan,
         )
 
     def close(self) -> None:
@@ -87,11 +99,13 @@ class SpooledSnapshot:
         warnings: tuple[SkippedObject, ...],
         counts: Mapping[str, int],
         owner_ids: Mapping[str, set[str]],
+        disk_scan: DiskScan | None = None,
     ) -> None:
         self._file = file
         self._part_count = part_count
         self.source = source
         self.warnings = warnings
+        self.disk_scan = disk_scan
         self._counts = dict(counts)
         self._owner_ids = {name: frozenset(ids) for name, ids in owner_ids.items()}
 
@@ -118,7 +132,7 @@ class SpooledSnapshot:
                 merged[name].extend(part[name].records())
         for records in merged.values():
             records.sort(key=attrgetter("external_id"))
-        return Snapshot(self.source, warnings=self.warnings, **merged)
+        return Snapshot(self.source, warnings=self.warnings, disk_scan=self.disk_scan, **merged)
 
     def close(self) -> None:
         self._file.close()
@@ -153,9 +167,9 @@ def spool_whole(snapshot: Snapshot, vms_per_part: int = 500) -> SpooledSnapshot:
     )
     for start in range(0, len(snapshot.vms), vms_per_part):
         vms = snapshot.vms[start : start + vms_per_part]
-        parts: dict[str, list[Any]] = defaultdict(list)
+        parts: dict[str, Any] = defaultdict(list)
         for vm in vms:
             for name, records in by_vm.get(vm.external_id, {}).items():
                 parts[name].extend(records)
         spool.add(Snapshot(snapshot.source, vms=vms, **parts))
-    return spool.finish(snapshot.source, snapshot.warnings)
+    return spool.finish(snapshot.source, snapshot.warnings, snapshot.disk_scan)

@@ -29,6 +29,7 @@ from iroa.findings.rules import (
     memory_overcommit,
     old_hardware_version,
     old_snapshots,
+    orphaned_disks,
     overall_status,
     partition_low_free_space,
     powered_off_long,
@@ -158,6 +159,13 @@ RULES: tuple[Rule, ...] = (
         "warning",
         large_snapshots,
     ),
+    Rule(
+        "datastore_orphaned_disks",
+        "Orphaned VM disks",
+        ("datastore",),
+        "warning",
+        orphaned_disks,
+    ),
 )
 
 
@@ -204,6 +212,8 @@ def describe_conditions(thresholds: Thresholds) -> dict[str, str]:
         "host_zabbix_problems": f"{_PROBLEMS}{_ONCE_ZABBIX}",
         "snapshot_too_large": "snapshots of the VM hold more than "
         f"{figure(t.snapshot_max_size_gib)} GiB on disk (vCenter)",
+        "datastore_orphaned_disks": "virtual disk files (.vmdk) on the datastore that no VM "
+        "uses, as the last full sync's search of the datastore found them (vCenter)",
     }
 
 

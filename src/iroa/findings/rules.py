@@ -27,6 +27,7 @@ from iroa.inventory.models import (
     Cluster,
     Datastore,
     Host,
+    OrphanedDisk,
     Vm,
     VmCpuSample,
     VmDatastore,
@@ -40,6 +41,8 @@ GIB = 1 << 30
 MIB = 1 << 20
 PARTITIONS_NAMED = 3
 """A guest partition finding names at most this many partitions, the fullest first."""
+ORPHANED_DISKS_NAMED = 3
+"""An orphaned disk finding names at most this many files, the largest first."""
 TOOLS_NOT_RUNNING = ("toolsNotRunning", "toolsNotInstalled", "guestToolsNotRunning")
 """vCenter ``guest.toolsStatus`` / ``guest.toolsRunningStatus`` values of a guest without tools."""
 TOOLS_OUTDATED = ("toolsOld", "Update required")
@@ -712,4 +715,50 @@ def large_snapshots(conn: Connection, ctx: Context) -> Iterable[Hit]:
             "warning",
             f"{'a snapshot holds' if count == 1 else f'{count} snapshots hold'} "
             f"{int(size) / _GIB:.1f} GiB on disk: more than {figure(limit)} GiB",
+        )
+
+
+def orphaned_disks(conn: Connection, ctx: Context) -> Iterable[Hit]:
+    """Datastores holding virtual disk files no VM of the integration uses, as the last
+    search of the datastore found them (vCenter, :mod:`iroa.sync.orphans`). One finding
+    per datastore, naming the largest files (at most :data:`ORPHANED_DISKS_NAMED`)."""
+    stmt = (
+        select(
+            Datastore.id,
+            Datastore.external_id,
+            Datastore.name,
+            OrphanedDisk.path,
+            OrphanedDisk.size_bytes,
+        )
+        .join(
+            OrphanedDisk,
+            and_(
+                OrphanedDisk.integration_id == Datastore.integration_id,
+                OrphanedDisk.datastore_external_id == Datastore.external_id,
+            ),
+        )
+        .where(present(Datastore, ctx))
+    )
+    found: dict[tuple[int, str, str | None], list[tuple[int | None, str]]] = {}
+    for ds_id, external_id, ds_name, path, size in conn.execute(stmt):
+        found.setdefault((ds_id, external_id, ds_name), []).append((size, path))
+    for (ds_id, external_id, name), files in found.items():
+        files.sort(key=lambda file: (-(file[0] or 0), file[1]))
+        named = [
+            path if size is None else f"{path} ({_size(size)})"
+            for size, path in files[:ORPHANED_DISKS_NAMED]
+        ]
+        more = len(files) - ORPHANED_DISKS_NAMED
+        if more > 0:
+            named.append(f"and {more} more")
+        count = "a disk" if len(files) == 1 else f"{len(files)} disks"
+        sizes = [size for size, _ in files if size is not None]
+        total = f" holding {_size(sum(sizes))}" if sizes else ""
+        yield Hit(
+            "datastore",
+            ds_id,
+            external_id,
+            name,
+            "warning",
+            f"{count} no VM uses{total}: {', '.join(named)}",
         )

@@ -410,7 +410,11 @@ def delete_record(session: Session, integration: Integration, actor: Actor) -> N
 
 
 def connection_options(
-    integration: Integration, box: SecretBox, *, lean_decoding: bool = True
+    integration: Integration,
+    box: SecretBox,
+    *,
+    lean_decoding: bool = True,
+    search_datastores: bool = True,
 ) -> ConnectionOptions:
     """What a connector needs to reach this integration, with its secret decrypted."""
     options = integration.options or {}
@@ -427,5 +431,6 @@ def connection_options(
         token=bool(options.get("token", False)),
         settings=resolve_settings(integration.kind, options.get("monitoring")),
         lean_decoding=lean_decoding,
+        search_datastores=search_datastores,
         kerberos_delegation=bool(options.get("kerberos_delegation", False)),
     )

@@ -403,6 +403,31 @@ class VmCpuSample(Base):
     )
 
 
+class OrphanedDisk(Base):
+    """A virtual disk file on a datastore that no VM of the integration uses, as the last
+    full sync that searched the datastore found it (docs/findings.md, orphaned disks).
+
+    Not inventory with a history: each search replaces the datastore's rows; a file
+    still there keeps its row and the time it was first found.
+    """
+
+    __tablename__ = "orphaned_disks"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    integration_id: Mapped[int] = mapped_column(IdType)
+    datastore_external_id: Mapped[str] = mapped_column(String(500))
+    path: Mapped[str] = mapped_column(String(2000))
+    """``[datastore] folder/name.vmdk``."""
+    size_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    """The descriptor with its extents (``-flat``, ``-delta``, ``-sesparse``, ``-ctk``)."""
+    modified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        Index("ix_orphaned_disks_datastore", "integration_id", "datastore_external_id", "path"),
+    )
+
+
 # Paged lists (``removed_at IS NULL ORDER BY name, id``) and their counts read these
 # indexes alone; the power state one also serves ``power_state=…`` filters in name order.
 Index("ix_vms_removed_at_name_id", Vm.removed_at, Vm.name, Vm.id)

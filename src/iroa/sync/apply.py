@@ -43,6 +43,7 @@ from iroa.history.models import Change
 from iroa.integrations.models import Integration
 from iroa.inventory.types import BY_PLURAL
 from iroa.sync.forget import unkeyed_tables
+from iroa.sync.orphans import store_orphaned_disks
 from iroa.sync.policy import SyncPolicy
 from iroa.sync.reconcile import DuplicateExternalIdError, Plan, Weight, hold_reason
 from iroa.sync.runs import SyncResult, finish_read
@@ -176,6 +177,7 @@ def apply_inventory(
         with indexes_deferred(conn, vms):
             counts = scope.apply_parts(conn, containers, parts, progress, write=True)
         scope.finish_usage(conn)
+        store_orphaned_disks(conn, integration_id, snapshot.disk_scan, known["datastores"], now)
         mark_read(conn, integration_id, now)
         prune_samples(conn, integration_id, policy.thresholds.idle_syncs)
         record_succeeded(conn, run_id, integration_id, snapshot, counts, now, policy)

@@ -53,6 +53,17 @@ class SyncDeps:
     """Builds the connector of a kind; the registry's unless a test hands in its own."""
     lean_decoding: bool = True
     """Read vCenter with IROA's lean decoder (``IROA_VCENTER_DECODER``)."""
+    search_datastores: bool = True
+    """Search vCenter's datastores for orphaned disks (``IROA_VCENTER_SEARCH_DATASTORES``)."""
+
+    def options_for(self, integration: Integration) -> ConnectionOptions:
+        """How this process's connectors reach ``integration``, its secret decrypted."""
+        return connection_options(
+            integration,
+            self.box,
+            lean_decoding=self.lean_decoding,
+            search_datastores=self.search_datastores,
+        )
 
 
 def sync_integration(
@@ -76,7 +87,7 @@ def sync_integration(
     integration = get_integration_by_id(deps.db, integration_id)
     try:
         create = deps.connectors or create_any_connector
-        options = connection_options(integration, deps.box, lean_decoding=deps.lean_decoding)
+        options = deps.options_for(integration)
         connector = create(integration.kind, options)
     except Exception as exc:
         raise SyncNotStartedError(f"{integration.name!r} cannot be synced: {exc}") from exc

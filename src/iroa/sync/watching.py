@@ -33,7 +33,7 @@ from iroa.connectors.base import (
 from iroa.connectors.registry import Reads, create_watch
 from iroa.db.base import utcnow
 from iroa.db.locks import sync_lock
-from iroa.integrations.service import connection_options, get_integration_by_id
+from iroa.integrations.service import get_integration_by_id
 from iroa.inventory.types import OBJECT_TYPES
 from iroa.sync.collect import CheckedProgress
 from iroa.sync.delta import sync_delta
@@ -169,9 +169,7 @@ class _Watcher:
 
     def run(self, wait_s: float) -> None:
         integration = get_integration_by_id(self.deps.db, self.integration_id)
-        options = connection_options(
-            integration, self.deps.box, lean_decoding=self.deps.lean_decoding
-        )
+        options = self.deps.options_for(integration)
         attempt = 0
         self.report(WatchState.STARTING)
         while not self.stop.is_set():

@@ -45,8 +45,14 @@ from iroa.connectors.base import (
 )
 from iroa.connectors.spool import SnapshotSpool, SpooledSnapshot
 from iroa.connectors.vcenter.client import Session
+from iroa.connectors.vcenter.disks import DiskSearch, search_datastores, searchable
 from iroa.connectors.vcenter.index import InventoryIndex
-from iroa.connectors.vcenter.layout import SnapshotSize, snapshot_sizes, with_sizes
+from iroa.connectors.vcenter.layout import (
+    SnapshotSize,
+    layout_files,
+    snapshot_sizes,
+    with_sizes,
+)
 from iroa.connectors.vcenter.mapping import (
     as_str,
     field_names,
@@ -61,7 +67,13 @@ from iroa.connectors.vcenter.mapping import (
 )
 from iroa.connectors.vcenter.networking import distributed_switch
 from iroa.connectors.vcenter.pools import map_resource_pool
-from iroa.connectors.vcenter.properties import CUSTOM_FIELDS_PATHS, KEPT, LAYOUT_PATHS, paths_for
+from iroa.connectors.vcenter.properties import (
+    BROWSER_PATHS,
+    CUSTOM_FIELDS_PATHS,
+    KEPT,
+    LAYOUT_PATHS,
+    paths_for,
+)
 from iroa.connectors.vcenter.retrieval import (
     list_objects,
     moref_id,
@@ -145,10 +157,14 @@ def collect_inventory(
     progress: Progress,
     batch_size: int = DEFAULT_BATCH_SIZE,
     tagging: Tagging = None,
+    *,
+    search_disks: bool = False,
 ) -> SpooledSnapshot:
     """Read the whole inventory behind ``session`` into a snapshot kept on disk in parts:
-    the containers, then VMs ``batch_size`` at a time with their parts and tags."""
-    return collect_indexed(session, progress, batch_size, tagging)[0]
+    the containers, then VMs ``batch_size`` at a time with their parts and tags; with
+    ``search_disks``, the datastores are searched for orphaned disks too
+    (:mod:`~iroa.connectors.vcenter.disks`)."""
+    return collect_indexed(session, progress, batch_size, tagging, search_disks=search_disks)[0]
 
 
 def collect_indexed(
@@ -156,6 +172,8 @@ def collect_indexed(
     progress: Progress,
     batch_size: int = DEFAULT_BATCH_SIZE,
     tagging: Tagging = None,
+    *,
+    search_disks: bool = False,
 ) -> tuple[SpooledSnapshot, InventoryIndex]:
     """:func:`collect_inventory`, and the index it built: what :func:`collect_objects`
     needs to map objects read later the same way."""
@@ -163,6 +181,8 @@ def collect_indexed(
     try:
         collection = Collection(session, progress, batch_size, spool=spool)
         collection.use_tagging(tagging)
+        if search_disks:
+            collection.searchable = []
         collection.run()
         return collection.spooled(spool), collection.index
     except BaseException:
@@ -230,6 +250,10 @@ class Collection:
     tag_reader: TagReader | None = None
     attached: dict[str, list[TagName]] = field(default_factory=dict)
     """The vSphere tags of the objects being read, by moref id."""
+    searchable: list[tuple[ManagedObject, DatastoreRecord]] | None = None
+    """The datastores to search for orphaned disks, as they are read; None: no search."""
+    disk_search: DiskSearch | None = None
+    """The disk files found, crossed off as the VMs that use them are read."""
 
     def use_tagging(self, tagging: Tagging) -> None:
         """Read vSphere tags with ``tagging``; without a reader, the stored ones are kept."""
@@ -257,13 +281,17 @@ class Collection:
         self.collect_datastores(self._list(vim.Datastore))
         self._collect_networks()
         self._flush()
+        if self.searchable is not None:
+            # Before the VMs are listed: a VM created meanwhile is read with its files.
+            self.disk_search = self._search_disks(self.searchable)
         self.collect_vms(self._list(vim.VirtualMachine))
         self._flush()
 
     def spooled(self, spool: SnapshotSpool) -> SpooledSnapshot:
         """The snapshot put in ``spool`` part by part."""
         self._flush()
-        return spool.finish(source_info(self.session, {}, self.licenses), self.skipped)
+        scan = self.disk_search.scan() if self.disk_search is not None else None
+        return spool.finish(source_info(self.session, {}, self.licenses), self.skipped, scan)
 
     def _flush(self) -> None:
         """Put the records read since the last flush in the spool, as one part."""
@@ -374,6 +402,8 @@ class Collection:
             record = self._map("datastore", map_datastore, _id(obj), props, self.index)
             if record is not None:
                 self._add(self.datastores, record, "datastore", props)
+                if self.searchable is not None and searchable(record):
+                    self.searchable.append((obj, record))
 
     def _collect_networks(self) -> None:
         objects = self._list(vim.Network)
@@ -420,6 +450,8 @@ class Collection:
         for obj, props in self._phase("vms", objects, vim.VirtualMachine):
             records: VmRecords | None = self._map("vm", map_vm, _id(obj), props, self.index)
             if records is None:
+                if self.disk_search is not None:
+                    self.disk_search.give_up(f"VM {_id(obj)} could not be read")
                 continue
             pending.append((obj, records))
             if len(pending) >= self.batch_size:
@@ -431,6 +463,8 @@ class Collection:
         """Add a batch of mapped VMs, their snapshots sized by one more read for the batch."""
         sizes = self._snapshot_sizes(pending)
         for _, records in pending:
+            if self.disk_search is not None:
+                self.disk_search.cross_off(disk.file_path for disk in records.disks)
             self.vms.append(records.vm)
             self.vm_disks.extend(records.disks)
             self.vm_nics.extend(records.nics)
@@ -462,12 +496,43 @@ class Collection:
                 objects, vim.VirtualMachine, paths=LAYOUT_PATHS, decoder=False
             ):
                 _, records = with_snapshots[_id(obj)]
-                sizes.update(snapshot_sizes(props.get("layoutEx"), records.snapshots))
+                layout = props.get("layoutEx")
+                sizes.update(snapshot_sizes(layout, records.snapshots))
+                if self.disk_search is not None:
+                    # The base disks under the deltas are named by the layout only.
+                    files = layout_files(layout)
+                    if files:
+                        self.disk_search.cross_off(files)
+                    else:
+                        self.disk_search.give_up(f"VM {_id(obj)} has snapshots and no file layout")
         except vim.fault.NotAuthenticated:
             raise  # the session is gone (after one more login): the run cannot go on
         except (vim.fault.NoPermission, vmodl.fault.SecurityError, vmodl.RuntimeFault) as exc:
             log.warning("snapshot sizes not read: %s", skip_reason(exc))
+            if self.disk_search is not None:
+                reason = skip_reason(exc)
+                self.disk_search.give_up(f"the file layouts of VMs with snapshots: {reason}")
         return sizes
+
+    def _search_disks(
+        self, datastores: Sequence[tuple[ManagedObject, DatastoreRecord]]
+    ) -> DiskSearch:
+        """The disk files on ``datastores``, found through their browsers (read in one
+        request; none if that is refused)."""
+        records = {record.external_id: record for _, record in datastores}
+        targets: list[tuple[DatastoreRecord, ManagedObject]] = []
+        try:
+            for obj, props in self._read(
+                [obj for obj, _ in datastores], vim.Datastore, paths=BROWSER_PATHS, decoder=False
+            ):
+                browser = props.get("browser")
+                if isinstance(browser, ManagedObject):
+                    targets.append((records[_id(obj)], browser))
+        except vim.fault.NotAuthenticated:
+            raise
+        except (vim.fault.NoPermission, vmodl.fault.SecurityError, vmodl.RuntimeFault) as exc:
+            log.warning("datastores not searched for disks: %s", skip_reason(exc))
+        return search_datastores(targets, self.progress)
 
     def _add(
         self, records: list[_R], record: _R, object_type: str, props: Mapping[str, object]

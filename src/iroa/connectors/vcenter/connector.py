@@ -48,7 +48,13 @@ class VCenterConnector:
             progress.advance(1)
             verify = build_ssl_context(self._options)
             with open_tagging(self._options, session.endpoint, verify) as tagging:
-                return collect_inventory(session, progress, self._batch_size, tagging)
+                return collect_inventory(
+                    session,
+                    progress,
+                    self._batch_size,
+                    tagging,
+                    search_disks=self._options.search_datastores,
+                )
 
     def read_events(self, after: EventCursor | None) -> Sequence[EventRecord]:
         """The events logged after ``after``, in a session of their own (see

@@ -75,6 +75,13 @@ def snapshot_sizes(
     return sizes
 
 
+def layout_files(layout: object) -> list[str]:
+    """The names of every file a VM's ``layoutEx`` lists (``[datastore] path``)."""
+    if not isinstance(layout, _FileLayoutEx):
+        return []
+    return [file.name for file in layout.file or () if file.name]
+
+
 def with_sizes(
     snapshots: Sequence[VmSnapshotRecord], sizes: Mapping[str, SnapshotSize]
 ) -> list[VmSnapshotRecord]:

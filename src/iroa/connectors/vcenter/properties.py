@@ -261,6 +261,10 @@ another change has them anew; the next full sync records the rest.
 assigned memory is not: it changes on every read and would make every pool look modified.)"""
 
 
+BROWSER_PATHS: Final = ("browser",)
+"""Read apart, by full reads that search the datastores for orphaned disks
+(:mod:`~iroa.connectors.vcenter.disks`): each datastore's browser."""
+
 LAYOUT_PATHS: Final = ("layoutEx",)
 """Read apart, and only for the VMs that have snapshots: a VM's file layout, for its
 snapshots' sizes (:mod:`~iroa.connectors.vcenter.layout`). Not among :data:`PROPERTIES`, so

@@ -135,7 +135,11 @@ class VCenterWatch:
             verify = build_ssl_context(self._options)
             with open_tagging(self._options, session.endpoint, verify) as tagging:
                 snapshot, self._index = collect_indexed(
-                    session, progress, self._batch_size, tagging
+                    session,
+                    progress,
+                    self._batch_size,
+                    tagging,
+                    search_disks=self._options.search_datastores,
                 )
         return snapshot
 

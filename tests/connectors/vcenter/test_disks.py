@@ -1,0 +1,147 @@
+"""Orphaned disks: the datastore search against the simulator, and its rules on recorded
+search results."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from pyVmomi import vim
+
+from iroa.connectors.base import DatastoreRecord, DiskScan, NullProgress, OrphanedDiskRecord
+from iroa.connectors.vcenter import VCenterConnector
+from iroa.connectors.vcenter.disks import (
+    DiskSearch,
+    _add_folder,
+    is_descriptor,
+    searchable,
+    split_path,
+)
+from tests.connectors.vcenter.support import options_for
+from tests.peers import vsphere_ops as ops
+from tests.peers.vcsim import Topology
+
+TOPOLOGY = Topology(clusters=1, hosts_per_cluster=2, standalone_hosts=0, vms_per_host=2)
+WHEN = datetime(2026, 11, 2, 8, 30, tzinfo=UTC)
+_Browser: Any = vim.host.DatastoreBrowser
+
+
+def test_paths_are_split_into_datastore_and_normalised_path() -> None:
+    assert split_path("[ds1] vm1/vm1.vmdk") == ("ds1", "vm1/vm1.vmdk")
+    assert split_path("[ds1]/vm1//vm1.vmdk") == ("ds1", "vm1/vm1.vmdk")  # as vcsim writes them
+    assert split_path("[ds 1] vm1/") == ("ds 1", "vm1")
+    assert split_path("[ds1]") == ("ds1", "")
+    assert split_path("vm1/vm1.vmdk") is None
+    assert split_path("[ds1 vm1.vmdk") is None
+
+
+def test_only_descriptors_count_as_disks() -> None:
+    assert is_descriptor("vm1.vmdk")
+    assert is_descriptor("vm1_1.VMDK")
+    assert is_descriptor("vm1-000001.vmdk")  # a snapshot's delta descriptor
+    for extent in ("flat", "delta", "sesparse", "ctk", "rdm", "rdmp", "digest"):
+        assert not is_descriptor(f"vm1-{extent}.vmdk"), extent
+    assert not is_descriptor("vm1-digest-flat.vmdk")
+
+
+def test_vsan_vvol_and_inaccessible_datastores_are_not_searched() -> None:
+    def ds(kind: str, accessible: bool | None = True) -> DatastoreRecord:
+        return DatastoreRecord("datastore-1", "ds", type=kind, accessible=accessible)
+
+    assert searchable(ds("VMFS")) and searchable(ds("NFS41")) and searchable(ds("OTHER", None))
+    assert not searchable(ds("vsan"))
+    assert not searchable(ds("VVOL"))
+    assert not searchable(ds("VMFS", accessible=False))
+
+
+def _file(name: str, size: int | None) -> Any:
+    return _Browser.FileInfo(path=name, fileSize=size, modification=WHEN)
+
+
+def test_a_descriptor_is_sized_with_its_extents_and_dot_folders_are_left_out() -> None:
+    search = DiskSearch()
+    ds = DatastoreRecord("datastore-7", "ds1")
+    folder = _Browser.SearchResults(
+        folderPath="[ds1] old-vm",
+        file=[
+            _file("old-vm.vmdk", 512),
+            _file("old-vm-flat.vmdk", 10 << 30),
+            _file("old-vm-ctk.vmdk", 1 << 20),
+            _file("old-vm_1.vmdk", 512),
+            _file("old-vm_1-rdmp.vmdk", 500 << 30),  # a raw mapping: the LUN's size
+        ],
+    )
+    snapshot_dir = _Browser.SearchResults(
+        folderPath="[ds1] .snapshot/hourly.0/old-vm", file=[_file("old-vm.vmdk", 512)]
+    )
+    root = _Browser.SearchResults(folderPath="[ds1]", file=[_file("loose.vmdk", None)])
+
+    for found in (folder, snapshot_dir, root):
+        _add_folder(search, ds, found)
+
+    assert sorted(search.found.values(), key=lambda r: r.path) == [
+        OrphanedDiskRecord("datastore-7", "[ds1] loose.vmdk", None, WHEN),
+        OrphanedDiskRecord(
+            "datastore-7", "[ds1] old-vm/old-vm.vmdk", 512 + (10 << 30) + (1 << 20), WHEN
+        ),
+        OrphanedDiskRecord("datastore-7", "[ds1] old-vm/old-vm_1.vmdk", 512, WHEN),
+    ]
+
+
+def test_files_a_vm_uses_are_crossed_off_and_an_unknown_vm_reports_nothing() -> None:
+    search = DiskSearch()
+    _add_folder(
+        search,
+        DatastoreRecord("datastore-7", "ds1"),
+        _Browser.SearchResults(
+            folderPath="[ds1]/vm1", file=[_file("vm1.vmdk", 1), _file("old.vmdk", 2)]
+        ),
+    )
+    search.searched.add("datastore-7")
+
+    search.cross_off(["[ds1] vm1/vm1.vmdk", None, "[ds2] vm1/old.vmdk"])
+    assert search.scan() == DiskScan(
+        frozenset({"datastore-7"}),
+        (OrphanedDiskRecord("datastore-7", "[ds1] vm1/old.vmdk", 2, WHEN),),
+    )
+
+    search.give_up("VM vm-9 could not be read")
+    assert search.scan() == DiskScan()  # nothing searched: the stored files are kept
+
+
+def test_a_disk_removed_from_its_vm_but_kept_on_the_datastore_is_orphaned(vcsim: Any) -> None:
+    server = vcsim(TOPOLOGY)
+    si = ops.connect(server)
+    ops.create_snapshot(si, "DC0_C0_RP0_VM1", "before-patch")  # its layout names its disks
+    vm = ops.find_vm(si, "DC0_C0_RP0_VM0")
+    disk = next(d for d in vm.config.hardware.device if isinstance(d, vim.vm.device.VirtualDisk))
+    path = disk.backing.fileName
+    # "Remove from virtual machine" without "delete files from datastore".
+    change = vim.vm.device.VirtualDeviceSpec(operation="remove", device=disk)
+    ops.wait_for_task(vm.ReconfigVM_Task(spec=vim.vm.ConfigSpec(deviceChange=[change])))
+
+    snapshot = VCenterConnector(options_for(server)).collect(NullProgress())
+    try:
+        scan = snapshot.disk_scan
+        datastores = {ds.external_id: ds.name for ds in snapshot.whole().datastores}
+    finally:
+        snapshot.close()
+
+    assert scan is not None
+    assert set(scan.datastores) == set(datastores)
+    assert [(datastores[r.datastore_external_id], r.path) for r in scan.orphaned] == [
+        ("LocalDS_0", "[LocalDS_0] DC0_C0_RP0_VM0/disk1.vmdk")
+    ]
+    assert path == "[LocalDS_0] DC0_C0_RP0_VM0/disk1.vmdk"
+    assert scan.orphaned[0].modified_at is not None
+
+
+def test_no_search_when_it_is_switched_off(vcsim: Any) -> None:
+    server = vcsim(TOPOLOGY)
+
+    snapshot = VCenterConnector(options_for(server, search_datastores=False)).collect(
+        NullProgress()
+    )
+    snapshot.close()
+
+    assert snapshot.disk_scan is None
