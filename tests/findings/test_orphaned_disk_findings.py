@@ -26,11 +26,10 @@ from tests.sync.test_vcenter_sync import new_integration, sync
 
 RULE = "datastore_orphaned_disks"
 T0 = datetime(2026, 12, 1, tzinfo=UTC)
-OLD = datetime(2026, 6, 1, tzinfo=UTC)
 
 
 def _disk(ds: str, path: str, size: int | None = 1 << 30) -> OrphanedDiskRecord:
-    return OrphanedDiskRecord(ds, path, size, OLD)
+    return OrphanedDiskRecord(ds, path, size)
 
 
 def stored(db: Database, integration_id: int = 1) -> dict[tuple[str, str], tuple[Any, ...]]:

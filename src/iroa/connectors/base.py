@@ -440,7 +440,6 @@ class OrphanedDiskRecord:
     path: str
     """As vSphere writes it: ``[datastore] folder/name.vmdk``."""
     size_bytes: int | None = None
-    modified_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -420,7 +420,6 @@ class OrphanedDisk(Base):
     """``[datastore] folder/name.vmdk``."""
     size_bytes: Mapped[int | None] = mapped_column(BigInteger)
     """The descriptor with its extents (``-flat``, ``-delta``, ``-sesparse``, ``-ctk``)."""
-    modified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     __table_args__ = (

@@ -45,7 +45,12 @@ from iroa.connectors.base import (
 )
 from iroa.connectors.spool import SnapshotSpool, SpooledSnapshot
 from iroa.connectors.vcenter.client import Session
-from iroa.connectors.vcenter.disks import DiskSearch, search_datastores, searchable
+from iroa.connectors.vcenter.disks import (
+    DiskSearch,
+    finish_searches,
+    searchable,
+    start_searches,
+)
 from iroa.connectors.vcenter.index import InventoryIndex
 from iroa.connectors.vcenter.layout import (
     SnapshotSize,
@@ -279,11 +284,13 @@ class Collection:
         self._collect_containers()
         self.collect_hosts(self._list(vim.HostSystem))
         self.collect_datastores(self._list(vim.Datastore))
+        if self.searchable is not None:
+            self.disk_search = self._start_disk_search(self.searchable)
         self._collect_networks()
         self._flush()
-        if self.searchable is not None:
+        if self.disk_search is not None:
             # Before the VMs are listed: a VM created meanwhile is read with its files.
-            self.disk_search = self._search_disks(self.searchable)
+            finish_searches(self.disk_search, self._read_tasks, self.progress)
         self.collect_vms(self._list(vim.VirtualMachine))
         self._flush()
 
@@ -514,11 +521,11 @@ class Collection:
                 self.disk_search.give_up(f"the file layouts of VMs with snapshots: {reason}")
         return sizes
 
-    def _search_disks(
+    def _start_disk_search(
         self, datastores: Sequence[tuple[ManagedObject, DatastoreRecord]]
     ) -> DiskSearch:
-        """The disk files on ``datastores``, found through their browsers (read in one
-        request; none if that is refused)."""
+        """Start searching ``datastores`` for disk files, through their browsers (read in
+        one request; no search if that is refused)."""
         records = {record.external_id: record for _, record in datastores}
         targets: list[tuple[DatastoreRecord, ManagedObject]] = []
         try:
@@ -532,7 +539,12 @@ class Collection:
             raise
         except (vim.fault.NoPermission, vmodl.fault.SecurityError, vmodl.RuntimeFault) as exc:
             log.warning("datastores not searched for disks: %s", skip_reason(exc))
-        return search_datastores(targets, self.progress)
+        return start_searches(targets)
+
+    def _read_tasks(
+        self, tasks: Sequence[ManagedObject], paths: tuple[str, ...], lean: bool
+    ) -> Iterator[tuple[ManagedObject, dict[str, object]]]:
+        return self._read(tasks, vim.Task, paths=paths, decoder=lean)
 
     def _add(
         self, records: list[_R], record: _R, object_type: str, props: Mapping[str, object]

@@ -1,13 +1,16 @@
 """Orphaned ("zombie") virtual disks: ``.vmdk`` files on a datastore that no VM uses.
 
-A full read searches each datastore it can (``HostDatastoreBrowser``
-``SearchDatastoreSubFolders_Task``, pattern ``*.vmdk``, with sizes and
-modification times) before it lists the VMs, then crosses off every file a VM
-of the vCenter uses: its disks' backing files and, for a VM with snapshots,
-every file of its layout (the delta chains keep the base disks the running
-disk no longer names). What is left is orphaned. The searches are tasks the
-server runs side by side; their results are read by polling each task, not
-through a property collector filter (a watch's session has its own).
+A full read starts a search of each datastore it can (``HostDatastoreBrowser``
+``SearchDatastoreSubFolders_Task``, pattern ``*.vmdk``, with file sizes; not
+modification times, whose decoding cost a third more) once it has read the
+datastores, takes the results in before it lists the VMs, then crosses off
+every file a VM of the vCenter uses: its disks' backing files and, for a VM
+with snapshots, every file of its layout (the delta chains keep the base
+disks the running disk no longer names). What is left is orphaned. The
+searches are tasks the server runs side by side while the networks are read;
+IROA polls their states, all in one property read (never through a property
+collector filter: a watch's session has its own), and reads the results of
+those done in one more, decoded by the lean decoder.
 
 Only disk descriptors count: the extents beside them (``-flat``, ``-delta``,
 ``-sesparse``, ``-ctk``, ``-rdm``, ``-rdmp``) and the host-cache digests
@@ -27,10 +30,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, Final
 
 from pyVmomi import vim, vmodl
@@ -43,6 +45,11 @@ from iroa.connectors.base import (
     Progress,
     skip_reason,
 )
+from iroa.connectors.vcenter.retrieval import moref_id
+
+Props = dict[str, object]
+Running = dict[str, tuple[DatastoreRecord, Any]]
+"""Searches started and not taken in yet: datastore and task, by task id."""
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +64,14 @@ UNSEARCHED_TYPES: Final = frozenset(("vsan", "VVOL", "vvol", "PMEM", "pmem"))
 """Datastore types whose folders are not named as the paths VMs use."""
 SEARCH_TIMEOUT_S: Final = 600.0
 """How long the searches of one read may take together before the rest are given up."""
-_POLL_S: Final = (0.05, 0.1, 0.2, 0.5, 1.0)
-"""Pauses between polls of a running search, the last repeated."""
+_POLL_S: Final = (0.05, 0.1, 0.2, 0.4, 0.8, 1.0)
+"""Pauses between polls of the running searches, the last repeated."""
+_STATE_PATHS: Final = ("info.state",)
+_ERROR_PATHS: Final = ("info.error",)
+RESULT_PATHS: Final = ("info.result",)
+_SUCCESS: Final = vim.TaskInfo.State.success
+_ERROR: Final = vim.TaskInfo.State.error
+_RUNNING: Final = (vim.TaskInfo.State.queued, vim.TaskInfo.State.running)
 _Browser: Any = vim.host.DatastoreBrowser
 
 
@@ -94,6 +107,8 @@ class DiskSearch:
     """Files not crossed off yet, by (datastore name, path in it)."""
     searched: set[str] = field(default_factory=set)
     """External ids of the datastores searched completely."""
+    running: Running = field(default_factory=dict)
+    """The searches started and not yet taken in: datastore and task, by task id."""
     complete: bool = True
     """False once a VM's files could not all be known: then no file is reported."""
 
@@ -117,62 +132,114 @@ class DiskSearch:
         return DiskScan(frozenset(self.searched), tuple(orphaned))
 
 
-def search_datastores(
-    targets: Sequence[tuple[DatastoreRecord, ManagedObject]],
-    progress: Progress,
-    timeout_s: float = SEARCH_TIMEOUT_S,
-) -> DiskSearch:
-    """Search each datastore of ``targets`` (with its ``browser``) for disk descriptors;
-    one that cannot be searched (refused, failed, too slow) is left out of
-    :attr:`DiskSearch.searched`."""
+TaskReader = Callable[[Sequence[ManagedObject], tuple[str, ...], bool], Iterable[tuple[Any, Props]]]
+"""Reads some properties of tasks, ``(task, {path: value})`` for those that still exist;
+with the lean decoder (see :data:`~iroa.connectors.vcenter.properties.KEPT`) if asked."""
+
+
+def start_searches(targets: Sequence[tuple[DatastoreRecord, ManagedObject]]) -> DiskSearch:
+    """Start a search of each datastore of ``targets`` (with its ``browser``) for disk
+    descriptors; the server runs them while the read goes on."""
     search = DiskSearch()
-    progress.start("search datastores", len(targets))
     spec = _Browser.SearchSpec(
         matchPattern=[DISK_PATTERN],
         details=_Browser.FileInfo.Details(
-            fileSize=True, modification=True, fileType=False, fileOwner=False
+            fileSize=True, modification=False, fileType=False, fileOwner=False
         ),
         searchCaseInsensitive=True,
     )
-    tasks: list[tuple[DatastoreRecord, Any]] = []
     for ds, browser in targets:
         try:
-            tasks.append((ds, browser.SearchDatastoreSubFolders_Task(f"[{ds.name}]", spec)))
+            task = browser.SearchDatastoreSubFolders_Task(f"[{ds.name}]", spec)
         except (vim.fault.VimFault, vmodl.RuntimeFault) as exc:
             log.warning("datastore %s not searched for disks: %s", ds.name, skip_reason(exc))
-            progress.advance()
-    deadline = time.monotonic() + timeout_s
-    for ds, task in tasks:
-        try:
-            results = _result(task, deadline)
-        except (vim.fault.VimFault, vmodl.RuntimeFault, TimeoutError) as exc:
-            log.warning("datastore %s not searched for disks: %s", ds.name, skip_reason(exc))
             continue
-        finally:
-            progress.advance()
-        search.searched.add(ds.external_id)
-        for folder in results:
-            _add_folder(search, ds, folder)
+        search.running[moref_id(task) or ""] = (ds, task)
     return search
 
 
-def _result(task: Any, deadline: float) -> Sequence[object]:
-    """A search task's result once it has ended; its fault if it failed."""
+def finish_searches(
+    search: DiskSearch,
+    read: TaskReader,
+    progress: Progress,
+    timeout_s: float = SEARCH_TIMEOUT_S,
+) -> None:
+    """Wait for the searches :func:`start_searches` started and take in their results.
+
+    All running tasks' states are read in one request per poll; the results of those
+    done in one more (the lean decoder's, when the session has it). A search that
+    failed, vanished or is still running after ``timeout_s`` (then it is cancelled) is
+    left out of :attr:`DiskSearch.searched`, with a warning.
+    """
+    progress.start("search datastores", len(search.running))
+    deadline = time.monotonic() + timeout_s
     pauses = iter(_POLL_S)
-    pause = next(pauses)
-    while True:
-        info = task.info
-        if info.state == vim.TaskInfo.State.success:
-            return list(info.result or ())
-        if info.state == vim.TaskInfo.State.error:
-            raise info.error
+    while search.running:
+        ended = _ended(search.running, read)
+        if ended:
+            _take_in(search, ended, read)
+            progress.advance(len(ended))
+        if not search.running:
+            break
         if time.monotonic() >= deadline:
-            # It may have ended meanwhile, or not be cancellable: either way, given up.
-            with suppress(vim.fault.VimFault, vmodl.RuntimeFault):
-                task.CancelTask()
-            raise TimeoutError("the search took too long")
-        time.sleep(pause)
-        pause = next(pauses, pause)
+            _cancel(search)
+            break
+        time.sleep(next(pauses, _POLL_S[-1]))
+
+
+def _ended(running: Running, read: TaskReader) -> dict[str, object]:
+    """The state of each search that no longer runs, by task id (None: the task is gone)."""
+    states = {
+        moref_id(task): props.get("info.state")
+        for task, props in _read_some(read, running, list(running), _STATE_PATHS)
+    }
+    return {
+        task_id: states.get(task_id) for task_id in running if states.get(task_id) not in _RUNNING
+    }
+
+
+def _take_in(search: DiskSearch, ended: Mapping[str, object], read: TaskReader) -> None:
+    """The files the searches that succeeded found; a warning for each of the others."""
+    succeeded = [task_id for task_id, state in ended.items() if state == _SUCCESS]
+    for task, props in _read_some(read, search.running, succeeded, RESULT_PATHS, lean=True):
+        ds, _ = search.running[moref_id(task) or ""]
+        search.searched.add(ds.external_id)
+        result = props.get("info.result")
+        for folder in result if isinstance(result, list) else ():
+            _add_folder(search, ds, folder)
+    failed = [task_id for task_id, state in ended.items() if state == _ERROR]
+    errors = {
+        moref_id(task): props.get("info.error")
+        for task, props in _read_some(read, search.running, failed, _ERROR_PATHS)
+    }
+    for task_id in ended:
+        ds, _ = search.running.pop(task_id)
+        if ds.external_id not in search.searched:
+            error = errors.get(task_id)
+            reason = skip_reason(error) if isinstance(error, Exception) else "the task is gone"
+            log.warning("datastore %s not searched for disks: %s", ds.name, reason)
+
+
+def _read_some(
+    read: TaskReader,
+    running: Running,
+    task_ids: Sequence[str],
+    paths: tuple[str, ...],
+    *,
+    lean: bool = False,
+) -> Iterable[tuple[Any, Props]]:
+    if not task_ids:
+        return ()
+    return read([running[task_id][1] for task_id in task_ids], paths, lean)
+
+
+def _cancel(search: DiskSearch) -> None:
+    """Give up the searches still running: cancelled, if the server still lets them be."""
+    for ds, task in search.running.values():
+        log.warning("datastore %s not searched for disks: the search took too long", ds.name)
+        with suppress(vim.fault.VimFault, vmodl.RuntimeFault):
+            task.CancelTask()
+    search.running.clear()
 
 
 def _add_folder(search: DiskSearch, ds: DatastoreRecord, folder: object) -> None:
@@ -196,10 +263,8 @@ def _add_folder(search: DiskSearch, ds: DatastoreRecord, folder: object) -> None
         if size is not None:
             size += sum(sizes.get(f"{stem}{suffix}.vmdk", 0) for suffix in SIZED_EXTENTS)
         path = f"{folder_path}/{name}" if folder_path else name
-        modified = info.modification
         search.found[(ds.name, path)] = OrphanedDiskRecord(
             datastore_external_id=ds.external_id,
             path=f"[{ds.name}] {path}",
             size_bytes=size,
-            modified_at=modified if isinstance(modified, datetime) else None,
         )

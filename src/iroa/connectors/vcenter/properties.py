@@ -240,6 +240,11 @@ KEPT: Final[Mapping[str, Mapping[str, object]]] = {
             defaultPortConfig=_fields("inShapingPolicy", "outShapingPolicy"),
         ),
     },
+    # A datastore search's result (:mod:`~iroa.connectors.vcenter.disks`): what it keeps
+    # of each file found.
+    "Task": {
+        "info.result": _fields("folderPath", file=_fields("path", "fileSize")),
+    },
     "VirtualMachine": {
         "config.hardware.device": read_devices,
         "guest.disk": _fields("diskPath", "capacity", "freeSpace", mappings=_fields("key")),

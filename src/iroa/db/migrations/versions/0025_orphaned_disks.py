@@ -27,7 +27,6 @@ def upgrade() -> None:
         sa.Column("datastore_external_id", sa.String(500), nullable=False),
         sa.Column("path", sa.String(2000), nullable=False),
         sa.Column("size_bytes", sa.BigInteger(), nullable=True),
-        sa.Column("modified_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("first_seen_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_orphaned_disks")),
     )
