@@ -1,6 +1,6 @@
 """A large first sync builds the indexes of the empty tables that grow with the VMs after their
-rows are in, in its one transaction — and leaves them exactly as they were: on PostgreSQL the
-plain indexes, on SQLite the VM search index (FTS5)."""
+rows are in, in its one transaction — and leaves them exactly as they were: the plain indexes,
+and on SQLite the VM search index (FTS5) too."""
 
 from __future__ import annotations
 
@@ -102,28 +102,36 @@ def searched(db: Database, q: str) -> list[str]:
 
 
 @on_sqlite
-def test_on_sqlite_a_first_sync_rebuilds_vm_search_after_its_rows(
-    db: Database, box: SecretBox
+def test_on_sqlite_a_first_sync_builds_its_indexes_and_vm_search_after_its_rows(
+    db: Database, box: SecretBox, dropped: list[str]
 ) -> None:
     before = schema(db)
-    dropped: list[str] = []
+    triggers: list[str] = []
 
     def seen(_conn: object, _cursor: object, statement: str, *_: Any) -> None:
         if statement.startswith("DROP TRIGGER"):
-            dropped.append(statement.split('"')[1])
+            triggers.append(statement.split('"')[1])
 
     event.listen(db.engine, "before_cursor_execute", seen)
     integration_id = add_integration(db, box, IntegrationInput("vcenter", "vc", "https://vc")).id
     assert run_sync(db, integration_id, StaticConnector(SEQUENCE[0])).succeeded
-    assert dropped == ["vms_search_insert"]
-    assert schema(db) == before  # the trigger is back, as it was
+    assert triggers == ["vms_search_insert"]
+    assert {"ix_vms_host_id", "ix_vms_removed_at_name_id", "ix_changes_changed_at_id"} <= set(
+        dropped
+    )
+    assert not any(name.startswith(("pk_", "uq_", "sqlite_")) for name in dropped)
+    assert schema(db) == before  # the indexes and the trigger are back, as they were
+    with db.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
     assert searched(db, "vm1") == ["vm1"]
 
-    # Later syncs keep the index up to date row by row, through the restored trigger.
+    # Later syncs keep the indexes up to date row by row, and the search through the
+    # restored trigger.
+    triggers.clear()
     dropped.clear()
     assert run_sync(db, integration_id, StaticConnector(SEQUENCE[1])).succeeded
     event.remove(db.engine, "before_cursor_execute", seen)
-    assert dropped == []
+    assert triggers == [] and dropped == []
     with db.engine.connect() as conn:
         check = conn.exec_driver_sql(
             "INSERT INTO vm_search(vm_search, rank) VALUES ('integrity-check', 1)"

@@ -192,8 +192,8 @@ def apply_inventory(
 
 def indexes_deferred(conn: Connection, vms: int) -> AbstractContextManager[list[str]]:
     """For a large snapshot, the indexes of the empty tables that grow with the VMs built
-    after the rows are in (:func:`~iroa.db.bulk.indexes_built_after`: PostgreSQL's plain
-    indexes, SQLite's VM search)."""
+    after the rows are in (:func:`~iroa.db.bulk.indexes_built_after`: their plain indexes,
+    and SQLite's VM search)."""
     if vms < DEFER_INDEXES_VMS:
         return nullcontext([])
     return indexes_built_after(conn, BULK_TABLES)
