@@ -7,7 +7,13 @@ from typing import Any
 
 from pyVmomi import vim
 
-from iroa.connectors.base import DatastoreRecord, DiskScan, NullProgress, OrphanedDiskRecord
+from iroa.connectors.base import (
+    DatastoreRecord,
+    DiskScan,
+    NullProgress,
+    OrphanedDiskRecord,
+    VmRecord,
+)
 from iroa.connectors.vcenter import VCenterConnector
 from iroa.connectors.vcenter.disks import (
     DiskSearch,
@@ -140,3 +146,33 @@ def test_no_search_when_it_is_switched_off(vcsim: Any) -> None:
     snapshot.close()
 
     assert snapshot.disk_scan is None
+
+
+def test_a_vm_showing_no_disk_claims_its_folder_or_stops_the_report() -> None:
+    search = DiskSearch()
+    _add_folder(
+        search,
+        DatastoreRecord("datastore-7", "ds1"),
+        _Browser.SearchResults(
+            folderPath="[ds1] broken", file=[_file("broken.vmdk", 1), _file("broken_1.vmdk", 2)]
+        ),
+    )
+    _add_folder(
+        search,
+        DatastoreRecord("datastore-7", "ds1"),
+        _Browser.SearchResults(folderPath="[ds1] old", file=[_file("old.vmdk", 3)]),
+    )
+    search.searched.add("datastore-7")
+
+    # Its configuration file is known: the disks beside it are taken as its own.
+    search.read_vm(
+        VmRecord(
+            "vm-1", "broken", connection_state="inaccessible", config_path="[ds1] broken/broken.vmx"
+        ),
+        [],
+    )
+    assert [r.path for r in search.scan().orphaned] == ["[ds1] old/old.vmdk"]
+
+    # Not even that: nothing can be told.
+    search.read_vm(VmRecord("vm-2", "lost", connection_state="orphaned"), [])
+    assert search.scan() == DiskScan()

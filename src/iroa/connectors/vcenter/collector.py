@@ -471,7 +471,7 @@ class Collection:
         sizes = self._snapshot_sizes(pending)
         for _, records in pending:
             if self.disk_search is not None:
-                self.disk_search.cross_off(disk.file_path for disk in records.disks)
+                self.disk_search.read_vm(records.vm, records.disks)
             self.vms.append(records.vm)
             self.vm_disks.extend(records.disks)
             self.vm_nics.extend(records.nics)

@@ -43,6 +43,8 @@ from iroa.connectors.base import (
     DiskScan,
     OrphanedDiskRecord,
     Progress,
+    VmDiskRecord,
+    VmRecord,
     skip_reason,
 )
 from iroa.connectors.vcenter.retrieval import moref_id
@@ -117,6 +119,23 @@ class DiskSearch:
         for path in paths:
             if path and (key := split_path(path)) is not None:
                 self.found.pop(key, None)
+
+    def read_vm(self, vm: VmRecord, disks: Sequence[VmDiskRecord]) -> None:
+        """Cross off the disks of a VM as read. The server cannot read the configuration
+        of a VM that is not connected (inaccessible, orphaned, invalid) and shows it
+        without disks: every disk in the folder of its configuration file then counts as
+        its own, and without that file no orphan can be told."""
+        self.cross_off(disk.file_path for disk in disks)
+        if disks or vm.connection_state in (None, "connected"):
+            return
+        folder = split_path(vm.config_path or "")
+        if folder is None or "/" not in folder[1]:
+            self.give_up(f"VM {vm.external_id} is {vm.connection_state}: its files are unknown")
+            return
+        datastore, vmx = folder
+        prefix = vmx.rpartition("/")[0] + "/"
+        for key in [k for k in self.found if k[0] == datastore and k[1].startswith(prefix)]:
+            del self.found[key]
 
     def give_up(self, reason: str) -> None:
         """Some VM's files are unknown: report nothing this time (stored files are kept)."""
