@@ -12,6 +12,7 @@ from iroa.connectors.base import (
     DiskScan,
     NullProgress,
     OrphanedDiskRecord,
+    VmDiskRecord,
     VmRecord,
 )
 from iroa.connectors.vcenter import VCenterConnector
@@ -22,6 +23,7 @@ from iroa.connectors.vcenter.disks import (
     searchable,
     split_path,
 )
+from iroa.connectors.vcenter.layout import layout_files
 from tests.connectors.vcenter.support import options_for
 from tests.peers import vsphere_ops as ops
 from tests.peers.vcsim import Topology
@@ -176,3 +178,34 @@ def test_a_vm_showing_no_disk_claims_its_folder_or_stops_the_report() -> None:
     # Not even that: nothing can be told.
     search.read_vm(VmRecord("vm-2", "lost", connection_state="orphaned"), [])
     assert search.scan() == DiskScan()
+
+
+def test_the_base_disks_under_a_delta_are_crossed_off_through_the_layout() -> None:
+    search = DiskSearch()
+    _add_folder(
+        search,
+        DatastoreRecord("datastore-7", "ds1"),
+        _Browser.SearchResults(
+            folderPath="[ds1] app",
+            file=[_file("app.vmdk", 1), _file("app-000001.vmdk", 1), _file("old.vmdk", 1)],
+        ),
+    )
+    search.searched.add("datastore-7")
+    # The running disk names the newest delta only; the layout lists the whole chain.
+    search.read_vm(
+        VmRecord("vm-1", "app"),
+        [VmDiskRecord("d", "vm-1", "Hard disk 1", file_path="[ds1] app/app-000001.vmdk")],
+    )
+    layout = vim.vm.FileLayoutEx(
+        file=[
+            vim.vm.FileLayoutEx.FileInfo(key=0, name="[ds1] app/app.vmx", type="config"),
+            vim.vm.FileLayoutEx.FileInfo(key=1, name="[ds1] app/app.vmdk", type="diskDescriptor"),
+            vim.vm.FileLayoutEx.FileInfo(
+                key=2, name="[ds1] app/app-000001.vmdk", type="diskDescriptor"
+            ),
+        ]
+    )
+    search.cross_off(layout_files(layout))
+
+    assert [r.path for r in search.scan().orphaned] == ["[ds1] app/old.vmdk"]
+    assert layout_files(None) == []

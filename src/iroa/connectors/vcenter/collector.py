@@ -490,8 +490,17 @@ class Collection:
     ) -> dict[str, SnapshotSize]:
         """The sizes of the snapshots of ``pending``, by snapshot id: the file layouts of the
         VMs that have snapshots, read in one request (none if no VM has one). A refused read
-        leaves the sizes unknown, with a warning: they are not inventory the run needs."""
-        with_snapshots = {_id(obj): (obj, records) for obj, records in pending if records.snapshots}
+        leaves the sizes unknown, with a warning: they are not inventory the run needs.
+
+        While the datastores are searched for orphaned disks, the layouts also name the
+        files of the VMs' delta chains (the base disks their disks no longer name): those
+        of the VMs that need consolidation too, whose deltas outlived their snapshots."""
+        with_snapshots = {
+            _id(obj): (obj, records)
+            for obj, records in pending
+            if records.snapshots
+            or (self.disk_search is not None and records.vm.consolidation_needed)
+        }
         if not with_snapshots:
             return {}
         objects = [obj for obj, _ in with_snapshots.values()]
@@ -511,7 +520,7 @@ class Collection:
                     if files:
                         self.disk_search.cross_off(files)
                     else:
-                        self.disk_search.give_up(f"VM {_id(obj)} has snapshots and no file layout")
+                        self.disk_search.give_up(f"VM {_id(obj)} has deltas and no file layout")
         except vim.fault.NotAuthenticated:
             raise  # the session is gone (after one more login): the run cannot go on
         except (vim.fault.NoPermission, vmodl.fault.SecurityError, vmodl.RuntimeFault) as exc:
