@@ -8,8 +8,12 @@ from collections.abc import Iterator
 from html import escape
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, select
 
+from iroa.connectors.base import DiskScan, OrphanedDiskRecord
+from iroa.db.base import utcnow
+from iroa.inventory.models import Datastore
+from iroa.sync.orphans import store_orphaned_disks
 from iroa.web.formatting import format_value
 from tests.api.inventory_fixtures import empty_database_url
 from tests.web.support import Web, csrf_of, log_in, start
@@ -209,6 +213,35 @@ def test_host_cluster_datastore_and_network_details(web: Web) -> None:
     datastore = web.client.get("/datastores").text
     href = next(h for h in links(datastore) if re.fullmatch(r"/datastores/\d+", h))
     assert 'class="bar"' in web.client.get(href).text
+
+
+def test_a_datastore_page_lists_the_disks_on_it_no_vm_uses(web: Web) -> None:
+    log_in(web.client, "viewer")
+    with web.db.session() as session:
+        ds = session.execute(
+            select(Datastore.id, Datastore.integration_id, Datastore.external_id, Datastore.name)
+            .where(Datastore.removed_at.is_(None))
+            .order_by(Datastore.id)
+        ).first()
+    assert ds is not None
+    scan = DiskScan(
+        frozenset({ds.external_id}),
+        (OrphanedDiskRecord(ds.external_id, f"[{ds.name}] old/old.vmdk", 3 << 30),),
+    )
+    with web.db.engine.begin() as conn:
+        store_orphaned_disks(conn, ds.integration_id, scan, {ds.external_id}, utcnow())
+    try:
+        html = web.client.get(f"/datastores/{ds.id}").text
+        assert "<h2>Orphaned disks (1)" in html
+        assert f"<td>[{escape(ds.name)}] old/old.vmdk</td>" in html
+        detail = web.client.get(f"/api/v1/datastores/{ds.id}").json()
+        assert [(d["path"], d["size_bytes"]) for d in detail["orphaned_disks"]] == [
+            (f"[{ds.name}] old/old.vmdk", 3 << 30)
+        ]
+    finally:
+        with web.db.engine.begin() as conn:
+            store_orphaned_disks(conn, ds.integration_id, None, {ds.external_id}, utcnow())
+    assert "Orphaned disks" not in web.client.get(f"/datastores/{ds.id}").text
 
 
 def test_unknown_objects_answer_404(web: Web) -> None:

@@ -25,6 +25,7 @@ from iroa.inventory.rows import (
     ClusterRef,
     Detail,
     NamedRef,
+    OrphanedDiskRow,
     TagRow,
     VmDiskRow,
     VmNicRow,
@@ -196,6 +197,36 @@ def _vms_placed(relation: str, target: str) -> Callable[[Session, dict[str, Any]
     return relations
 
 
+_vms_on_datastore = _vms_placed("vm_datastores", "datastore_id")
+
+
+def _datastore_relations(session: Session, datastore: dict[str, Any]) -> dict[str, Any]:
+    """The VMs with a disk on a datastore, and the disks on it no VM uses."""
+    ds = models.Datastore
+    orphaned = (
+        select(
+            models.OrphanedDisk.path,
+            models.OrphanedDisk.size_bytes,
+            models.OrphanedDisk.first_seen_at,
+        )
+        .join(
+            ds,
+            and_(
+                ds.integration_id == models.OrphanedDisk.integration_id,
+                ds.external_id == models.OrphanedDisk.datastore_external_id,
+            ),
+        )
+        .where(ds.id == datastore["id"])
+        .order_by(
+            func.coalesce(models.OrphanedDisk.size_bytes, -1).desc(), models.OrphanedDisk.path
+        )
+    )
+    return {
+        **_vms_on_datastore(session, datastore),
+        "orphaned_disks": _rows(session, orphaned, OrphanedDiskRow),
+    }
+
+
 def _datacenter_relations(session: Session, datacenter: dict[str, Any]) -> dict[str, Any]:
     datacenter_id = datacenter["id"]
     tables = [BY_PLURAL[plural].table for plural in DATACENTER_COUNTS]
@@ -223,7 +254,7 @@ _RELATIONS = {
     "vms": _vm_relations,
     "hosts": _host_relations,
     "clusters": _cluster_relations,
-    "datastores": _vms_placed("vm_datastores", "datastore_id"),
+    "datastores": _datastore_relations,
     "networks": _vms_placed("vm_networks", "network_id"),
     "datacenters": _datacenter_relations,
 }

@@ -312,8 +312,17 @@ class HostDetail(HostItem, DetailParts, VmsOf):
     """Its latest vCenter events, newest first."""
 
 
+class OrphanedDiskRow(TypedDict):
+    """A disk file on a datastore no VM uses, as the last search of the datastore found it."""
+
+    path: str
+    size_bytes: int | None
+    first_seen_at: datetime
+
+
 class DatastoreDetail(DatastoreItem, DetailParts, VmsOf):
-    pass
+    orphaned_disks: list[OrphanedDiskRow]
+    """Largest first (unknown sizes last), then by path."""
 
 
 class NetworkDetail(NetworkItem, DetailParts, VmsOf):
