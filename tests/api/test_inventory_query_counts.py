@@ -37,7 +37,7 @@ DETAIL_QUERY_COUNTS = {
     # findings, +2
     "hosts": 9,  # object, VM count, VMs, tags, changes, events, findings, +2
     "clusters": 9,  # object, hosts, VM count, VMs, VM totals, host totals, tags, changes, findings
-    "datastores": 6,
+    "datastores": 7,  # object, VM count, VMs, orphaned disks, tags, changes, findings
     "networks": 5,
     "datacenters": 5,  # object, counts, clusters, tags, changes
 }
