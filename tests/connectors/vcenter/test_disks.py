@@ -48,6 +48,8 @@ def test_only_descriptors_count_as_disks() -> None:
     for extent in ("flat", "delta", "sesparse", "ctk", "rdm", "rdmp", "digest"):
         assert not is_descriptor(f"vm1-{extent}.vmdk"), extent
     assert not is_descriptor("vm1-digest-flat.vmdk")
+    assert not is_descriptor("VM1-FLAT.VMDK")
+    assert is_descriptor("backup-digest-server.vmdk")  # a VM named so
 
 
 def test_vsan_vvol_and_inaccessible_datastores_are_not_searched() -> None:
@@ -56,6 +58,8 @@ def test_vsan_vvol_and_inaccessible_datastores_are_not_searched() -> None:
 
     assert searchable(ds("VMFS")) and searchable(ds("NFS41")) and searchable(ds("OTHER", None))
     assert not searchable(ds("vsan"))
+    assert not searchable(ds("vsanD"))
+    assert not searchable(ds("PMEM"))
     assert not searchable(ds("VVOL"))
     assert not searchable(ds("VMFS", accessible=False))
 

@@ -61,9 +61,9 @@ EXTENT_SUFFIXES: Final = ("-flat", "-delta", "-sesparse", "-ctk", "-rdm", "-rdmp
 SIZED_EXTENTS: Final = ("-flat", "-delta", "-sesparse", "-ctk")
 """The extents whose space an orphaned descriptor holds (a raw mapping's file reports the
 size of the LUN it points to, which is not space on the datastore)."""
-DIGEST_MARK: Final = "-digest"
-UNSEARCHED_TYPES: Final = frozenset(("vsan", "VVOL", "vvol", "PMEM", "pmem"))
-"""Datastore types whose folders are not named as the paths VMs use."""
+UNSEARCHED_TYPES: Final = ("vsan", "vvol", "pmem")
+"""Datastore types (``summary.type``, lower-cased: ``vsan``, ``vsanD``, ``VVOL``, ``PMEM``)
+whose folders are not named as the paths VMs use."""
 SEARCH_TIMEOUT_S: Final = 600.0
 """How long the searches of one read may take together before the rest are given up."""
 _POLL_S: Final = (0.05, 0.1, 0.2, 0.4, 0.8, 1.0)
@@ -92,13 +92,14 @@ def split_path(path: str) -> tuple[str, str] | None:
 def is_descriptor(name: str) -> bool:
     """Whether a ``.vmdk`` file name is a disk's descriptor rather than one of its extents,
     its change tracking or a host-cache digest."""
-    stem = name[: -len(".vmdk")] if name.lower().endswith(".vmdk") else name
-    return not stem.endswith(EXTENT_SUFFIXES) and DIGEST_MARK not in stem
+    stem = name.lower().removesuffix(".vmdk")
+    return not stem.endswith(EXTENT_SUFFIXES)
 
 
 def searchable(datastore: DatastoreRecord) -> bool:
     """Whether a search of the datastore can tell orphaned disks (see the module's doc)."""
-    return datastore.accessible is not False and datastore.type not in UNSEARCHED_TYPES
+    kind = (datastore.type or "").lower()
+    return datastore.accessible is not False and not kind.startswith(UNSEARCHED_TYPES)
 
 
 @dataclass
