@@ -432,7 +432,7 @@ class SkippedObject:
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, order=True)
 class OrphanedDiskRecord:
     """A virtual disk file on a datastore that no VM of the source uses (a "zombie" VMDK)."""
 

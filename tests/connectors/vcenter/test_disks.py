@@ -89,7 +89,7 @@ def test_a_descriptor_is_sized_with_its_extents_and_dot_folders_are_left_out() -
     for found in (folder, snapshot_dir, root):
         _add_folder(search, ds, found)
 
-    assert sorted(search.found.values(), key=lambda r: r.path) == [
+    assert list(search.scan().orphaned) == [
         OrphanedDiskRecord("datastore-7", "[ds1] loose.vmdk", None),
         OrphanedDiskRecord("datastore-7", "[ds1] old-vm/old-vm.vmdk", 512 + (10 << 30) + (1 << 20)),
         OrphanedDiskRecord("datastore-7", "[ds1] old-vm/old-vm_1.vmdk", 512),

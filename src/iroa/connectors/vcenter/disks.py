@@ -106,8 +106,11 @@ def searchable(datastore: DatastoreRecord) -> bool:
 class DiskSearch:
     """The disk files found on the datastores, crossed off as the VMs that use them are read."""
 
-    found: dict[tuple[str, str], OrphanedDiskRecord] = field(default_factory=dict)
-    """Files not crossed off yet, by (datastore name, path in it)."""
+    found: dict[tuple[str, str], int | None] = field(default_factory=dict)
+    """Files not crossed off yet, by (datastore name, path in it): their sizes (a small
+    value each, as there is about one per disk of the estate until the VMs are read)."""
+    datastore_ids: dict[str, str] = field(default_factory=dict)
+    """The external id of each datastore searched, by name."""
     searched: set[str] = field(default_factory=set)
     """External ids of the datastores searched completely."""
     running: Running = field(default_factory=dict)
@@ -148,7 +151,10 @@ class DiskSearch:
     def scan(self) -> DiskScan:
         if not self.complete:
             return DiskScan()
-        orphaned = sorted(self.found.values(), key=lambda r: (r.datastore_external_id, r.path))
+        orphaned = sorted(
+            OrphanedDiskRecord(self.datastore_ids[name], f"[{name}] {path}", size)
+            for (name, path), size in self.found.items()
+        )
         return DiskScan(frozenset(self.searched), tuple(orphaned))
 
 
@@ -272,6 +278,7 @@ def _add_folder(search: DiskSearch, ds: DatastoreRecord, folder: object) -> None
     _, folder_path = where
     if any(part.startswith(".") for part in folder_path.split("/")):
         return
+    search.datastore_ids[ds.name] = ds.external_id
     files = [info for info in folder.file or () if info.path]
     sizes = {info.path: info.fileSize or 0 for info in files}
     for info in files:
@@ -283,8 +290,4 @@ def _add_folder(search: DiskSearch, ds: DatastoreRecord, folder: object) -> None
         if size is not None:
             size += sum(sizes.get(f"{stem}{suffix}.vmdk", 0) for suffix in SIZED_EXTENTS)
         path = f"{folder_path}/{name}" if folder_path else name
-        search.found[(ds.name, path)] = OrphanedDiskRecord(
-            datastore_external_id=ds.external_id,
-            path=f"[{ds.name}] {path}",
-            size_bytes=size,
-        )
+        search.found[(ds.name, path)] = size
