@@ -13,6 +13,7 @@ same (``tests/connectors/vcenter/test_decoder.py`` holds them equal).
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from enum import Enum, auto
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 from pyVmomi import vim
@@ -240,15 +241,18 @@ def read_devices(decoder: LeanDecoder, array: etree._Element) -> Devices:
     field = decoder.field
     for element in array:
         cls = decoder.class_of(element, _VirtualDevice)
-        if not issubclass(cls, _VirtualDevice):
+        kind = _kind_of(cls)
+        if kind is _Kind.NOT_A_DEVICE:
             continue
         key = field(element, cls, "key")
         info = next(element.iterchildren(_DEVICE_INFO), None)
         label = field(info, _Description, "label") if info is not None else None
         found.labels[key] = label
+        if kind is _Kind.OTHER or (kind is _Kind.VIDEO and video is not None):
+            continue
         backing: Any = next(element.iterchildren(_BACKING), None)
         backing_class = decoder.class_of(backing, _Backing) if backing is not None else None
-        if issubclass(cls, _VirtualDisk):
+        if kind is _Kind.DISK:
             file_backed = backing_class is not None and issubclass(backing_class, _FileBacking)
             found.disks.append(
                 DiskFacts(
@@ -270,19 +274,21 @@ def read_devices(decoder: LeanDecoder, array: etree._Element) -> Devices:
                     field(backing, backing_class, "compatibilityMode") if backing_class else None,
                 )
             )
-        elif issubclass(cls, _VideoCard) and video is None:
+        elif kind is _Kind.VIDEO:
             video = VideoFacts(
                 field(element, cls, "videoRamSizeInKB"), field(element, cls, "numDisplays")
             )
-        elif issubclass(cls, _Cdrom | _Usb):
-            found.media.append(_read_media(decoder, element, cls, key, label, backing))
-        elif issubclass(cls, _UsbController | _UsbXhciController):
+        elif kind is _Kind.MEDIA:
+            found.media.append(
+                _read_media(decoder, element, cls, key, label, backing, backing_class)
+            )
+        elif kind is _Kind.USB_CONTROLLER:
             found.usb_controllers[key] = UsbControllerFacts(
                 field(element, cls, "busNumber"),
                 field(element, cls, "autoConnectDevices"),
                 field(element, cls, "ehciEnabled") if issubclass(cls, _UsbController) else None,
             )
-        elif issubclass(cls, _EthernetCard):
+        else:
             connectable: Any = next(element.iterchildren(_CONNECTABLE), None)
             port_backed = backing_class is not None and issubclass(backing_class, _PortBacking)
             network_backed = backing_class is not None and issubclass(
@@ -307,6 +313,41 @@ def read_devices(decoder: LeanDecoder, array: etree._Element) -> Devices:
     return replace(found, video=video)
 
 
+class _Kind(Enum):
+    """Which facts :func:`read_devices` reads of a device class."""
+
+    NOT_A_DEVICE = auto()
+    DISK = auto()
+    VIDEO = auto()
+    MEDIA = auto()
+    USB_CONTROLLER = auto()
+    NIC = auto()
+    OTHER = auto()
+    """Only its key and label."""
+
+
+_KIND_CLASSES: Final = (
+    (_VirtualDisk, _Kind.DISK),
+    (_VideoCard, _Kind.VIDEO),
+    (_Cdrom | _Usb, _Kind.MEDIA),
+    (_UsbController | _UsbXhciController, _Kind.USB_CONTROLLER),
+    (_EthernetCard, _Kind.NIC),
+)
+_KINDS: dict[type, _Kind] = {}
+
+
+def _kind_of(cls: type) -> _Kind:
+    """The kind of a device class, found once per class (a VM has a dozen devices)."""
+    kind = _KINDS.get(cls)
+    if kind is None:
+        if not issubclass(cls, _VirtualDevice):
+            kind = _Kind.NOT_A_DEVICE
+        else:
+            kind = next((k for types, k in _KIND_CLASSES if issubclass(cls, types)), _Kind.OTHER)
+        _KINDS[cls] = kind
+    return kind
+
+
 def _read_media(
     decoder: LeanDecoder,
     element: etree._Element,
@@ -314,11 +355,11 @@ def _read_media(
     key: object,
     label: object,
     backing: Any,
+    backing_class: Any,
 ) -> MediaFacts:
     """A CD/DVD drive's or USB device's facts off the XML, as :func:`facts_of` reads them."""
     field = decoder.field
     connectable: Any = next(element.iterchildren(_CONNECTABLE), None)
-    backing_class = decoder.class_of(backing, _Backing) if backing is not None else None
     backing_name: object = None
     if backing_class is not None and issubclass(backing_class, _FileBacking):
         backing_name = field(backing, backing_class, "fileName")
