@@ -30,7 +30,7 @@ from io import BufferedIOBase
 from typing import Any, Final
 
 from lxml import etree
-from pyVmomi import Iso8601, vmodl
+from pyVmomi import Iso8601, vim, vmodl
 from pyVmomi.VmomiSupport import (
     F_OPTIONAL,
     XMLNS_VMODL_BASE,
@@ -73,6 +73,7 @@ _UNKNOWN: Final = object()
 _Decode = Callable[[etree._Element, "Kept | None"], object]
 _NotFound = vmodl.fault.ManagedObjectNotFound
 _UpdateSet = vmodl.query.PropertyCollector.UpdateSet
+_Event = vim.event.Event
 _UPDATE_NAMES: Final = {
     "version": None,
     "truncated": None,
@@ -169,6 +170,25 @@ class LeanDecoder:
         except (ValueError, TypeError) as exc:
             raise DecodeError(f"an update set: {exc}") from exc
         return None
+
+    def read_next_events(self, collector: object, max_count: int) -> list[Any]:
+        """``ReadNextEvents`` on an EventHistoryCollector: its next events, each whole."""
+        if not isinstance(collector, ManagedObject):
+            raise TypeError("lean decoding reads from the collectors of a session")
+        return invoke_streamed(collector, "ReadNext", (max_count,), self.events)
+
+    def events(self, stream: BufferedIOBase) -> list[Any]:
+        """A ``ReadNextEvents`` answer: the events, as pyVmomi would decode them."""
+        events: list[Any] = []
+        try:
+            for _, element in etree.iterparse(stream, tag=_RETURNVAL, huge_tree=True):
+                events.append(self.value(element, _Event))
+                element.clear()
+        except etree.XMLSyntaxError as exc:
+            raise DecodeError(f"the answer is not well-formed XML: {exc}") from exc
+        except (ValueError, TypeError) as exc:
+            raise DecodeError(f"an event: {exc}") from exc
+        return events
 
     def field(self, element: etree._Element, cls: Any, name: str) -> Any:
         """One field of the data object of class ``cls`` that ``element`` holds, as pyVmomi
