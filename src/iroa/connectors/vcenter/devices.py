@@ -128,9 +128,9 @@ class UsbControllerFacts(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class Devices:
-    """A VM's devices as the mapping reads them: every device's label by key (a disk's
-    controller is named by it), the disks, the network adapters and the video card, the
-    CD/DVD drives and USB devices and the USB controllers by key."""
+    """A VM's devices as the mapping reads them: the labels of the disks' controllers by
+    key (a disk's controller is named by it), the disks, the network adapters and the video
+    card, the CD/DVD drives and USB devices and the USB controllers by key."""
 
     labels: dict[object, object]
     disks: list[DiskFacts]
@@ -230,7 +230,7 @@ def facts_of(devices: object) -> Devices:
                     connectable.connected if isinstance(connectable, _Connectable) else None,
                 )
             )
-    return replace(found, video=video)
+    return replace(found, video=video, labels=_controllers(found.labels, found.disks))
 
 
 def read_devices(decoder: LeanDecoder, array: etree._Element) -> Devices:
@@ -239,17 +239,19 @@ def read_devices(decoder: LeanDecoder, array: etree._Element) -> Devices:
     found = Devices({}, [], [])
     video: VideoFacts | None = None
     field = decoder.field
+    elements: dict[object, etree._Element] = {}
     for element in array:
         cls = decoder.class_of(element, _VirtualDevice)
         kind = _kind_of(cls)
         if kind is _Kind.NOT_A_DEVICE:
             continue
         key = field(element, cls, "key")
-        info = next(element.iterchildren(_DEVICE_INFO), None)
-        label = field(info, _Description, "label") if info is not None else None
-        found.labels[key] = label
+        # Labels are read where kept (disks, drives, NICs; the disks' controllers at the end):
+        # every device's took a seventh of this function.
+        elements[key] = element
         if kind is _Kind.OTHER or (kind is _Kind.VIDEO and video is not None):
             continue
+        label = _label(decoder, element) if kind in _LABELLED else None
         backing: Any = next(element.iterchildren(_BACKING), None)
         backing_class = decoder.class_of(backing, _Backing) if backing is not None else None
         if kind is _Kind.DISK:
@@ -310,7 +312,27 @@ def read_devices(decoder: LeanDecoder, array: etree._Element) -> Devices:
                     else None,
                 )
             )
-    return replace(found, video=video)
+    labels = {
+        disk.controller_key: _label(decoder, elements[disk.controller_key])
+        for disk in found.disks
+        if disk.controller_key in elements
+    }
+    return replace(found, video=video, labels=labels)
+
+
+def _label(decoder: LeanDecoder, element: etree._Element) -> object:
+    """A device's ``deviceInfo.label`` off the XML (None: no description)."""
+    info = next(element.iterchildren(_DEVICE_INFO), None)
+    return decoder.field(info, _Description, "label") if info is not None else None
+
+
+def _controllers(labels: dict[object, object], disks: list[DiskFacts]) -> dict[object, object]:
+    """Of every device's label by key, those of the disks' controllers."""
+    return {
+        disk.controller_key: labels[disk.controller_key]
+        for disk in disks
+        if disk.controller_key in labels
+    }
 
 
 class _Kind(Enum):
@@ -323,7 +345,7 @@ class _Kind(Enum):
     USB_CONTROLLER = auto()
     NIC = auto()
     OTHER = auto()
-    """Only its key and label."""
+    """Only its key (and its label if it is a disk's controller)."""
 
 
 _KIND_CLASSES: Final = (
@@ -334,6 +356,7 @@ _KIND_CLASSES: Final = (
     (_EthernetCard, _Kind.NIC),
 )
 _KINDS: dict[type, _Kind] = {}
+_LABELLED: Final = frozenset({_Kind.DISK, _Kind.MEDIA, _Kind.NIC})
 
 
 def _kind_of(cls: type) -> _Kind:

@@ -147,7 +147,7 @@ def map_vm_record(
 
 def map_disks(vm_id: str, devices: Devices) -> list[VmDiskRecord]:
     """The virtual disks among a VM's devices, with their controller's label."""
-    # Labels by the device keys both decoders read as ints: only the controllers' are cleaned.
+    # The controllers' labels, by the device keys both decoders read as ints.
     labels = devices.labels
     disks: list[VmDiskRecord] = []
     for device in devices.disks:
