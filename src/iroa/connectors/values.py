@@ -83,6 +83,8 @@ def normalize_mac(value: object) -> str | None:
 def sorted_ips(values: Iterable[object]) -> tuple[str, ...]:
     """Distinct IP addresses, IPv4 before IPv6, numerically; unparsable strings last."""
     unique = {v.strip() for v in values if isinstance(v, str) and v.strip()}
+    if len(unique) < 2:  # most VMs: nothing to parse an address for
+        return tuple(unique)
     return tuple(sorted(unique, key=_ip_sort_key))
 
 

@@ -9,7 +9,9 @@ import pytest
 from pyVmomi import vim
 
 from iroa.connectors.base import EventCursor, EventsUnavailableError
+from iroa.connectors.vcenter.client import open_session
 from iroa.connectors.vcenter.events import event_record, read_events
+from tests.connectors.vcenter.support import options_for
 from tests.peers import vsphere_ops as ops
 from tests.peers.vcsim import Topology
 
@@ -96,6 +98,21 @@ def test_power_off_and_destroy_on_vcsim_are_read_with_the_user_and_resume_after_
     middle = first[len(first) // 2]
     cursor = EventCursor(middle.key, middle.created_at)
     assert [r.key for r in read_events(content, cursor, now)] == [k for k in keys if k > middle.key]
+
+
+def test_both_decoders_read_the_same_events(vcsim: Any) -> None:
+    server = vcsim(Topology())
+    si = ops.connect(server)
+    vm = ops.list_vm_names(si)[0]
+    ops.power_off(si, vm)
+    ops.power_on(si, vm)
+    now = datetime.now(UTC)
+    with open_session(options_for(server, lean_decoding=True)) as session:
+        assert session.decoder is not None
+        pyvmomi = read_events(session.content, None, now)
+        lean = read_events(session.content, None, now, decoder=session.decoder)
+    assert "VmPoweredOnEvent" in {r.event_type for r in lean}
+    assert lean == pyvmomi
 
 
 class _Refusing:

@@ -60,4 +60,4 @@ class VCenterConnector:
         """The events logged after ``after``, in a session of their own (see
         :func:`~iroa.connectors.vcenter.events.read_events`)."""
         with open_session(self._options) as session:
-            return read_events(session.content, after, datetime.now(UTC))
+            return read_events(session.content, after, datetime.now(UTC), decoder=session.decoder)

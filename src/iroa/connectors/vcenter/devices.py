@@ -13,6 +13,7 @@ same (``tests/connectors/vcenter/test_decoder.py`` holds them equal).
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from enum import Enum, auto
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 from pyVmomi import vim
@@ -127,9 +128,9 @@ class UsbControllerFacts(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class Devices:
-    """A VM's devices as the mapping reads them: every device's label by key (a disk's
-    controller is named by it), the disks, the network adapters and the video card, the
-    CD/DVD drives and USB devices and the USB controllers by key."""
+    """A VM's devices as the mapping reads them: the labels of the disks' controllers by
+    key (a disk's controller is named by it), the disks, the network adapters and the video
+    card, the CD/DVD drives and USB devices and the USB controllers by key."""
 
     labels: dict[object, object]
     disks: list[DiskFacts]
@@ -229,7 +230,7 @@ def facts_of(devices: object) -> Devices:
                     connectable.connected if isinstance(connectable, _Connectable) else None,
                 )
             )
-    return replace(found, video=video)
+    return replace(found, video=video, labels=_controllers(found.labels, found.disks))
 
 
 def read_devices(decoder: LeanDecoder, array: etree._Element) -> Devices:
@@ -238,17 +239,22 @@ def read_devices(decoder: LeanDecoder, array: etree._Element) -> Devices:
     found = Devices({}, [], [])
     video: VideoFacts | None = None
     field = decoder.field
+    elements: dict[object, etree._Element] = {}
     for element in array:
         cls = decoder.class_of(element, _VirtualDevice)
-        if not issubclass(cls, _VirtualDevice):
+        kind = _kind_of(cls)
+        if kind is _Kind.NOT_A_DEVICE:
             continue
         key = field(element, cls, "key")
-        info = next(element.iterchildren(_DEVICE_INFO), None)
-        label = field(info, _Description, "label") if info is not None else None
-        found.labels[key] = label
+        # Labels are read where kept (disks, drives, NICs; the disks' controllers at the end):
+        # every device's took a seventh of this function.
+        elements[key] = element
+        if kind is _Kind.OTHER or (kind is _Kind.VIDEO and video is not None):
+            continue
+        label = _label(decoder, element) if kind in _LABELLED else None
         backing: Any = next(element.iterchildren(_BACKING), None)
         backing_class = decoder.class_of(backing, _Backing) if backing is not None else None
-        if issubclass(cls, _VirtualDisk):
+        if kind is _Kind.DISK:
             file_backed = backing_class is not None and issubclass(backing_class, _FileBacking)
             found.disks.append(
                 DiskFacts(
@@ -270,19 +276,21 @@ def read_devices(decoder: LeanDecoder, array: etree._Element) -> Devices:
                     field(backing, backing_class, "compatibilityMode") if backing_class else None,
                 )
             )
-        elif issubclass(cls, _VideoCard) and video is None:
+        elif kind is _Kind.VIDEO:
             video = VideoFacts(
                 field(element, cls, "videoRamSizeInKB"), field(element, cls, "numDisplays")
             )
-        elif issubclass(cls, _Cdrom | _Usb):
-            found.media.append(_read_media(decoder, element, cls, key, label, backing))
-        elif issubclass(cls, _UsbController | _UsbXhciController):
+        elif kind is _Kind.MEDIA:
+            found.media.append(
+                _read_media(decoder, element, cls, key, label, backing, backing_class)
+            )
+        elif kind is _Kind.USB_CONTROLLER:
             found.usb_controllers[key] = UsbControllerFacts(
                 field(element, cls, "busNumber"),
                 field(element, cls, "autoConnectDevices"),
                 field(element, cls, "ehciEnabled") if issubclass(cls, _UsbController) else None,
             )
-        elif issubclass(cls, _EthernetCard):
+        else:
             connectable: Any = next(element.iterchildren(_CONNECTABLE), None)
             port_backed = backing_class is not None and issubclass(backing_class, _PortBacking)
             network_backed = backing_class is not None and issubclass(
@@ -304,7 +312,63 @@ def read_devices(decoder: LeanDecoder, array: etree._Element) -> Devices:
                     else None,
                 )
             )
-    return replace(found, video=video)
+    labels = {
+        disk.controller_key: _label(decoder, elements[disk.controller_key])
+        for disk in found.disks
+        if disk.controller_key in elements
+    }
+    return replace(found, video=video, labels=labels)
+
+
+def _label(decoder: LeanDecoder, element: etree._Element) -> object:
+    """A device's ``deviceInfo.label`` off the XML (None: no description)."""
+    info = next(element.iterchildren(_DEVICE_INFO), None)
+    return decoder.field(info, _Description, "label") if info is not None else None
+
+
+def _controllers(labels: dict[object, object], disks: list[DiskFacts]) -> dict[object, object]:
+    """Of every device's label by key, those of the disks' controllers."""
+    return {
+        disk.controller_key: labels[disk.controller_key]
+        for disk in disks
+        if disk.controller_key in labels
+    }
+
+
+class _Kind(Enum):
+    """Which facts :func:`read_devices` reads of a device class."""
+
+    NOT_A_DEVICE = auto()
+    DISK = auto()
+    VIDEO = auto()
+    MEDIA = auto()
+    USB_CONTROLLER = auto()
+    NIC = auto()
+    OTHER = auto()
+    """Only its key (and its label if it is a disk's controller)."""
+
+
+_KIND_CLASSES: Final = (
+    (_VirtualDisk, _Kind.DISK),
+    (_VideoCard, _Kind.VIDEO),
+    (_Cdrom | _Usb, _Kind.MEDIA),
+    (_UsbController | _UsbXhciController, _Kind.USB_CONTROLLER),
+    (_EthernetCard, _Kind.NIC),
+)
+_KINDS: dict[type, _Kind] = {}
+_LABELLED: Final = frozenset({_Kind.DISK, _Kind.MEDIA, _Kind.NIC})
+
+
+def _kind_of(cls: type) -> _Kind:
+    """The kind of a device class, found once per class (a VM has a dozen devices)."""
+    kind = _KINDS.get(cls)
+    if kind is None:
+        if not issubclass(cls, _VirtualDevice):
+            kind = _Kind.NOT_A_DEVICE
+        else:
+            kind = next((k for types, k in _KIND_CLASSES if issubclass(cls, types)), _Kind.OTHER)
+        _KINDS[cls] = kind
+    return kind
 
 
 def _read_media(
@@ -314,11 +378,11 @@ def _read_media(
     key: object,
     label: object,
     backing: Any,
+    backing_class: Any,
 ) -> MediaFacts:
     """A CD/DVD drive's or USB device's facts off the XML, as :func:`facts_of` reads them."""
     field = decoder.field
     connectable: Any = next(element.iterchildren(_CONNECTABLE), None)
-    backing_class = decoder.class_of(backing, _Backing) if backing is not None else None
     backing_name: object = None
     if backing_class is not None and issubclass(backing_class, _FileBacking):
         backing_name = field(backing, backing_class, "fileName")

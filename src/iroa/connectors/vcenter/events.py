@@ -15,6 +15,7 @@ from typing import Any
 from pyVmomi import vim, vmodl
 
 from iroa.connectors.base import EventCursor, EventRecord, EventsUnavailableError
+from iroa.connectors.vcenter.decoder import LeanDecoder
 from iroa.connectors.vcenter.mapping import as_utc
 
 log = logging.getLogger(__name__)
@@ -95,12 +96,16 @@ key already kept are dropped."""
 
 
 def read_events(
-    content: Any, after: EventCursor | None, now: datetime, page: int = 500
+    content: Any,
+    after: EventCursor | None,
+    now: datetime,
+    page: int = 500,
+    decoder: LeanDecoder | None = None,
 ) -> list[EventRecord]:
     """The events about inventory objects logged after ``after`` (from :data:`FIRST_READ` ago
     when None), oldest first, read page by page through an EventHistoryCollector that is
-    destroyed after. Events that name no inventory object (logins, logouts) are left out by
-    the filter, at the server."""
+    destroyed after; ``decoder`` decodes the pages if given (else pyVmomi). Events that name
+    no inventory object (logins, logouts) are left out by the filter, at the server."""
     begin = now - FIRST_READ if after is None else after.created_at - RESUME_MARGIN
     spec = vim.event.EventFilterSpec(  # type: ignore[no-untyped-call]
         time=vim.event.EventFilterSpec.ByTime(beginTime=begin),  # type: ignore[no-untyped-call]
@@ -115,7 +120,11 @@ def read_events(
             collector.SetCollectorPageSize(maxCount=page)
             collector.RewindCollector()
             records: dict[int, EventRecord] = {}
-            while batch := collector.ReadNextEvents(maxCount=page):
+            while batch := (
+                collector.ReadNextEvents(maxCount=page)
+                if decoder is None
+                else decoder.read_next_events(collector, page)
+            ):
                 for event in batch:
                     try:
                         record = event_record(event)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from functools import cache
 
 from pyVmomi import vim
 
@@ -146,11 +147,8 @@ def map_vm_record(
 
 def map_disks(vm_id: str, devices: Devices) -> list[VmDiskRecord]:
     """The virtual disks among a VM's devices, with their controller's label."""
-    labels = {
-        key: as_str(label)
-        for raw, label in devices.labels.items()
-        if (key := as_int(raw)) is not None
-    }
+    # The controllers' labels, by the device keys both decoders read as ints.
+    labels = devices.labels
     disks: list[VmDiskRecord] = []
     for device in devices.disks:
         if as_int(device.key) is None:
@@ -169,7 +167,9 @@ def map_disks(vm_id: str, devices: Devices) -> list[VmDiskRecord]:
                 file_path=as_str(device.file_name) if device.file_backed else None,
                 thin_provisioned=as_bool(device.thin_provisioned),
                 disk_mode=as_str(device.disk_mode),
-                controller=labels.get(controller_key) if controller_key is not None else None,
+                controller=(
+                    as_str(labels.get(controller_key)) if controller_key is not None else None
+                ),
                 unit_number=as_int(device.unit_number),
                 raw=device.raw,
                 raw_compatibility_mode=as_str(device.compatibility_mode) if device.raw else None,
@@ -295,6 +295,7 @@ def _guest_ips_of(device_key: object, mac: str | None, guest_nics: list[_GuestNi
     return ips
 
 
+@cache  # a handful of adapter classes
 def _adapter_type(class_name: str) -> str:
     """``vim.vm.device.VirtualVmxnet3`` -> ``vmxnet3``; SR-IOV cards -> ``sriov``."""
     name = class_name.rsplit(".", 1)[-1]

@@ -181,7 +181,7 @@ class VCenterWatch:
         """The events logged after ``after``, read in the watch's session."""
         session = self._current()
         with self._errors():
-            return read_events(session.content, after, datetime.now(UTC))
+            return read_events(session.content, after, datetime.now(UTC), decoder=session.decoder)
 
     def _current(self) -> Session:
         if self._session is None:
