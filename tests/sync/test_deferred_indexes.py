@@ -30,6 +30,7 @@ INDEXES = text(
 @pytest.fixture(autouse=True)
 def small_snapshots_count_as_large(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(apply, "DEFER_INDEXES_VMS", 1)
+    monkeypatch.setattr(apply, "DEFER_SQLITE_INDEXES_VMS", 1)
 
 
 @pytest.fixture
@@ -140,6 +141,19 @@ def test_on_sqlite_a_first_sync_builds_its_indexes_and_vm_search_after_its_rows(
     added = {vm.name for vm in SEQUENCE[1].vms} - {vm.name for vm in SEQUENCE[0].vms}
     for name in added:
         assert searched(db, name) == [name]
+
+
+@on_sqlite
+def test_on_sqlite_a_smaller_first_sync_defers_its_vm_search_only(
+    db: Database, box: SecretBox, dropped: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(apply, "DEFER_SQLITE_INDEXES_VMS", 10**9)
+    before = schema(db)
+    integration_id = add_integration(db, box, IntegrationInput("vcenter", "vc", "https://vc")).id
+    assert run_sync(db, integration_id, StaticConnector(SEQUENCE[0])).succeeded
+    assert dropped == []
+    assert schema(db) == before
+    assert searched(db, "vm1") == ["vm1"]
 
 
 @on_sqlite

@@ -295,6 +295,25 @@ def test_large_writes_refresh_planner_statistics(
     assert tuples == 7
 
 
+def test_the_statistics_of_the_usage_figures_are_refreshed_too(
+    db: Database, integration_id: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("iroa.sync.apply.ANALYZE_AFTER_WRITES", 5)
+    snapshot = estate(7)
+    running = [dataclasses.replace(vm, cpu_used_mhz=100) for vm in snapshot.vms]
+    assert sync(db, integration_id, dataclasses.replace(snapshot, vms=running)).succeeded
+    if db.is_sqlite:
+        return
+    with db.engine.connect() as conn:
+        tuples = dict(
+            conn.exec_driver_sql(
+                "SELECT relname, reltuples FROM pg_class"
+                " WHERE relname IN ('usage_latest', 'vm_cpu_samples')"
+            ).all()
+        )
+    assert tuples == {"usage_latest": 7, "vm_cpu_samples": 7}
+
+
 def test_statements_of_a_first_sync_do_not_grow_with_the_estate(
     db: Database, box: SecretBox
 ) -> None:
@@ -307,7 +326,9 @@ def test_statements_of_a_first_sync_do_not_grow_with_the_estate(
         before = statements()
         assert sync(db, integration, estate(vm_count)).succeeded
         sent.append(statements() - before)
-    assert sent[1] <= sent[0] + 10
+    # SQLite takes a bounded number of parameters a statement: a few more statements for
+    # 1,485 more VMs with their disks, NICs and change rows, never one a row.
+    assert sent[1] <= sent[0] + 60
 
 
 def test_a_snapshot_that_only_grew_is_rewritten_without_a_change_row(

@@ -210,10 +210,13 @@ def _processor(table: Table, name: str, conn: Connection) -> Processor | None:
 
 
 @contextmanager
-def indexes_built_after(conn: Connection, tables: Sequence[Table]) -> Iterator[list[str]]:
+def indexes_built_after(
+    conn: Connection, tables: Sequence[Table], *, plain: bool = True
+) -> Iterator[list[str]]:
     """The plain indexes of those of ``tables`` that are empty, dropped for this block and
     built again when it ends, within the caller's transaction; the names of the tables
-    whose indexes wait. Primary keys and unique indexes stay.
+    whose indexes wait. Primary keys and unique indexes stay; on SQLite, without
+    ``plain``, the plain indexes too (only the VM search waits).
 
     Maintaining indexes row by row was more than half of the writes of a first sync of
     100,000 VMs (on PostgreSQL the trigram index above all); building them after the
@@ -229,7 +232,7 @@ def indexes_built_after(conn: Connection, tables: Sequence[Table]) -> Iterator[l
     meanwhile.
     """
     if conn.dialect.name == "sqlite":
-        with _sqlite_indexes_built_after(conn, tables) as waiting:
+        with _sqlite_indexes_built_after(conn, tables, plain) as waiting:
             yield waiting
         return
     if conn.dialect.name != "postgresql":
@@ -265,13 +268,15 @@ def _empty(conn: Connection, tables: Sequence[Table]) -> list[str]:
 
 
 @contextmanager
-def _sqlite_indexes_built_after(conn: Connection, tables: Sequence[Table]) -> Iterator[list[str]]:
+def _sqlite_indexes_built_after(
+    conn: Connection, tables: Sequence[Table], plain: bool
+) -> Iterator[list[str]]:
     """SQLite's side of :func:`indexes_built_after` (its DDL is part of the transaction:
     nothing of it shows if the block fails)."""
     empty = _empty(conn, tables)
     found = [
         (table, name, sql)
-        for table in empty
+        for table in (empty if plain else ())
         for name, sql in conn.exec_driver_sql(
             "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ?"
             " AND sql IS NOT NULL AND sql NOT LIKE 'CREATE UNIQUE INDEX %' ORDER BY name",

@@ -31,7 +31,8 @@ from iroa.inventory.models import UsageLatest, VmCpuSample
 from iroa.sync.scope import one_of
 
 USAGE_LATEST = UsageLatest.__tablename__
-USAGE_TABLES = (USAGE_LATEST, VmCpuSample.__tablename__)
+CPU_SAMPLES = VmCpuSample.__tablename__
+USAGE_TABLES = (USAGE_LATEST, CPU_SAMPLES)
 _PLURALS = {"vm": "vms", "host": "hosts"}
 _IN_CHUNK = 2_000
 _LATEST: Table = UsageLatest.__table__  # type: ignore[assignment]
@@ -67,6 +68,8 @@ class LatestFigures:
         }
         self.written = 0
         """Rows of latest figures inserted, updated or deleted so far."""
+        self.sampled = 0
+        """CPU samples inserted so far."""
 
     def write(self, conn: Connection, part: Part) -> None:
         """The latest figures of a part's VMs and hosts as it read them, and the CPU use of
@@ -89,6 +92,7 @@ class LatestFigures:
                 ("external_id", "cpu_used_mhz"),
                 {"integration_id": self.integration_id, "run_id": self.run_id},
             ).send([ids_on, cpu])
+            self.sampled += len(ids_on)
 
     def finish(self, conn: Connection) -> None:
         """Delete the stored figures no part of the sync read: of objects gone, skipped or

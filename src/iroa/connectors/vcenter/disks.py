@@ -227,12 +227,15 @@ def _ended(running: Running, read: TaskReader) -> dict[str, object]:
 def _take_in(search: DiskSearch, ended: Mapping[str, object], read: TaskReader) -> None:
     """The files the searches that succeeded found; a warning for each of the others."""
     succeeded = [task_id for task_id, state in ended.items() if state == _SUCCESS]
-    for task, props in _read_some(read, search.running, succeeded, RESULT_PATHS, lean=True):
-        ds, _ = search.running[moref_id(task) or ""]
-        search.searched.add(ds.external_id)
-        result = props.get("info.result")
-        for folder in result if isinstance(result, list) else ():
-            _add_folder(search, ds, folder)
+    # One result a request: a datastore's lists every .vmdk on it (at 20,000 VMs, all
+    # eight results at once raised the sync's peak memory by about 20 MB).
+    for task_id in succeeded:
+        for task, props in _read_some(read, search.running, [task_id], RESULT_PATHS, lean=True):
+            ds, _ = search.running[moref_id(task) or ""]
+            search.searched.add(ds.external_id)
+            result = props.pop("info.result", None)
+            for folder in result if isinstance(result, list) else ():
+                _add_folder(search, ds, folder)
     failed = [task_id for task_id, state in ended.items() if state == _ERROR]
     errors = {
         moref_id(task): props.get("info.error")
