@@ -19,6 +19,7 @@ from iroa.connectors.vcenter import VCenterConnector
 from iroa.connectors.vcenter.disks import (
     DiskSearch,
     _add_folder,
+    finish_searches,
     is_descriptor,
     searchable,
     split_path,
@@ -213,3 +214,27 @@ def test_the_base_disks_under_a_delta_are_crossed_off_through_the_layout() -> No
 
     assert [r.path for r in search.scan().orphaned] == ["[ds1] app/old.vmdk"]
     assert layout_files(None) == []
+
+
+class _Task:
+    """Stands for a search task whose properties the reader below cannot read."""
+
+    def __init__(self) -> None:
+        self.cancelled = False
+
+    def CancelTask(self) -> None:
+        self.cancelled = True
+
+
+def test_tasks_that_cannot_be_read_end_the_search_not_the_read() -> None:
+    search = DiskSearch()
+    task = _Task()
+    search.running["task-1"] = (DatastoreRecord("datastore-7", "ds1"), task)
+
+    def refused(*_: Any) -> Any:
+        raise vim.fault.NoPermission(privilegeId="System.Read")
+
+    finish_searches(search, refused, NullProgress())
+
+    assert search.running == {} and task.cancelled
+    assert search.scan() == DiskScan()  # nothing searched: the stored files are kept

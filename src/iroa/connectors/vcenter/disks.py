@@ -200,17 +200,23 @@ def finish_searches(
     progress.start("search datastores", len(search.running))
     deadline = time.monotonic() + timeout_s
     pauses = iter(_POLL_S)
-    while search.running:
-        ended = _ended(search.running, read)
-        if ended:
-            _take_in(search, ended, read)
-            progress.advance(len(ended))
-        if not search.running:
-            break
-        if time.monotonic() >= deadline:
-            _cancel(search)
-            break
-        time.sleep(next(pauses, _POLL_S[-1]))
+    try:
+        while search.running:
+            ended = _ended(search.running, read)
+            if ended:
+                _take_in(search, ended, read)
+                progress.advance(len(ended))
+            if not search.running:
+                break
+            if time.monotonic() >= deadline:
+                _cancel(search, "the search took too long")
+                break
+            time.sleep(next(pauses, _POLL_S[-1]))
+    except vim.fault.NotAuthenticated:
+        raise  # the session is gone (after one more login): the read cannot go on
+    except (vim.fault.VimFault, vmodl.RuntimeFault) as exc:
+        # The tasks cannot be read (a permission, a server error): the inventory goes on.
+        _cancel(search, f"its task cannot be read: {skip_reason(exc)}")
 
 
 def _ended(running: Running, read: TaskReader) -> dict[str, object]:
@@ -262,10 +268,10 @@ def _read_some(
     return read([running[task_id][1] for task_id in task_ids], paths, lean)
 
 
-def _cancel(search: DiskSearch) -> None:
+def _cancel(search: DiskSearch, reason: str) -> None:
     """Give up the searches still running: cancelled, if the server still lets them be."""
     for ds, task in search.running.values():
-        log.warning("datastore %s not searched for disks: the search took too long", ds.name)
+        log.warning("datastore %s not searched for disks: %s", ds.name, reason)
         with suppress(vim.fault.VimFault, vmodl.RuntimeFault):
             task.CancelTask()
     search.running.clear()
