@@ -38,7 +38,9 @@ SQLITE_STATEMENT_PARAMETERS = 4_000
 """At most this many parameters in one multi-row ``INSERT`` on SQLite. Each statement stays
 prepared in the driver's statement cache as long as its connection: one of 32,766
 parameters (SQLite's limit) held about 5 MB, and a first sync of 20,000 VMs peaked 7 MB
-higher with them. Smaller ones insert as fast, the search index's flushes included."""
+higher with them. The price is more statements: 100,000 VMs' rows went in bare, indexes
+kept up row by row, in about 9 s instead of 7.3 s; a first sync that large builds its
+indexes after the rows (``indexes_built_after``) and stays under 10 s."""
 
 
 def reserve_ids(conn: Connection, table: Table, count: int) -> Sequence[int]:

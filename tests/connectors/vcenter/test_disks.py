@@ -69,6 +69,19 @@ def _file(name: str, size: int | None) -> Any:
     return _Browser.FileInfo(path=name, fileSize=size)
 
 
+def searched(folders: dict[str, list[Any]]) -> DiskSearch:
+    """A search of datastore ``ds1`` (``datastore-7``) that found these files, by folder."""
+    search = DiskSearch()
+    for folder, files in folders.items():
+        _add_folder(
+            search,
+            DatastoreRecord("datastore-7", "ds1"),
+            _Browser.SearchResults(folderPath=folder, file=files),
+        )
+    search.searched.add("datastore-7")
+    return search
+
+
 def test_a_descriptor_is_sized_with_its_extents_and_dot_folders_are_left_out() -> None:
     search = DiskSearch()
     ds = DatastoreRecord("datastore-7", "ds1")
@@ -98,15 +111,7 @@ def test_a_descriptor_is_sized_with_its_extents_and_dot_folders_are_left_out() -
 
 
 def test_files_a_vm_uses_are_crossed_off_and_an_unknown_vm_reports_nothing() -> None:
-    search = DiskSearch()
-    _add_folder(
-        search,
-        DatastoreRecord("datastore-7", "ds1"),
-        _Browser.SearchResults(
-            folderPath="[ds1]/vm1", file=[_file("vm1.vmdk", 1), _file("old.vmdk", 2)]
-        ),
-    )
-    search.searched.add("datastore-7")
+    search = searched({"[ds1]/vm1": [_file("vm1.vmdk", 1), _file("old.vmdk", 2)]})
 
     search.cross_off(["[ds1] vm1/vm1.vmdk", None, "[ds2] vm1/old.vmdk"])
     assert search.scan() == DiskScan(
@@ -156,20 +161,12 @@ def test_no_search_when_it_is_switched_off(vcsim: Any) -> None:
 
 
 def test_a_vm_showing_no_disk_claims_its_folder_or_stops_the_report() -> None:
-    search = DiskSearch()
-    _add_folder(
-        search,
-        DatastoreRecord("datastore-7", "ds1"),
-        _Browser.SearchResults(
-            folderPath="[ds1] broken", file=[_file("broken.vmdk", 1), _file("broken_1.vmdk", 2)]
-        ),
+    search = searched(
+        {
+            "[ds1] broken": [_file("broken.vmdk", 1), _file("broken_1.vmdk", 2)],
+            "[ds1] old": [_file("old.vmdk", 3)],
+        }
     )
-    _add_folder(
-        search,
-        DatastoreRecord("datastore-7", "ds1"),
-        _Browser.SearchResults(folderPath="[ds1] old", file=[_file("old.vmdk", 3)]),
-    )
-    search.searched.add("datastore-7")
 
     # Its configuration file is known: the disks beside it are taken as its own.
     search.read_vm(
@@ -186,16 +183,9 @@ def test_a_vm_showing_no_disk_claims_its_folder_or_stops_the_report() -> None:
 
 
 def test_the_base_disks_under_a_delta_are_crossed_off_through_the_layout() -> None:
-    search = DiskSearch()
-    _add_folder(
-        search,
-        DatastoreRecord("datastore-7", "ds1"),
-        _Browser.SearchResults(
-            folderPath="[ds1] app",
-            file=[_file("app.vmdk", 1), _file("app-000001.vmdk", 1), _file("old.vmdk", 1)],
-        ),
+    search = searched(
+        {"[ds1] app": [_file("app.vmdk", 1), _file("app-000001.vmdk", 1), _file("old.vmdk", 1)]}
     )
-    search.searched.add("datastore-7")
     # The running disk names the newest delta only; the layout lists the whole chain.
     search.read_vm(
         VmRecord("vm-1", "app"),

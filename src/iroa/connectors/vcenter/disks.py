@@ -47,9 +47,9 @@ from iroa.connectors.base import (
     VmRecord,
     skip_reason,
 )
+from iroa.connectors.vcenter.decoder import Props
 from iroa.connectors.vcenter.retrieval import moref_id
 
-Props = dict[str, object]
 Running = dict[str, tuple[DatastoreRecord, Any]]
 """Searches started and not taken in yet: datastore and task, by task id."""
 
