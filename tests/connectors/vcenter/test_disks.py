@@ -3,12 +3,13 @@ search results."""
 
 from __future__ import annotations
 
+from io import BytesIO
 from typing import Any
 
-from pyVmomi import vim
+from pyVmomi import vim, vmodl
+from pyVmomi.SoapAdapter import SoapResponseDeserializer, SoapStubAdapter
 
 from iroa.connectors.base import (
-    DatastoreRecord,
     DiskScan,
     NullProgress,
     OrphanedDiskRecord,
@@ -16,15 +17,20 @@ from iroa.connectors.base import (
     VmRecord,
 )
 from iroa.connectors.vcenter import VCenterConnector
+from iroa.connectors.vcenter.decoder import LeanDecoder
 from iroa.connectors.vcenter.disks import (
     DiskSearch,
+    FolderFiles,
+    SearchTarget,
     _add_folder,
     finish_searches,
+    folders_of,
     is_descriptor,
     searchable,
     split_path,
 )
 from iroa.connectors.vcenter.layout import layout_files
+from iroa.connectors.vcenter.properties import KEPT
 from tests.connectors.vcenter.support import options_for
 from tests.peers import vsphere_ops as ops
 from tests.peers.vcsim import Topology
@@ -54,15 +60,13 @@ def test_only_descriptors_count_as_disks() -> None:
 
 
 def test_vsan_vvol_and_inaccessible_datastores_are_not_searched() -> None:
-    def ds(kind: str, accessible: bool | None = True) -> DatastoreRecord:
-        return DatastoreRecord("datastore-1", "ds", type=kind, accessible=accessible)
-
-    assert searchable(ds("VMFS")) and searchable(ds("NFS41")) and searchable(ds("OTHER", None))
-    assert not searchable(ds("vsan"))
-    assert not searchable(ds("vsanD"))
-    assert not searchable(ds("PMEM"))
-    assert not searchable(ds("VVOL"))
-    assert not searchable(ds("VMFS", accessible=False))
+    assert searchable("VMFS", True) and searchable("NFS41", True) and searchable("OTHER", None)
+    assert searchable(None, True)
+    assert not searchable("vsan", True)
+    assert not searchable("vsanD", True)
+    assert not searchable("PMEM", True)
+    assert not searchable("VVOL", True)
+    assert not searchable("VMFS", False)
 
 
 def _file(name: str, size: int | None) -> Any:
@@ -72,19 +76,18 @@ def _file(name: str, size: int | None) -> Any:
 def searched(folders: dict[str, list[Any]]) -> DiskSearch:
     """A search of datastore ``ds1`` (``datastore-7``) that found these files, by folder."""
     search = DiskSearch()
-    for folder, files in folders.items():
-        _add_folder(
-            search,
-            DatastoreRecord("datastore-7", "ds1"),
-            _Browser.SearchResults(folderPath=folder, file=files),
-        )
+    result = [
+        _Browser.SearchResults(folderPath=path, file=files) for path, files in folders.items()
+    ]
+    for folder in folders_of(result):
+        _add_folder(search, SearchTarget("datastore-7", "ds1"), folder)
     search.searched.add("datastore-7")
     return search
 
 
 def test_a_descriptor_is_sized_with_its_extents_and_dot_folders_are_left_out() -> None:
     search = DiskSearch()
-    ds = DatastoreRecord("datastore-7", "ds1")
+    ds = SearchTarget("datastore-7", "ds1")
     folder = _Browser.SearchResults(
         folderPath="[ds1] old-vm",
         file=[
@@ -100,7 +103,7 @@ def test_a_descriptor_is_sized_with_its_extents_and_dot_folders_are_left_out() -
     )
     root = _Browser.SearchResults(folderPath="[ds1]", file=[_file("loose.vmdk", None)])
 
-    for found in (folder, snapshot_dir, root):
+    for found in folders_of([folder, snapshot_dir, root]):
         _add_folder(search, ds, found)
 
     assert list(search.scan().orphaned) == [
@@ -219,12 +222,69 @@ class _Task:
 def test_tasks_that_cannot_be_read_end_the_search_not_the_read() -> None:
     search = DiskSearch()
     task = _Task()
-    search.running["task-1"] = (DatastoreRecord("datastore-7", "ds1"), task)
+    search.running["task-1"] = (SearchTarget("datastore-7", "ds1"), task)
 
     def refused(*_: Any) -> Any:
         raise vim.fault.NoPermission(privilegeId="System.Read")
 
-    finish_searches(search, refused, NullProgress())
+    finish_searches(search, refused)
 
     assert search.running == {} and task.cancelled
     assert search.scan() == DiskScan()  # nothing searched: the stored files are kept
+
+
+SEARCH_ANSWER = """<?xml version="1.0" encoding="UTF-8"?>
+<soapenv:Envelope xmlns:soapenc="http://schemas.xmlsoap.org/soap/encoding/"
+ xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"
+ xmlns:xsd="http://www.w3.org/2001/XMLSchema"
+ xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+<soapenv:Body>
+<RetrievePropertiesExResponse xmlns="urn:vim25"><returnval>
+<objects><obj type="Task">task-301</obj>
+<propSet><name>info.result</name>
+<val xsi:type="ArrayOfHostDatastoreBrowserSearchResults">
+<HostDatastoreBrowserSearchResults xsi:type="HostDatastoreBrowserSearchResults">
+<datastore type="Datastore">datastore-7</datastore>
+<folderPath>[ds1] app-01</folderPath>
+<file xsi:type="VmDiskFileInfo"><path>app-01.vmdk</path><fileSize>512</fileSize>
+<diskType>VirtualDiskFlatVer2BackingInfo</diskType><capacityKb>10485760</capacityKb></file>
+<file xsi:type="FileInfo"><path>app-01-flat.vmdk</path><fileSize>10737418240</fileSize>
+<modification>2026-11-02T10:00:00Z</modification></file>
+<file xsi:type="FileInfo"><path>app-01_1.vmdk</path></file>
+</HostDatastoreBrowserSearchResults>
+<HostDatastoreBrowserSearchResults xsi:type="HostDatastoreBrowserSearchResults">
+<datastore type="Datastore">datastore-7</datastore>
+<folderPath>[ds1] empty</folderPath>
+</HostDatastoreBrowserSearchResults>
+<HostDatastoreBrowserSearchResults xsi:type="HostDatastoreBrowserSearchResults">
+<datastore type="Datastore">datastore-7</datastore>
+</HostDatastoreBrowserSearchResults>
+</val></propSet></objects>
+</returnval></RetrievePropertiesExResponse>
+</soapenv:Body></soapenv:Envelope>
+"""
+"""A search task's result as vCenter writes it: a disk's own file type, extents, a file
+without a size, a folder without files, one without a path."""
+
+
+def test_both_decoders_read_a_search_result_the_same() -> None:
+    [(_, ours)] = LeanDecoder().page(BytesIO(SEARCH_ANSWER.encode()), KEPT["Task"])[0]
+    stub = SoapStubAdapter(host="vc.example.com", version="vim.version.v7_0_3_0")
+    info = vmodl.query.PropertyCollector._GetMethodInfo("RetrievePropertiesEx")
+    answer = SoapResponseDeserializer(stub).Deserialize(
+        BytesIO(SEARCH_ANSWER.encode()), info.result
+    )
+    theirs = answer.objects[0].propSet[0].val
+
+    assert (
+        folders_of(ours["info.result"])
+        == folders_of(theirs)
+        == [
+            FolderFiles(
+                "[ds1] app-01",
+                [("app-01.vmdk", 512), ("app-01-flat.vmdk", 10737418240), ("app-01_1.vmdk", None)],
+            ),
+            FolderFiles("[ds1] empty", []),
+            FolderFiles(None, []),
+        ]
+    )

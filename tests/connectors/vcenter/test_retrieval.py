@@ -1,18 +1,25 @@
-"""Paging: vcsim never returns a continuation token, so a stand-in collector does here."""
+"""Paging: vcsim never returns a continuation token, so a stand-in collector does here; batches
+asked for ahead of their reading, against the simulator."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import pytest
 from pyVmomi import vim, vmodl
 
+from iroa.connectors.vcenter.client import open_session
 from iroa.connectors.vcenter.properties import PROPERTIES, paths_for
 from iroa.connectors.vcenter.retrieval import (
+    list_objects,
     moref_id,
     moref_type,
     retrieve_batches,
     retrieve_pages,
     type_name,
 )
+from tests.connectors.vcenter.support import options_for
+from tests.peers.vcsim import Topology
 
 PC = vmodl.query.PropertyCollector
 
@@ -205,3 +212,61 @@ def test_a_failing_prefetched_request_raises_in_the_caller():
     assert len(next(batches)) == 2
     with pytest.raises(ConnectionResetError):
         next(batches)
+
+
+SIM = Topology(datacenters=1, clusters=1, hosts_per_cluster=2, vms_per_host=4)
+
+
+def _vm_batches(session: Any, size: int = 3, collector: Any = None, **kwargs: Any) -> Any:
+    return retrieve_batches(
+        collector or session.content.propertyCollector,
+        list_objects(session.content, vim.VirtualMachine),
+        vim.VirtualMachine,
+        ["name", "runtime.powerState"],
+        size,
+        decoder=session.decoder,
+        kept={},
+        **kwargs,
+    )
+
+
+def _named(batches: Any) -> list[list[tuple[str | None, object]]]:
+    return [[(moref_id(obj), props["name"]) for obj, props in batch] for batch in batches]
+
+
+def test_batches_asked_for_ahead_are_the_batches_read_one_by_one(vcsim) -> None:
+    server = vcsim(SIM)
+    with open_session(options_for(server)) as session:
+        ahead = _named(_vm_batches(session))
+        one_by_one = _named(_vm_batches(session, prefetch=False))
+
+    assert ahead == one_by_one
+    assert [len(batch) for batch in ahead] == [3, 3, 2]
+
+
+def test_a_batch_asked_for_and_never_read_leaves_no_answer_behind(vcsim) -> None:
+    server = vcsim(SIM)
+    with open_session(options_for(server)) as session:
+        batches = _vm_batches(session)
+        next(batches)
+        batches.close()  # the third batch was asked for: its connection is closed unread
+
+        # Every pooled connection answers its own next request.
+        assert len(_named(_vm_batches(session, prefetch=False))) == 3
+        assert sum(map(len, _vm_batches(session))) == SIM.vm_count
+
+
+def test_a_fault_ends_the_batches_and_drops_the_batch_asked_for(vcsim) -> None:
+    server = vcsim(SIM)
+    with open_session(options_for(server)) as session:
+        # A collector of the session's own (vcsim lets anyone read through the default one).
+        collector = session.content.propertyCollector.CreatePropertyCollector()
+        batches = _vm_batches(session, size=1, collector=collector)
+        next(batches)
+        session.content.sessionManager.Logout()
+
+        # The two batches under way when the session ended may still be answered.
+        with pytest.raises(vmodl.fault.ManagedObjectNotFound):  # the collector went with it
+            list(batches)
+        session.relogin()
+        assert sum(map(len, _vm_batches(session))) == SIM.vm_count

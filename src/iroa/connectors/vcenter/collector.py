@@ -45,12 +45,7 @@ from iroa.connectors.base import (
 )
 from iroa.connectors.spool import SnapshotSpool, SpooledSnapshot
 from iroa.connectors.vcenter.client import Session
-from iroa.connectors.vcenter.disks import (
-    DiskSearch,
-    finish_searches,
-    searchable,
-    start_searches,
-)
+from iroa.connectors.vcenter.disks import BackgroundSearch, DiskSearch
 from iroa.connectors.vcenter.index import InventoryIndex
 from iroa.connectors.vcenter.layout import (
     SnapshotSize,
@@ -73,10 +68,10 @@ from iroa.connectors.vcenter.mapping import (
 from iroa.connectors.vcenter.networking import distributed_switch
 from iroa.connectors.vcenter.pools import map_resource_pool
 from iroa.connectors.vcenter.properties import (
-    BROWSER_PATHS,
     CUSTOM_FIELDS_PATHS,
     KEPT,
     LAYOUT_PATHS,
+    SEARCH_PATHS,
     paths_for,
 )
 from iroa.connectors.vcenter.retrieval import (
@@ -186,8 +181,7 @@ def collect_indexed(
     try:
         collection = Collection(session, progress, batch_size, spool=spool)
         collection.use_tagging(tagging)
-        if search_disks:
-            collection.searchable = []
+        collection.search_disks = search_disks
         collection.run()
         return collection.spooled(spool), collection.index
     except BaseException:
@@ -255,8 +249,8 @@ class Collection:
     tag_reader: TagReader | None = None
     attached: dict[str, list[TagName]] = field(default_factory=dict)
     """The vSphere tags of the objects being read, by moref id."""
-    searchable: list[tuple[ManagedObject, DatastoreRecord]] | None = None
-    """The datastores to search for orphaned disks, as they are read; None: no search."""
+    search_disks: bool = False
+    """Whether :meth:`run` searches the datastores for orphaned disks."""
     disk_search: DiskSearch | None = None
     """The disk files found, crossed off as the VMs that use them are read."""
 
@@ -279,20 +273,30 @@ class Collection:
 
     def run(self) -> None:
         self.index.root_folder_id = moref_id(self.content.rootFolder)
-        self._collect_field_names()
-        self._collect_licenses()
-        self._collect_containers()
-        self.collect_hosts(self._list(vim.HostSystem))
-        self.collect_datastores(self._list(vim.Datastore))
-        if self.searchable is not None:
-            self.disk_search = self._start_disk_search(self.searchable)
-        self._collect_networks()
-        self._flush()
-        if self.disk_search is not None:
-            # Before the VMs are listed: a VM created meanwhile is read with its files.
-            finish_searches(self.disk_search, self._read_tasks, self.progress)
-        self.collect_vms(self._list(vim.VirtualMachine))
-        self._flush()
+        # The server searches the datastores while the rest is read.
+        search = (
+            BackgroundSearch(self._read_search_targets, self._read_tasks)
+            if self.search_disks
+            else None
+        )
+        try:
+            self._collect_field_names()
+            self._collect_licenses()
+            self._collect_containers()
+            self.collect_hosts(self._list(vim.HostSystem))
+            self.collect_datastores(self._list(vim.Datastore))
+            self._collect_networks()
+            self._flush()
+            if search is not None:
+                # Before the VMs are listed: a VM created meanwhile is read with its files.
+                self.progress.start("search datastores", 1)
+                self.disk_search = search.result()
+                self.progress.advance()
+            self.collect_vms(self._list(vim.VirtualMachine))
+            self._flush()
+        finally:
+            if search is not None:
+                search.close()
 
     def spooled(self, spool: SnapshotSpool) -> SpooledSnapshot:
         """The snapshot put in ``spool`` part by part."""
@@ -409,8 +413,6 @@ class Collection:
             record = self._map("datastore", map_datastore, _id(obj), props, self.index)
             if record is not None:
                 self._add(self.datastores, record, "datastore", props)
-                if self.searchable is not None and searchable(record):
-                    self.searchable.append((obj, record))
 
     def _collect_networks(self) -> None:
         objects = self._list(vim.Network)
@@ -530,30 +532,38 @@ class Collection:
                 self.disk_search.give_up(f"the file layouts of VMs with snapshots: {reason}")
         return sizes
 
-    def _start_disk_search(
-        self, datastores: Sequence[tuple[ManagedObject, DatastoreRecord]]
-    ) -> DiskSearch:
-        """Start searching ``datastores`` for disk files, through their browsers (read in
-        one request; no search if that is refused)."""
-        records = {record.external_id: record for _, record in datastores}
-        targets: list[tuple[DatastoreRecord, ManagedObject]] = []
-        try:
-            for obj, props in self._read(
-                [obj for obj, _ in datastores], vim.Datastore, paths=BROWSER_PATHS, decoder=False
-            ):
-                browser = props.get("browser")
-                if isinstance(browser, ManagedObject):
-                    targets.append((records[_id(obj)], browser))
-        except vim.fault.NotAuthenticated:
-            raise
-        except (vim.fault.NoPermission, vmodl.fault.SecurityError, vmodl.RuntimeFault) as exc:
-            log.warning("datastores not searched for disks: %s", skip_reason(exc))
-        return start_searches(targets)
+    def _read_search_targets(self) -> Iterator[tuple[ManagedObject, dict[str, object]]]:
+        """Every datastore's name, type, accessibility and browser (for the disk search,
+        in its own thread: no second login from there)."""
+        objects = list_objects(self.content, vim.Datastore)
+        return self._read_once(objects, vim.Datastore, SEARCH_PATHS, lean=False)
 
     def _read_tasks(
         self, tasks: Sequence[ManagedObject], paths: tuple[str, ...], lean: bool
     ) -> Iterator[tuple[ManagedObject, dict[str, object]]]:
-        return self._read(tasks, vim.Task, paths=paths, decoder=lean)
+        return self._read_once(tasks, vim.Task, paths, lean=lean)
+
+    def _read_once(
+        self,
+        objects: Sequence[ManagedObject],
+        vim_type: type,
+        paths: tuple[str, ...],
+        *,
+        lean: bool,
+    ) -> Iterator[tuple[ManagedObject, dict[str, object]]]:
+        """:meth:`_read` without a second login when the session has ended (for a thread
+        beside the read, which logs in again itself)."""
+        for batch in retrieve_batches(
+            self.content.propertyCollector,
+            objects,
+            vim_type,
+            paths,
+            self.batch_size,
+            prefetch=False,
+            decoder=self.session.decoder if lean else None,
+            kept=KEPT.get(type_name(vim_type)),
+        ):
+            yield from batch
 
     def _add(
         self, records: list[_R], record: _R, object_type: str, props: Mapping[str, object]

@@ -23,11 +23,12 @@ record by record.
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable, Iterator, Mapping, Sequence
+import functools
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from io import BufferedIOBase
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from lxml import etree
 from pyVmomi import Iso8601, vim, vmodl
@@ -50,7 +51,13 @@ from pyVmomi.VmomiSupport import (
     short,
 )
 
-from iroa.connectors.vcenter.wire import VIM25, invoke_streamed
+from iroa.connectors.vcenter.wire import (
+    VIM25,
+    SentCall,
+    invoke_streamed,
+    read_answer,
+    send_call,
+)
 
 Kept = Mapping[str, Any]
 """The fields of a value to decode, each with the fields of its own value (None: all of it)."""
@@ -63,6 +70,7 @@ _OBJECTS: Final = f"{_NS}objects"
 _TOKEN: Final = f"{_NS}token"
 _RETURNVAL: Final = f"{_NS}returnval"
 _PROP_SET: Final = f"{_NS}propSet"
+_PROPSET_CHILDREN: Final = etree.XPath("v:propSet/*", namespaces={"v": VIM25})
 _NAME: Final = f"{_NS}name"
 _VAL: Final = f"{_NS}val"
 _OBJ: Final = f"{_NS}obj"
@@ -118,6 +126,7 @@ class LeanDecoder:
         self._fields: dict[tuple[type, str], tuple[_Field | None, object]] = {}
         self._by_qualified: dict[str, type | None] = {}
         self._kept_tags: dict[int, tuple[Kept, tuple[str, ...]]] = {}
+        self._scalar: dict[str | None, Callable[[str], object] | None] = {}
 
     def retrieve(
         self, collector: object, method: str, args: Sequence[object], kept: Kept
@@ -127,6 +136,19 @@ class LeanDecoder:
         if not isinstance(collector, ManagedObject):
             raise TypeError("lean decoding reads from the PropertyCollector of a session")
         return invoke_streamed(collector, method, args, lambda stream: self.page(stream, kept))
+
+    def send(self, collector: object, method: str, args: Sequence[object]) -> SentCall:
+        """Send ``RetrievePropertiesEx`` to ``collector`` without reading its answer yet
+        (see :func:`~iroa.connectors.vcenter.wire.send_call`): :meth:`read_page` reads it."""
+        if not isinstance(collector, ManagedObject):
+            raise TypeError("lean decoding reads from the PropertyCollector of a session")
+        return send_call(collector, method, args)
+
+    def read_page(
+        self, call: SentCall, kept: Kept
+    ) -> tuple[list[tuple[ManagedObject, Props]], str | None]:
+        """The answer of a call :meth:`send` sent, decoded as :meth:`page` does."""
+        return read_answer(call, lambda stream: self.page(stream, kept))
 
     def page(
         self, stream: BufferedIOBase, kept: Kept
@@ -193,21 +215,42 @@ class LeanDecoder:
     def field(self, element: etree._Element, cls: Any, name: str) -> Any:
         """One field of the data object of class ``cls`` that ``element`` holds, as pyVmomi
         would have it: the value sent, else the value pyVmomi gives a field not sent; None
-        if ``cls`` has no such field. No object is built for it."""
+        if ``cls`` has no such field. No object is built for it (:meth:`fields` reads
+        several of one object)."""
+        info, default = self._field_info(cls, name)
+        if info is None:
+            return None
+        if info.is_list:
+            return self._items(element.iterchildren(info.tag), info)
+        return self._field_value(next(element.iterchildren(info.tag), None), info, default)
+
+    def fields(self, element: etree._Element, cls: Any) -> Fields:
+        """The fields of the data object of class ``cls`` that ``element`` holds, each read
+        as :meth:`field` reads it; its children are looked at once for all of them."""
+        return Fields(self, element, cls)
+
+    def _field_info(self, cls: Any, name: str) -> tuple[_Field | None, object]:
         # Looked up once per class and name: a VM's devices are ~50 fields.
         found = self._fields.get((cls, name))
         if found is None:
             shape = self._shape(cls)
             found = self._fields[cls, name] = (shape.fields.get(name), shape.defaults.get(name))
-        info, default = found
-        if info is None:
-            return None
-        child = next(element.iterchildren(info.tag), None)
+        return found
+
+    def _field_value(self, child: etree._Element | None, info: _Field, default: object) -> Any:
         if child is None:
-            return info.type() if info.is_list else default
+            return default
         if info.text is not None:
             return info.text(child.text or "")
         return self.value(child, info.type)
+
+    def _items(self, children: Iterable[etree._Element], info: _Field) -> list[Any]:
+        """An array field's items, sent as one element each."""
+        text, item = info.text, info.type.Item
+        return info.type(  # type: ignore[no-any-return]
+            text(child.text or "") if text is not None else self.value(child, item)
+            for child in children
+        )
 
     def class_of(self, element: etree._Element, declared: type) -> Any:
         """The class of the value ``element`` holds: its ``xsi:type``, else ``declared``."""
@@ -220,6 +263,48 @@ class LeanDecoder:
         return found if found is not None else declared
 
     def _object(self, element: etree._Element, kept: Kept) -> tuple[ManagedObject, Props] | None:
+        # An object's ~40 properties, paired in C: libxml2 returns each propSet's <name>
+        # and <val> in one list, where a Python loop over the propSets took twice as long.
+        items = cast(list[etree._Element], _PROPSET_CHILDREN(element))
+        first = element[0] if len(element) else None
+        if (
+            first is None
+            or first.tag != _OBJ
+            or len(items) != 2 * (len(element) - 1)
+            or not all(item.tag == _NAME for item in items[::2])
+        ):
+            return self._object_in_any_order(element, kept)
+        obj = self._ref(first)
+        props: Props = {}
+        scalar = self._scalar
+        pairs = iter(items)
+        for name_element, val in zip(pairs, pairs, strict=True):
+            name = name_element.text
+            if name is None:
+                continue
+            spec = kept.get(name)
+            try:
+                if spec is None:
+                    # Most properties are one scalar: decoded by its xsi:type alone.
+                    qualified = val.get(_XSI_TYPE)
+                    if qualified in scalar:
+                        decode_text = scalar[qualified]
+                    else:
+                        decode_text = self._scalar_of(qualified, val)
+                    if decode_text is not None:
+                        props[name] = decode_text(val.text or "")
+                        continue
+                props[name] = spec(self, val) if callable(spec) else self.value(val, object, spec)
+            except (ValueError, TypeError) as exc:
+                raise DecodeError(f"{name} of {obj!r}: {exc}") from exc
+        return obj, props
+
+    def _object_in_any_order(
+        self, element: etree._Element, kept: Kept
+    ) -> tuple[ManagedObject, Props] | None:
+        """:meth:`_object` for an object element not laid out as servers lay them out
+        (``obj`` first, then ``propSet`` elements of a name and a value): or one with a
+        ``missingSet``."""
         obj: ManagedObject | None = None
         props: Props = {}
         for child in element:
@@ -227,12 +312,7 @@ class LeanDecoder:
             if tag == _OBJ:
                 obj = self._ref(child)
             elif tag == _PROP_SET:
-                # <name> then <val>, as every server sends them (lxml's find() costs more).
-                val: etree._Element | None
-                if len(child) == 2 and child[0].tag == _NAME and child[1].tag == _VAL:
-                    name, val = child[0].text, child[1]
-                else:
-                    name, val = child.findtext(_NAME), child.find(_VAL)
+                name, val = child.findtext(_NAME), child.find(_VAL)
                 if name is not None and val is not None:
                     spec = kept.get(name)
                     try:
@@ -244,6 +324,19 @@ class LeanDecoder:
             elif tag == _MISSING_SET and self._is_not_found(child):
                 return None
         return None if obj is None else (obj, props)
+
+    def _scalar_of(
+        self, qualified: str | None, element: etree._Element
+    ) -> Callable[[str], object] | None:
+        """How to decode a property value whose ``xsi:type`` is ``qualified`` from its text
+        alone, as :meth:`value` would: None if it is not of a scalar type or enumeration."""
+        cls = self._class(element, qualified, object)
+        decode_text: Callable[[str], object] | None = _TEXT.get(cls)
+        if decode_text is None and isinstance(cls, type) and issubclass(cls, Enum):
+            # A value newer than pyVmomi's enumeration stays a plain string.
+            decode_text = functools.partial(_enum_value, cls)
+        self._scalar[qualified] = decode_text
+        return decode_text
 
     def _is_not_found(self, missing: etree._Element) -> bool:
         fault = missing.find(f"{_NS}fault/{_NS}fault")
@@ -387,6 +480,37 @@ class LeanDecoder:
         if shape is None:
             shape = self._shapes[cls] = _shape_of(cls)
         return shape
+
+
+class Fields:
+    """The fields of one data object of an answer, read by name as
+    :meth:`LeanDecoder.field` reads them (see :meth:`LeanDecoder.fields`)."""
+
+    __slots__ = ("_children", "_decoder", "_element", "cls")
+
+    def __init__(self, decoder: LeanDecoder, element: etree._Element, cls: Any) -> None:
+        self._decoder = decoder
+        self._element = element
+        self.cls = cls
+        # One pass over the children (a device has about ten), not one per field read.
+        self._children = {child.tag: child for child in element}
+
+    def __getitem__(self, name: str) -> Any:
+        decoder = self._decoder
+        info, default = decoder._field_info(self.cls, name)
+        if info is None:
+            return None
+        if info.is_list:
+            return decoder._items(self._element.iterchildren(info.tag), info)
+        return decoder._field_value(self._children.get(info.tag), info, default)
+
+    def element(self, name: str) -> etree._Element | None:
+        """The element of a field, for reading fields of its own value (None: not sent)."""
+        return self._children.get(f"{_NS}{name}")
+
+
+def _enum_value(cls: type, text: str) -> object:
+    return getattr(cls, text, text)
 
 
 def _boolean(text: str) -> bool:

@@ -24,7 +24,7 @@ from iroa.connectors.vcenter.wire import VIM25
 if TYPE_CHECKING:
     from lxml import etree
 
-    from iroa.connectors.vcenter.decoder import LeanDecoder
+    from iroa.connectors.vcenter.decoder import Fields, LeanDecoder
 
 _KIB = 1024
 # Resolved once: every attribute lookup on pyVmomi's lazy type modules costs a locked search.
@@ -47,11 +47,6 @@ _UsbXhciController = vim.vm.device.VirtualUSBXHCIController
 _DeviceBacking = vim.vm.device.VirtualDevice.DeviceBackingInfo
 _RemoteDeviceBacking = vim.vm.device.VirtualDevice.RemoteDeviceBackingInfo
 _DEVICE_INFO: Final = f"{{{VIM25}}}deviceInfo"
-_BACKING: Final = f"{{{VIM25}}}backing"
-_CONNECTABLE: Final = f"{{{VIM25}}}connectable"
-_PORT: Final = f"{{{VIM25}}}port"
-_FAMILY: Final = f"{{{VIM25}}}family"
-_SPEED: Final = f"{{{VIM25}}}speed"
 
 
 class DiskFacts(NamedTuple):
@@ -238,91 +233,130 @@ def read_devices(decoder: LeanDecoder, array: etree._Element) -> Devices:
     field read off the XML as pyVmomi would decode it (no device object is built)."""
     found = Devices({}, [], [])
     video: VideoFacts | None = None
-    field = decoder.field
-    elements: dict[object, etree._Element] = {}
+    others: list[tuple[etree._Element, type]] = []
     for element in array:
         cls = decoder.class_of(element, _VirtualDevice)
         kind = _kind_of(cls)
         if kind is _Kind.NOT_A_DEVICE:
             continue
-        key = field(element, cls, "key")
-        # Labels are read where kept (disks, drives, NICs; the disks' controllers at the end):
-        # every device's took a seventh of this function.
-        elements[key] = element
         if kind is _Kind.OTHER or (kind is _Kind.VIDEO and video is not None):
+            # Looked at only if a disk names it as its controller (most devices are not).
+            others.append((element, cls))
             continue
-        label = _label(decoder, element) if kind in _LABELLED else None
-        backing: Any = next(element.iterchildren(_BACKING), None)
-        backing_class = decoder.class_of(backing, _Backing) if backing is not None else None
+        device = decoder.fields(element, cls)
+        key = device["key"]
+        label = _label(decoder, device.element("deviceInfo")) if kind in _LABELLED else None
+        backing_element = device.element("backing")
+        backing = (
+            decoder.fields(backing_element, decoder.class_of(backing_element, _Backing))
+            if backing_element is not None
+            else None
+        )
         if kind is _Kind.DISK:
-            file_backed = backing_class is not None and issubclass(backing_class, _FileBacking)
-            found.disks.append(
-                DiskFacts(
-                    key,
-                    label,
-                    field(element, cls, "controllerKey"),
-                    field(element, cls, "capacityInBytes"),
-                    field(element, cls, "capacityInKB"),
-                    file_backed,
-                    field(backing, backing_class, "fileName") if file_backed else None,
-                    moref_id(field(backing, backing_class, "datastore")) if file_backed else None,
-                    field(backing, backing_class, "thinProvisioned") if backing_class else None,
-                    field(backing, backing_class, "diskMode") if backing_class else None,
-                    field(element, cls, "unitNumber"),
-                    backing_class is not None and issubclass(backing_class, _RawBacking),
-                    field(backing, backing_class, "sharing") if backing_class else None,
-                    field(backing, backing_class, "eagerlyScrub") if backing_class else None,
-                    field(backing, backing_class, "uuid") if backing_class else None,
-                    field(backing, backing_class, "compatibilityMode") if backing_class else None,
-                )
-            )
+            found.disks.append(_read_disk(device, key, label, backing))
         elif kind is _Kind.VIDEO:
-            video = VideoFacts(
-                field(element, cls, "videoRamSizeInKB"), field(element, cls, "numDisplays")
-            )
+            video = VideoFacts(device["videoRamSizeInKB"], device["numDisplays"])
         elif kind is _Kind.MEDIA:
-            found.media.append(
-                _read_media(decoder, element, cls, key, label, backing, backing_class)
-            )
+            found.media.append(_read_media(decoder, device, key, label, backing))
         elif kind is _Kind.USB_CONTROLLER:
             found.usb_controllers[key] = UsbControllerFacts(
-                field(element, cls, "busNumber"),
-                field(element, cls, "autoConnectDevices"),
-                field(element, cls, "ehciEnabled") if issubclass(cls, _UsbController) else None,
+                device["busNumber"],
+                device["autoConnectDevices"],
+                device["ehciEnabled"] if issubclass(cls, _UsbController) else None,
             )
         else:
-            connectable: Any = next(element.iterchildren(_CONNECTABLE), None)
-            port_backed = backing_class is not None and issubclass(backing_class, _PortBacking)
-            network_backed = backing_class is not None and issubclass(
-                backing_class, _NetworkBacking
-            )
-            port: Any = next(backing.iterchildren(_PORT), None) if port_backed else None
-            found.nics.append(
-                NicFacts(
-                    key,
-                    label,
-                    cls.__name__,
-                    field(element, cls, "macAddress"),
-                    port_backed,
-                    moref_id(field(backing, backing_class, "network")) if network_backed else None,
-                    field(backing, backing_class, "deviceName") if network_backed else None,
-                    field(port, _PortConnection, "portgroupKey") if port is not None else None,
-                    field(connectable, _Connectable, "connected")
-                    if connectable is not None
-                    else None,
-                )
-            )
-    labels = {
-        disk.controller_key: _label(decoder, elements[disk.controller_key])
-        for disk in found.disks
-        if disk.controller_key in elements
-    }
+            found.nics.append(_read_nic(decoder, device, key, label, backing))
+        found.labels[key] = label if kind in _LABELLED else _label_of(decoder, element)
+    labels = _controller_labels(decoder, found, others)
     return replace(found, video=video, labels=labels)
 
 
-def _label(decoder: LeanDecoder, element: etree._Element) -> object:
-    """A device's ``deviceInfo.label`` off the XML (None: no description)."""
-    info = next(element.iterchildren(_DEVICE_INFO), None)
+def _read_disk(device: Fields, key: object, label: object, backing: Fields | None) -> DiskFacts:
+    """A virtual disk's facts off the XML, as :func:`facts_of` reads them."""
+    if backing is None:
+        return DiskFacts(
+            key,
+            label,
+            device["controllerKey"],
+            device["capacityInBytes"],
+            device["capacityInKB"],
+            False,
+            None,
+            None,
+            None,
+            None,
+            device["unitNumber"],
+            False,
+            None,
+            None,
+            None,
+            None,
+        )
+    file_backed = issubclass(backing.cls, _FileBacking)
+    return DiskFacts(
+        key,
+        label,
+        device["controllerKey"],
+        device["capacityInBytes"],
+        device["capacityInKB"],
+        file_backed,
+        backing["fileName"] if file_backed else None,
+        moref_id(backing["datastore"]) if file_backed else None,
+        # Not every backing type has these (RDMs have no thin flag): None, as getattr gives.
+        backing["thinProvisioned"],
+        backing["diskMode"],
+        device["unitNumber"],
+        issubclass(backing.cls, _RawBacking),
+        backing["sharing"],
+        backing["eagerlyScrub"],
+        backing["uuid"],
+        backing["compatibilityMode"],
+    )
+
+
+def _read_nic(
+    decoder: LeanDecoder, device: Fields, key: object, label: object, backing: Fields | None
+) -> NicFacts:
+    """A network adapter's facts off the XML, as :func:`facts_of` reads them."""
+    port_backed = backing is not None and issubclass(backing.cls, _PortBacking)
+    network_backed = backing is not None and issubclass(backing.cls, _NetworkBacking)
+    port = backing.element("port") if backing is not None and port_backed else None
+    connectable = device.element("connectable")
+    return NicFacts(
+        key,
+        label,
+        device.cls.__name__,
+        device["macAddress"],
+        port_backed,
+        moref_id(backing["network"]) if backing is not None and network_backed else None,
+        backing["deviceName"] if backing is not None and network_backed else None,
+        decoder.field(port, _PortConnection, "portgroupKey") if port is not None else None,
+        decoder.field(connectable, _Connectable, "connected") if connectable is not None else None,
+    )
+
+
+def _controller_labels(
+    decoder: LeanDecoder, found: Devices, others: list[tuple[etree._Element, type]]
+) -> dict[object, object]:
+    """The labels of the disks' controllers, by key: of the devices read, and of the
+    ``others`` (read here, and only until every controller is found). Where two devices
+    share a key, the later one's label counts, as in :func:`facts_of`."""
+    wanted = {disk.controller_key for disk in found.disks}
+    labels = {key: label for key, label in found.labels.items() if key in wanted}
+    missing = wanted - labels.keys()
+    for element, cls in others if missing else ():
+        key = decoder.field(element, cls, "key")
+        if key in wanted:
+            labels[key] = _label_of(decoder, element)
+    return labels
+
+
+def _label_of(decoder: LeanDecoder, element: etree._Element) -> object:
+    return _label(decoder, next(element.iterchildren(_DEVICE_INFO), None))
+
+
+def _label(decoder: LeanDecoder, info: etree._Element | None) -> object:
+    """A device's ``deviceInfo.label`` off its ``deviceInfo`` element (None: no description)."""
     return decoder.field(info, _Description, "label") if info is not None else None
 
 
@@ -372,40 +406,30 @@ def _kind_of(cls: type) -> _Kind:
 
 
 def _read_media(
-    decoder: LeanDecoder,
-    element: etree._Element,
-    cls: Any,
-    key: object,
-    label: object,
-    backing: Any,
-    backing_class: Any,
+    decoder: LeanDecoder, device: Fields, key: object, label: object, backing: Fields | None
 ) -> MediaFacts:
     """A CD/DVD drive's or USB device's facts off the XML, as :func:`facts_of` reads them."""
-    field = decoder.field
-    connectable: Any = next(element.iterchildren(_CONNECTABLE), None)
+    connectable = device.element("connectable")
+    connect_info = decoder.fields(connectable, _Connectable) if connectable is not None else None
     backing_name: object = None
-    if backing_class is not None and issubclass(backing_class, _FileBacking):
-        backing_name = field(backing, backing_class, "fileName")
-    elif backing_class is not None and issubclass(
-        backing_class, _DeviceBacking | _RemoteDeviceBacking
-    ):
-        backing_name = field(backing, backing_class, "deviceName")
-    usb = issubclass(cls, _Usb)
+    if backing is not None and issubclass(backing.cls, _FileBacking):
+        backing_name = backing["fileName"]
+    elif backing is not None and issubclass(backing.cls, _DeviceBacking | _RemoteDeviceBacking):
+        backing_name = backing["deviceName"]
+    usb = issubclass(device.cls, _Usb)
     if usb:
-        connected = field(element, cls, "connected")
+        connected = device["connected"]
     else:
-        connected = (
-            field(connectable, _Connectable, "connected") if connectable is not None else None
-        )
+        connected = connect_info["connected"] if connect_info is not None else None
     return MediaFacts(
         key,
         label,
         usb,
         connected,
-        field(connectable, _Connectable, "startConnected") if connectable is not None else None,
+        connect_info["startConnected"] if connect_info is not None else None,
         backing_name,
-        field(element, cls, "controllerKey"),
-        field(element, cls, "unitNumber"),
-        [item.text or "" for item in element.iterchildren(_FAMILY)] if usb else [],
-        [item.text or "" for item in element.iterchildren(_SPEED)] if usb else [],
+        device["controllerKey"],
+        device["unitNumber"],
+        list(device["family"]) if usb else [],
+        list(device["speed"]) if usb else [],
     )

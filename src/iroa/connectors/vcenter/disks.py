@@ -1,16 +1,18 @@
 """Orphaned ("zombie") virtual disks: ``.vmdk`` files on a datastore that no VM uses.
 
-A full read starts a search of each datastore it can (``HostDatastoreBrowser``
+A full read searches each datastore it can (``HostDatastoreBrowser``
 ``SearchDatastoreSubFolders_Task``, pattern ``*.vmdk``, with file sizes; not
-modification times, whose decoding cost a third more) once it has read the
-datastores, takes the results in before it lists the VMs, then crosses off
-every file a VM of the vCenter uses: its disks' backing files and, for a VM
-with snapshots, every file of its layout (the delta chains keep the base
-disks the running disk no longer names). What is left is orphaned. The
-searches are tasks the server runs side by side while the networks are read;
-IROA polls their states, all in one property read (never through a property
-collector filter: a watch's session has its own), and reads the results of
-those done in one more, decoded by the lean decoder.
+modification times, whose decoding cost a third more), takes the results in
+before it lists the VMs, then crosses off every file a VM of the vCenter uses:
+its disks' backing files and, for a VM with snapshots, every file of its
+layout (the delta chains keep the base disks the running disk no longer
+names). What is left is orphaned. The search (:func:`search_disks`) runs in a
+thread of its own from the start of the read (:class:`BackgroundSearch`): the
+searches are tasks the server runs side by side while the hosts, datastores
+and networks are read. IROA polls their states, all in one property read
+(never through a property collector filter: a watch's session has its own),
+and reads the result of each done in one more, its files read straight off the
+answer by the lean decoder (:func:`read_search_results`).
 
 Only disk descriptors count: the extents beside them (``-flat``, ``-delta``,
 ``-sesparse``, ``-ctk``, ``-rdm``, ``-rdmp``) and the host-cache digests
@@ -29,20 +31,20 @@ reports no orphan at all rather than false ones.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 from pyVmomi import vim, vmodl
 from pyVmomi.VmomiSupport import ManagedObject
 
 from iroa.connectors.base import (
-    DatastoreRecord,
     DiskScan,
     OrphanedDiskRecord,
-    Progress,
     VmDiskRecord,
     VmRecord,
     skip_reason,
@@ -50,7 +52,30 @@ from iroa.connectors.base import (
 from iroa.connectors.vcenter.decoder import Props
 from iroa.connectors.vcenter.retrieval import moref_id
 
-Running = dict[str, tuple[DatastoreRecord, Any]]
+if TYPE_CHECKING:
+    from lxml import etree
+
+    from iroa.connectors.vcenter.decoder import LeanDecoder
+
+
+@dataclass(frozen=True, slots=True)
+class SearchTarget:
+    """A datastore to search: its external id and name, and its ``browser``."""
+
+    external_id: str
+    name: str
+    browser: Any = None
+
+
+class FolderFiles(NamedTuple):
+    """One folder of a search's result: its path (``[datastore] folder``) and the name and
+    size of each file found in it."""
+
+    folder_path: str | None
+    files: list[tuple[str, int | None]]
+
+
+Running = dict[str, tuple[SearchTarget, Any]]
 """Searches started and not taken in yet: datastore and task, by task id."""
 
 log = logging.getLogger(__name__)
@@ -75,6 +100,9 @@ _SUCCESS: Final = vim.TaskInfo.State.success
 _ERROR: Final = vim.TaskInfo.State.error
 _RUNNING: Final = (vim.TaskInfo.State.queued, vim.TaskInfo.State.running)
 _Browser: Any = vim.host.DatastoreBrowser
+_SearchResults: Any = _Browser.SearchResults
+_FileInfo: Any = _Browser.FileInfo
+_FILE: Final = "{urn:vim25}file"
 
 
 def split_path(path: str) -> tuple[str, str] | None:
@@ -96,10 +124,11 @@ def is_descriptor(name: str) -> bool:
     return not stem.endswith(EXTENT_SUFFIXES)
 
 
-def searchable(datastore: DatastoreRecord) -> bool:
-    """Whether a search of the datastore can tell orphaned disks (see the module's doc)."""
-    kind = (datastore.type or "").lower()
-    return datastore.accessible is not False and not kind.startswith(UNSEARCHED_TYPES)
+def searchable(kind: object, accessible: object) -> bool:
+    """Whether a search of a datastore of type ``kind`` (``summary.type``) can tell orphaned
+    disks (see the module's doc); ``accessible`` is its ``summary.accessible``."""
+    lowered = kind.lower() if isinstance(kind, str) else ""
+    return accessible is not False and not lowered.startswith(UNSEARCHED_TYPES)
 
 
 @dataclass
@@ -163,9 +192,61 @@ TaskReader = Callable[[Sequence[ManagedObject], tuple[str, ...], bool], Iterable
 with the lean decoder (see :data:`~iroa.connectors.vcenter.properties.KEPT`) if asked."""
 
 
-def start_searches(targets: Sequence[tuple[DatastoreRecord, ManagedObject]]) -> DiskSearch:
-    """Start a search of each datastore of ``targets`` (with its ``browser``) for disk
-    descriptors; the server runs them while the read goes on."""
+DatastoreReader = Callable[[], Iterable[tuple[Any, Props]]]
+"""Reads every datastore's :data:`~iroa.connectors.vcenter.properties.SEARCH_PATHS`,
+``(datastore, {path: value})``."""
+
+
+def search_disks(
+    datastores: DatastoreReader,
+    read: TaskReader,
+    stop: threading.Event,
+    timeout_s: float = SEARCH_TIMEOUT_S,
+) -> DiskSearch:
+    """Search every datastore that can tell orphaned disks, as :func:`start_searches` and
+    :func:`finish_searches` do. Never fails: a search that cannot be done or read leaves
+    the datastores unsearched (their stored files are kept), with a warning."""
+    search = DiskSearch()
+    try:
+        targets = [
+            SearchTarget(moref_id(obj) or "", str(props.get("name") or moref_id(obj)), browser)
+            for obj, props in datastores()
+            if isinstance(browser := props.get("browser"), ManagedObject)
+            and searchable(props.get("summary.type"), props.get("summary.accessible"))
+        ]
+        search = start_searches(targets)
+        finish_searches(search, read, timeout_s, stop)
+    except Exception as exc:
+        # Not inventory: the read goes on without it (it logs in again if it must).
+        log.warning("datastores not searched for disks: %s", skip_reason(exc))
+        _cancel(search, "the search failed")
+        return DiskSearch()
+    return search
+
+
+class BackgroundSearch:
+    """:func:`search_disks` in a thread of its own, beside the rest of a read."""
+
+    def __init__(self, datastores: DatastoreReader, read: TaskReader) -> None:
+        self._stop = threading.Event()
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vcenter-disk-search")
+        self._future: Future[DiskSearch] = self._pool.submit(
+            search_disks, datastores, read, self._stop
+        )
+
+    def result(self) -> DiskSearch:
+        """The search, once done."""
+        return self._future.result()
+
+    def close(self) -> None:
+        """Stop a search still running (its tasks are cancelled) and wait for its thread."""
+        self._stop.set()
+        self._pool.shutdown(wait=True)
+
+
+def start_searches(targets: Sequence[SearchTarget]) -> DiskSearch:
+    """Start a search of each datastore of ``targets`` for disk descriptors; the server
+    runs them side by side."""
     search = DiskSearch()
     spec = _Browser.SearchSpec(
         matchPattern=[DISK_PATTERN],
@@ -174,9 +255,9 @@ def start_searches(targets: Sequence[tuple[DatastoreRecord, ManagedObject]]) -> 
         ),
         searchCaseInsensitive=True,
     )
-    for ds, browser in targets:
+    for ds in targets:
         try:
-            task = browser.SearchDatastoreSubFolders_Task(f"[{ds.name}]", spec)
+            task = ds.browser.SearchDatastoreSubFolders_Task(f"[{ds.name}]", spec)
         except (vim.fault.VimFault, vmodl.RuntimeFault) as exc:
             log.warning("datastore %s not searched for disks: %s", ds.name, skip_reason(exc))
             continue
@@ -187,31 +268,32 @@ def start_searches(targets: Sequence[tuple[DatastoreRecord, ManagedObject]]) -> 
 def finish_searches(
     search: DiskSearch,
     read: TaskReader,
-    progress: Progress,
     timeout_s: float = SEARCH_TIMEOUT_S,
+    stop: threading.Event | None = None,
 ) -> None:
     """Wait for the searches :func:`start_searches` started and take in their results.
 
-    All running tasks' states are read in one request per poll; the results of those
-    done in one more (the lean decoder's, when the session has it). A search that
-    failed, vanished or is still running after ``timeout_s`` (then it is cancelled) is
-    left out of :attr:`DiskSearch.searched`, with a warning.
+    All running tasks' states are read in one request per poll; the result of each done
+    in one more (the lean decoder's, when the session has it). A search that failed,
+    vanished or is still running after ``timeout_s`` or once ``stop`` is set (then it
+    is cancelled) is left out of :attr:`DiskSearch.searched`, with a warning.
     """
-    progress.start("search datastores", len(search.running))
     deadline = time.monotonic() + timeout_s
     pauses = iter(_POLL_S)
+    stop = stop or threading.Event()
     try:
         while search.running:
             ended = _ended(search.running, read)
             if ended:
                 _take_in(search, ended, read)
-                progress.advance(len(ended))
             if not search.running:
                 break
             if time.monotonic() >= deadline:
                 _cancel(search, "the search took too long")
                 break
-            time.sleep(next(pauses, _POLL_S[-1]))
+            if stop.wait(next(pauses, _POLL_S[-1])):
+                _cancel(search, "the read ended first")
+                break
     except vim.fault.NotAuthenticated:
         raise  # the session is gone (after one more login): the read cannot go on
     except (vim.fault.VimFault, vmodl.RuntimeFault) as exc:
@@ -239,8 +321,7 @@ def _take_in(search: DiskSearch, ended: Mapping[str, object], read: TaskReader) 
         for task, props in _read_some(read, search.running, [task_id], RESULT_PATHS, lean=True):
             ds, _ = search.running[moref_id(task) or ""]
             search.searched.add(ds.external_id)
-            result = props.pop("info.result", None)
-            for folder in result if isinstance(result, list) else ():
+            for folder in folders_of(props.pop("info.result", None)):
                 _add_folder(search, ds, folder)
     failed = [task_id for task_id, state in ended.items() if state == _ERROR]
     errors = {
@@ -277,26 +358,56 @@ def _cancel(search: DiskSearch, reason: str) -> None:
     search.running.clear()
 
 
-def _add_folder(search: DiskSearch, ds: DatastoreRecord, folder: object) -> None:
+def _add_folder(search: DiskSearch, ds: SearchTarget, folder: FolderFiles) -> None:
     """The descriptors of one folder of a search's result, each sized with its extents."""
-    if not isinstance(folder, _Browser.SearchResults):
-        return
-    where = split_path(folder.folderPath or "")
+    where = split_path(folder.folder_path or "")
     if where is None:
         return
     _, folder_path = where
     if any(part.startswith(".") for part in folder_path.split("/")):
         return
     search.datastore_ids[ds.name] = ds.external_id
-    files = [info for info in folder.file or () if info.path]
-    sizes = {info.path: info.fileSize or 0 for info in files}
-    for info in files:
-        name: str = info.path
+    files = [(name, size) for name, size in folder.files if name]
+    sizes = dict(files)
+    for name, size in files:
         if not is_descriptor(name):
             continue
         stem = name[: -len(".vmdk")]
-        size = info.fileSize
         if size is not None:
-            size += sum(sizes.get(f"{stem}{suffix}.vmdk", 0) for suffix in SIZED_EXTENTS)
+            size += sum(sizes.get(f"{stem}{suffix}.vmdk") or 0 for suffix in SIZED_EXTENTS)
         path = f"{folder_path}/{name}" if folder_path else name
         search.found[(ds.name, path)] = size
+
+
+def folders_of(result: object) -> list[FolderFiles]:
+    """The folders of a search's result (``info.result``): what :func:`read_search_results`
+    read, or pyVmomi's ``SearchResults``."""
+    if not isinstance(result, list):
+        return []
+    return [
+        folder if isinstance(folder, FolderFiles) else _folder_of(folder)
+        for folder in result
+        if isinstance(folder, FolderFiles | _SearchResults)
+    ]
+
+
+def _folder_of(folder: Any) -> FolderFiles:
+    return FolderFiles(folder.folderPath, [(f.path, f.fileSize) for f in folder.file or ()])
+
+
+def read_search_results(decoder: LeanDecoder, array: etree._Element) -> list[FolderFiles]:
+    """A search's result (an ``ArrayOfHostDatastoreBrowserSearchResults`` element) read
+    off the XML, each field as pyVmomi would decode it: the folders, and of each file its
+    name and size only (no object is built: a datastore's result names every disk on it)."""
+    field = decoder.field
+    return [
+        FolderFiles(
+            field(folder, _SearchResults, "folderPath"),
+            [
+                (field(file, _FileInfo, "path"), field(file, _FileInfo, "fileSize"))
+                for file in folder.iterchildren(_FILE)
+            ],
+        )
+        for folder in array
+        if issubclass(decoder.class_of(folder, _SearchResults), _SearchResults)
+    ]

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Final
 
 from iroa.connectors.vcenter.devices import read_devices
+from iroa.connectors.vcenter.disks import read_search_results
 
 _TREE_PATHS = ("name", "parent")
 
@@ -242,9 +243,7 @@ KEPT: Final[Mapping[str, Mapping[str, object]]] = {
     },
     # A datastore search's result (:mod:`~iroa.connectors.vcenter.disks`): what it keeps
     # of each file found.
-    "Task": {
-        "info.result": _fields("folderPath", file=_fields("path", "fileSize")),
-    },
+    "Task": {"info.result": read_search_results},
     "VirtualMachine": {
         "config.hardware.device": read_devices,
         "guest.disk": _fields("diskPath", "capacity", "freeSpace", mappings=_fields("key")),
@@ -266,9 +265,10 @@ another change has them anew; the next full sync records the rest.
 assigned memory is not: it changes on every read and would make every pool look modified.)"""
 
 
-BROWSER_PATHS: Final = ("browser",)
+SEARCH_PATHS: Final = ("name", "summary.type", "summary.accessible", "browser")
 """Read apart, by full reads that search the datastores for orphaned disks
-(:mod:`~iroa.connectors.vcenter.disks`): each datastore's browser."""
+(:mod:`~iroa.connectors.vcenter.disks`): which datastores can be searched, and their
+browsers."""
 
 LAYOUT_PATHS: Final = ("layoutEx",)
 """Read apart, and only for the VMs that have snapshots: a VM's file layout, for its

@@ -16,6 +16,7 @@ from pyVmomi import vim, vmodl
 from pyVmomi.VmomiSupport import ManagedObject
 
 from iroa.connectors.vcenter.decoder import Kept, LeanDecoder
+from iroa.connectors.vcenter.wire import SentCall
 
 PC = vmodl.query.PropertyCollector
 _NotFound = vmodl.fault.ManagedObjectNotFound
@@ -46,13 +47,19 @@ def retrieve_pages(
     page_size: int,
     decoder: LeanDecoder | None = None,
     kept: Kept | None = None,
+    sent: SentCall | None = None,
 ) -> Iterator[Batch]:
     """Yield the result of ``spec`` page by page, following continuation tokens to the end;
     objects deleted meanwhile are left out. With a ``decoder``, answers are decoded by it,
     not by pyVmomi, each property to the fields ``kept`` names for it (see
-    :data:`~iroa.connectors.vcenter.properties.KEPT`)."""
+    :data:`~iroa.connectors.vcenter.properties.KEPT`); ``sent`` is the first request, if
+    :func:`send_first` sent it already."""
 
     def read(method: str, *args: object) -> tuple[Batch, str | None]:
+        nonlocal sent
+        if decoder is not None and sent is not None:
+            call, sent = sent, None
+            return decoder.read_page(call, kept or {})
         if decoder is not None:
             return decoder.retrieve(collector, method, args, kept or {})
         result = getattr(collector, method)(*args)
@@ -65,7 +72,7 @@ def retrieve_pages(
         ]
         return batch, result.token
 
-    page, token = read("RetrievePropertiesEx", [spec], PC.RetrieveOptions(maxObjects=page_size))
+    page, token = read("RetrievePropertiesEx", *_first_request(spec, page_size))
     try:
         while True:
             if page:
@@ -77,6 +84,17 @@ def retrieve_pages(
         # A consumer that stops early must not leave a result set open on the server.
         if token:
             collector.CancelRetrievePropertiesEx(token)
+
+
+def _first_request(spec: PC.FilterSpec, page_size: int) -> tuple[object, ...]:
+    return [spec], PC.RetrieveOptions(maxObjects=page_size)
+
+
+def send_first(
+    collector: PropertyCollectorLike, spec: PC.FilterSpec, page_size: int, decoder: LeanDecoder
+) -> SentCall:
+    """Send the first request of :func:`retrieve_pages` now, to be read later."""
+    return decoder.send(collector, "RetrievePropertiesEx", _first_request(spec, page_size))
 
 
 def list_objects(content: vim.ServiceInstanceContent, vim_type: type) -> list[ManagedObject]:
@@ -116,8 +134,9 @@ def retrieve_batches(
     Explicit object lists bound the size of each response even where the
     server ignores ``maxObjects`` (vcsim answers everything in one page).
     Objects deleted since they were listed are skipped. With ``prefetch``, the
-    next batch is requested while the caller works on the current one, so the
-    server's time to answer overlaps with ours; at most two batches are held.
+    next batch is read while the caller works on the current one, and (with a
+    ``decoder``) the one after it is asked for before that read, so the server's
+    time to answer overlaps with ours; at most two batches are held.
     """
     specs = [
         PC.FilterSpec(
@@ -130,23 +149,35 @@ def retrieve_batches(
         for start in range(0, len(objects), batch_size)
     ]
 
-    def fetch(spec: PC.FilterSpec) -> Batch:
-        pages = retrieve_pages(collector, spec, batch_size, decoder, kept)
+    def fetch(spec: PC.FilterSpec, sent: SentCall | None = None) -> Batch:
+        pages = retrieve_pages(collector, spec, batch_size, decoder, kept, sent)
         return [item for page in pages for item in page]
 
     if not prefetch or len(specs) < 2:
         for spec in specs:
             yield fetch(spec)
         return
+
+    def send(spec: PC.FilterSpec) -> SentCall | None:
+        return send_first(collector, spec, batch_size, decoder) if decoder is not None else None
+
     # Leaving the pool waits for an outstanding request, also when the caller stops early.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="vcenter-prefetch") as pool:
-        pending = pool.submit(fetch, specs[0])
-        for spec in specs[1:]:
-            batch = pending.result()
-            pending = pool.submit(fetch, spec)
-            yield batch
-            del batch  # let the caller's batch go before the next one arrives
-        yield pending.result()
+        pending = pool.submit(fetch, specs[0], send(specs[0]))
+        upcoming: SentCall | None = None
+        try:
+            for spec in specs[1:]:
+                # Asked for before the answer in hand is read: the server prepares the
+                # next batch meanwhile (vcsim, for one, writes an answer only once whole).
+                upcoming = send(spec)
+                batch = pending.result()
+                pending, upcoming = pool.submit(fetch, spec, upcoming), None
+                yield batch
+                del batch  # let the caller's batch go before the next one arrives
+            yield pending.result()
+        finally:
+            if upcoming is not None:
+                upcoming.discard()
 
 
 def _is_deleted(content: PC.ObjectContent) -> bool:

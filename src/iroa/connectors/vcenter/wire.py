@@ -13,9 +13,10 @@ stays the same.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from http.client import HTTPException
+from dataclasses import dataclass
+from http.client import HTTPConnection, HTTPException
 from io import BufferedIOBase
-from typing import Final, TypeVar
+from typing import Any, Final, TypeVar
 
 from lxml import etree
 from pyVmomi.SoapAdapter import SoapResponseDeserializer, SoapStubAdapter
@@ -28,6 +29,20 @@ _OK: Final = 200
 _FAULT: Final = 500
 
 
+@dataclass(frozen=True, slots=True)
+class SentCall:
+    """A call whose request is sent and whose answer is not read yet (:func:`send_call`)."""
+
+    stub: SoapStubAdapter
+    info: Any
+    method: str
+    conn: HTTPConnection
+
+    def discard(self) -> None:
+        """Drop the call unread: its connection is closed, not reused."""
+        self.conn.close()
+
+
 def invoke_streamed(
     mo: ManagedObject, method: str, args: Sequence[object], read: Callable[[BufferedIOBase], _T]
 ) -> _T:
@@ -37,6 +52,13 @@ def invoke_streamed(
     ``vmodl.fault.InvalidArgument`` …); a transport error drops the pooled
     connections, as pyVmomi does.
     """
+    return read_answer(send_call(mo, method, args), read)
+
+
+def send_call(mo: ManagedObject, method: str, args: Sequence[object]) -> SentCall:
+    """Send the request of ``mo.method(*args)`` on a connection of its own, without waiting
+    for the answer: the server prepares it while the caller does something else. Read it
+    with :func:`read_answer` (or :meth:`SentCall.discard` it)."""
     stub = mo._stub
     if not isinstance(stub, SoapStubAdapter):
         raise TypeError(f"{type(stub).__name__} cannot stream: a SoapStubAdapter is needed")
@@ -51,12 +73,23 @@ def invoke_streamed(
     conn = stub.GetConnection()
     try:
         conn.request("POST", stub.path, body, headers)
+    except BaseException:
+        conn.close()
+        stub.DropConnections()  # the server may be sick: as pyVmomi does
+        raise
+    return SentCall(stub, info, method, conn)
+
+
+def read_answer(call: SentCall, read: Callable[[BufferedIOBase], _T]) -> _T:
+    """The answer of a call :func:`send_call` sent, parsed from the stream by ``read``."""
+    stub, conn = call.stub, call.conn
+    try:
         response = conn.getresponse()
         if response.status == _OK:
             result = read(response)
             response.read()  # the rest, if ``read`` stopped early: the connection is reused
         elif response.status == _FAULT:
-            fault = SoapResponseDeserializer(stub).Deserialize(response, info.result)
+            fault = SoapResponseDeserializer(stub).Deserialize(response, call.info.result)
             response.read()
         else:
             raise HTTPException(f"{response.status} {response.reason}")
@@ -68,7 +101,7 @@ def invoke_streamed(
     if response.status == _FAULT:
         if isinstance(fault, BaseException):
             raise fault
-        raise HTTPException(f"{method}: the server answered 500 without a fault")
+        raise HTTPException(f"{call.method}: the server answered 500 without a fault")
     return result
 
 
