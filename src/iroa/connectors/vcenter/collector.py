@@ -541,7 +541,9 @@ class Collection:
     def _read_tasks(
         self, tasks: Sequence[ManagedObject], paths: tuple[str, ...], lean: bool
     ) -> Iterator[tuple[ManagedObject, dict[str, object]]]:
-        return self._read_once(tasks, vim.Task, paths, lean=lean)
+        # A search's result a request, the next asked for while one is decoded: at 20,000
+        # VMs, all eight results in one answer raised the sync's peak memory by ~20 MB.
+        return self._read_once(tasks, vim.Task, paths, lean=lean, one_by_one=lean)
 
     def _read_once(
         self,
@@ -550,16 +552,17 @@ class Collection:
         paths: tuple[str, ...],
         *,
         lean: bool,
+        one_by_one: bool = False,
     ) -> Iterator[tuple[ManagedObject, dict[str, object]]]:
         """:meth:`_read` without a second login when the session has ended (for a thread
-        beside the read, which logs in again itself)."""
+        beside the read, which logs in again itself); ``one_by_one``: an object a request."""
         for batch in retrieve_batches(
             self.content.propertyCollector,
             objects,
             vim_type,
             paths,
-            self.batch_size,
-            prefetch=False,
+            1 if one_by_one else self.batch_size,
+            prefetch=one_by_one,
             decoder=self.session.decoder if lean else None,
             kept=KEPT.get(type_name(vim_type)),
         ):

@@ -51,6 +51,7 @@ from iroa.connectors.base import (
 )
 from iroa.connectors.vcenter.decoder import Props
 from iroa.connectors.vcenter.retrieval import moref_id
+from iroa.connectors.vcenter.wire import SentCall, read_result, send_call
 
 if TYPE_CHECKING:
     from lxml import etree
@@ -100,6 +101,7 @@ _SUCCESS: Final = vim.TaskInfo.State.success
 _ERROR: Final = vim.TaskInfo.State.error
 _RUNNING: Final = (vim.TaskInfo.State.queued, vim.TaskInfo.State.running)
 _Browser: Any = vim.host.DatastoreBrowser
+_SEARCH: Final = "SearchSubFolders"  # SearchDatastoreSubFolders_Task on the wire
 _SearchResults: Any = _Browser.SearchResults
 _FileInfo: Any = _Browser.FileInfo
 _FILE: Final = "{urn:vim25}file"
@@ -189,7 +191,8 @@ class DiskSearch:
 
 TaskReader = Callable[[Sequence[ManagedObject], tuple[str, ...], bool], Iterable[tuple[Any, Props]]]
 """Reads some properties of tasks, ``(task, {path: value})`` for those that still exist;
-with the lean decoder (see :data:`~iroa.connectors.vcenter.properties.KEPT`) if asked."""
+with the lean decoder (see :data:`~iroa.connectors.vcenter.properties.KEPT`) if asked, and
+then one task a request (a search's result can name tens of thousands of files)."""
 
 
 DatastoreReader = Callable[[], Iterable[tuple[Any, Props]]]
@@ -255,13 +258,23 @@ def start_searches(targets: Sequence[SearchTarget]) -> DiskSearch:
         ),
         searchCaseInsensitive=True,
     )
-    for ds in targets:
-        try:
-            task = ds.browser.SearchDatastoreSubFolders_Task(f"[{ds.name}]", spec)
-        except (vim.fault.VimFault, vmodl.RuntimeFault) as exc:
-            log.warning("datastore %s not searched for disks: %s", ds.name, skip_reason(exc))
-            continue
-        search.running[moref_id(task) or ""] = (ds, task)
+    # All asked for before any answer is read: a server that searches before it answers
+    # (vcsim does) searches the datastores side by side too.
+    calls: list[tuple[SearchTarget, SentCall]] = []
+    try:
+        for ds in targets:
+            calls.append((ds, send_call(ds.browser, _SEARCH, (f"[{ds.name}]", spec))))
+        while calls:
+            ds, call = calls.pop(0)
+            try:
+                task = read_result(call)
+            except (vim.fault.VimFault, vmodl.RuntimeFault) as exc:
+                log.warning("datastore %s not searched for disks: %s", ds.name, skip_reason(exc))
+                continue
+            search.running[moref_id(task) or ""] = (ds, task)
+    finally:
+        for _, call in calls:
+            call.discard()
     return search
 
 
@@ -315,14 +328,12 @@ def _ended(running: Running, read: TaskReader) -> dict[str, object]:
 def _take_in(search: DiskSearch, ended: Mapping[str, object], read: TaskReader) -> None:
     """The files the searches that succeeded found; a warning for each of the others."""
     succeeded = [task_id for task_id, state in ended.items() if state == _SUCCESS]
-    # One result a request: a datastore's lists every .vmdk on it (at 20,000 VMs, all
-    # eight results at once raised the sync's peak memory by about 20 MB).
-    for task_id in succeeded:
-        for task, props in _read_some(read, search.running, [task_id], RESULT_PATHS, lean=True):
-            ds, _ = search.running[moref_id(task) or ""]
-            search.searched.add(ds.external_id)
-            for folder in folders_of(props.pop("info.result", None)):
-                _add_folder(search, ds, folder)
+    # The reader takes one result a request (a datastore's names every .vmdk on it).
+    for task, props in _read_some(read, search.running, succeeded, RESULT_PATHS, lean=True):
+        ds, _ = search.running[moref_id(task) or ""]
+        search.searched.add(ds.external_id)
+        for folder in folders_of(props.pop("info.result", None)):
+            _add_folder(search, ds, folder)
     failed = [task_id for task_id, state in ended.items() if state == _ERROR]
     errors = {
         moref_id(task): props.get("info.error")

@@ -105,6 +105,12 @@ def read_answer(call: SentCall, read: Callable[[BufferedIOBase], _T]) -> _T:
     return result
 
 
+def read_result(call: SentCall) -> Any:
+    """What a call :func:`send_call` sent returns, decoded by pyVmomi."""
+    deserializer = SoapResponseDeserializer(call.stub)
+    return read_answer(call, lambda stream: deserializer.Deserialize(stream, call.info.result))
+
+
 def _tag(name: str) -> str:
     return f"{{{VIM25}}}{name}"
 
