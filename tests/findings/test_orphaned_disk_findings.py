@@ -4,7 +4,6 @@ finding they make on a datastore, through a real sync of the simulator."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from pyVmomi import vim
@@ -92,6 +91,7 @@ def test_a_disk_left_on_a_datastore_is_a_finding_until_it_is_deleted(
     disk = next(d for d in vm.config.hardware.device if isinstance(d, vim.vm.device.VirtualDisk))
     change = vim.vm.device.VirtualDeviceSpec(operation="remove", device=disk)  # file kept
     ops.wait_for_task(vm.ReconfigVM_Task(spec=vim.vm.ConfigSpec(deviceChange=[change])))
+    ops.age_file(si, disk.backing.datastore, "DC0_C0_RP0_VM0/disk1.vmdk")
     assert sync(db, vc, server).succeeded
 
     (finding,) = (f for f in findings(db, vc) if f.rule == RULE)
@@ -109,8 +109,7 @@ def test_a_disk_left_on_a_datastore_is_a_finding_until_it_is_deleted(
 
     # Deleted from the datastore (vcsim's is a directory; its file manager's tasks carry an
     # entity pyVmomi refuses to decode).
-    datastore = ops.properties(si, disk.backing.datastore, ["summary.url"])["summary.url"]
-    (Path(datastore) / "DC0_C0_RP0_VM0" / "disk1.vmdk").unlink()
+    ops.datastore_file(si, disk.backing.datastore, "DC0_C0_RP0_VM0/disk1.vmdk").unlink()
     assert sync(db, vc, server).succeeded
     assert [f for f in findings(db, vc) if f.rule == RULE] == []
     assert stored(db, vc) == {}

@@ -10,8 +10,10 @@ property (e.g. `vm.snapshot` on a VM without snapshots).
 
 from __future__ import annotations
 
+import os
 import ssl
 import time
+from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from pyVim.connect import SmartConnect
@@ -89,6 +91,17 @@ def properties(si: vim.ServiceInstance, obj: Any, paths: list[str]) -> dict[str,
     collector = si.RetrieveContent().propertyCollector
     result = collector.RetrievePropertiesEx([spec], PC.RetrieveOptions())
     return {p.name: p.val for oc in (result.objects if result else []) for p in oc.propSet}
+
+
+def datastore_file(si: vim.ServiceInstance, datastore: Any, path: str) -> Path:
+    """Where a file of a vcsim datastore (a directory on this machine) is."""
+    return Path(properties(si, datastore, ["summary.url"])["summary.url"]) / path
+
+
+def age_file(si: vim.ServiceInstance, datastore: Any, path: str, seconds: float = 3600) -> None:
+    """Make a file of a vcsim datastore look last written ``seconds`` ago."""
+    then = time.time() - seconds
+    os.utime(datastore_file(si, datastore, path), (then, then))
 
 
 def _find(si: vim.ServiceInstance, vimtype: type[T], name: str) -> T:

@@ -3,6 +3,7 @@ search results."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from io import BytesIO
 from typing import Any
 
@@ -137,18 +138,21 @@ def test_a_disk_removed_from_its_vm_but_kept_on_the_datastore_is_orphaned(vcsim:
     change = vim.vm.device.VirtualDeviceSpec(operation="remove", device=disk)
     ops.wait_for_task(vm.ReconfigVM_Task(spec=vim.vm.ConfigSpec(deviceChange=[change])))
 
-    snapshot = VCenterConnector(options_for(server)).collect(NullProgress())
-    try:
-        scan = snapshot.disk_scan
-        datastores = {ds.external_id: ds.name for ds in snapshot.whole().datastores}
-    finally:
-        snapshot.close()
+    def orphaned() -> list[tuple[str, str]]:
+        snapshot = VCenterConnector(options_for(server)).collect(NullProgress())
+        try:
+            scan = snapshot.disk_scan
+            datastores = {ds.external_id: ds.name for ds in snapshot.whole().datastores}
+        finally:
+            snapshot.close()
+        assert scan is not None
+        assert set(scan.datastores) == set(datastores)
+        return [(datastores[r.datastore_external_id], r.path) for r in scan.orphaned]
 
-    assert scan is not None
-    assert set(scan.datastores) == set(datastores)
-    assert [(datastores[r.datastore_external_id], r.path) for r in scan.orphaned] == [
-        ("LocalDS_0", "[LocalDS_0] DC0_C0_RP0_VM0/disk1.vmdk")
-    ]
+    # Written moments ago (vcsim made it at start): it may be a disk a VM is being given.
+    assert orphaned() == []
+    ops.age_file(si, disk.backing.datastore, "DC0_C0_RP0_VM0/disk1.vmdk")
+    assert orphaned() == [("LocalDS_0", "[LocalDS_0] DC0_C0_RP0_VM0/disk1.vmdk")]
     assert path == "[LocalDS_0] DC0_C0_RP0_VM0/disk1.vmdk"
 
 
@@ -282,9 +286,60 @@ def test_both_decoders_read_a_search_result_the_same() -> None:
         == [
             FolderFiles(
                 "[ds1] app-01",
-                [("app-01.vmdk", 512), ("app-01-flat.vmdk", 10737418240), ("app-01_1.vmdk", None)],
+                [
+                    ("app-01.vmdk", 512, None),
+                    ("app-01-flat.vmdk", 10737418240, datetime(2026, 11, 2, 10, tzinfo=UTC)),
+                    ("app-01_1.vmdk", None, None),
+                ],
             ),
             FolderFiles("[ds1] empty", []),
             FolderFiles(None, []),
         ]
     )
+
+
+def test_vms_read_before_the_files_are_known_are_crossed_off_when_they_are() -> None:
+    claims = DiskSearch(known=False)
+    claims.read_vm(
+        VmRecord("vm-1", "app"),
+        [VmDiskRecord("d", "vm-1", "Hard disk 1", file_path="[ds1] app/app.vmdk")],
+    )
+    claims.read_vm(
+        VmRecord("vm-2", "lost", connection_state="inaccessible", config_path="[ds1] lost/l.vmx"),
+        [],
+    )
+    assert claims.scan() == DiskScan()  # nothing is known yet
+
+    claims.take_in(
+        searched(
+            {
+                "[ds1] app": [_file("app.vmdk", 1), _file("old.vmdk", 2)],
+                "[ds1] lost": [_file("lost.vmdk", 3)],
+            }
+        )
+    )
+    # A VM read from now on crosses its files off at once.
+    claims.cross_off(["[ds1] app/old.vmdk"])
+    assert claims.scan() == DiskScan(frozenset({"datastore-7"}), ())
+
+
+def test_a_vm_not_known_before_the_files_come_in_still_stops_the_report() -> None:
+    claims = DiskSearch(known=False)
+    claims.give_up("VM vm-9 could not be read")
+    claims.take_in(searched({"[ds1] old": [_file("old.vmdk", 3)]}))
+
+    assert claims.scan() == DiskScan()
+
+
+def test_descriptors_written_lately_are_left_for_a_later_read() -> None:
+    since = datetime(2026, 12, 4, 9, tzinfo=UTC)
+    search = DiskSearch(since=since)
+    files = [
+        ("old.vmdk", 1, since - timedelta(days=30)),
+        ("new.vmdk", 2, since),  # a VM created while the VMs were read may use it
+        ("new-flat.vmdk", 2, since),
+        ("unknown.vmdk", 3, None),  # no time: it cannot be told
+    ]
+    _add_folder(search, SearchTarget("datastore-7", "ds1"), FolderFiles("[ds1] vm", files), since)
+
+    assert list(search.found) == [("ds1", "vm/old.vmdk")]

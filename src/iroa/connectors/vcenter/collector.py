@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from operator import attrgetter
 from typing import Any, Final, Protocol, TypeVar
 
@@ -45,7 +46,7 @@ from iroa.connectors.base import (
 )
 from iroa.connectors.spool import SnapshotSpool, SpooledSnapshot
 from iroa.connectors.vcenter.client import Session
-from iroa.connectors.vcenter.disks import BackgroundSearch, DiskSearch
+from iroa.connectors.vcenter.disks import RECENT, BackgroundSearch, DiskSearch
 from iroa.connectors.vcenter.index import InventoryIndex
 from iroa.connectors.vcenter.layout import (
     SnapshotSize,
@@ -253,6 +254,8 @@ class Collection:
     """Whether :meth:`run` searches the datastores for orphaned disks."""
     disk_search: DiskSearch | None = None
     """The disk files found, crossed off as the VMs that use them are read."""
+    _search: BackgroundSearch | None = None
+    """The search under way, taken in by :attr:`disk_search` once done."""
 
     def use_tagging(self, tagging: Tagging) -> None:
         """Read vSphere tags with ``tagging``; without a reader, the stored ones are kept."""
@@ -273,13 +276,17 @@ class Collection:
 
     def run(self) -> None:
         self.index.root_folder_id = moref_id(self.content.rootFolder)
-        # The server searches the datastores while the rest is read.
+        # The server searches the datastores while everything else is read.
         search = (
-            BackgroundSearch(self._read_search_targets, self._read_tasks)
+            BackgroundSearch(
+                self._read_search_targets, self._read_tasks, self._server_time() - RECENT
+            )
             if self.search_disks
             else None
         )
         try:
+            self.disk_search = DiskSearch(known=False) if search is not None else None
+            self._search = search
             self._collect_field_names()
             self._collect_licenses()
             self._collect_containers()
@@ -287,16 +294,20 @@ class Collection:
             self.collect_datastores(self._list(vim.Datastore))
             self._collect_networks()
             self._flush()
-            if search is not None:
-                # Before the VMs are listed: a VM created meanwhile is read with its files.
-                self.progress.start("search datastores", 1)
-                self.disk_search = search.result()
-                self.progress.advance()
             self.collect_vms(self._list(vim.VirtualMachine))
             self._flush()
+            self._take_in_search(wait=True)
         finally:
+            self._search = None
             if search is not None:
                 search.close()
+
+    def _server_time(self) -> datetime:
+        try:
+            return server_time(self.content)
+        except vim.fault.NotAuthenticated:
+            self.session.relogin()
+            return server_time(self.content)
 
     def spooled(self, spool: SnapshotSpool) -> SpooledSnapshot:
         """The snapshot put in ``spool`` part by part."""
@@ -470,6 +481,7 @@ class Collection:
 
     def _add_vms(self, pending: Sequence[tuple[ManagedObject, VmRecords]]) -> None:
         """Add a batch of mapped VMs, their snapshots sized by one more read for the batch."""
+        self._take_in_search(wait=False)
         sizes = self._snapshot_sizes(pending)
         for _, records in pending:
             if self.disk_search is not None:
@@ -486,6 +498,20 @@ class Collection:
             self._add_vsphere_tags("vm", records.vm.external_id)
             if len(self.vms) >= self.batch_size:
                 self._flush()
+
+    def _take_in_search(self, *, wait: bool) -> None:
+        """Bring in the files of the search under way if it is done; ``wait``: once it is,
+        as a phase of its own (the VMs are read then)."""
+        search, claims = self._search, self.disk_search
+        if search is None or claims is None or claims.known:
+            return
+        if not wait:
+            if search.done():
+                claims.take_in(search.result())
+            return
+        self.progress.start("search datastores", 1)
+        claims.take_in(search.result())
+        self.progress.advance()
 
     def _snapshot_sizes(
         self, pending: Sequence[tuple[ManagedObject, VmRecords]]
@@ -673,6 +699,13 @@ class Collection:
                     raise
                 relogged_at = done
                 self.session.relogin()
+
+
+def server_time(content: vim.ServiceInstanceContent) -> datetime:
+    """The server's current time (a host's clock may differ from ours)."""
+    stub = content.propertyCollector._stub
+    instance: Any = vim.ServiceInstance("ServiceInstance", stub)  # type: ignore[no-untyped-call]
+    return instance.CurrentTime()  # type: ignore[no-any-return]
 
 
 def _id(obj: ManagedObject) -> str:

@@ -113,6 +113,16 @@ class _Shape:
     lists: tuple[tuple[str, type], ...]
 
 
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """How :meth:`LeanDecoder.read_fields` reads some fields of one data object class."""
+
+    slots: Mapping[str, tuple[int, _Field | None]]
+    """By child tag: where its value goes, and how to decode it (None: the element)."""
+    defaults: tuple[object, ...]
+    lists: tuple[tuple[int, type], ...]
+
+
 class LeanDecoder:
     """Decodes values of one session's answers (its stub goes into the references it makes)."""
 
@@ -127,6 +137,7 @@ class LeanDecoder:
         self._by_qualified: dict[str, type | None] = {}
         self._kept_tags: dict[int, tuple[Kept, tuple[str, ...]]] = {}
         self._scalar: dict[str | None, Callable[[str], object] | None] = {}
+        self._plans: dict[tuple[type, tuple[str, ...], frozenset[str]], _Plan] = {}
 
     def retrieve(
         self, collector: object, method: str, args: Sequence[object], kept: Kept
@@ -224,10 +235,56 @@ class LeanDecoder:
             return self._items(element.iterchildren(info.tag), info)
         return self._field_value(next(element.iterchildren(info.tag), None), info, default)
 
-    def fields(self, element: etree._Element, cls: Any) -> Fields:
-        """The fields of the data object of class ``cls`` that ``element`` holds, each read
-        as :meth:`field` reads it; its children are looked at once for all of them."""
-        return Fields(self, element, cls)
+    def read_fields(
+        self,
+        element: etree._Element,
+        cls: Any,
+        names: tuple[str, ...],
+        raw: frozenset[str] = frozenset(),
+    ) -> list[Any]:
+        """The fields ``names`` of the data object of class ``cls`` that ``element`` holds,
+        in that order, each as :meth:`field` reads it, in one pass over its children (a
+        device has about ten); of the fields in ``raw``, their element (None: not sent),
+        for reading fields of their own values."""
+        plan = self._plans.get((cls, names, raw))
+        if plan is None:
+            plan = self._plans[cls, names, raw] = self._plan(cls, names, raw)
+        values: list[Any] = list(plan.defaults)
+        for index, list_type in plan.lists:
+            values[index] = list_type()
+        slots = plan.slots
+        for child in element:
+            slot = slots.get(child.tag)
+            if slot is None:
+                continue
+            index, info = slot
+            if info is None:
+                values[index] = child
+            elif info.text is not None:
+                value = info.text(child.text or "")
+                if info.is_list:
+                    values[index].append(value)
+                else:
+                    values[index] = value
+            elif info.is_list:
+                values[index].append(self.value(child, info.type.Item))
+            else:
+                values[index] = self.value(child, info.type)
+        return values
+
+    def _plan(self, cls: Any, names: tuple[str, ...], raw: frozenset[str]) -> _Plan:
+        slots: dict[str, tuple[int, _Field | None]] = {}
+        defaults: list[object] = []
+        lists: list[tuple[int, type]] = []
+        for index, name in enumerate(names):
+            info, default = self._field_info(cls, name)
+            defaults.append(None if name in raw else default)
+            if info is None:
+                continue
+            slots[info.tag] = (index, None if name in raw else info)
+            if info.is_list and name not in raw:
+                lists.append((index, info.type))
+        return _Plan(slots, tuple(defaults), tuple(lists))
 
     def _field_info(self, cls: Any, name: str) -> tuple[_Field | None, object]:
         # Looked up once per class and name: a VM's devices are ~50 fields.
@@ -480,33 +537,6 @@ class LeanDecoder:
         if shape is None:
             shape = self._shapes[cls] = _shape_of(cls)
         return shape
-
-
-class Fields:
-    """The fields of one data object of an answer, read by name as
-    :meth:`LeanDecoder.field` reads them (see :meth:`LeanDecoder.fields`)."""
-
-    __slots__ = ("_children", "_decoder", "_element", "cls")
-
-    def __init__(self, decoder: LeanDecoder, element: etree._Element, cls: Any) -> None:
-        self._decoder = decoder
-        self._element = element
-        self.cls = cls
-        # One pass over the children (a device has about ten), not one per field read.
-        self._children = {child.tag: child for child in element}
-
-    def __getitem__(self, name: str) -> Any:
-        decoder = self._decoder
-        info, default = decoder._field_info(self.cls, name)
-        if info is None:
-            return None
-        if info.is_list:
-            return decoder._items(self._element.iterchildren(info.tag), info)
-        return decoder._field_value(self._children.get(info.tag), info, default)
-
-    def element(self, name: str) -> etree._Element | None:
-        """The element of a field, for reading fields of its own value (None: not sent)."""
-        return self._children.get(f"{_NS}{name}")
 
 
 def _enum_value(cls: type, text: str) -> object:

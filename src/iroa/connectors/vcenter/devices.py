@@ -14,17 +14,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from enum import Enum, auto
-from typing import TYPE_CHECKING, Any, Final, NamedTuple
+from typing import TYPE_CHECKING, Any, Final, NamedTuple, cast
 
+from lxml import etree
 from pyVmomi import vim
 
 from iroa.connectors.vcenter.retrieval import moref_id
 from iroa.connectors.vcenter.wire import VIM25
 
 if TYPE_CHECKING:
-    from lxml import etree
-
-    from iroa.connectors.vcenter.decoder import Fields, LeanDecoder
+    from iroa.connectors.vcenter.decoder import LeanDecoder
 
 _KIB = 1024
 # Resolved once: every attribute lookup on pyVmomi's lazy type modules costs a locked search.
@@ -46,7 +45,6 @@ _UsbController = vim.vm.device.VirtualUSBController
 _UsbXhciController = vim.vm.device.VirtualUSBXHCIController
 _DeviceBacking = vim.vm.device.VirtualDevice.DeviceBackingInfo
 _RemoteDeviceBacking = vim.vm.device.VirtualDevice.RemoteDeviceBackingInfo
-_DEVICE_INFO: Final = f"{{{VIM25}}}deviceInfo"
 
 
 class DiskFacts(NamedTuple):
@@ -233,131 +231,147 @@ def read_devices(decoder: LeanDecoder, array: etree._Element) -> Devices:
     field read off the XML as pyVmomi would decode it (no device object is built)."""
     found = Devices({}, [], [])
     video: VideoFacts | None = None
-    others: list[tuple[etree._Element, type]] = []
     for element in array:
         cls = decoder.class_of(element, _VirtualDevice)
         kind = _kind_of(cls)
-        if kind is _Kind.NOT_A_DEVICE:
-            continue
-        if kind is _Kind.OTHER or (kind is _Kind.VIDEO and video is not None):
-            # Looked at only if a disk names it as its controller (most devices are not).
-            others.append((element, cls))
-            continue
-        device = decoder.fields(element, cls)
-        key = device["key"]
-        label = _label(decoder, device.element("deviceInfo")) if kind in _LABELLED else None
-        backing_element = device.element("backing")
-        backing = (
-            decoder.fields(backing_element, decoder.class_of(backing_element, _Backing))
-            if backing_element is not None
-            else None
-        )
         if kind is _Kind.DISK:
-            found.disks.append(_read_disk(device, key, label, backing))
-        elif kind is _Kind.VIDEO:
-            video = VideoFacts(device["videoRamSizeInKB"], device["numDisplays"])
+            found.disks.append(_read_disk(decoder, element, cls))
+        elif kind is _Kind.NIC:
+            found.nics.append(_read_nic(decoder, element, cls))
         elif kind is _Kind.MEDIA:
-            found.media.append(_read_media(decoder, device, key, label, backing))
+            found.media.append(_read_media(decoder, element, cls))
+        elif kind is _Kind.VIDEO and video is None:
+            video = VideoFacts(*decoder.read_fields(element, cls, _VIDEO))
         elif kind is _Kind.USB_CONTROLLER:
-            found.usb_controllers[key] = UsbControllerFacts(
-                device["busNumber"],
-                device["autoConnectDevices"],
-                device["ehciEnabled"] if issubclass(cls, _UsbController) else None,
-            )
-        else:
-            found.nics.append(_read_nic(decoder, device, key, label, backing))
-        found.labels[key] = label if kind in _LABELLED else _label_of(decoder, element)
-    labels = _controller_labels(decoder, found, others)
-    return replace(found, video=video, labels=labels)
+            key, *facts = decoder.read_fields(element, cls, _USB_CONTROLLER)
+            found.usb_controllers[key] = UsbControllerFacts(*facts)
+    return replace(found, video=video, labels=_controller_labels(decoder, array, found.disks))
 
 
-def _read_disk(device: Fields, key: object, label: object, backing: Fields | None) -> DiskFacts:
+_VIDEO: Final = ("videoRamSizeInKB", "numDisplays")
+_USB_CONTROLLER: Final = ("key", "busNumber", "autoConnectDevices", "ehciEnabled")
+_RAW: Final = frozenset({"deviceInfo", "backing", "connectable", "port"})
+_DISK: Final = (
+    "key",
+    "deviceInfo",
+    "controllerKey",
+    "capacityInBytes",
+    "capacityInKB",
+    "unitNumber",
+    "backing",
+)
+_DISK_BACKING: Final = (
+    "fileName",
+    "datastore",
+    "thinProvisioned",
+    "diskMode",
+    "sharing",
+    "eagerlyScrub",
+    "uuid",
+    "compatibilityMode",
+)
+_NIC: Final = ("key", "deviceInfo", "macAddress", "backing", "connectable")
+_NIC_BACKING: Final = ("network", "deviceName", "port")
+_MEDIA: Final = (
+    "key",
+    "deviceInfo",
+    "connected",
+    "controllerKey",
+    "unitNumber",
+    "family",
+    "speed",
+    "backing",
+    "connectable",
+)
+_MEDIA_BACKING: Final = ("fileName", "deviceName")
+_CONNECTED: Final = ("connected", "startConnected")
+
+
+def _backing(
+    decoder: LeanDecoder, element: etree._Element | None, names: tuple[str, ...]
+) -> tuple[Any, list[Any]]:
+    """A device's backing element: its class (None: not sent) and the fields ``names`` (of
+    a class without such a field, None, as :func:`getattr` gives)."""
+    if element is None:
+        return None, [None] * len(names)
+    cls = decoder.class_of(element, _Backing)
+    return cls, decoder.read_fields(element, cls, names, _RAW)
+
+
+def _read_disk(decoder: LeanDecoder, element: etree._Element, cls: type) -> DiskFacts:
     """A virtual disk's facts off the XML, as :func:`facts_of` reads them."""
-    if backing is None:
-        return DiskFacts(
-            key,
-            label,
-            device["controllerKey"],
-            device["capacityInBytes"],
-            device["capacityInKB"],
-            False,
-            None,
-            None,
-            None,
-            None,
-            device["unitNumber"],
-            False,
-            None,
-            None,
-            None,
-            None,
-        )
-    file_backed = issubclass(backing.cls, _FileBacking)
+    key, info, controller, capacity, capacity_kb, unit, backing_element = decoder.read_fields(
+        element, cls, _DISK, _RAW
+    )
+    backing_cls, (file_name, datastore, thin, mode, sharing, scrub, uuid, compatibility) = _backing(
+        decoder, backing_element, _DISK_BACKING
+    )
+    file_backed = backing_cls is not None and issubclass(backing_cls, _FileBacking)
     return DiskFacts(
         key,
-        label,
-        device["controllerKey"],
-        device["capacityInBytes"],
-        device["capacityInKB"],
+        _label(decoder, info),
+        controller,
+        capacity,
+        capacity_kb,
         file_backed,
-        backing["fileName"] if file_backed else None,
-        moref_id(backing["datastore"]) if file_backed else None,
-        # Not every backing type has these (RDMs have no thin flag): None, as getattr gives.
-        backing["thinProvisioned"],
-        backing["diskMode"],
-        device["unitNumber"],
-        issubclass(backing.cls, _RawBacking),
-        backing["sharing"],
-        backing["eagerlyScrub"],
-        backing["uuid"],
-        backing["compatibilityMode"],
+        file_name if file_backed else None,
+        moref_id(datastore) if file_backed else None,
+        thin,
+        mode,
+        unit,
+        backing_cls is not None and issubclass(backing_cls, _RawBacking),
+        sharing,
+        scrub,
+        uuid,
+        compatibility,
     )
 
 
-def _read_nic(
-    decoder: LeanDecoder, device: Fields, key: object, label: object, backing: Fields | None
-) -> NicFacts:
+def _read_nic(decoder: LeanDecoder, element: etree._Element, cls: type) -> NicFacts:
     """A network adapter's facts off the XML, as :func:`facts_of` reads them."""
-    port_backed = backing is not None and issubclass(backing.cls, _PortBacking)
-    network_backed = backing is not None and issubclass(backing.cls, _NetworkBacking)
-    port = backing.element("port") if backing is not None and port_backed else None
-    connectable = device.element("connectable")
+    key, info, mac, backing_element, connectable = decoder.read_fields(element, cls, _NIC, _RAW)
+    backing_cls, (network, device_name, port) = _backing(decoder, backing_element, _NIC_BACKING)
+    port_backed = backing_cls is not None and issubclass(backing_cls, _PortBacking)
+    network_backed = backing_cls is not None and issubclass(backing_cls, _NetworkBacking)
     return NicFacts(
         key,
-        label,
-        device.cls.__name__,
-        device["macAddress"],
+        _label(decoder, info),
+        cls.__name__,
+        mac,
         port_backed,
-        moref_id(backing["network"]) if backing is not None and network_backed else None,
-        backing["deviceName"] if backing is not None and network_backed else None,
-        decoder.field(port, _PortConnection, "portgroupKey") if port is not None else None,
+        moref_id(network) if network_backed else None,
+        device_name if network_backed else None,
+        decoder.field(port, _PortConnection, "portgroupKey")
+        if port_backed and port is not None
+        else None,
         decoder.field(connectable, _Connectable, "connected") if connectable is not None else None,
     )
-
-
-def _controller_labels(
-    decoder: LeanDecoder, found: Devices, others: list[tuple[etree._Element, type]]
-) -> dict[object, object]:
-    """The labels of the disks' controllers, by key: of the devices read, and of the
-    ``others`` (read here, and only until every controller is found). Where two devices
-    share a key, the later one's label counts, as in :func:`facts_of`."""
-    wanted = {disk.controller_key for disk in found.disks}
-    labels = {key: label for key, label in found.labels.items() if key in wanted}
-    missing = wanted - labels.keys()
-    for element, cls in others if missing else ():
-        key = decoder.field(element, cls, "key")
-        if key in wanted:
-            labels[key] = _label_of(decoder, element)
-    return labels
-
-
-def _label_of(decoder: LeanDecoder, element: etree._Element) -> object:
-    return _label(decoder, next(element.iterchildren(_DEVICE_INFO), None))
 
 
 def _label(decoder: LeanDecoder, info: etree._Element | None) -> object:
     """A device's ``deviceInfo.label`` off its ``deviceInfo`` element (None: no description)."""
     return decoder.field(info, _Description, "label") if info is not None else None
+
+
+def _controller_labels(
+    decoder: LeanDecoder, array: etree._Element, disks: list[DiskFacts]
+) -> dict[object, object]:
+    """The labels of the disks' controllers by key (where two devices share a key, the
+    later one's counts, as in :func:`facts_of`), each device found by libxml2: a VM's other
+    devices are not looked at in Python."""
+    labels: dict[object, object] = {}
+    for key in dict.fromkeys(disk.controller_key for disk in disks):
+        if not isinstance(key, int):
+            continue
+        for element in cast(list[etree._Element], _DEVICE_WITH_KEY(array, key=key)):
+            cls = decoder.class_of(element, _VirtualDevice)
+            if issubclass(cls, _VirtualDevice):
+                info = decoder.read_fields(element, cls, ("deviceInfo",), _RAW)[0]
+                labels[key] = _label(decoder, info)
+    return labels
+
+
+_DEVICE_WITH_KEY: Final = etree.XPath("*[v:key = $key][last()]", namespaces={"v": VIM25})
 
 
 def _controllers(labels: dict[object, object], disks: list[DiskFacts]) -> dict[object, object]:
@@ -379,7 +393,7 @@ class _Kind(Enum):
     USB_CONTROLLER = auto()
     NIC = auto()
     OTHER = auto()
-    """Only its key (and its label if it is a disk's controller)."""
+    """Its key and label, if it is a disk's controller."""
 
 
 _KIND_CLASSES: Final = (
@@ -390,7 +404,6 @@ _KIND_CLASSES: Final = (
     (_EthernetCard, _Kind.NIC),
 )
 _KINDS: dict[type, _Kind] = {}
-_LABELLED: Final = frozenset({_Kind.DISK, _Kind.MEDIA, _Kind.NIC})
 
 
 def _kind_of(cls: type) -> _Kind:
@@ -405,31 +418,32 @@ def _kind_of(cls: type) -> _Kind:
     return kind
 
 
-def _read_media(
-    decoder: LeanDecoder, device: Fields, key: object, label: object, backing: Fields | None
-) -> MediaFacts:
+def _read_media(decoder: LeanDecoder, element: etree._Element, cls: type) -> MediaFacts:
     """A CD/DVD drive's or USB device's facts off the XML, as :func:`facts_of` reads them."""
-    connectable = device.element("connectable")
-    connect_info = decoder.fields(connectable, _Connectable) if connectable is not None else None
+    key, info, connected, controller, unit, family, speed, backing_element, connectable = (
+        decoder.read_fields(element, cls, _MEDIA, _RAW)
+    )
+    backing_cls, (file_name, device_name) = _backing(decoder, backing_element, _MEDIA_BACKING)
     backing_name: object = None
-    if backing is not None and issubclass(backing.cls, _FileBacking):
-        backing_name = backing["fileName"]
-    elif backing is not None and issubclass(backing.cls, _DeviceBacking | _RemoteDeviceBacking):
-        backing_name = backing["deviceName"]
-    usb = issubclass(device.cls, _Usb)
-    if usb:
-        connected = device["connected"]
-    else:
-        connected = connect_info["connected"] if connect_info is not None else None
+    if backing_cls is not None and issubclass(backing_cls, _FileBacking):
+        backing_name = file_name
+    elif backing_cls is not None and issubclass(backing_cls, _DeviceBacking | _RemoteDeviceBacking):
+        backing_name = device_name
+    drive_connected, start_connected = (
+        decoder.read_fields(connectable, _Connectable, _CONNECTED)
+        if connectable is not None
+        else (None, None)
+    )
+    usb = issubclass(cls, _Usb)
     return MediaFacts(
         key,
-        label,
+        _label(decoder, info),
         usb,
-        connected,
-        connect_info["startConnected"] if connect_info is not None else None,
+        connected if usb else drive_connected,
+        start_connected,
         backing_name,
-        device["controllerKey"],
-        device["unitNumber"],
-        list(device["family"]) if usb else [],
-        list(device["speed"]) if usb else [],
+        controller,
+        unit,
+        list(family) if usb else [],
+        list(speed) if usb else [],
     )

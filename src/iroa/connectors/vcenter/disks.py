@@ -1,18 +1,20 @@
 """Orphaned ("zombie") virtual disks: ``.vmdk`` files on a datastore that no VM uses.
 
 A full read searches each datastore it can (``HostDatastoreBrowser``
-``SearchDatastoreSubFolders_Task``, pattern ``*.vmdk``, with file sizes; not
-modification times, whose decoding cost a third more), takes the results in
-before it lists the VMs, then crosses off every file a VM of the vCenter uses:
-its disks' backing files and, for a VM with snapshots, every file of its
-layout (the delta chains keep the base disks the running disk no longer
-names). What is left is orphaned. The search (:func:`search_disks`) runs in a
-thread of its own from the start of the read (:class:`BackgroundSearch`): the
-searches are tasks the server runs side by side while the hosts, datastores
-and networks are read. IROA polls their states, all in one property read
-(never through a property collector filter: a watch's session has its own),
-and reads the result of each done in one more, its files read straight off the
-answer by the lean decoder (:func:`read_search_results`).
+``SearchDatastoreSubFolders_Task``, pattern ``*.vmdk``, with file sizes and
+modification times) and crosses off every file a VM of the vCenter uses: its
+disks' backing files and, for a VM with snapshots, every file of its layout
+(the delta chains keep the base disks the running disk no longer names). What
+is left is orphaned. The search (:func:`search_disks`) runs in a thread of its
+own from the start of the read (:class:`BackgroundSearch`), beside the read of
+everything else, VMs included: the searches are tasks the server runs side by
+side. IROA polls their states, all in one property read (never through a
+property collector filter: a watch's session has its own), and reads the
+result of each done in one more, its files read straight off the answer by the
+lean decoder (:func:`read_search_results`). What the VMs read before the
+results came in use is crossed off when they do (:meth:`DiskSearch.take_in`).
+A descriptor modified shortly before the read or during it is not reported
+(:data:`RECENT`): it may belong to a VM created or changed after its read.
 
 Only disk descriptors count: the extents beside them (``-flat``, ``-delta``,
 ``-sesparse``, ``-ctk``, ``-rdm``, ``-rdmp``) and the host-cache digests
@@ -37,6 +39,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 from pyVmomi import vim, vmodl
@@ -69,11 +72,11 @@ class SearchTarget:
 
 
 class FolderFiles(NamedTuple):
-    """One folder of a search's result: its path (``[datastore] folder``) and the name and
-    size of each file found in it."""
+    """One folder of a search's result: its path (``[datastore] folder``) and the name,
+    size and modification time of each file found in it."""
 
     folder_path: str | None
-    files: list[tuple[str, int | None]]
+    files: list[tuple[str, int | None, datetime | None]]
 
 
 Running = dict[str, tuple[SearchTarget, Any]]
@@ -90,6 +93,12 @@ size of the LUN it points to, which is not space on the datastore)."""
 UNSEARCHED_TYPES: Final = ("vsan", "vvol", "pmem")
 """Datastore types (``summary.type``, lower-cased: ``vsan``, ``vsanD``, ``VVOL``, ``PMEM``)
 whose folders are not named as the paths VMs use."""
+RECENT: Final = timedelta(minutes=5)
+"""How long before a read started a descriptor must have been last modified to be reported.
+The VMs are read while the datastores are searched: a disk created or attached meanwhile
+(a new VM's, say) may be found by the search and missed by the read, so it waits for the
+next sync; the margin allows for hosts' clocks a little behind vCenter's. A true orphan
+has not been touched for much longer."""
 SEARCH_TIMEOUT_S: Final = 600.0
 """How long the searches of one read may take together before the rest are given up."""
 _POLL_S: Final = (0.05, 0.1, 0.2, 0.4, 0.8, 1.0)
@@ -135,7 +144,10 @@ def searchable(kind: object, accessible: object) -> bool:
 
 @dataclass
 class DiskSearch:
-    """The disk files found on the datastores, crossed off as the VMs that use them are read."""
+    """The disk files found on the datastores, crossed off as the VMs that use them are read.
+
+    The VMs may be read before the files are known (:attr:`known` False): what they use
+    is kept until :meth:`take_in` brings the files, and crossed off then."""
 
     found: dict[tuple[str, str], int | None] = field(default_factory=dict)
     """Files not crossed off yet, by (datastore name, path in it): their sizes (a small
@@ -148,12 +160,24 @@ class DiskSearch:
     """The searches started and not yet taken in: datastore and task, by task id."""
     complete: bool = True
     """False once a VM's files could not all be known: then no file is reported."""
+    since: datetime | None = None
+    """Descriptors modified at or after it are left out (see :data:`RECENT`)."""
+    known: bool = True
+    """Whether :attr:`found` holds the files of the search yet."""
+    in_use: set[tuple[str, str]] = field(default_factory=set)
+    """Until the files are known: those the VMs read use."""
+    claimed: list[tuple[str, str]] = field(default_factory=list)
+    """Until the files are known: the folders (datastore name, folder path and ``/``) whose
+    disks a VM that is not connected claims."""
 
     def cross_off(self, paths: Iterable[str | None]) -> None:
         """Files a VM uses (full ``[datastore] path`` names)."""
         for path in paths:
             if path and (key := split_path(path)) is not None:
-                self.found.pop(key, None)
+                if self.known:
+                    self.found.pop(key, None)
+                elif self.complete:
+                    self.in_use.add(key)
 
     def read_vm(self, vm: VmRecord, disks: Sequence[VmDiskRecord]) -> None:
         """Cross off the disks of a VM as read. The server cannot read the configuration
@@ -169,6 +193,12 @@ class DiskSearch:
             return
         datastore, vmx = folder
         prefix = vmx.rpartition("/")[0] + "/"
+        if self.known:
+            self._claim(datastore, prefix)
+        elif self.complete:
+            self.claimed.append((datastore, prefix))
+
+    def _claim(self, datastore: str, prefix: str) -> None:
         for key in [k for k in self.found if k[0] == datastore and k[1].startswith(prefix)]:
             del self.found[key]
 
@@ -178,9 +208,23 @@ class DiskSearch:
             log.warning("orphaned disks not reported: %s", reason)
         self.complete = False
         self.found.clear()
+        self.in_use.clear()
+        self.claimed.clear()
+
+    def take_in(self, search: DiskSearch) -> None:
+        """The files a search found (:func:`search_disks`), less those the VMs read so far
+        use; the VMs read from now on cross theirs off at once."""
+        self.datastore_ids, self.searched = search.datastore_ids, search.searched
+        self.found = search.found if self.complete else {}
+        self.known = True
+        for key in self.in_use:
+            self.found.pop(key, None)
+        for datastore, prefix in self.claimed:
+            self._claim(datastore, prefix)
+        self.in_use, self.claimed = set(), []
 
     def scan(self) -> DiskScan:
-        if not self.complete:
+        if not self.complete or not self.known:
             return DiskScan()
         orphaned = sorted(
             OrphanedDiskRecord(self.datastore_ids[name], f"[{name}] {path}", size)
@@ -204,11 +248,13 @@ def search_disks(
     datastores: DatastoreReader,
     read: TaskReader,
     stop: threading.Event,
+    since: datetime | None,
     timeout_s: float = SEARCH_TIMEOUT_S,
 ) -> DiskSearch:
     """Search every datastore that can tell orphaned disks, as :func:`start_searches` and
-    :func:`finish_searches` do. Never fails: a search that cannot be done or read leaves
-    the datastores unsearched (their stored files are kept), with a warning."""
+    :func:`finish_searches` do, leaving out the descriptors modified at or after ``since``.
+    Never fails: a search that cannot be done or read leaves the datastores unsearched
+    (their stored files are kept), with a warning."""
     search = DiskSearch()
     try:
         targets = [
@@ -217,7 +263,7 @@ def search_disks(
             if isinstance(browser := props.get("browser"), ManagedObject)
             and searchable(props.get("summary.type"), props.get("summary.accessible"))
         ]
-        search = start_searches(targets)
+        search = start_searches(targets, since)
         finish_searches(search, read, timeout_s, stop)
     except Exception as exc:
         # Not inventory: the read goes on without it (it logs in again if it must).
@@ -230,12 +276,18 @@ def search_disks(
 class BackgroundSearch:
     """:func:`search_disks` in a thread of its own, beside the rest of a read."""
 
-    def __init__(self, datastores: DatastoreReader, read: TaskReader) -> None:
+    def __init__(
+        self, datastores: DatastoreReader, read: TaskReader, since: datetime | None
+    ) -> None:
         self._stop = threading.Event()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vcenter-disk-search")
         self._future: Future[DiskSearch] = self._pool.submit(
-            search_disks, datastores, read, self._stop
+            search_disks, datastores, read, self._stop, since
         )
+
+    def done(self) -> bool:
+        """Whether the search is done (:meth:`result` then returns at once)."""
+        return self._future.done()
 
     def result(self) -> DiskSearch:
         """The search, once done."""
@@ -247,14 +299,14 @@ class BackgroundSearch:
         self._pool.shutdown(wait=True)
 
 
-def start_searches(targets: Sequence[SearchTarget]) -> DiskSearch:
-    """Start a search of each datastore of ``targets`` for disk descriptors; the server
-    runs them side by side."""
-    search = DiskSearch()
+def start_searches(targets: Sequence[SearchTarget], since: datetime | None = None) -> DiskSearch:
+    """Start a search of each datastore of ``targets`` for disk descriptors (those modified
+    at or after ``since`` will be left out); the server runs them side by side."""
+    search = DiskSearch(since=since)
     spec = _Browser.SearchSpec(
         matchPattern=[DISK_PATTERN],
         details=_Browser.FileInfo.Details(
-            fileSize=True, modification=False, fileType=False, fileOwner=False
+            fileSize=True, modification=True, fileType=False, fileOwner=False
         ),
         searchCaseInsensitive=True,
     )
@@ -333,7 +385,7 @@ def _take_in(search: DiskSearch, ended: Mapping[str, object], read: TaskReader) 
         ds, _ = search.running[moref_id(task) or ""]
         search.searched.add(ds.external_id)
         for folder in folders_of(props.pop("info.result", None)):
-            _add_folder(search, ds, folder)
+            _add_folder(search, ds, folder, search.since)
     failed = [task_id for task_id, state in ended.items() if state == _ERROR]
     errors = {
         moref_id(task): props.get("info.error")
@@ -369,8 +421,11 @@ def _cancel(search: DiskSearch, reason: str) -> None:
     search.running.clear()
 
 
-def _add_folder(search: DiskSearch, ds: SearchTarget, folder: FolderFiles) -> None:
-    """The descriptors of one folder of a search's result, each sized with its extents."""
+def _add_folder(
+    search: DiskSearch, ds: SearchTarget, folder: FolderFiles, since: datetime | None = None
+) -> None:
+    """The descriptors of one folder of a search's result, each sized with its extents;
+    those modified at or after ``since`` are left out (see :data:`RECENT`)."""
     where = split_path(folder.folder_path or "")
     if where is None:
         return
@@ -378,10 +433,12 @@ def _add_folder(search: DiskSearch, ds: SearchTarget, folder: FolderFiles) -> No
     if any(part.startswith(".") for part in folder_path.split("/")):
         return
     search.datastore_ids[ds.name] = ds.external_id
-    files = [(name, size) for name, size in folder.files if name]
-    sizes = dict(files)
-    for name, size in files:
-        if not is_descriptor(name):
+    files = [file for file in folder.files if file[0]]
+    sizes = {name: size for name, size, _ in files}
+    for name, size, modified in files:
+        if not is_descriptor(name) or (
+            since is not None and (modified is None or modified >= since)
+        ):
             continue
         stem = name[: -len(".vmdk")]
         if size is not None:
@@ -403,19 +460,25 @@ def folders_of(result: object) -> list[FolderFiles]:
 
 
 def _folder_of(folder: Any) -> FolderFiles:
-    return FolderFiles(folder.folderPath, [(f.path, f.fileSize) for f in folder.file or ()])
+    files = [(f.path, f.fileSize, f.modification) for f in folder.file or ()]
+    return FolderFiles(folder.folderPath, files)
 
 
 def read_search_results(decoder: LeanDecoder, array: etree._Element) -> list[FolderFiles]:
     """A search's result (an ``ArrayOfHostDatastoreBrowserSearchResults`` element) read
     off the XML, each field as pyVmomi would decode it: the folders, and of each file its
-    name and size only (no object is built: a datastore's result names every disk on it)."""
+    name, size and modification time only (no object is built: a datastore's result names
+    every disk on it)."""
     field = decoder.field
     return [
         FolderFiles(
             field(folder, _SearchResults, "folderPath"),
             [
-                (field(file, _FileInfo, "path"), field(file, _FileInfo, "fileSize"))
+                (
+                    field(file, _FileInfo, "path"),
+                    field(file, _FileInfo, "fileSize"),
+                    field(file, _FileInfo, "modification"),
+                )
                 for file in folder.iterchildren(_FILE)
             ],
         )
