@@ -25,6 +25,7 @@ from __future__ import annotations
 import base64
 import functools
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
 from io import BufferedIOBase
@@ -553,6 +554,11 @@ def _boolean(text: str) -> bool:
 
 
 def _datetime(text: str) -> datetime:
+    # The standard library's parser (C) reads what servers send, the same instant as
+    # pyVmomi's (its UTC is datetime's own) in a thirtieth of the time: a full read parses
+    # ~4 per VM. pyVmomi's reads the rest.
+    with suppress(ValueError):
+        return datetime.fromisoformat(text)
     parsed = Iso8601.ParseISO8601(text)
     if parsed is None:
         raise ValueError(f"not a date and time: {text!r}")
