@@ -17,6 +17,7 @@ from iroa.cli.output import print_error
 from iroa.config import ExecutionModeError, Settings
 from iroa.db.schema import SchemaOutdatedError
 from iroa.errors import IroaError
+from iroa.malloc import limit_arenas
 
 app = typer.Typer(
     name="iroa",
@@ -181,6 +182,7 @@ def ensure_first_admin(settings: Settings) -> None:
 
 def main() -> None:
     """Entry point: run the command, and report expected failures as one line on stderr."""
+    limit_arenas()  # before any thread allocates
     try:
         app()
     except USER_ERRORS as exc:

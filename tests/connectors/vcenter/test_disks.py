@@ -27,11 +27,11 @@ from iroa.connectors.vcenter.disks import (
     finish_searches,
     folders_of,
     is_descriptor,
+    read_search_answer,
     searchable,
     split_path,
 )
 from iroa.connectors.vcenter.layout import layout_files
-from iroa.connectors.vcenter.properties import KEPT
 from tests.connectors.vcenter.support import options_for
 from tests.peers import vsphere_ops as ops
 from tests.peers.vcsim import Topology
@@ -231,7 +231,7 @@ def test_tasks_that_cannot_be_read_end_the_search_not_the_read() -> None:
     def refused(*_: Any) -> Any:
         raise vim.fault.NoPermission(privilegeId="System.Read")
 
-    finish_searches(search, refused)
+    finish_searches(search, refused, refused)
 
     assert search.running == {} and task.cancelled
     assert search.scan() == DiskScan()  # nothing searched: the stored files are kept
@@ -272,7 +272,8 @@ without a size, a folder without files, one without a path."""
 
 
 def test_both_decoders_read_a_search_result_the_same() -> None:
-    [(_, ours)] = LeanDecoder().page(BytesIO(SEARCH_ANSWER.encode()), KEPT["Task"])[0]
+    ours: list[FolderFiles] = []
+    there = read_search_answer(LeanDecoder(), BytesIO(SEARCH_ANSWER.encode()), ours.append)
     stub = SoapStubAdapter(host="vc.example.com", version="vim.version.v7_0_3_0")
     info = vmodl.query.PropertyCollector._GetMethodInfo("RetrievePropertiesEx")
     answer = SoapResponseDeserializer(stub).Deserialize(
@@ -280,8 +281,9 @@ def test_both_decoders_read_a_search_result_the_same() -> None:
     )
     theirs = answer.objects[0].propSet[0].val
 
+    assert there
     assert (
-        folders_of(ours["info.result"])
+        ours
         == folders_of(theirs)
         == [
             FolderFiles(
@@ -296,6 +298,13 @@ def test_both_decoders_read_a_search_result_the_same() -> None:
             FolderFiles(None, []),
         ]
     )
+    # A task gone since: nothing read, and not there.
+    gone = SEARCH_ANSWER.replace(
+        SEARCH_ANSWER[SEARCH_ANSWER.index("<propSet>") : SEARCH_ANSWER.index("</objects>")],
+        "<missingSet><path></path><fault><fault xsi:type='ManagedObjectNotFound'>"
+        "<obj type='Task'>task-301</obj></fault><localizedMessage/></fault></missingSet>",
+    )
+    assert not read_search_answer(LeanDecoder(), BytesIO(gone.encode()), ours.append)
 
 
 def test_vms_read_before_the_files_are_known_are_crossed_off_when_they_are() -> None:

@@ -46,7 +46,15 @@ from iroa.connectors.base import (
 )
 from iroa.connectors.spool import SnapshotSpool, SpooledSnapshot
 from iroa.connectors.vcenter.client import Session
-from iroa.connectors.vcenter.disks import RECENT, BackgroundSearch, DiskSearch
+from iroa.connectors.vcenter.disks import (
+    RECENT,
+    RESULT_PATHS,
+    BackgroundSearch,
+    DiskSearch,
+    FolderFiles,
+    folders_of,
+    stream_search_result,
+)
 from iroa.connectors.vcenter.index import InventoryIndex
 from iroa.connectors.vcenter.layout import (
     SnapshotSize,
@@ -279,7 +287,10 @@ class Collection:
         # The server searches the datastores while everything else is read.
         search = (
             BackgroundSearch(
-                self._read_search_targets, self._read_tasks, self._server_time() - RECENT
+                self._read_search_targets,
+                self._read_tasks,
+                self._read_search_result,
+                self._server_time() - RECENT,
             )
             if self.search_disks
             else None
@@ -565,11 +576,23 @@ class Collection:
         return self._read_once(objects, vim.Datastore, SEARCH_PATHS, lean=False)
 
     def _read_tasks(
-        self, tasks: Sequence[ManagedObject], paths: tuple[str, ...], lean: bool
+        self, tasks: Sequence[ManagedObject], paths: tuple[str, ...]
     ) -> Iterator[tuple[ManagedObject, dict[str, object]]]:
-        # A search's result a request, the next asked for while one is decoded: at 20,000
-        # VMs, all eight results in one answer raised the sync's peak memory by ~20 MB.
-        return self._read_once(tasks, vim.Task, paths, lean=lean, one_by_one=lean)
+        return self._read_once(tasks, vim.Task, paths, lean=False)
+
+    def _read_search_result(
+        self, task: ManagedObject, on_folder: Callable[[FolderFiles], None]
+    ) -> bool:
+        """A search task's result, a folder at a time (streamed, with the lean decoder)."""
+        decoder = self.session.decoder
+        if decoder is not None:
+            return stream_search_result(decoder, self.content.propertyCollector, task, on_folder)
+        there = False
+        for _, props in self._read_once([task], vim.Task, RESULT_PATHS, lean=False):
+            there = True
+            for folder in folders_of(props.get("info.result")):
+                on_folder(folder)
+        return there
 
     def _read_once(
         self,
@@ -578,17 +601,16 @@ class Collection:
         paths: tuple[str, ...],
         *,
         lean: bool,
-        one_by_one: bool = False,
     ) -> Iterator[tuple[ManagedObject, dict[str, object]]]:
         """:meth:`_read` without a second login when the session has ended (for a thread
-        beside the read, which logs in again itself); ``one_by_one``: an object a request."""
+        beside the read, which logs in again itself)."""
         for batch in retrieve_batches(
             self.content.propertyCollector,
             objects,
             vim_type,
             paths,
-            1 if one_by_one else self.batch_size,
-            prefetch=one_by_one,
+            self.batch_size,
+            prefetch=False,
             decoder=self.session.decoder if lean else None,
             kept=KEPT.get(type_name(vim_type)),
         ):

@@ -11,7 +11,7 @@ everything else, VMs included: the searches are tasks the server runs side by
 side. IROA polls their states, all in one property read (never through a
 property collector filter: a watch's session has its own), and reads the
 result of each done in one more, its files read straight off the answer by the
-lean decoder (:func:`read_search_results`). What the VMs read before the
+lean decoder as it arrives (:func:`read_search_answer`). What the VMs read before the
 results came in use is crossed off when they do (:meth:`DiskSearch.take_in`).
 A descriptor modified shortly before the read or during it is not reported
 (:data:`RECENT`): it may belong to a VM created or changed after its read.
@@ -32,6 +32,7 @@ reports no orphan at all rather than false ones.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -40,8 +41,10 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from io import BufferedIOBase
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
+from lxml import etree
 from pyVmomi import vim, vmodl
 from pyVmomi.VmomiSupport import ManagedObject
 
@@ -54,11 +57,9 @@ from iroa.connectors.base import (
 )
 from iroa.connectors.vcenter.decoder import Props
 from iroa.connectors.vcenter.retrieval import moref_id
-from iroa.connectors.vcenter.wire import SentCall, read_result, send_call
+from iroa.connectors.vcenter.wire import VIM25, SentCall, invoke_streamed, read_result, send_call
 
 if TYPE_CHECKING:
-    from lxml import etree
-
     from iroa.connectors.vcenter.decoder import LeanDecoder
 
 
@@ -113,7 +114,12 @@ _Browser: Any = vim.host.DatastoreBrowser
 _SEARCH: Final = "SearchSubFolders"  # SearchDatastoreSubFolders_Task on the wire
 _SearchResults: Any = _Browser.SearchResults
 _FileInfo: Any = _Browser.FileInfo
-_FILE: Final = "{urn:vim25}file"
+_PC: Any = vmodl.query.PropertyCollector
+_FILE: Final = f"{{{VIM25}}}file"
+_VAL: Final = f"{{{VIM25}}}val"
+_OBJ: Final = f"{{{VIM25}}}obj"
+_OBJECTS: Final = f"{{{VIM25}}}objects"
+_MISSING_SET: Final = f"{{{VIM25}}}missingSet"
 
 
 def split_path(path: str) -> tuple[str, str] | None:
@@ -233,10 +239,12 @@ class DiskSearch:
         return DiskScan(frozenset(self.searched), tuple(orphaned))
 
 
-TaskReader = Callable[[Sequence[ManagedObject], tuple[str, ...], bool], Iterable[tuple[Any, Props]]]
-"""Reads some properties of tasks, ``(task, {path: value})`` for those that still exist;
-with the lean decoder (see :data:`~iroa.connectors.vcenter.properties.KEPT`) if asked, and
-then one task a request (a search's result can name tens of thousands of files)."""
+TaskReader = Callable[[Sequence[ManagedObject], tuple[str, ...]], Iterable[tuple[Any, Props]]]
+"""Reads some properties of tasks, ``(task, {path: value})`` for those that still exist."""
+
+ResultReader = Callable[[Any, Callable[[FolderFiles], None]], bool]
+"""Reads a search task's result, a folder at a time (:func:`stream_search_result`); whether
+the task was there to read."""
 
 
 DatastoreReader = Callable[[], Iterable[tuple[Any, Props]]]
@@ -247,6 +255,7 @@ DatastoreReader = Callable[[], Iterable[tuple[Any, Props]]]
 def search_disks(
     datastores: DatastoreReader,
     read: TaskReader,
+    read_result: ResultReader,
     stop: threading.Event,
     since: datetime | None,
     timeout_s: float = SEARCH_TIMEOUT_S,
@@ -264,7 +273,7 @@ def search_disks(
             and searchable(props.get("summary.type"), props.get("summary.accessible"))
         ]
         search = start_searches(targets, since)
-        finish_searches(search, read, timeout_s, stop)
+        finish_searches(search, read, read_result, timeout_s, stop)
     except Exception as exc:
         # Not inventory: the read goes on without it (it logs in again if it must).
         log.warning("datastores not searched for disks: %s", skip_reason(exc))
@@ -277,12 +286,16 @@ class BackgroundSearch:
     """:func:`search_disks` in a thread of its own, beside the rest of a read."""
 
     def __init__(
-        self, datastores: DatastoreReader, read: TaskReader, since: datetime | None
+        self,
+        datastores: DatastoreReader,
+        read: TaskReader,
+        read_result: ResultReader,
+        since: datetime | None,
     ) -> None:
         self._stop = threading.Event()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vcenter-disk-search")
         self._future: Future[DiskSearch] = self._pool.submit(
-            search_disks, datastores, read, self._stop, since
+            search_disks, datastores, read, read_result, self._stop, since
         )
 
     def done(self) -> bool:
@@ -333,6 +346,7 @@ def start_searches(targets: Sequence[SearchTarget], since: datetime | None = Non
 def finish_searches(
     search: DiskSearch,
     read: TaskReader,
+    read_result: ResultReader,
     timeout_s: float = SEARCH_TIMEOUT_S,
     stop: threading.Event | None = None,
 ) -> None:
@@ -350,7 +364,7 @@ def finish_searches(
         while search.running:
             ended = _ended(search.running, read)
             if ended:
-                _take_in(search, ended, read)
+                _take_in(search, ended, read, read_result)
             if not search.running:
                 break
             if time.monotonic() >= deadline:
@@ -377,15 +391,15 @@ def _ended(running: Running, read: TaskReader) -> dict[str, object]:
     }
 
 
-def _take_in(search: DiskSearch, ended: Mapping[str, object], read: TaskReader) -> None:
+def _take_in(
+    search: DiskSearch, ended: Mapping[str, object], read: TaskReader, read_result: ResultReader
+) -> None:
     """The files the searches that succeeded found; a warning for each of the others."""
-    succeeded = [task_id for task_id, state in ended.items() if state == _SUCCESS]
-    # The reader takes one result a request (a datastore's names every .vmdk on it).
-    for task, props in _read_some(read, search.running, succeeded, RESULT_PATHS, lean=True):
-        ds, _ = search.running[moref_id(task) or ""]
-        search.searched.add(ds.external_id)
-        for folder in folders_of(props.pop("info.result", None)):
-            _add_folder(search, ds, folder, search.since)
+    for task_id, state in ended.items():
+        if state == _SUCCESS:
+            ds, task = search.running[task_id]
+            if read_result(task, functools.partial(_add_folder, search, ds, since=search.since)):
+                search.searched.add(ds.external_id)
     failed = [task_id for task_id, state in ended.items() if state == _ERROR]
     errors = {
         moref_id(task): props.get("info.error")
@@ -400,16 +414,11 @@ def _take_in(search: DiskSearch, ended: Mapping[str, object], read: TaskReader) 
 
 
 def _read_some(
-    read: TaskReader,
-    running: Running,
-    task_ids: Sequence[str],
-    paths: tuple[str, ...],
-    *,
-    lean: bool = False,
+    read: TaskReader, running: Running, task_ids: Sequence[str], paths: tuple[str, ...]
 ) -> Iterable[tuple[Any, Props]]:
     if not task_ids:
         return ()
-    return read([running[task_id][1] for task_id in task_ids], paths, lean)
+    return read([running[task_id][1] for task_id in task_ids], paths)
 
 
 def _cancel(search: DiskSearch, reason: str) -> None:
@@ -448,8 +457,8 @@ def _add_folder(
 
 
 def folders_of(result: object) -> list[FolderFiles]:
-    """The folders of a search's result (``info.result``): what :func:`read_search_results`
-    read, or pyVmomi's ``SearchResults``."""
+    """The folders of a search's result (``info.result``) as pyVmomi decodes it (its
+    ``SearchResults``)."""
     if not isinstance(result, list):
         return []
     return [
@@ -464,24 +473,60 @@ def _folder_of(folder: Any) -> FolderFiles:
     return FolderFiles(folder.folderPath, files)
 
 
-def read_search_results(decoder: LeanDecoder, array: etree._Element) -> list[FolderFiles]:
-    """A search's result (an ``ArrayOfHostDatastoreBrowserSearchResults`` element) read
-    off the XML, each field as pyVmomi would decode it: the folders, and of each file its
-    name, size and modification time only (no object is built: a datastore's result names
-    every disk on it)."""
+def read_search_answer(
+    decoder: LeanDecoder, stream: BufferedIOBase, on_folder: Callable[[FolderFiles], None]
+) -> bool:
+    """A ``RetrievePropertiesEx`` answer for one search task's ``info.result``, read off the
+    XML as it arrives, each field as pyVmomi would decode it: ``on_folder`` gets each folder
+    (with each file's name, size and modification time only), which is dropped once read (a
+    datastore's result names every disk on it: tens of MB as a tree). Whether the task was
+    there to read."""
+    there = False
+    for _, element in etree.iterparse(stream, events=("end",), huge_tree=True):
+        parent = element.getparent()
+        if parent is None:
+            continue
+        if parent.tag == _VAL:
+            if issubclass(decoder.class_of(element, _SearchResults), _SearchResults):
+                on_folder(_read_folder(decoder, element))
+            element.clear()
+            while element.getprevious() is not None:
+                del parent[0]
+        elif element.tag == _OBJ and parent.tag == _OBJECTS:
+            there = True
+        elif element.tag == _MISSING_SET and parent.tag == _OBJECTS:
+            there = False  # gone, or its result not readable: taken as not searched
+            break
+    return there
+
+
+def _read_folder(decoder: LeanDecoder, folder: etree._Element) -> FolderFiles:
     field = decoder.field
-    return [
-        FolderFiles(
-            field(folder, _SearchResults, "folderPath"),
-            [
-                (
-                    field(file, _FileInfo, "path"),
-                    field(file, _FileInfo, "fileSize"),
-                    field(file, _FileInfo, "modification"),
-                )
-                for file in folder.iterchildren(_FILE)
-            ],
-        )
-        for folder in array
-        if issubclass(decoder.class_of(folder, _SearchResults), _SearchResults)
-    ]
+    return FolderFiles(
+        field(folder, _SearchResults, "folderPath"),
+        [
+            (
+                field(file, _FileInfo, "path"),
+                field(file, _FileInfo, "fileSize"),
+                field(file, _FileInfo, "modification"),
+            )
+            for file in folder.iterchildren(_FILE)
+        ],
+    )
+
+
+def stream_search_result(
+    decoder: LeanDecoder, collector: Any, task: Any, on_folder: Callable[[FolderFiles], None]
+) -> bool:
+    """Read one search task's result through ``collector`` with :func:`read_search_answer`."""
+    spec = _PC.FilterSpec(
+        objectSet=[_PC.ObjectSpec(obj=task, skip=False)],
+        propSet=[_PC.PropertySpec(type=vim.Task, pathSet=list(RESULT_PATHS))],
+        reportMissingObjectsInResults=True,
+    )
+    return invoke_streamed(
+        collector,
+        "RetrievePropertiesEx",
+        ([spec], _PC.RetrieveOptions()),
+        lambda stream: read_search_answer(decoder, stream, on_folder),
+    )

@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from typing import Final
 
 from iroa.connectors.vcenter.devices import read_devices
-from iroa.connectors.vcenter.disks import read_search_results
 
 _TREE_PATHS = ("name", "parent")
 
@@ -241,9 +240,6 @@ KEPT: Final[Mapping[str, Mapping[str, object]]] = {
             defaultPortConfig=_fields("inShapingPolicy", "outShapingPolicy"),
         ),
     },
-    # A datastore search's result (:mod:`~iroa.connectors.vcenter.disks`): what it keeps
-    # of each file found.
-    "Task": {"info.result": read_search_results},
     "VirtualMachine": {
         "config.hardware.device": read_devices,
         "guest.disk": _fields("diskPath", "capacity", "freeSpace", mappings=_fields("key")),
