@@ -227,8 +227,8 @@ class LeanDecoder:
     def field(self, element: etree._Element, cls: Any, name: str) -> Any:
         """One field of the data object of class ``cls`` that ``element`` holds, as pyVmomi
         would have it: the value sent, else the value pyVmomi gives a field not sent; None
-        if ``cls`` has no such field. No object is built for it (:meth:`fields` reads
-        several of one object)."""
+        if ``cls`` has no such field. No object is built for it (:meth:`read_fields` reads
+        several of one object in one pass)."""
         info, default = self._field_info(cls, name)
         if info is None:
             return None
