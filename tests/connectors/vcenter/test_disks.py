@@ -3,6 +3,8 @@ search results."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from io import BytesIO
 from typing import Any
@@ -352,3 +354,18 @@ def test_descriptors_written_lately_are_left_for_a_later_read() -> None:
     _add_folder(search, SearchTarget("datastore-7", "ds1"), FolderFiles("[ds1] vm", files), since)
 
     assert list(search.found) == [("ds1", "vm/old.vmdk")]
+
+
+def test_a_process_ending_mid_search_does_not_wait_for_it() -> None:
+    # A search that never ends (its datastores never come): the process exits all the same.
+    script = (
+        "import threading\n"
+        "from iroa.connectors.vcenter.disks import BackgroundSearch\n"
+        "never = threading.Event()\n"
+        "BackgroundSearch(lambda: never.wait() or [], None, None, None)\n"
+        "print('left')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=30, check=True
+    )
+    assert done.stdout == "left\n"

@@ -37,7 +37,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -283,7 +283,11 @@ def search_disks(
 
 
 class BackgroundSearch:
-    """:func:`search_disks` in a thread of its own, beside the rest of a read."""
+    """:func:`search_disks` in a thread of its own, beside the rest of a read.
+
+    A daemon thread, not an executor's: a process that ends while a read is under way
+    (Ctrl-C during a watch's first read) must not wait at exit for a search nobody will
+    take in."""
 
     def __init__(
         self,
@@ -293,10 +297,26 @@ class BackgroundSearch:
         since: datetime | None,
     ) -> None:
         self._stop = threading.Event()
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vcenter-disk-search")
-        self._future: Future[DiskSearch] = self._pool.submit(
-            search_disks, datastores, read, read_result, self._stop, since
+        self._future: Future[DiskSearch] = Future()
+        self._thread = threading.Thread(
+            target=self._run,
+            args=(datastores, read, read_result, since),
+            name="vcenter-disk-search",
+            daemon=True,
         )
+        self._thread.start()
+
+    def _run(
+        self,
+        datastores: DatastoreReader,
+        read: TaskReader,
+        read_result: ResultReader,
+        since: datetime | None,
+    ) -> None:
+        try:
+            self._future.set_result(search_disks(datastores, read, read_result, self._stop, since))
+        except BaseException as exc:  # handed to whoever takes the result
+            self._future.set_exception(exc)
 
     def done(self) -> bool:
         """Whether the search is done (:meth:`result` then returns at once)."""
@@ -309,7 +329,7 @@ class BackgroundSearch:
     def close(self) -> None:
         """Stop a search still running (its tasks are cancelled) and wait for its thread."""
         self._stop.set()
-        self._pool.shutdown(wait=True)
+        self._thread.join()
 
 
 def start_searches(targets: Sequence[SearchTarget], since: datetime | None = None) -> DiskSearch:
