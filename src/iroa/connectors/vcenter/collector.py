@@ -570,15 +570,14 @@ class Collection:
         return sizes
 
     def _read_search_targets(self) -> Iterator[tuple[ManagedObject, dict[str, object]]]:
-        """Every datastore's name, type, accessibility and browser (for the disk search,
-        in its own thread: no second login from there)."""
+        """Every datastore's name, type, accessibility and browser (for the disk search)."""
         objects = list_objects(self.content, vim.Datastore)
-        return self._read_once(objects, vim.Datastore, SEARCH_PATHS, lean=False)
+        return self._read(objects, vim.Datastore, paths=SEARCH_PATHS, decoder=False, relogin=False)
 
     def _read_tasks(
         self, tasks: Sequence[ManagedObject], paths: tuple[str, ...]
     ) -> Iterator[tuple[ManagedObject, dict[str, object]]]:
-        return self._read_once(tasks, vim.Task, paths, lean=False)
+        return self._read(tasks, vim.Task, paths=paths, decoder=False, relogin=False)
 
     def _read_search_result(
         self, task: ManagedObject, on_folder: Callable[[FolderFiles], None]
@@ -588,33 +587,12 @@ class Collection:
         if decoder is not None:
             return stream_search_result(decoder, self.content.propertyCollector, task, on_folder)
         there = False
-        for _, props in self._read_once([task], vim.Task, RESULT_PATHS, lean=False):
+        read = self._read([task], vim.Task, paths=RESULT_PATHS, decoder=False, relogin=False)
+        for _, props in read:
             there = True
             for folder in folders_of(props.get("info.result")):
                 on_folder(folder)
         return there
-
-    def _read_once(
-        self,
-        objects: Sequence[ManagedObject],
-        vim_type: type,
-        paths: tuple[str, ...],
-        *,
-        lean: bool,
-    ) -> Iterator[tuple[ManagedObject, dict[str, object]]]:
-        """:meth:`_read` without a second login when the session has ended (for a thread
-        beside the read, which logs in again itself)."""
-        for batch in retrieve_batches(
-            self.content.propertyCollector,
-            objects,
-            vim_type,
-            paths,
-            self.batch_size,
-            prefetch=False,
-            decoder=self.session.decoder if lean else None,
-            kept=KEPT.get(type_name(vim_type)),
-        ):
-            yield from batch
 
     def _add(
         self, records: list[_R], record: _R, object_type: str, props: Mapping[str, object]
@@ -689,7 +667,10 @@ class Collection:
         advance: bool = False,
         paths: tuple[str, ...] | None = None,
         decoder: bool = True,
+        relogin: bool = True,
     ) -> Iterator[tuple[ManagedObject, dict[str, object]]]:
+        """``objects``' properties; ``relogin``: log in again once if the session ended
+        (not from a thread beside the read, which logs in again itself)."""
         if paths is None:
             paths = paths_for(type_name(vim_type), self.session.api_version)
         collector = self.content.propertyCollector
@@ -717,7 +698,7 @@ class Collection:
             except vim.fault.NotAuthenticated:
                 # The session expired (or was ended) mid-run: log in again and retry the
                 # batch once, so a long read does not lose what it has not read yet.
-                if relogged_at == done:
+                if not relogin or relogged_at == done:
                     raise
                 relogged_at = done
                 self.session.relogin()

@@ -298,23 +298,15 @@ class BackgroundSearch:
     ) -> None:
         self._stop = threading.Event()
         self._future: Future[DiskSearch] = Future()
+        search = functools.partial(search_disks, datastores, read, read_result, self._stop, since)
         self._thread = threading.Thread(
-            target=self._run,
-            args=(datastores, read, read_result, since),
-            name="vcenter-disk-search",
-            daemon=True,
+            target=self._run, args=(search,), name="vcenter-disk-search", daemon=True
         )
         self._thread.start()
 
-    def _run(
-        self,
-        datastores: DatastoreReader,
-        read: TaskReader,
-        read_result: ResultReader,
-        since: datetime | None,
-    ) -> None:
+    def _run(self, search: Callable[[], DiskSearch]) -> None:
         try:
-            self._future.set_result(search_disks(datastores, read, read_result, self._stop, since))
+            self._future.set_result(search())
         except BaseException as exc:  # handed to whoever takes the result
             self._future.set_exception(exc)
 
